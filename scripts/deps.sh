@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install everything veil's build, tests, demo and benchmarks need on a
+# Debian 12 (bookworm) machine, then unpack the parts of Debian's kernel
+# source that the build uses (kselftest headers, the KVM selftest library,
+# checkpatch).  Idempotent: a machine that has everything returns at once.
+#
+# Kernels are named through Debian's metapackages, never by ABI number:
+# linux-image-amd64 (6.1) and linux-image-6.12-amd64 (6.12).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+src_dir=${VEIL_LINUX_SRC:-$top/build/linux-source}
+
+packages=(
+	# build
+	build-essential bc bison flex pkg-config libelf-dev libssl-dev
+	xz-utils zstd kmod cpio
+	# user-space tools
+	libjansson-dev libdevmapper-dev libkmod-dev
+	# test VMs
+	qemu-system-x86 busybox-static dmsetup cryptsetup-bin fio
+	# the kernel matrix, through the metapackages
+	linux-image-amd64 linux-headers-amd64
+	linux-image-6.12-amd64 linux-headers-6.12-amd64
+	linux-source-6.1
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	case $p in '#'*) continue ;; esac
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing packages: ${missing[*]}" >&2
+		echo "deps: run 'make deps' as root to install them" >&2
+		exit 1
+	fi
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Debian ships the source as one tarball; unpack only what veil uses.
+tarball=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n 1)
+if [ -z "$tarball" ]; then
+	echo "deps: linux-source-6.1 is installed but its tarball is missing" >&2
+	exit 1
+fi
+stamp=$src_dir/.veil-unpacked
+if [ ! -f "$stamp" ] || [ "$tarball" -nt "$stamp" ]; then
+	echo "deps: unpacking kselftest, KVM selftest library and checkpatch from $(basename "$tarball")"
+	rm -rf "$src_dir"
+	mkdir -p "$src_dir"
+	tar -C "$src_dir" --strip-components=1 -xf "$tarball" \
+		--wildcards \
+		'linux-source-6.1/tools/testing/selftests/kselftest*' \
+		'linux-source-6.1/tools/testing/selftests/kvm' \
+		'linux-source-6.1/tools/include' \
+		'linux-source-6.1/tools/arch/x86' \
+		'linux-source-6.1/tools/lib' \
+		'linux-source-6.1/tools/scripts' \
+		'linux-source-6.1/tools/build' \
+		'linux-source-6.1/tools/testing/selftests/lib.mk' \
+		'linux-source-6.1/include/uapi' \
+		'linux-source-6.1/arch/x86/include/uapi' \
+		'linux-source-6.1/scripts/checkpatch.pl' \
+		'linux-source-6.1/scripts/spelling.txt' \
+		'linux-source-6.1/scripts/const_structs.checkpatch'
+	touch "$stamp"
+fi
+
+# Every kernel of the matrix must resolve to an installed image and headers.
+for k in 6.1 6.12; do
+	"$top/scripts/kernel.sh" check "$k"
+done
