@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers that fill an initramfs staging folder for veil's test VMs.
+# Sourced by selftests/vmrun.sh.
+
+# stage_busybox ROOT: busybox and a link for each of its applets.
+stage_busybox() {
+	local root=$1 a
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc/veil,lib/veil,proc,sys,dev,tmp,run,tests,root,var}
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
+	done
+	echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+	echo "root:x:0:" >"$root/etc/group"
+	echo "nobody:x:65534:65534:nobody:/:/bin/sh" >>"$root/etc/passwd"
+	echo "nogroup:x:65534:" >>"$root/etc/group"
+}
+
+# stage_file ROOT PATH: copy PATH (links followed) to the same place in ROOT.
+stage_file() {
+	local root=$1 f=$2
+	[ -e "$root$f" ] && return 0
+	mkdir -p "$root$(dirname "$f")"
+	cp -L "$f" "$root$f"
+}
+
+# stage_binary ROOT PROGRAM: a dynamically linked host program with the
+# shared libraries it needs, at the paths the dynamic linker looks for them.
+stage_binary() {
+	local root=$1 prog=$2 path lib
+	path=$(command -v "$prog") || {
+		echo "vmrun: program '$prog' is not installed (run 'make deps')" >&2
+		return 1
+	}
+	stage_file "$root" "$path"
+	# "libx.so => /lib/.../libx.so (0x...)" and "/lib64/ld-linux... (0x...)"
+	for lib in $(ldd "$path" 2>/dev/null |
+		     awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		stage_file "$root" "$lib"
+	done
+}
+
+# stage_kmods ROOT RELEASE NAME...: Debian modules of RELEASE with their
+# dependencies, decompressed (busybox insmod reads plain ELF), and their
+# load order appended to etc/veil/modules.load.
+stage_kmods() {
+	local root=$1 rel=$2 name line kind path args dst
+	shift 2
+	mkdir -p "$root/lib/modules"
+	for name in "$@"; do
+		modprobe -S "$rel" --show-depends "$name" >"$root/.deps" || {
+			echo "vmrun: module '$name' not found for $rel" >&2
+			return 1
+		}
+		while read -r kind path args; do
+			[ "$kind" = insmod ] || continue
+			dst=$root/lib/modules/$(basename "${path%.xz}")
+			dst=${dst%.zst}
+			grep -qx "/lib/modules/$(basename "$dst")\( .*\)\?" \
+				"$root/etc/veil/modules.load" 2>/dev/null && continue
+			case $path in
+			*.xz) xz -dc "$path" >"$dst" ;;
+			*.zst) zstd -qdc "$path" >"$dst" ;;
+			*) cp "$path" "$dst" ;;
+			esac
+			echo "/lib/modules/$(basename "$dst") $args" >>"$root/etc/veil/modules.load"
+		done <"$root/.deps"
+		rm -f "$root/.deps"
+	done
+}
+
+# stage_qemu ROOT: QEMU for x86 and the firmware it reads to boot a kernel.
+stage_qemu() {
+	local root=$1 f
+	stage_binary "$root" qemu-system-x86_64
+	for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
+		 /usr/share/qemu/kvmvapic.bin /usr/share/seabios/vgabios-stdvga.bin; do
+		stage_file "$root" "$f"
+	done
+}
+
+# pack ROOT OUT: a newc cpio archive (uncompressed: it boots fastest under TCG).
+pack() {
+	(cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio -o -0 -H newc --quiet) >"$2.tmp"
+	mv "$2.tmp" "$2"
+}

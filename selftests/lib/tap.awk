@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Reads the console log of a veil test VM (L1, with L2's console inside it)
+# and judges it.  Prints one line per result and a reason for every
+# failure, then "N passed, N failed, N skipped".  Writes "pass fail skip" to
+# the file named by -v result=FILE.  -v want_l2=1 when an L2 was expected.
+#
+# Failures: TAP "not ok"; a test that exits non-zero without a "not ok",
+# or that prints no result at all; a module that does not load; a kernel
+# log line that reports a warning, bug, oops, panic, sanitizer or lockdep
+# splat or a stall; a VM that never reaches its end.
+
+function who() {
+	if (open["L2"] != "")
+		return "L2 " open["L2"]
+	if (open["L1"] != "")
+		return "L1 " open["L1"]
+	return "boot"
+}
+
+function fail(what) {
+	failed++
+	printf "not ok %s\n", what
+}
+
+function bad_kernel_line(line) {
+	return line ~ /(WARNING:|BUG:|Oops|Kernel panic|KASAN|UBSAN|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_(sched|preempt) detected stall|soft lockup|hard LOCKUP|kernel BUG|Call Trace:|refcount_t:|list_(add|del) corruption)/
+}
+
+BEGIN { passed = failed = skipped = 0 }
+
+{ sub(/\r+$/, ""); gsub(/\r/, "") }
+
+# Our markers may follow kernel text printed without a newline.
+match($0, /@@VEIL [A-Z0-9]+ .*/) {
+	n = split(substr($0, RSTART), f, " ")
+	ev = f[2]; lvl = f[3]
+	if (ev == "BOOTED") {
+		booted[lvl] = 1
+	} else if (ev == "BEGIN") {
+		open[lvl] = f[4]; key = lvl " " f[4]
+		cases[key] = 0; notok[key] = 0
+	} else if (ev == "END") {
+		key = lvl " " f[4]; rc = f[5] + 0
+		if (f[4] == "l2-boot") {
+			if (rc != 0)
+				fail(key ": the L2 VM exited with status " rc)
+		} else if (rc == 4 && cases[key] == 0) {
+			skipped++
+			printf "skip %s: exit 4, the test cannot run here\n", key
+		} else if (rc != 0 && notok[key] == 0) {
+			fail(key ": exited with status " rc " without reporting a failure")
+		} else if (rc == 0 && cases[key] == 0) {
+			fail(key ": reported no result")
+		}
+		open[lvl] = ""
+	} else if (ev == "MODFAIL") {
+		fail(lvl " boot: module " f[4] " did not load")
+	} else if (ev == "DONE") {
+		done[lvl] = 1
+	}
+	next
+}
+
+/^@@KLOG / {
+	step = $2 " " $3
+	sub(/:$/, "", step)
+	if (bad_kernel_line($0) && !(step in klog_bad)) {
+		klog_bad[step] = 1
+		line = $0
+		sub(/^@@KLOG [^ ]+ [^ ]+: /, "", line)
+		fail(step ": kernel log: " line)
+		show = 40
+	} else if (show > 0) {
+		line = $0
+		sub(/^@@KLOG [^ ]+ [^ ]+: /, "", line)
+		printf "#   | %s\n", line
+	}
+	if (show > 0)
+		show--
+	next
+}
+
+/^(not )?ok [0-9]+/ {
+	key = who()
+	cases[key]++
+	desc = $0
+	sub(/^(not )?ok [0-9]+ */, "", desc)
+	if ($1 == "not") {
+		notok[key]++
+		fail(key ": " desc)
+	} else if (desc ~ /# *[Ss][Kk][Ii][Pp]/) {
+		skipped++
+		printf "skip %s: %s\n", key, desc
+	} else {
+		passed++
+		printf "ok %s: %s\n", key, desc
+	}
+	next
+}
+
+# Lines the kernel printed straight to the console (loglevel <= 4): a
+# panic or oops that ends the VM before its log can be gathered.
+/^\[ *[0-9]+\.[0-9]+\]/ && bad_kernel_line($0) && !(who() in console_bad) {
+	console_bad[who()] = 1
+	fail(who() ": console: " $0)
+}
+
+END {
+	if (!booted["L1"])
+		fail("L1: did not boot (no init marker on the console)")
+	else if (!done["L1"])
+		fail("L1: did not finish (timeout, panic or hang)")
+	if (want_l2 && !booted["L2"])
+		fail("L2: did not boot")
+	else if (want_l2 && !done["L2"])
+		fail("L2: did not finish (timeout, panic or hang)")
+	printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
+	if (result != "")
+		printf "%d %d %d\n", passed, failed, skipped > result
+}

@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmrun.sh: boot one suite of veil's tests in nested VMs and judge the result.
+#
+# L1 is a Debian kernel under QEMU TCG with -cpu max (emulated AMD SVM with
+# nested paging), so kvm-amd loads and L1 is a KVM host; L2 is a guest that
+# QEMU starts inside L1 under L1's KVM.  Both boot from initramfs images
+# built here.  See selftests/README.md.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/initramfs.sh
+. "$top/selftests/lib/initramfs.sh"
+
+usage() {
+	cat <<USAGE
+usage: selftests/vmrun.sh --suite SUITE [options]
+
+Boot the tests of selftests/SUITE in an L1 VM (and an L2 VM inside it when
+the suite has L2 tests), print their TAP results and a closing line
+"N passed, N failed, N skipped".
+
+  -s, --suite SUITE      folder under selftests/ holding suite.conf
+  -k, --kernel K         L1 kernel: 6.1 or 6.12 (default 6.1)
+      --l2-kernel K      L2 kernel (default: the L1 kernel)
+  -t, --test NAME        run only this test program (repeatable)
+      --timeout SECONDS  limit for the whole L1 run (default: suite's)
+  -v, --verbose          stream the VM consoles while they run
+  -h, --help             this text
+
+Example: selftests/vmrun.sh --suite infra --kernel 6.12 --test kvm_host -v
+
+Exit status: 0 every test passed (skips allowed), 1 a test failed or a VM
+did not finish, 2 bad usage or a build failure.
+USAGE
+}
+
+suite= kernel=6.1 l2kernel= only=() timeout_override= verbose=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	-s|--suite) suite=$2; shift ;;
+	-k|--kernel) kernel=$2; shift ;;
+	--l2-kernel) l2kernel=$2; shift ;;
+	-t|--test) only+=("$2"); shift ;;
+	--timeout) timeout_override=$2; shift ;;
+	-v|--verbose) verbose=1 ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "vmrun: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$suite" ] || { usage >&2; exit 2; }
+[ -n "$l2kernel" ] || l2kernel=$kernel
+conf=$top/selftests/$suite/suite.conf
+[ -f "$conf" ] || { echo "vmrun: no suite '$suite' ($conf missing)" >&2; exit 2; }
+
+l1_modules= l1_veil= l1_tests= l1_bins= l1_mem=2048
+l2_modules= l2_veil= l2_tests= l2_bins= l2_mem=512 l2_cpu=host,xsave=off
+timeout=600 test_timeout=300 l2_timeout=400
+# shellcheck source=/dev/null
+. "$conf"
+[ -z "$timeout_override" ] || timeout=$timeout_override
+
+# --test keeps only the named programs, at whichever level has them.
+if [ ${#only[@]} -gt 0 ]; then
+	keep() {
+		local t o out=
+		for t in $1; do
+			for o in "${only[@]}"; do
+				[ "$t" != "$o" ] || out="$out $t"
+			done
+		done
+		echo "$out"
+	}
+	l1_tests=$(keep "$l1_tests")
+	l2_tests=$(keep "$l2_tests")
+	if [ -z "${l1_tests// }" ] && [ -z "${l2_tests// }" ]; then
+		echo "vmrun: suite '$suite' has no test named ${only[*]}" >&2
+		exit 2
+	fi
+fi
+
+rel1=$("$top/scripts/kernel.sh" release "$kernel")
+rel2=$("$top/scripts/kernel.sh" release "$l2kernel")
+work=$top/build/vm/$kernel-$l2kernel/$suite
+mkdir -p "$work"
+
+# Modules and test programs.  A build failure is a usage-level error: the
+# build checks of 'make check' report it as a failed test.
+build_for() {
+	local k=$1 folders=(host-kmod guest-kmod)
+	[ ! -d "$top/selftests/$suite/kmod" ] || folders+=("selftests/$suite/kmod")
+	"$top/scripts/build-modules.sh" "$k" "${folders[@]}" >"$work/build-$k.log" 2>&1 || {
+		cat "$work/build-$k.log" >&2
+		echo "vmrun: module build for $k failed" >&2
+		exit 2
+	}
+}
+build_for "$kernel"
+[ "$l2kernel" = "$kernel" ] || build_for "$l2kernel"
+tests_out=$top/build/selftests/$suite
+make -s -C "$top/selftests/$suite" OUT="$tests_out" \
+	KSFT="$top/build/linux-source/tools/testing/selftests" \
+	TOP="$top" >"$work/tests-build.log" 2>&1 || {
+	cat "$work/tests-build.log" >&2
+	echo "vmrun: building the tests of '$suite' failed" >&2
+	exit 2
+}
+
+cmdline="console=ttyS0 panic=-1 loglevel=4 rdinit=/init watchdog_thresh=60"
+cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
+
+# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS
+stage_level() {
+	local root=$1 level=$2 k=$3 rel=$4 mods=$5 veil=$6 tests=$7 bins=$8
+	local m t b names=
+	rm -rf "$root"
+	stage_busybox "$root"
+	: >"$root/etc/veil/modules.load"
+	# shellcheck disable=SC2086
+	[ -z "${mods// }" ] || stage_kmods "$root" "$rel" $mods
+	for m in $veil; do
+		cp "$top/build/$k/src/$m" "$root/lib/veil/"
+		names="$names $(basename "$m")"
+	done
+	for t in $tests; do
+		[ -x "$tests_out/$t" ] || { echo "vmrun: test program $t was not built" >&2; exit 2; }
+		cp "$tests_out/$t" "$root/tests/"
+	done
+	for b in $bins; do
+		stage_binary "$root" "$b"
+	done
+	install -m 0755 "$top/selftests/lib/init" "$root/init"
+	cat >"$root/etc/veil/vm.conf" <<CONF
+VEIL_LEVEL=$level
+VEIL_SUITE=$suite
+VEIL_TESTS="$tests"
+VEIL_MODULES="${names# }"
+VEIL_TEST_TIMEOUT=$test_timeout
+VEIL_L2_TESTS=
+CONF
+}
+
+want_l2=0
+if [ -n "${l2_tests// }" ]; then
+	want_l2=1
+	stage_level "$work/l2" L2 "$l2kernel" "$rel2" "$l2_modules" "$l2_veil" "$l2_tests" "$l2_bins"
+	pack "$work/l2" "$work/l2.cpio"
+fi
+
+l1_mods=$l1_modules
+[ $want_l2 = 0 ] || l1_mods="$l1_mods kvm_amd"
+stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins"
+if [ $want_l2 = 1 ]; then
+	stage_qemu "$work/l1"
+	mkdir -p "$work/l1/l2"
+	cp "$("$top/scripts/kernel.sh" vmlinuz "$l2kernel")" "$work/l1/l2/vmlinuz"
+	mv "$work/l2.cpio" "$work/l1/l2/initrd"
+	cat >"$work/l1/l2/run" <<RUN
+#!/bin/sh
+# Boot L2 under L1's KVM; extra QEMU arguments may follow.
+exec qemu-system-x86_64 -accel kvm -machine pc -cpu $l2_cpu -smp 1 -m $l2_mem \\
+	-nodefaults -no-user-config -display none -serial stdio -no-reboot \\
+	-kernel /l2/vmlinuz -initrd /l2/initrd -append "$cmdline" "\$@"
+RUN
+	chmod +x "$work/l1/l2/run"
+	cat >>"$work/l1/etc/veil/vm.conf" <<CONF
+VEIL_L2_TESTS="$l2_tests"
+VEIL_L2_TIMEOUT=$l2_timeout
+CONF
+fi
+pack "$work/l1" "$work/l1.cpio"
+
+echo "# vmrun: suite $suite, L1 $rel1${l2_tests:+, L2 $rel2}"
+log=$work/console.log
+start=$(date +%s)
+set +e
+qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
+      -nodefaults -no-user-config -display none -serial stdio -no-reboot
+      -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
+      -initrd "$work/l1.cpio" -append "$cmdline")
+if [ $verbose = 1 ]; then
+	timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+	qrc=${PIPESTATUS[0]}
+else
+	timeout -k 10 "$timeout" "${qemu[@]}" </dev/null >"$log" 2>&1
+	qrc=$?
+fi
+set -e
+elapsed=$(( $(date +%s) - start ))
+[ $qrc != 124 ] || echo "# vmrun: L1 killed after the ${timeout}s limit"
+echo "# vmrun: VMs ran for ${elapsed}s; console log: ${log#"$top"/}"
+
+awk -v want_l2=$want_l2 -v result="$work/result" -f "$top/selftests/lib/tap.awk" "$log"
+read -r _ failed _ <"$work/result"
+[ "$failed" = 0 ]
