@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# veil: keep secrets out of VM checkpoints and disk images.
+#
+#   make deps      install what the build, tests, demo and benchmarks need
+#   make           build the modules for both kernels of the matrix, and the tools
+#   make check     the whole suite in nested VMs (SUITE=..., KERNEL=6.1|6.12)
+#   make demo      boot the nested host and guest and show veil at work
+#   make bench     run the benchmarks under selftests/bench/
+#   make lint      checkpatch --strict on kernel code, warnings build of the tools
+#   make install   build and install the modules for the running kernel
+#
+# On a real host: make -C host-kmod KDIR=/lib/modules/$(uname -r)/build
+
+KERNELS := 6.1 6.12
+SUITE ?=
+KERNEL ?=
+KSRC := build/linux-source
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+all: modules tools
+
+deps:
+	@scripts/deps.sh
+
+modules: deps
+	@for k in $(KERNELS); do scripts/build-modules.sh $$k || exit 1; done
+
+tools:
+	$(MAKE) -C tools
+
+check: deps
+	@SUITE="$(SUITE)" KERNEL="$(KERNEL)" selftests/check.sh
+
+demo: deps
+	@selftests/demo.sh
+
+bench: deps
+	@selftests/bench/run.sh
+
+# Kernel C sources and headers: everything Kbuild compiles, plus the uapi.
+KERNEL_SOURCES = $(wildcard host-kmod/*.[ch] guest-kmod/*.[ch] uapi/linux/*.h \
+			    selftests/*/kmod/*.[ch])
+
+lint: deps
+	@echo "checkpatch --strict: $(words $(KERNEL_SOURCES)) files"
+	@$(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet --show-types \
+		--ignore FILE_PATH_CHANGES -f $(KERNEL_SOURCES) \
+		&& echo "checkpatch: clean"
+	@$(MAKE) -s -C tools clean all && echo "tools: clean build with -Wall -Wextra -Werror"
+
+install:
+	$(MAKE) -C host-kmod KDIR=$(KDIR) modules modules_install
+	$(MAKE) -C guest-kmod KDIR=$(KDIR) modules modules_install
+	depmod -a
+
+clean:
+	rm -rf build/[0-9]* build/vm build/selftests build/*.log
+	$(MAKE) -C tools clean
+
+.PHONY: all deps modules tools check demo bench lint install clean

@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: the whole test suite (what 'make check' runs).
+#
+#   SUITE="infra dm" KERNEL=6.12 selftests/check.sh
+#
+# For each kernel: build every module folder with -Werror, run each suite
+# in its VMs, and (with the infra suite) the runner's own self-test.  The
+# user-space tools build with -Wall -Wextra -Werror once.  Ends with one
+# line "N passed, N failed, N skipped"; exits 1 on any failure.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+kernels=${KERNEL:-$("$top/scripts/kernel.sh" list)}
+all_suites=
+for d in "$top"/selftests/*/suite.conf; do
+	s=$(basename "$(dirname "$d")")
+	case $s in runner|demo) continue ;; esac
+	all_suites="$all_suites $s"
+done
+suites=${SUITE:-$all_suites}
+for s in $suites; do
+	[ "$s" != runner ] && [ -f "$top/selftests/$s/suite.conf" ] || {
+		echo "check: no test suite '$s' (have:$all_suites)" >&2
+		exit 2
+	}
+done
+
+passed=0 failed=0 skipped=0 failures=()
+
+count() {	# count pass|fail WHAT
+	if [ "$1" = pass ]; then
+		passed=$((passed + 1))
+		echo "ok $2"
+	else
+		failed=$((failed + 1))
+		failures+=("$2")
+		echo "not ok $2"
+	fi
+}
+
+# tap_count OUTPUT: add the ok / not ok lines of a host-side TAP script.
+tap_count() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) passed=$((passed + 1)) ;;
+		"not ok "*) failed=$((failed + 1)); failures+=("${line#not ok }") ;;
+		esac
+	done <<<"$1"
+}
+
+echo "== user-space tools (-Wall -Wextra -Werror)"
+if make -s -C "$top/tools" >"$top/build/tools.log" 2>&1; then
+	count pass "tools build"
+else
+	sed 's/^/  | /' "$top/build/tools.log" | tail -n 30
+	count fail "tools build"
+fi
+
+for k in $kernels; do
+	echo "== kernel $k: module builds (-Werror W=1)"
+	while IFS= read -r line; do
+		case $line in
+		built*) count pass "${line#built }" ;;
+		FAILED*) count fail "${line#FAILED }" ;;
+		*) echo "$line" ;;
+		esac
+	done < <("$top/scripts/build-modules.sh" "$k" host-kmod guest-kmod)
+
+	for s in $suites; do
+		echo "== kernel $k: suite $s"
+		res=$top/build/vm/$k-$k/$s/result
+		rm -f "$res"
+		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k"
+		rc=$?
+		if [ $rc = 2 ] || [ ! -f "$res" ]; then
+			count fail "suite $s on $k: could not run (exit $rc)"
+			continue
+		fi
+		read -r p f sk <"$res"
+		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
+		[ "$f" = 0 ] || failures+=("suite $s on $k: $f failed")
+		rm -f "$res"
+	done
+
+	case " $suites " in
+	*" infra "*)
+		echo "== kernel $k: the runner fails planted failures"
+		out=$("$top/selftests/runner/selftest.sh" "$k")
+		echo "$out"
+		tap_count "$out"
+		;;
+	esac
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "== failures"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
