@@ -55,9 +55,9 @@ done
 conf=$top/selftests/$suite/suite.conf
 [ -f "$conf" ] || { echo "vmrun: no suite '$suite' ($conf missing)" >&2; exit 2; }
 
-l1_modules= l1_veil= l1_tests= l1_bins= l1_mem=2048
-l2_modules= l2_veil= l2_tests= l2_bins= l2_mem=512 l2_cpu=host,xsave=off
-timeout=600 test_timeout=300 l2_timeout=400
+l1_modules= l1_veil= l1_tests= l1_bins= l1_tools= l1_mem=2048
+l2_modules= l2_veil= l2_tests= l2_bins= l2_tools= l2_mem=512 l2_cpu=host,xsave=off
+timeout=600 test_timeout=300 l2_timeout=400 l2_autoboot=yes
 # shellcheck source=/dev/null
 . "$conf"
 [ -z "$timeout_override" ] || timeout=$timeout_override
@@ -99,6 +99,13 @@ build_for() {
 }
 build_for "$kernel"
 [ "$l2kernel" = "$kernel" ] || build_for "$l2kernel"
+if [ -n "${l1_tools// }${l2_tools// }" ]; then
+	make -s -C "$top/tools" >"$work/tools-build.log" 2>&1 || {
+		cat "$work/tools-build.log" >&2
+		echo "vmrun: building the tools failed" >&2
+		exit 2
+	}
+fi
 tests_out=$top/build/selftests/$suite
 make -s -C "$top/selftests/$suite" OUT="$tests_out" \
 	KSFT="$top/build/linux-source/tools/testing/selftests" \
@@ -111,9 +118,9 @@ make -s -C "$top/selftests/$suite" OUT="$tests_out" \
 cmdline="console=ttyS0 panic=-1 loglevel=4 rdinit=/init watchdog_thresh=60"
 cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
 
-# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS
+# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS
 stage_level() {
-	local root=$1 level=$2 k=$3 rel=$4 mods=$5 veil=$6 tests=$7 bins=$8
+	local root=$1 level=$2 k=$3 rel=$4 mods=$5 veil=$6 tests=$7 bins=$8 tools=$9
 	local m t b names=
 	rm -rf "$root"
 	stage_busybox "$root"
@@ -131,6 +138,10 @@ stage_level() {
 	for b in $bins; do
 		stage_binary "$root" "$b"
 	done
+	for b in $tools; do
+		install -m 0755 "$top/tools/$b/$b" "$root/usr/bin/$b"
+		stage_libs "$root" "$top/tools/$b/$b"
+	done
 	install -m 0755 "$top/selftests/lib/init" "$root/init"
 	cat >"$root/etc/veil/vm.conf" <<CONF
 VEIL_LEVEL=$level
@@ -145,13 +156,13 @@ CONF
 want_l2=0
 if [ -n "${l2_tests// }" ]; then
 	want_l2=1
-	stage_level "$work/l2" L2 "$l2kernel" "$rel2" "$l2_modules" "$l2_veil" "$l2_tests" "$l2_bins"
+	stage_level "$work/l2" L2 "$l2kernel" "$rel2" "$l2_modules" "$l2_veil" "$l2_tests" "$l2_bins" "$l2_tools"
 	pack "$work/l2" "$work/l2.cpio"
 fi
 
 l1_mods=$l1_modules
 [ $want_l2 = 0 ] || l1_mods="$l1_mods kvm_amd"
-stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins"
+stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins" "$l1_tools"
 if [ $want_l2 = 1 ]; then
 	stage_qemu "$work/l1"
 	mkdir -p "$work/l1/l2"
@@ -166,7 +177,7 @@ exec qemu-system-x86_64 -accel kvm -machine pc -cpu $l2_cpu -smp 1 -m $l2_mem \\
 RUN
 	chmod +x "$work/l1/l2/run"
 	cat >>"$work/l1/etc/veil/vm.conf" <<CONF
-VEIL_L2_TESTS="$l2_tests"
+VEIL_L2_TESTS="$([ "$l2_autoboot" = no ] || echo "$l2_tests")"
 VEIL_L2_TIMEOUT=$l2_timeout
 CONF
 fi

@@ -26,20 +26,26 @@ stage_file() {
 	cp -L "$f" "$root$f"
 }
 
-# stage_binary ROOT PROGRAM: a dynamically linked host program with the
-# shared libraries it needs, at the paths the dynamic linker looks for them.
-stage_binary() {
-	local root=$1 prog=$2 path lib
-	path=$(command -v "$prog") || {
-		echo "vmrun: program '$prog' is not installed (run 'make deps')" >&2
-		return 1
-	}
-	stage_file "$root" "$path"
+# stage_libs ROOT PROGRAM: the shared libraries PROGRAM needs, at the paths
+# the dynamic linker looks for them.
+stage_libs() {
+	local root=$1 lib
 	# "libx.so => /lib/.../libx.so (0x...)" and "/lib64/ld-linux... (0x...)"
-	for lib in $(ldd "$path" 2>/dev/null |
+	for lib in $(ldd "$2" 2>/dev/null |
 		     awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
 		stage_file "$root" "$lib"
 	done
+}
+
+# stage_binary ROOT PROGRAM: a host program, at its own path, with its libraries.
+stage_binary() {
+	local root=$1 path
+	path=$(command -v "$2") || {
+		echo "vmrun: program '$2' is not installed (run 'make deps')" >&2
+		return 1
+	}
+	stage_file "$root" "$path"
+	stage_libs "$root" "$path"
 }
 
 # stage_kmods ROOT RELEASE NAME...: Debian modules of RELEASE with their
