@@ -24,7 +24,7 @@ mkdir -p "$out"
 cp -a --update "$top/uapi" "$out/"
 
 declare -A cfg=(
-	[host-kmod]="CONFIG_VEIL_HOST=m"
+	[host-kmod]="CONFIG_VEIL_HOST=m CONFIG_DM_VEILCRYPT=m"
 	[guest-kmod]="CONFIG_VEIL_GUEST=m"
 )
 

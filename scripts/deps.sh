@@ -18,9 +18,10 @@ packages=(
 	build-essential bc bison flex pkg-config libelf-dev libssl-dev
 	xz-utils zstd kmod cpio
 	# user-space tools
-	libjansson-dev libdevmapper-dev libkmod-dev
+	libjansson-dev libdevmapper-dev libkmod-dev zlib1g-dev
 	# test VMs
-	qemu-system-x86 busybox-static dmsetup cryptsetup-bin fio
+	qemu-system-x86 qemu-utils busybox-static dmsetup cryptsetup-bin fio
+	keyutils
 	# the kernel matrix, through the metapackages
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
