@@ -103,8 +103,100 @@ struct veil_extent_page {
 
 #define VEIL_EXTENTS_PER_PAGE	255
 
+
+/*
+ * /dev/veil (host, root only).  One open descriptor manages at most one VM:
+ * VEIL_IOC_ATTACH names it with a descriptor of the VM's file (from QEMU,
+ * through pidfd_getfd).  Closing the descriptor in any state restores the
+ * VM's frames and thaws its guest.  Every argument struct starts with its
+ * size, which the caller sets to sizeof(struct); the kernel refuses sizes it
+ * does not know with -EINVAL.
+ */
+#define VEIL_IOC_MAGIC		'V'
+
+struct veil_attach {
+	__u32 size;
+	__s32 vm_fd;		/* descriptor of a KVM VM file */
+};
+
+/* veil_info.flags */
+#define VEIL_INFO_REGISTERED	(1U << 0)	/* the guest sent REGISTER */
+#define VEIL_INFO_ACKED		(1U << 1)	/* the last PREPARE was acked */
+
+/* veil_info.state: the host's view of the VM */
+#define VEIL_HOST_RUNNING	0
+#define VEIL_HOST_PREPARING	1	/* PREPARE sent, not yet acked */
+#define VEIL_HOST_PREPARED	2	/* acked: guest frozen, set published */
+#define VEIL_HOST_SANITIZED	3	/* frames zeroed, contents stashed */
+
+struct veil_info {
+	__u32 size;
+	__u32 flags;		/* VEIL_INFO_* */
+	__u32 state;		/* VEIL_HOST_* */
+	__u32 guest_abi;	/* version the guest registered with, or 0 */
+	__u64 generation;	/* of the current exclusion set */
+	__u64 nr_extents;
+	__u64 nr_pages;		/* pages in the current exclusion set */
+	__u64 req_seq;		/* last request sent to the guest */
+	__u64 ack_seq;		/* last request the guest acknowledged */
+	/* counters since ATTACH (or since the VM's first hypercall) */
+	__u64 hypercalls;
+	__u64 rejected;		/* hypercalls refused with an error */
+	__u64 publishes;
+	__u64 sanitizes;
+	__u64 restores;
+	__u64 runs_held;	/* KVM_RUN calls held while sanitized */
+	__u64 restored_flags;	/* VEIL_RESTORED_* of the last RESTORED */
+};
+
+/*
+ * GET_EXTENTS: copies up to nr_extents records of the current set,
+ * starting at index start, into the array at extents (user pointer to
+ * struct veil_extent[]), and sets nr_extents to the number copied and
+ * total to the size of the set; generation says which set it was.
+ */
+struct veil_get_extents {
+	__u32 size;
+	__u32 pad;
+	__u64 start;
+	__u64 nr_extents;
+	__u64 total;
+	__u64 generation;
+	__u64 extents;
+};
+
+/* PREPARE: ask the guest to freeze, collect and publish; wait for its ack. */
+struct veil_prepare {
+	__u32 size;
+	__u32 timeout_ms;	/* 0: the module's default */
+	__u64 generation;	/* out: generation published */
+	__u64 nr_pages;		/* out: pages in the published set */
+};
+
+/* SANITIZE and RESTORE report what they moved. */
+struct veil_sanitize {
+	__u32 size;
+	__u32 pad;
+	__u64 nr_pages;		/* out */
+};
+
+#define VEIL_IOC_ATTACH		_IOW(VEIL_IOC_MAGIC, 0x01, struct veil_attach)
+#define VEIL_IOC_INFO		_IOR(VEIL_IOC_MAGIC, 0x02, struct veil_info)
+#define VEIL_IOC_GET_EXTENTS	_IOWR(VEIL_IOC_MAGIC, 0x03, struct veil_get_extents)
+#define VEIL_IOC_PREPARE	_IOWR(VEIL_IOC_MAGIC, 0x04, struct veil_prepare)
+#define VEIL_IOC_SANITIZE	_IOWR(VEIL_IOC_MAGIC, 0x05, struct veil_sanitize)
+#define VEIL_IOC_RESTORE	_IOWR(VEIL_IOC_MAGIC, 0x06, struct veil_sanitize)
+#define VEIL_IOC_THAW		_IO(VEIL_IOC_MAGIC, 0x07)
+
+/* /dev/veil-guest ioctls use numbers from 0x40 up (defined below). */
+
 _Static_assert(sizeof(struct veil_control) == 4096, "veil_control size");
 _Static_assert(sizeof(struct veil_extent) == 16, "veil_extent size");
 _Static_assert(sizeof(struct veil_extent_page) == 4096, "veil_extent_page size");
+_Static_assert(sizeof(struct veil_attach) == 8, "veil_attach size");
+_Static_assert(sizeof(struct veil_info) == 112, "veil_info size");
+_Static_assert(sizeof(struct veil_get_extents) == 48, "veil_get_extents size");
+_Static_assert(sizeof(struct veil_prepare) == 24, "veil_prepare size");
+_Static_assert(sizeof(struct veil_sanitize) == 16, "veil_sanitize size");
 
 #endif /* _UAPI_LINUX_VEIL_H */
