@@ -1,0 +1,92 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the e2e suite's L1 tests (prepended to each test program).
+#
+# An L2 guest NAME runs /l2/run with its QMP socket at /tmp/NAME.qmp, its
+# console in /tmp/NAME.log and its ttyS1 on the FIFOs /tmp/NAME.s1.in and
+# /tmp/NAME.s1.out (QEMU's "pipe" character device, which holds both FIFOs
+# open read-write, so neither side's open blocks).
+tap_n=0 tap_bad=0
+
+ok() {	# ok DESCRIPTION CONDITION-EXIT-STATUS
+	tap_n=$((tap_n + 1))
+	if [ "$2" = 0 ]; then
+		echo "ok $tap_n $1"
+	else
+		echo "not ok $tap_n $1"
+		tap_bad=1
+	fi
+}
+
+expect() {	# expect DESCRIPTION WANTED-STATUS COMMAND...
+	local d=$1 want=$2 rc
+	shift 2
+	"$@" >/tmp/out 2>/tmp/err
+	rc=$?
+	if [ $rc = "$want" ]; then
+		ok "$d" 0
+	else
+		ok "$d (expected exit $want, got $rc)" 1
+		sed 's/^/#   /' /tmp/out /tmp/err
+	fi
+}
+
+l2_start() {	# l2_start NAME [QEMU ARGS...]
+	local name=$1
+	shift
+	rm -f "/tmp/$name".*
+	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
+	/l2/run -qmp "unix:/tmp/$name.qmp,server=on,wait=off" \
+		-chardev "pipe,id=s1,path=/tmp/$name.s1" -device isa-serial,chardev=s1 \
+		"$@" >"/tmp/$name.log" 2>&1 &
+	echo $! >"/tmp/$name.pid"
+}
+
+l2_pid() {
+	cat "/tmp/$1.pid"
+}
+
+l2_read() {	# l2_read NAME SECONDS: one line from the guest's ttyS1
+	local line
+	read -r -t "$2" line <"/tmp/$1.s1.out" || return 1
+	echo "$line"
+}
+
+l2_send() {
+	echo "$2" >"/tmp/$1.s1.in"
+}
+
+l2_wait_ready() {	# l2_wait_ready NAME SECONDS
+	local line
+	line=$(l2_read "$1" "$2") && [ "$line" = ready ]
+}
+
+l2_ping() {	# l2_ping NAME: prints the guest's pong count
+	local line
+	l2_send "$1" ping
+	line=$(l2_read "$1" 20) || return 1
+	case $line in
+	"pong "*) echo "${line#pong }" ;;
+	*) return 1 ;;
+	esac
+}
+
+l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
+	local pid i
+	pid=$(l2_pid "$1")
+	l2_send "$1" done
+	for i in $(seq 1 120); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.5
+	done
+	kill -9 "$pid" 2>/dev/null
+	return 1
+}
+
+magic() {	# magic FILE: first four bytes in hex
+	od -An -tx1 -N4 "$1" | tr -d ' \n'
+}
+
+bad_klog() {	# bad_klog FILE: any kernel splat in a guest console log
+	grep -E 'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|general protection' "$1"
+}
