@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # veilctl against a real QEMU/KVM guest that does not run veil_guest:
 # discovery, refusals, and the unprotected checkpoint paths (migrate to a
-# file, ELF dump) with the guest running on afterwards and a migrate file
+# file, ELF dump, a snapshot in the qcow2 disk) with the guest running on afterwards and a migrate file
 # that restores into a second QEMU which carries on from the checkpoint.
 echo "TAP version 13"
 
-l2_start vm1
+qemu-img create -q -f qcow2 /tmp/disk1.qcow2 32M
+qemu-img create -q -f qcow2 /tmp/disk2.qcow2 32M
+l2_start vm1 -drive file=/tmp/disk1.qcow2,format=qcow2,if=ide
 l2_wait_ready vm1 120
 ok "the guest boots under KVM and answers on ttyS1" $?
 pid=$(l2_pid vm1)
@@ -50,14 +52,20 @@ expect "dump format" 0 \
 	veilctl checkpoint "$pid" --to /tmp/c1.elf --format dump --allow-unprotected
 [ "$(magic /tmp/c1.elf)" = 7f454c46 ]
 ok "the dump is an ELF file (saw $(magic /tmp/c1.elf))" $?
+expect "savevm format: a snapshot inside the VM's qcow2 disk" 0 \
+	veilctl checkpoint "$pid" --to snap1 --format savevm --allow-unprotected
+qemu-img snapshot -U -l /tmp/disk1.qcow2 | grep -q snap1
+ok "qemu-img lists snapshot snap1 in the disk" $?
+expect "a snapshot name with blanks is refused" 1 \
+	veilctl checkpoint "$pid" --to "a b" --format savevm --allow-unprotected
 ck=$(l2_ping vm1)
 [ "$ck" = $((after + 1)) ]
-ok "the guest runs on after the dump (pong $ck)" $?
+ok "the guest runs on after the dump and the snapshot (pong $ck)" $?
 
 # The checkpoint taken now carries pong count $ck; a restored guest goes on
 # from there while the original goes on by itself.
 veilctl checkpoint "$pid" --to /tmp/c2.mig --allow-unprotected >/dev/null 2>&1
-l2_start vm2 -incoming defer
+l2_start vm2 -drive file=/tmp/disk2.qcow2,format=qcow2,if=ide -incoming defer
 sleep 1
 expect "restore into a QEMU started with -incoming defer" 0 \
 	veilctl restore /tmp/vm2.qmp --from /tmp/c2.mig

@@ -123,6 +123,22 @@ static const char *wait_job(struct ckpt *c, int dump, int timeout_s, int progres
 }
 
 /*
+ * VEILCTL_PAUSE_AFTER=STEP makes veilctl stop for good after STEP
+ * (prepare, stop, sanitize, save-started, save, restore, cont), so that
+ * the crash-safety tests can kill it exactly there.
+ */
+static void step_done(const char *step)
+{
+	const char *p = getenv("VEILCTL_PAUSE_AFTER");
+
+	if (!p || strcmp(p, step))
+		return;
+	fprintf(stderr, "veilctl: paused after %s\n", step);
+	for (;;)
+		pause();
+}
+
+/*
  * Undo whatever the checkpoint did so far; every step is safe to repeat
  * and harmless when its counterpart never happened.
  */
@@ -136,10 +152,14 @@ static void recover(struct ckpt *c)
 	} else if (c->o->format == FMT_DUMP) {
 		wait_job(c, 1, 3600, 0);
 	}
-	if (c->veil >= 0)
+	if (c->veil >= 0) {
 		veil_restore(c->veil, &s);
-	if (c->was_running)
+		step_done("restore");
+	}
+	if (c->was_running) {
 		qmp_run(&c->q, "cont", NULL, QMP_TIMEOUT_MS);
+		step_done("cont");
+	}
 	if (c->veil >= 0)
 		veil_thaw(c->veil);
 }
@@ -161,6 +181,7 @@ static void guardian_start(struct ckpt *c)
 		ssize_t n;
 
 		close(p[1]);
+		unsetenv("VEILCTL_PAUSE_AFTER");
 		/* Survive the terminal's signals to veilctl's process group. */
 		setsid();
 		signal(SIGINT, SIG_IGN);
@@ -303,6 +324,7 @@ static int save_migrate(struct ckpt *c)
 		goto out;
 	}
 	json_decref(args);
+	step_done("save-started");
 	st = wait_job(c, 0, c->o->save_timeout_s,
 		      !c->o->json && !c->o->quiet && isatty(2));
 	if (!st)
@@ -335,6 +357,7 @@ static int save_dump(struct ckpt *c)
 		return -1;
 	}
 	json_decref(args);
+	step_done("save-started");
 	st = wait_job(c, 1, c->o->save_timeout_s,
 		      !c->o->json && !c->o->quiet && isatty(2));
 	if (!st) {
@@ -501,6 +524,7 @@ int cmd_checkpoint(const char *spec, const struct options *o)
 			goto done;
 		}
 		c.t_prepare = now_s() - t;
+		step_done("prepare");
 	}
 	if (c.was_running && qmp_run(&c.q, "stop", NULL, QMP_TIMEOUT_MS)) {
 		err_msg("VM %d: %s", c.vm.pid, c.q.err);
@@ -508,6 +532,7 @@ int cmd_checkpoint(const char *spec, const struct options *o)
 		recover(&c);
 		goto done;
 	}
+	step_done("stop");
 	if (c.veil >= 0 && veil_sanitize(c.veil, &c.san)) {
 		err_msg("VM %d: SANITIZE: %s", c.vm.pid, strerror(errno));
 		rc = EXIT_FAIL;
@@ -515,10 +540,14 @@ int cmd_checkpoint(const char *spec, const struct options *o)
 		goto done;
 	}
 
+	if (c.veil >= 0)
+		step_done("sanitize");
+
 	t = now_s();
 	saved = o->format == FMT_MIGRATE ? save_migrate(&c) :
 		o->format == FMT_DUMP ? save_dump(&c) : save_savevm(&c);
 	c.t_save = now_s() - t;
+	step_done("save");
 
 	/* RESTORE, cont and THAW, whether the save worked or not. */
 	recover(&c);

@@ -26,6 +26,7 @@ static const char usage_text[] =
 "      [--format migrate|savevm|dump]  migrate stream (default), a snapshot inside\n"
 "                             the VM's qcow2 disk (FILE is its name), or an ELF dump\n"
 "      [--timeout S]          wait S seconds for the guest to prepare (default 10)\n"
+"      [--save-timeout S]     allow the snapshot writer S seconds (default 3600)\n"
 "      [--allow-unprotected]  go on when the guest or host does not run veil\n"
 "      [--force]              replace an existing FILE\n"
 "  restore VM --from FILE     load a migrate-format checkpoint into a QEMU started\n"
