@@ -51,6 +51,28 @@ tap_count() {
 	done <<<"$1"
 }
 
+# run_suite SUITE L1-KERNEL L2-KERNEL: one suite in its VMs, counted.
+run_suite() {
+	local s=$1 k=$2 k2=$3 res rc p f sk
+	if [ "$k" = "$k2" ]; then
+		echo "== kernel $k: suite $s"
+	else
+		echo "== host kernel $k, guest kernel $k2: suite $s"
+	fi
+	res=$top/build/vm/$k-$k2/$s/result
+	rm -f "$res"
+	"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2"
+	rc=$?
+	if [ $rc = 2 ] || [ ! -f "$res" ]; then
+		count fail "suite $s on $k/$k2: could not run (exit $rc)"
+		return
+	fi
+	read -r p f sk <"$res"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
+	[ "$f" = 0 ] || failures+=("suite $s on $k/$k2: $f failed")
+	rm -f "$res"
+}
+
 echo "== user-space tools (-Wall -Wextra -Werror)"
 if make -s -C "$top/tools" >"$top/build/tools.log" 2>&1; then
 	count pass "tools build"
@@ -70,19 +92,7 @@ for k in $kernels; do
 	done < <("$top/scripts/build-modules.sh" "$k" host-kmod guest-kmod)
 
 	for s in $suites; do
-		echo "== kernel $k: suite $s"
-		res=$top/build/vm/$k-$k/$s/result
-		rm -f "$res"
-		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k"
-		rc=$?
-		if [ $rc = 2 ] || [ ! -f "$res" ]; then
-			count fail "suite $s on $k: could not run (exit $rc)"
-			continue
-		fi
-		read -r p f sk <"$res"
-		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
-		[ "$f" = 0 ] || failures+=("suite $s on $k: $f failed")
-		rm -f "$res"
+		run_suite "$s" "$k" "$k"
 	done
 
 	case " $suites " in
@@ -93,6 +103,17 @@ for k in $kernels; do
 		tap_count "$out"
 		;;
 	esac
+done
+
+# Suites with mixed_kernels=yes in suite.conf also run with the host on one
+# kernel of the matrix and the guest on another.
+for s in $suites; do
+	grep -q '^mixed_kernels=yes' "$top/selftests/$s/suite.conf" || continue
+	for k in $kernels; do
+		for k2 in $kernels; do
+			[ "$k" = "$k2" ] || run_suite "$s" "$k" "$k2"
+		done
+	done
 done
 
 if [ ${#failures[@]} -gt 0 ]; then
