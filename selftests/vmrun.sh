@@ -55,8 +55,8 @@ done
 conf=$top/selftests/$suite/suite.conf
 [ -f "$conf" ] || { echo "vmrun: no suite '$suite' ($conf missing)" >&2; exit 2; }
 
-l1_modules= l1_veil= l1_tests= l1_bins= l1_tools= l1_mem=2048
-l2_modules= l2_veil= l2_tests= l2_bins= l2_tools= l2_mem=512 l2_cpu=host,xsave=off
+l1_modules= l1_veil= l1_tests= l1_bins= l1_tools= l1_helpers= l1_mem=2048
+l2_modules= l2_veil= l2_tests= l2_bins= l2_tools= l2_helpers= l2_mem=512 l2_cpu=host,xsave=off
 timeout=600 test_timeout=300 l2_timeout=400 l2_autoboot=yes
 # shellcheck source=/dev/null
 . "$conf"
@@ -118,9 +118,10 @@ make -s -C "$top/selftests/$suite" OUT="$tests_out" \
 cmdline="console=ttyS0 panic=-1 loglevel=4 rdinit=/init watchdog_thresh=60"
 cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
 
-# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS
+# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS
 stage_level() {
 	local root=$1 level=$2 k=$3 rel=$4 mods=$5 veil=$6 tests=$7 bins=$8 tools=$9
+	local helpers=${10}
 	local m t b names=
 	rm -rf "$root"
 	stage_busybox "$root"
@@ -142,6 +143,10 @@ stage_level() {
 		install -m 0755 "$top/tools/$b/$b" "$root/usr/bin/$b"
 		stage_libs "$root" "$top/tools/$b/$b"
 	done
+	for b in $helpers; do
+		[ -x "$tests_out/$b" ] || { echo "vmrun: helper program $b was not built" >&2; exit 2; }
+		install -m 0755 "$tests_out/$b" "$root/usr/bin/$b"
+	done
 	install -m 0755 "$top/selftests/lib/init" "$root/init"
 	cat >"$root/etc/veil/vm.conf" <<CONF
 VEIL_LEVEL=$level
@@ -156,13 +161,13 @@ CONF
 want_l2=0
 if [ -n "${l2_tests// }" ]; then
 	want_l2=1
-	stage_level "$work/l2" L2 "$l2kernel" "$rel2" "$l2_modules" "$l2_veil" "$l2_tests" "$l2_bins" "$l2_tools"
+	stage_level "$work/l2" L2 "$l2kernel" "$rel2" "$l2_modules" "$l2_veil" "$l2_tests" "$l2_bins" "$l2_tools" "$l2_helpers"
 	pack "$work/l2" "$work/l2.cpio"
 fi
 
 l1_mods=$l1_modules
 [ $want_l2 = 0 ] || l1_mods="$l1_mods kvm_amd"
-stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins" "$l1_tools"
+stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins" "$l1_tools" "$l1_helpers"
 if [ $want_l2 = 1 ]; then
 	stage_qemu "$work/l1"
 	mkdir -p "$work/l1/l2"

@@ -71,6 +71,18 @@ l2_ping() {	# l2_ping NAME: prints the guest's pong count
 	esac
 }
 
+l2_run() {	# l2_run NAME CMD: run CMD in the guest; its output, its status
+	local line
+	l2_send "$1" "run $2"
+	while line=$(l2_read "$1" 60); do
+		case $line in
+		"out "*) echo "${line#out }" ;;
+		"rc "*) return "${line#rc }" ;;
+		esac
+	done
+	return 255
+}
+
 l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	local pid i
 	pid=$(l2_pid "$1")

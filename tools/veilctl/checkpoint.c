@@ -460,6 +460,10 @@ static int ckpt_setup(struct ckpt *c, const char *spec)
 	}
 	free(st);
 
+	if (c->o->plain) {
+		info_msg(c->o, "--plain: the checkpoint keeps every excluded page");
+		return EXIT_OK;
+	}
 	c->veil = veil_attach(c->vm.pid, c->vm.vm_fd, &absent, msg, sizeof(msg));
 	if (c->veil < 0) {
 		if (!absent)

@@ -29,6 +29,7 @@ static const char usage_text[] =
 "      [--save-timeout S]     allow the snapshot writer S seconds (default 3600)\n"
 "      [--allow-unprotected]  go on when the guest or host does not run veil\n"
 "      [--force]              replace an existing FILE\n"
+"      [--plain]              leave veil out: a full checkpoint, for comparison\n"
 "  restore VM --from FILE     load a migrate-format checkpoint into a QEMU started\n"
 "      [--paused]             with -incoming defer (and leave it paused)\n"
 "\n"
@@ -236,6 +237,7 @@ int main(int argc, char **argv)
 		{ "allow-unprotected", no_argument, NULL, 'u' },
 		{ "force", no_argument, NULL, 'o' },
 		{ "paused", no_argument, NULL, 'p' },
+		{ "plain", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -289,6 +291,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			o.paused = 1;
+			break;
+		case 'P':
+			o.plain = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -16,6 +16,7 @@ struct options {
 	int json;
 	int quiet;
 	int allow_unprotected;
+	int plain;		/* leave veil out on purpose */
 	int force;
 	int paused;
 	enum ckpt_format format;

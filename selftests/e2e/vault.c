@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vault: a process that keeps a secret, for the end-to-end tests and the
+ * demo.  The secret is 64 printable bytes derived from a seed at run time,
+ * so it is in no file of the test images.
+ *
+ *   vault hold SEED        keep the secret in anonymous memory, a file in
+ *                          /tmp, a pipe, a UNIX socket pair and a pty;
+ *                          check it every 100 ms and exit 3 the moment any
+ *                          copy it can see is damaged
+ *   vault find SEED FILE   print how many times the secret occurs in FILE
+ *   vault show SEED        print the secret (for a person, never in tests)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRET_LEN 64
+
+static void make_secret(const char *seed, char *out)
+{
+	static const char abc[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	for (const char *p = seed; *p; p++)
+		x = (x ^ (unsigned char)*p) * 0x100000001b3ULL;
+	for (int i = 0; i < SECRET_LEN; i++) {
+		uint64_t z;
+
+		x += 0x9e3779b97f4a7c15ULL;
+		z = x;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		out[i] = abc[z % (sizeof(abc) - 1)];
+	}
+}
+
+static int cmd_find(const char *seed, const char *path)
+{
+	char secret[SECRET_LEN];
+	struct stat st;
+	long long count = 0;
+	const char *data;
+	int fd;
+
+	make_secret(seed, secret);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "vault: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	if (st.st_size >= SECRET_LEN) {
+		data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (data == MAP_FAILED) {
+			fprintf(stderr, "vault: mmap %s: %s\n", path, strerror(errno));
+			return 2;
+		}
+		for (const char *p = data, *end = data + st.st_size - SECRET_LEN + 1;
+		     (p = memchr(p, secret[0], end - p)); p++)
+			if (!memcmp(p, secret, SECRET_LEN))
+				count++;
+	}
+	printf("%lld\n", count);
+	return 0;
+}
+
+/* Writes the secret somewhere the kernel keeps it until it is read. */
+static int stash(int fd, const char *secret, const char *what)
+{
+	if (write(fd, secret, SECRET_LEN) != SECRET_LEN) {
+		fprintf(stderr, "vault: writing to the %s: %s\n", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_hold(const char *seed)
+{
+	char path[256], check[SECRET_LEN];
+	int pipefd[2], sv[2], ptm, pts, fd;
+	char *mem;
+
+	mem = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return 2;
+	/* one copy at the start of a 2 MiB region, one near its end */
+	make_secret(seed, mem);
+	make_secret(seed, mem + (2 << 20) - 4096);
+
+	snprintf(path, sizeof(path), "/tmp/vault-%s.dat", seed);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || stash(fd, mem, "file"))
+		return 2;
+	if (pipe(pipefd) || stash(pipefd[1], mem, "pipe"))
+		return 2;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || stash(sv[0], mem, "socket"))
+		return 2;
+	ptm = posix_openpt(O_RDWR | O_NOCTTY);
+	if (ptm < 0 || grantpt(ptm) || unlockpt(ptm))
+		return 2;
+	pts = open(ptsname(ptm), O_RDWR | O_NOCTTY);
+	if (pts < 0 || stash(pts, mem, "pty"))
+		return 2;
+
+	printf("vault %d holds its secret\n", getpid());
+	fflush(stdout);
+	for (;;) {
+		make_secret(seed, check);
+		if (memcmp(mem, check, SECRET_LEN) ||
+		    memcmp(mem + (2 << 20) - 4096, check, SECRET_LEN) ||
+		    pread(fd, check, SECRET_LEN, 0) != SECRET_LEN ||
+		    memcmp(mem, check, SECRET_LEN)) {
+			fprintf(stderr, "vault %d: the secret was damaged\n", getpid());
+			return 3;
+		}
+		usleep(100000);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char secret[SECRET_LEN + 1];
+
+	if (argc == 3 && !strcmp(argv[1], "hold"))
+		return cmd_hold(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "find"))
+		return cmd_find(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "show")) {
+		make_secret(argv[2], secret);
+		secret[SECRET_LEN] = 0;
+		printf("%s\n", secret);
+		return 0;
+	}
+	fprintf(stderr, "usage: vault hold SEED | vault find SEED FILE | vault show SEED\n");
+	return 2;
+}

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0
+# The protected checkpoint end to end: a guest running veil_guest excludes
+# a vault process; a plain checkpoint holds the vault's secret, a veil
+# checkpoint does not, while a control process's secret is in both; the
+# running guest keeps its secret; a guest restored from the veil checkpoint
+# has the vault terminated and the control process alive.
+echo "TAP version 13"
+if ! insmod "$VEIL_MODDIR/veil_host.ko" || [ ! -c /dev/veil ]; then
+	echo "1..0 # SKIP veil_host does not provide /dev/veil"
+	exit 4
+fi
+
+l2_start vm1
+l2_wait_ready vm1 120
+ok "the guest boots under KVM" $?
+pid=$(l2_pid vm1)
+l2_run vm1 "insmod /lib/veil/veil_guest.ko" >/tmp/out
+ok "veil_guest loads in the guest" $?
+
+registered=1
+for i in $(seq 1 50); do
+	veilctl status "$pid" --json >/tmp/st 2>&1
+	grep -q '"registered":true' /tmp/st && { registered=0; break; }
+	sleep 0.2
+done
+ok "the host sees the guest registered" $registered
+
+va=$(l2_run vm1 "vault hold A >/tmp/A.log 2>&1 & echo \$!")
+vb=$(l2_run vm1 "vault hold B >/tmp/B.log 2>&1 & echo \$!")
+sleep 1
+l2_run vm1 "kill -0 $va && kill -0 $vb" >/dev/null
+ok "vault ($va) and control ($vb) hold their secrets" $?
+l2_run vm1 "veil exclude $va" >/tmp/out
+ok "veil exclude $va" $?
+
+expect "plain checkpoint (--plain)" 0 veilctl checkpoint "$pid" --to /tmp/plain.mig --plain
+expect "veil checkpoint" 0 veilctl checkpoint "$pid" --to /tmp/veil.mig --json
+pages=$(sed -n 's/.*"excluded_pages":\([0-9]*\).*/\1/p' /tmp/out)
+[ "${pages:-0}" -gt 0 ]
+ok "the veil checkpoint excluded pages (${pages:-none})" $?
+
+n=$(vault find A /tmp/plain.mig)
+[ "$n" -gt 0 ]
+ok "vault secret in the plain checkpoint: yes ($n copies)" $?
+n=$(vault find A /tmp/veil.mig)
+[ "$n" = 0 ]
+ok "vault secret in the veil checkpoint: no ($n copies)" $?
+n=$(vault find B /tmp/plain.mig)
+m=$(vault find B /tmp/veil.mig)
+[ "$n" -gt 0 ] && [ "$m" -gt 0 ]
+ok "control secret in both checkpoints: yes ($n and $m copies)" $?
+
+l2_run vm1 "kill -0 $va" >/dev/null
+ok "the running guest's vault still holds its secret (it checks every 100 ms)" $?
+veilctl status "$pid" --json | grep -q '"run_state":"running"'
+ok "the VM runs on" $?
+
+expect "veil checkpoint, dump format" 0 \
+	veilctl checkpoint "$pid" --to /tmp/veil.elf --format dump
+n=$(vault find A /tmp/veil.elf)
+[ "$n" = 0 ]
+ok "vault secret in the veil dump: no ($n copies)" $?
+
+l2_start vm2 -incoming defer
+sleep 1
+expect "restore the veil checkpoint into a new QEMU" 0 \
+	veilctl restore /tmp/vm2.qmp --from /tmp/veil.mig
+dead=1
+for i in $(seq 1 25); do
+	l2_run vm2 "kill -0 $va" >/dev/null 2>&1 || { dead=0; break; }
+	sleep 0.2
+done
+ok "restored guest: the vault is terminated" $dead
+l2_run vm2 "kill -0 $vb" >/dev/null
+ok "restored guest: the control process is alive" $?
+l2_run vm1 "kill -0 $va" >/dev/null
+ok "the original guest's vault is untouched by the restore" $?
+
+l2_stop vm2
+ok "the restored guest shuts down cleanly" $?
+if bad_klog /tmp/vm2.log >/tmp/bad; then
+	sed 's/^/#   /' /tmp/bad
+	ok "the restored guest's kernel log is clean" 1
+else
+	ok "the restored guest's kernel log is clean" 0
+fi
+l2_stop vm1
+cat /tmp/vm1.log
+echo "1..$tap_n"
+exit $tap_bad
