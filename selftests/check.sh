@@ -16,7 +16,7 @@ kernels=${KERNEL:-$("$top/scripts/kernel.sh" list)}
 all_suites=
 for d in "$top"/selftests/*/suite.conf; do
 	s=$(basename "$(dirname "$d")")
-	case $s in runner|demo) continue ;; esac
+	case $s in runner|demo|bench_*) continue ;; esac
 	all_suites="$all_suites $s"
 done
 suites=${SUITE:-$all_suites}

@@ -4,10 +4,12 @@
  * demo.  The secret is 64 printable bytes derived from a seed at run time,
  * so it is in no file of the test images.
  *
- *   vault hold SEED        keep the secret in anonymous memory, a file in
+ *   vault hold SEED [MIB]  keep the secret in anonymous memory, a file in
  *                          /tmp, a pipe, a UNIX socket pair and a pty;
  *                          check it every 100 ms and exit 3 the moment any
- *                          copy it can see is damaged
+ *                          copy it can see is damaged; with MIB, also fill
+ *                          that much anonymous memory with data that does
+ *                          not compress (for benchmarks)
  *   vault find SEED FILE   print how many times the secret occurs in FILE
  *   vault show SEED        print the secret (for a person, never in tests)
  */
@@ -83,12 +85,36 @@ static int stash(int fd, const char *secret, const char *what)
 	return 0;
 }
 
-static int cmd_hold(const char *seed)
+/* MiB of non-zero, incompressible anonymous memory, kept until exit. */
+static int fill(const char *seed, unsigned long mib)
+{
+	size_t len = mib << 20;
+	uint64_t *p, x = 0x2545f4914f6cdd1dULL ^ (uintptr_t)seed[0];
+
+	if (!mib)
+		return 0;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "vault: cannot map %lu MiB: %s\n", mib, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < len / sizeof(*p); i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = x | 1;
+	}
+	return 0;
+}
+
+static int cmd_hold(const char *seed, unsigned long mib)
 {
 	char path[256], check[SECRET_LEN];
 	int pipefd[2], sv[2], ptm, pts, fd;
 	char *mem;
 
+	if (fill(seed, mib))
+		return 2;
 	mem = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return 2;
@@ -131,7 +157,9 @@ int main(int argc, char **argv)
 	char secret[SECRET_LEN + 1];
 
 	if (argc == 3 && !strcmp(argv[1], "hold"))
-		return cmd_hold(argv[2]);
+		return cmd_hold(argv[2], 0);
+	if (argc == 4 && !strcmp(argv[1], "hold"))
+		return cmd_hold(argv[2], strtoul(argv[3], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "find"))
 		return cmd_find(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "show")) {
@@ -140,6 +168,6 @@ int main(int argc, char **argv)
 		printf("%s\n", secret);
 		return 0;
 	}
-	fprintf(stderr, "usage: vault hold SEED | vault find SEED FILE | vault show SEED\n");
+	fprintf(stderr, "usage: vault hold SEED [MIB] | vault find SEED FILE | vault show SEED\n");
 	return 2;
 }
