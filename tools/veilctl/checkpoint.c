@@ -642,12 +642,18 @@ int cmd_restore(const char *spec, const struct options *o)
 		goto out;
 	}
 	free(st);
-	if (o->json)
-		printf("{\"pid\":%d,\"from\":\"%s\",\"running\":%s}\n", c.vm.pid, o->from,
-		       o->paused ? "false" : "true");
-	else if (!o->quiet)
+	if (o->json) {
+		json_t *j = json_pack("{s:i, s:s, s:b}", "pid", c.vm.pid, "from", o->from,
+				      "running", !o->paused);
+		char *s = json_dumps(j, JSON_COMPACT);
+
+		printf("%s\n", s);
+		free(s);
+		json_decref(j);
+	} else if (!o->quiet) {
 		printf("VM %d (%s) restored from %s%s\n", c.vm.pid, c.vm.name, o->from,
 		       o->paused ? ", paused" : "");
+	}
 	rc = EXIT_OK;
 out:
 	qmp_close(&c.q);
