@@ -93,7 +93,19 @@ static void notrace veil_host_hc_hook(unsigned long ip, unsigned long parent_ip,
 
 #else /* !VEIL_COMPAT_HC_SPLIT */
 
-static bool (*veil_host_vcpu_in_kernel)(struct kvm_vcpu *vcpu);
+/*
+ * KVM's vendor operations, for get_cpl: neither the table nor its static
+ * calls are exported before 6.12.  Filled by the vendor module when it
+ * loads, so read at each call.
+ */
+static struct kvm_x86_ops *veil_host_x86_ops;
+
+static int veil_host_cpl(struct kvm_vcpu *vcpu)
+{
+	int (*get_cpl)(struct kvm_vcpu *vcpu) = READ_ONCE(veil_host_x86_ops->get_cpl);
+
+	return get_cpl ? get_cpl(vcpu) : 3;
+}
 
 /* Same prototype as kvm_emulate_hypercall(): the whole emulation. */
 static int veil_host_emulate_hc(struct kvm_vcpu *vcpu)
@@ -109,7 +121,7 @@ static int veil_host_emulate_hc(struct kvm_vcpu *vcpu)
 	a3 = veil_compat_reg_read(vcpu, VCPU_REGS_RSI);
 
 	ret = veil_host_hypercall(vcpu, nr, a0, a1, a2, a3, op_64_bit,
-				  veil_host_vcpu_in_kernel(vcpu) ? 0 : 3);
+				  veil_host_cpl(vcpu));
 	if (!op_64_bit)
 		ret = (u32)ret;
 	veil_compat_reg_write(vcpu, VCPU_REGS_RAX, ret);
@@ -243,9 +255,13 @@ int veil_host_hooks_init(void)
 	int r;
 
 #if !VEIL_COMPAT_HC_SPLIT
-	veil_host_vcpu_in_kernel = (void *)veil_host_lookup("kvm_arch_vcpu_in_kernel");
-	if (!veil_host_vcpu_in_kernel) {
-		pr_err("cannot find kvm_arch_vcpu_in_kernel in KVM\n");
+	unsigned long (*lookup_name)(const char *name);
+
+	lookup_name = (void *)veil_host_lookup("kallsyms_lookup_name");
+	if (lookup_name)
+		veil_host_x86_ops = (void *)lookup_name("kvm_x86_ops");
+	if (!veil_host_x86_ops) {
+		pr_err("cannot find kvm_x86_ops in KVM\n");
 		return -ENOENT;
 	}
 #endif
