@@ -21,7 +21,7 @@
  * Before, kvm_emulate_hypercall() does everything, so veil replaces it for
  * its number and does the register work itself, as KVM would.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#if KERNEL_VERSION(6, 12, 0) <= LINUX_VERSION_CODE
 #define VEIL_COMPAT_HC_SPLIT	1
 #define VEIL_COMPAT_HC_TARGET	((unsigned long)__kvm_emulate_hypercall)
 #else
@@ -64,7 +64,7 @@ static inline bool veil_compat_hc_foreign(struct kvm_vcpu *vcpu)
 }
 #endif
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#if KERNEL_VERSION(6, 5, 0) <= LINUX_VERSION_CODE
 #define veil_compat_pin_user_pages_remote(mm, start, nr, flags, pages) \
 	pin_user_pages_remote(mm, start, nr, flags, pages, NULL)
 #else

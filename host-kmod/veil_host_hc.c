@@ -78,12 +78,12 @@ static long veil_host_check_extent(struct veil_host_vm *vm, u64 idx,
 		return -KVM_EINVAL;
 	}
 	if (idx && gfn < prev_end) {
-		veil_host_reject(vm, "PUBLISH: extent %llu (gfn 0x%llx) overlaps or precedes the one before (end 0x%llx)\n",
+		veil_host_reject(vm, "PUBLISH: extent %llu at 0x%llx < 0x%llx\n",
 				 idx, gfn, prev_end);
 		return -KVM_EINVAL;
 	}
 	if (!veil_host_mem_is_ram(vm->kvm, gfn, npages)) {
-		veil_host_reject(vm, "PUBLISH: extent %llu (gfn 0x%llx, %llu pages) is not guest RAM\n",
+		veil_host_reject(vm, "PUBLISH: extent %llu (gfn 0x%llx +%llu) not guest RAM\n",
 				 idx, gfn, npages);
 		return -KVM_EFAULT;
 	}
@@ -104,7 +104,7 @@ static long veil_host_read_chain(struct veil_host_vm *vm, gpa_t gpa, u64 count,
 
 	while (idx < count) {
 		if (!gpa || !PAGE_ALIGNED(gpa)) {
-			veil_host_reject(vm, "PUBLISH: extent page 0x%llx after %llu of %llu extents is %s\n",
+			veil_host_reject(vm, "PUBLISH: extent page 0x%llx at %llu/%llu: %s\n",
 					 (u64)gpa, idx, count,
 					 gpa ? "not page-aligned" : "missing");
 			return -KVM_EINVAL;
@@ -118,7 +118,7 @@ static long veil_host_read_chain(struct veil_host_vm *vm, gpa_t gpa, u64 count,
 		n = le32_to_cpu(page->count);
 		if (!n || n > VEIL_EXTENTS_PER_PAGE || n > count - idx ||
 		    page->reserved) {
-			veil_host_reject(vm, "PUBLISH: extent page 0x%llx holds %u records (reserved 0x%x), %llu left to read\n",
+			veil_host_reject(vm, "PUBLISH: page 0x%llx: %u recs, rsvd %x, %llu left\n",
 					 (u64)gpa, n, le32_to_cpu(page->reserved),
 					 count - idx);
 			return -KVM_EINVAL;

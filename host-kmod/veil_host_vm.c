@@ -115,9 +115,8 @@ struct veil_host_vm *veil_host_vm_get(struct kvm *kvm, bool create)
 	}
 	kref_get(&vm->ref);
 	spin_unlock(&veil_host_vms_lock);
-	if (new)
-		kfree(new);
-	else
+	kfree(new);
+	if (!new)
 		veil_host_debugfs_add(vm);
 	return vm;
 }
