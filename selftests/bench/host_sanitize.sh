@@ -11,6 +11,6 @@ for k in ${KERNEL:-$("$top/scripts/kernel.sh" list)}; do
 	echo "-- kernel $k"
 	"$top/scripts/build-modules.sh" "$k" host-kmod >/dev/null || { rc=1; continue; }
 	"$top/selftests/vmrun.sh" --suite bench/host --kernel "$k" -v 2>&1 |
-		grep -E '(excluded|[0-9] MiB|bench:|passed)' || rc=1
+		grep -E '^(# +excluded|# +[0-9]+ MiB|(not )?ok |bench:|[0-9]+ passed)' || rc=1
 done
 exit $rc
