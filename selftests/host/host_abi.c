@@ -142,6 +142,57 @@ TEST(cpl3_hypercall_gets_eperm_and_nothing_is_recorded)
 }
 
 /*
+ * A 64-bit guest: arguments are not truncated, and a number whose high half
+ * is set is not veil's (KVM: -KVM_ENOSYS).  A 32-bit guest's registers are
+ * truncated, high halves and all, as KVM truncates them.
+ */
+TEST(hypercall_widths_follow_the_guest_mode)
+{
+	struct veil_extent far = { .gfn = (1ULL << 32) + (VMM_DATA_GPA >> 12),
+				   .npages = 1 };
+	struct veil_info info;
+	struct vmm v, w;
+	int err, veil;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create_mode(&v, 0, true)) TH_LOG("no 64-bit guest");
+	veil = veil_attach(&v);
+	ASSERT_LE(0, veil);
+	ASSERT_EQ(0, vmm_register(&v));
+	EXPECT_EQ((uint64_t)-1000, vmm_hypercall64(&v, (1ULL << 32) | VEIL_HC_NR,
+						   VEIL_HC_PUBLISH, 0, 0, 2, &err))
+		TH_LOG("a 64-bit number with a high half is not veil's");
+	EXPECT_EQ(0, err);
+	/* A GPA above 4 GiB reaches the host whole, and is outside RAM. */
+	EXPECT_EQ((uint64_t)-EFAULT, vmm_hypercall64(&v, VEIL_HC_NR, VEIL_HC_PUBLISH,
+						     (1ULL << 32) | VMM_EXTENT_GPA,
+						     1, 2, &err));
+	vmm_write_extents(&v, &far, 1);
+	EXPECT_EQ((uint64_t)-EFAULT, vmm_hypercall64(&v, VEIL_HC_NR, VEIL_HC_PUBLISH,
+						     VMM_EXTENT_GPA, 1, 2, &err));
+	EXPECT_EQ(0, vmm_hypercall64(&v, VEIL_HC_NR, VEIL_HC_PUBLISH, 0, 0,
+				     (1ULL << 40), &err));
+	ASSERT_EQ(0, veil_info(veil, &info));
+	EXPECT_EQ(1ULL << 40, info.generation) TH_LOG("the generation was truncated");
+	EXPECT_EQ(4, info.hypercalls) TH_LOG("REGISTER and three PUBLISH reach veil");
+	close(veil);
+	vmm_destroy(&v);
+
+	ASSERT_EQ(0, vmm_create(&w, 0));
+	veil = veil_attach(&w);
+	ASSERT_LE(0, veil);
+	ASSERT_EQ(0, vmm_register(&w));
+	EXPECT_EQ(0, (uint32_t)vmm_hypercall64(&w, (7ULL << 32) | VEIL_HC_NR,
+					       (5ULL << 32) | VEIL_HC_PUBLISH,
+					       0, 0, (1ULL << 40) | 9, &err))
+		TH_LOG("a 32-bit guest's high halves must be ignored");
+	ASSERT_EQ(0, veil_info(veil, &info));
+	EXPECT_EQ(9, info.generation);
+	close(veil);
+	vmm_destroy(&w);
+}
+
+/*
  * Hostile input: a guest that registered and published one good extent at
  * generation 1 sends something wrong; it must get @want and the host's
  * record must not move.
@@ -466,11 +517,30 @@ static uint32_t random_arg(uint64_t *s)
 	}
 }
 
+/* An extent page that is nearly right: sorted-ish records, odd headers. */
+static void random_extent_page(struct vmm *v, uint64_t *s)
+{
+	struct veil_extent_page *p = (void *)(v->mem + VMM_EXTENT_GPA);
+	uint64_t r = xorshift(s), gfn = GOOD_GFN;
+	uint32_t i;
+
+	p->count = r % 4 ? (r >> 8) % 40 : (uint32_t)(r >> 8);
+	p->reserved = r % 16 ? 0 : (uint32_t)(r >> 32);
+	p->next = r % 8 ? 0 : random_arg(s);
+	for (i = 0; i < VEIL_EXTENTS_PER_PAGE; i++) {
+		r = xorshift(s);
+		gfn += r % 5 ? 1 + (r >> 8) % 4 : -(r >> 8) % 8;
+		p->ext[i].gfn = r % 64 ? gfn : r >> 8;
+		p->ext[i].npages = r % 32 ? 1 + (r >> 16) % 3 : (r >> 20) % 2;
+		gfn += p->ext[i].npages;
+	}
+}
+
 TEST(random_hypercalls_leave_the_host_up)
 {
-	uint64_t seed = 0x5eed0fbadc0ffeeULL, i, calls = 100000;
+	uint64_t seed = 0x5eed0fbadc0ffeeULL, i, r, calls = 100000;
+	uint32_t op, a1, a2, a3, gen = 0;
 	struct veil_info info;
-	uint32_t *junk;
 	struct vmm v;
 	int fd, err;
 
@@ -482,19 +552,30 @@ TEST(random_hypercalls_leave_the_host_up)
 	vmm_control(&v)->abi_version = VEIL_ABI_VERSION;
 
 	for (i = 0; i < calls; i++) {
-		/* Garbage extent pages now and then. */
-		if (!(i % 1000)) {
-			junk = (uint32_t *)(v.mem + VMM_EXTENT_GPA);
-			for (int k = 0; k < 1024 * 4; k++)
-				junk[k] = xorshift(&seed) & 0x0000ffff;
+		if (!(i % 16))
+			random_extent_page(&v, &seed);
+		r = xorshift(&seed);
+		op = r % 7;
+		a1 = random_arg(&seed);
+		a2 = random_arg(&seed);
+		a3 = random_arg(&seed);
+		if (op == VEIL_HC_PUBLISH && r % 4) {
+			/* Plausible: this page, its own count, a newer generation. */
+			a1 = VMM_EXTENT_GPA;
+			a2 = ((struct veil_extent_page *)(v.mem + VMM_EXTENT_GPA))->count;
+			a3 = r % 8 ? ++gen : a3;
+		} else if (op == VEIL_HC_REGISTER && r % 4) {
+			a1 = VMM_CONTROL_GPA;
+			a2 = VEIL_ABI_VERSION;
+			gen = 0;
 		}
-		vmm_hypercall_nr(&v, VEIL_HC_NR, xorshift(&seed) % 7,
-				 random_arg(&seed), random_arg(&seed),
-				 random_arg(&seed), &err);
+		vmm_hypercall_nr(&v, VEIL_HC_NR, op, a1, a2, a3, &err);
 		ASSERT_EQ(0, err) TH_LOG("call %llu did not complete", (unsigned long long)i);
 	}
 	ASSERT_EQ(0, veil_info(fd, &info));
 	EXPECT_EQ(calls, info.hypercalls);
+	EXPECT_LT(0, info.publishes) TH_LOG("no random PUBLISH got through validation");
+	EXPECT_LT(0, info.rejected);
 	TH_LOG("%llu calls: %llu rejected, %llu sets published",
 	       (unsigned long long)calls, (unsigned long long)info.rejected,
 	       (unsigned long long)info.publishes);

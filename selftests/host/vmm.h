@@ -47,7 +47,45 @@ struct vmm {
 	int cpl;
 };
 
-static inline int vmm_create(struct vmm *v, int cpl)
+#define VMM_PT_GPA	0x80000UL	/* PML4, PDPT, PD of a 64-bit guest */
+
+/*
+ * Long mode: identity-map guest RAM with 2 MiB pages and give the vCPU the
+ * host's supported CPUID (KVM refuses EFER.LME to a guest without LM).
+ */
+static inline int vmm_enter_long_mode(struct vmm *v, struct kvm_sregs *sregs)
+{
+	uint64_t *pml4 = (uint64_t *)(v->mem + VMM_PT_GPA);
+	uint64_t *pdpt = pml4 + 512, *pd = pml4 + 1024;
+	struct kvm_cpuid2 *cpuid;
+	int nent = 100, r;
+	uint64_t i;
+
+	cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		return -ENOMEM;
+	cpuid->nent = nent;
+	r = ioctl(v->kvm, KVM_GET_SUPPORTED_CPUID, cpuid);
+	if (!r)
+		r = ioctl(v->vcpu, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	if (r)
+		return -errno;
+
+	pml4[0] = (VMM_PT_GPA + 0x1000) | 0x3;		/* present, writable */
+	pdpt[0] = (VMM_PT_GPA + 0x2000) | 0x3;
+	for (i = 0; i < VMM_MEM_SIZE >> 21; i++)
+		pd[i] = (i << 21) | 0x83;		/* 2 MiB page */
+	sregs->cr3 = VMM_PT_GPA;
+	sregs->cr4 = 0x20;				/* PAE */
+	sregs->cr0 = 0x80000011;			/* PG, ET, PE */
+	sregs->efer = 0x500;				/* LMA, LME */
+	sregs->cs.l = 1;
+	sregs->cs.db = 0;
+	return 0;
+}
+
+static inline int vmm_create_mode(struct vmm *v, int cpl, bool long_mode)
 {
 	static const uint8_t code[] = {
 		0x0f, 0x01, 0xd9,	/* vmmcall */
@@ -105,9 +143,21 @@ static inline int vmm_create(struct vmm *v, int cpl)
 	sregs.cr0 = 0x11;		/* PE, ET */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
+	if (long_mode) {
+		int r = vmm_enter_long_mode(v, &sregs);
+
+		if (r)
+			return r;
+	}
 	if (ioctl(v->vcpu, KVM_SET_SREGS, &sregs))
 		return -errno;
 	return 0;
+}
+
+/* A 32-bit guest at @cpl. */
+static inline int vmm_create(struct vmm *v, int cpl)
+{
+	return vmm_create_mode(v, cpl, false);
 }
 
 static inline void vmm_destroy(struct vmm *v)
@@ -143,9 +193,9 @@ static inline int vmm_set_regs(struct vmm *v, uint64_t rip, uint64_t rax,
  * Returns the guest's RAX after the call (32 bits: the guest is 32-bit),
  * or a negative errno in *err if the VM did not get there.
  */
-static inline uint32_t vmm_hypercall_nr(struct vmm *v, uint32_t nr, uint32_t op,
-					uint32_t a1, uint32_t a2, uint32_t a3,
-					int *err)
+static inline uint64_t vmm_hypercall64(struct vmm *v, uint64_t nr, uint64_t op,
+				       uint64_t a1, uint64_t a2, uint64_t a3,
+				       int *err)
 {
 	struct kvm_regs regs;
 
@@ -165,7 +215,14 @@ static inline uint32_t vmm_hypercall_nr(struct vmm *v, uint32_t nr, uint32_t op,
 		*err = -errno;
 		return 0;
 	}
-	return (uint32_t)regs.rax;
+	return regs.rax;
+}
+
+static inline uint32_t vmm_hypercall_nr(struct vmm *v, uint32_t nr, uint32_t op,
+					uint32_t a1, uint32_t a2, uint32_t a3,
+					int *err)
+{
+	return (uint32_t)vmm_hypercall64(v, nr, op, a1, a2, a3, err);
 }
 
 static inline uint32_t vmm_hypercall(struct vmm *v, uint32_t op, uint32_t a1,
