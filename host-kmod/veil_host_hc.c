@@ -23,6 +23,8 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 	/* The head of struct veil_control: magic and abi_version. */
 	__le32 hdr[2];
 
+	BUILD_BUG_ON(offsetof(struct veil_control, magic) != 0 ||
+		     offsetof(struct veil_control, abi_version) != 4);
 	if (vm->state == VEIL_HOST_SANITIZED) {
 		veil_host_reject(vm, "REGISTER while sanitized\n");
 		return -KVM_EINVAL;
