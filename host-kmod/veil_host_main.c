@@ -7,16 +7,59 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
-#include <linux/veil.h>
+#include <linux/moduleparam.h>
+
+#include "compat.h"
+#include "veil_host.h"
+
+unsigned int veil_host_max_extents = 65536;
+module_param_named(max_extents, veil_host_max_extents, uint, 0644);
+MODULE_PARM_DESC(max_extents,
+		 "Most extents one VM may publish; a PUBLISH over it gets -KVM_E2BIG (default 65536, 16 bytes of host memory each)");
+
+unsigned int veil_host_max_mib = 4096;
+module_param_named(max_mib, veil_host_max_mib, uint, 0644);
+MODULE_PARM_DESC(max_mib,
+		 "Most MiB of guest frames one VM may exclude; SANITIZE stashes that much host memory (default 4096)");
+
+unsigned int veil_host_prepare_timeout_ms = 10000;
+module_param_named(prepare_timeout_ms, veil_host_prepare_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(prepare_timeout_ms,
+		 "How long PREPARE waits for the guest's ACK when the caller gives no timeout (default 10000)");
 
 static int __init veil_host_init(void)
 {
-	pr_info("loaded, guest ABI version %u\n", VEIL_ABI_VERSION);
+	int r;
+
+	r = veil_host_vms_init();
+	if (r)
+		return r;
+	veil_host_debugfs_init();
+	r = veil_host_hooks_init();
+	if (r)
+		goto err_debugfs;
+	r = veil_host_dev_init();
+	if (r)
+		goto err_hooks;
+	pr_info("loaded, guest ABI version %u, hypercall 0x%x\n",
+		VEIL_ABI_VERSION, VEIL_HC_NR);
 	return 0;
+
+err_hooks:
+	veil_host_hooks_exit();
+	veil_host_vms_exit();
+err_debugfs:
+	veil_host_debugfs_exit();
+	return r;
 }
 
 static void __exit veil_host_exit(void)
 {
+	/* Open descriptors pin the module: nothing is attached here. */
+	veil_host_dev_exit();
+	veil_host_hooks_exit();
+	veil_host_vms_exit();
+	veil_host_debugfs_exit();
 	pr_info("unloaded\n");
 }
 

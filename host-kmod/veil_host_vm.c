@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veil_host: per-VM state and the host side of the checkpoint protocol
+ * (PREPARE, SANITIZE, RESTORE, THAW).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hashtable.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "veil_host.h"
+
+/*
+ * Every VM veil knows, keyed by its struct kvm.  Writers hold
+ * veil_host_vms_lock; the hooks look entries up under RCU.  The table holds
+ * one reference on each entry.
+ */
+static DEFINE_HASHTABLE(veil_host_vms, 6);
+static DEFINE_SPINLOCK(veil_host_vms_lock);
+static atomic_t veil_host_next_id = ATOMIC_INIT(0);
+
+static struct veil_host_vm *veil_host_vm_find(struct kvm *kvm)
+{
+	struct veil_host_vm *vm;
+
+	hash_for_each_possible_rcu(veil_host_vms, vm, node, (unsigned long)kvm,
+				   lockdep_is_held(&veil_host_vms_lock))
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+bool veil_host_vm_known_rcu(struct kvm *kvm)
+{
+	return veil_host_vm_find(kvm);
+}
+
+bool veil_host_vm_sanitized_rcu(struct kvm *kvm)
+{
+	struct veil_host_vm *vm = veil_host_vm_find(kvm);
+
+	return vm && READ_ONCE(vm->state) == VEIL_HOST_SANITIZED;
+}
+
+static struct veil_host_vm *veil_host_vm_alloc(struct kvm *kvm)
+{
+	struct veil_host_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+
+	if (!vm)
+		return NULL;
+	kref_init(&vm->ref);
+	vm->kvm = kvm;
+	vm->id = atomic_inc_return(&veil_host_next_id);
+	vm->pid = kvm->userspace_pid;
+	init_waitqueue_head(&vm->wq);
+	mutex_init(&vm->lock);
+	vm->state = VEIL_HOST_RUNNING;
+	return vm;
+}
+
+static void veil_host_vm_free(struct veil_host_vm *vm)
+{
+	veil_host_debugfs_remove(vm);
+	/* A stash only exists while attached, and attached VMs stay alive. */
+	if (WARN_ON_ONCE(vm->stash))
+		vfree(vm->stash);
+	kvfree(vm->set);
+	mutex_destroy(&vm->lock);
+	kfree_rcu(vm, rcu);
+}
+
+static void veil_host_vm_release(struct kref *ref)
+{
+	veil_host_vm_free(container_of(ref, struct veil_host_vm, ref));
+}
+
+void veil_host_vm_put(struct veil_host_vm *vm)
+{
+	kref_put(&vm->ref, veil_host_vm_release);
+}
+
+/*
+ * The entry of @kvm with a new reference, created when @create says so.
+ * The caller guarantees that @kvm stays alive (it runs one of its vCPUs, or
+ * holds a reference).
+ */
+struct veil_host_vm *veil_host_vm_get(struct kvm *kvm, bool create)
+{
+	struct veil_host_vm *vm, *new;
+
+	rcu_read_lock();
+	vm = veil_host_vm_find(kvm);
+	if (vm && !kref_get_unless_zero(&vm->ref))
+		vm = NULL;
+	rcu_read_unlock();
+	if (vm || !create)
+		return vm;
+
+	new = veil_host_vm_alloc(kvm);
+	if (!new)
+		return NULL;
+	spin_lock(&veil_host_vms_lock);
+	vm = veil_host_vm_find(kvm);
+	if (!vm) {
+		vm = new;
+		new = NULL;
+		hash_add_rcu(veil_host_vms, &vm->node, (unsigned long)kvm);
+	}
+	kref_get(&vm->ref);
+	spin_unlock(&veil_host_vms_lock);
+	kfree(new);
+	if (!new)
+		veil_host_debugfs_add(vm);
+	return vm;
+}
+
+/* KVM is destroying @kvm: forget it before the memory goes. */
+void veil_host_vm_destroyed(struct kvm *kvm)
+{
+	struct veil_host_vm *vm;
+
+	spin_lock(&veil_host_vms_lock);
+	vm = veil_host_vm_find(kvm);
+	if (vm)
+		hash_del_rcu(&vm->node);
+	spin_unlock(&veil_host_vms_lock);
+	if (!vm)
+		return;
+	pr_debug("vm %u: destroyed\n", vm->id);
+	veil_host_vm_put(vm);
+}
+
+int veil_host_vms_init(void)
+{
+	hash_init(veil_host_vms);
+	return 0;
+}
+
+/* Module exit: the hooks are gone, nothing else can find an entry. */
+void veil_host_vms_exit(void)
+{
+	struct veil_host_vm *vm;
+	int bkt;
+
+	for (;;) {
+		spin_lock(&veil_host_vms_lock);
+		hash_for_each(veil_host_vms, bkt, vm, node)
+			break;
+		if (vm)
+			hash_del_rcu(&vm->node);
+		spin_unlock(&veil_host_vms_lock);
+		if (!vm)
+			break;
+		veil_host_vm_put(vm);
+	}
+	/* kfree_rcu() callbacks must run before the module text goes. */
+	rcu_barrier();
+}
+
+/* ---- the control page ---- */
+
+static int veil_host_control_write(struct veil_host_vm *vm, size_t off,
+				   const void *data, unsigned int len)
+{
+	int r = veil_host_mem_write(vm->kvm, vm->control_gpa + off, data, len);
+
+	if (r)
+		pr_warn_ratelimited("vm %u: cannot write the control page at 0x%llx: %d\n",
+				    vm->id, (u64)vm->control_gpa, r);
+	return r;
+}
+
+static int veil_host_request(struct veil_host_vm *vm, u32 op)
+{
+	__le64 seq = cpu_to_le64(vm->req_seq + 1);
+	__le32 req = cpu_to_le32(op);
+	int r;
+
+	lockdep_assert_held(&vm->lock);
+	/* The guest polls req_seq: the operation must be there first. */
+	r = veil_host_control_write(vm, offsetof(struct veil_control, req_op),
+				    &req, sizeof(req));
+	if (!r)
+		r = veil_host_control_write(vm, offsetof(struct veil_control, req_seq),
+					    &seq, sizeof(seq));
+	if (r)
+		return r;
+	vm->req_seq++;
+	pr_debug("vm %u: request %llu op %u\n", vm->id, vm->req_seq, op);
+	return 0;
+}
+
+static int veil_host_control_state(struct veil_host_vm *vm, u32 state)
+{
+	__le32 st = cpu_to_le32(state);
+	__le64 n = cpu_to_le64(vm->c.sanitizes);
+	int r;
+
+	r = veil_host_control_write(vm, offsetof(struct veil_control, host_sanitized),
+				    &n, sizeof(n));
+	if (!r)
+		r = veil_host_control_write(vm, offsetof(struct veil_control, state),
+					    &st, sizeof(st));
+	return r;
+}
+
+/* ---- /dev/veil operations ---- */
+
+int veil_host_vm_attach(struct veil_host_vm *vm)
+{
+	int r = 0;
+
+	mutex_lock(&vm->lock);
+	if (vm->attached)
+		r = -EBUSY;
+	else
+		vm->attached = true;
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+void veil_host_vm_info(struct veil_host_vm *vm, struct veil_info *info)
+{
+	mutex_lock(&vm->lock);
+	info->flags = 0;
+	if (vm->registered)
+		info->flags |= VEIL_INFO_REGISTERED;
+	if (vm->req_seq && vm->ack_seq == vm->req_seq)
+		info->flags |= VEIL_INFO_ACKED;
+	info->state = vm->state;
+	info->guest_abi = vm->guest_abi;
+	info->generation = vm->generation;
+	info->nr_extents = vm->set ? vm->set->nr_extents : 0;
+	info->nr_pages = vm->set ? vm->set->nr_pages : 0;
+	info->req_seq = vm->req_seq;
+	info->ack_seq = vm->ack_seq;
+	info->hypercalls = vm->c.hypercalls;
+	info->rejected = vm->c.rejected;
+	info->publishes = vm->c.publishes;
+	info->sanitizes = vm->c.sanitizes;
+	info->restores = vm->c.restores;
+	info->runs_held = vm->c.runs_held;
+	info->restored_flags = vm->c.restored_flags;
+	mutex_unlock(&vm->lock);
+}
+
+static int veil_host_thaw_locked(struct veil_host_vm *vm)
+{
+	int r;
+
+	lockdep_assert_held(&vm->lock);
+	if (vm->state == VEIL_HOST_SANITIZED)
+		return -EBUSY;
+	if (vm->state == VEIL_HOST_RUNNING)
+		return 0;
+	r = veil_host_request(vm, VEIL_REQ_THAW);
+	vm->state = VEIL_HOST_RUNNING;
+	return r;
+}
+
+int veil_host_vm_thaw(struct veil_host_vm *vm)
+{
+	int r;
+
+	mutex_lock(&vm->lock);
+	r = veil_host_thaw_locked(vm);
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+int veil_host_vm_prepare(struct veil_host_vm *vm, struct veil_prepare *p)
+{
+	unsigned int ms = p->timeout_ms ? p->timeout_ms : veil_host_prepare_timeout_ms;
+	long left;
+	u64 seq;
+	int r;
+
+	mutex_lock(&vm->lock);
+	if (!vm->registered) {
+		r = -ENODEV;
+		goto out;
+	}
+	if (vm->state == VEIL_HOST_SANITIZED || vm->state == VEIL_HOST_PREPARING) {
+		r = -EBUSY;
+		goto out;
+	}
+	r = veil_host_request(vm, VEIL_REQ_PREPARE);
+	if (r)
+		goto out;
+	seq = vm->req_seq;
+	vm->state = VEIL_HOST_PREPARING;
+	mutex_unlock(&vm->lock);
+
+	/* The guest answers with the ACK hypercall, which takes vm->lock. */
+	left = wait_event_interruptible_timeout(vm->wq,
+						READ_ONCE(vm->ack_seq) >= seq ||
+						READ_ONCE(vm->req_seq) != seq,
+						msecs_to_jiffies(ms));
+
+	mutex_lock(&vm->lock);
+	if (vm->req_seq != seq) {
+		/* THAW or a re-registered guest overtook this request. */
+		r = -ECANCELED;
+	} else if (vm->ack_seq >= seq) {
+		vm->state = VEIL_HOST_PREPARED;
+		p->generation = vm->generation;
+		p->nr_pages = vm->set ? vm->set->nr_pages : 0;
+		r = 0;
+	} else {
+		r = left < 0 ? -EINTR : -ETIMEDOUT;
+		pr_warn_ratelimited("vm %u: guest did not acknowledge PREPARE %llu within %u ms\n",
+				    vm->id, seq, ms);
+		/* Never leave a half-frozen guest behind. */
+		vm->state = VEIL_HOST_PREPARED;
+		veil_host_thaw_locked(vm);
+	}
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/*
+ * Try to take the mutex of every vCPU: a vCPU in KVM_RUN (or any other vCPU
+ * ioctl) holds its own, so success means none is in guest mode, and none
+ * can enter it before veil_host_run sees the new state.
+ */
+static int veil_host_lock_vcpus(struct kvm *kvm, unsigned long *locked)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	*locked = 0;
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		if (!mutex_trylock(&vcpu->mutex))
+			return -EBUSY;
+		*locked = i + 1;
+	}
+	return 0;
+}
+
+static void veil_host_unlock_vcpus(struct kvm *kvm, unsigned long locked)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		if (i >= locked)
+			break;
+		mutex_unlock(&vcpu->mutex);
+	}
+}
+
+int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
+{
+	struct veil_host_set *set;
+	unsigned long locked;
+	void *stash = NULL;
+	int r;
+
+	mutex_lock(&vm->lock);
+	if (!vm->registered) {
+		r = -ENODEV;
+		goto out;
+	}
+	if (vm->state == VEIL_HOST_SANITIZED) {
+		r = -EALREADY;
+		goto out;
+	}
+	if (vm->state == VEIL_HOST_PREPARING) {
+		r = -EBUSY;
+		goto out;
+	}
+	set = vm->set;
+	r = veil_host_lock_vcpus(vm->kvm, &locked);
+	if (r) {
+		pr_info_ratelimited("vm %u: SANITIZE refused: a vCPU is running\n",
+				    vm->id);
+		goto unlock;
+	}
+	if (set && set->nr_pages) {
+		r = veil_host_mem_check(vm->kvm, set);
+		if (r)
+			goto unlock;
+		stash = __vmalloc(set->nr_pages << PAGE_SHIFT,
+				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!stash) {
+			r = -ENOMEM;
+			goto unlock;
+		}
+		r = veil_host_mem_sanitize(vm->kvm, set, stash);
+		if (r) {
+			vfree(stash);
+			goto unlock;
+		}
+	}
+	vm->c.sanitizes++;
+	r = veil_host_control_state(vm, VEIL_STATE_SANITIZED);
+	if (r) {
+		if (stash) {
+			veil_host_mem_restore(vm->kvm, set, stash, set->nr_pages);
+			memzero_explicit(stash, set->nr_pages << PAGE_SHIFT);
+			vfree(stash);
+		}
+		vm->c.sanitizes--;
+		goto unlock;
+	}
+	vm->stash = stash;
+	vm->state_before_sanitize = vm->state;
+	WRITE_ONCE(vm->state, VEIL_HOST_SANITIZED);
+	*nr_pages = set ? set->nr_pages : 0;
+	pr_debug("vm %u: sanitized %llu pages\n", vm->id, *nr_pages);
+unlock:
+	veil_host_unlock_vcpus(vm->kvm, locked);
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+static int veil_host_restore_locked(struct veil_host_vm *vm, u64 *nr_pages,
+				    bool force)
+{
+	struct veil_host_set *set = vm->set;
+	u64 pages = set ? set->nr_pages : 0;
+	int r = 0;
+
+	lockdep_assert_held(&vm->lock);
+	if (vm->state != VEIL_HOST_SANITIZED)
+		return -EINVAL;
+	if (vm->stash)
+		r = veil_host_mem_restore(vm->kvm, set, vm->stash, pages);
+	if (r && !force)
+		return r;
+	if (r)
+		pr_warn_ratelimited("vm %u: %d restoring frames; stash wiped\n",
+				    vm->id, r);
+	if (vm->stash) {
+		memzero_explicit(vm->stash, pages << PAGE_SHIFT);
+		vfree(vm->stash);
+		vm->stash = NULL;
+	}
+	veil_host_control_state(vm, VEIL_STATE_RUNNING);
+	vm->c.restores++;
+	WRITE_ONCE(vm->state, vm->state_before_sanitize);
+	wake_up_all(&vm->wq);
+	if (nr_pages)
+		*nr_pages = pages;
+	pr_debug("vm %u: restored %llu pages\n", vm->id, pages);
+	return r;
+}
+
+int veil_host_vm_restore(struct veil_host_vm *vm, u64 *nr_pages)
+{
+	int r;
+
+	mutex_lock(&vm->lock);
+	r = veil_host_restore_locked(vm, nr_pages, false);
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/* The managing descriptor is closing: restore and thaw, whatever the state. */
+void veil_host_vm_detach(struct veil_host_vm *vm)
+{
+	mutex_lock(&vm->lock);
+	if (vm->state == VEIL_HOST_SANITIZED)
+		veil_host_restore_locked(vm, NULL, true);
+	veil_host_thaw_locked(vm);
+	vm->attached = false;
+	mutex_unlock(&vm->lock);
+}
+
+/*
+ * Called before KVM_RUN enters the guest of a VM veil saw sanitized: hold
+ * the vCPU until RESTORE, so that a guest never runs on zeroed frames.
+ */
+int veil_host_vm_run_held(struct kvm_vcpu *vcpu)
+{
+	struct veil_host_vm *vm = veil_host_vm_get(vcpu->kvm, false);
+	int r = 0;
+
+	if (!vm)
+		return 0;
+	if (READ_ONCE(vm->state) == VEIL_HOST_SANITIZED) {
+		mutex_lock(&vm->lock);
+		vm->c.runs_held++;
+		mutex_unlock(&vm->lock);
+		pr_info_ratelimited("vm %u: KVM_RUN of vCPU %d held until RESTORE\n",
+				    vm->id, vcpu->vcpu_id);
+		if (wait_event_interruptible(vm->wq,
+					     READ_ONCE(vm->state) != VEIL_HOST_SANITIZED))
+			r = -EINTR;
+	}
+	veil_host_vm_put(vm);
+	return r;
+}

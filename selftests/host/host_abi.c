@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veil_host's hypercall ABI, driven from real guests: REGISTER and PUBLISH
+ * from CPL 0 are recorded exactly, CPL 3 is refused as KVM refuses it, and
+ * every kind of hostile input gets its precise error and changes nothing.
+ * Then /dev/veil's own argument checks, module unload, and a guest issuing
+ * 100,000 random hypercalls.
+ */
+#include <pthread.h>
+#include <signal.h>
+
+#include "kselftest_harness.h"
+#include "vmm.h"
+
+#define GOOD_GFN	(VMM_DATA_GPA >> 12)
+
+/* The first test runs before veil_host is loaded: KVM answers alone. */
+TEST(hypercall_without_veil_is_enosys)
+{
+	struct vmm v;
+	int err;
+
+	ASSERT_EQ(0, veil_module_unload()) TH_LOG("cannot unload veil_host");
+	ASSERT_EQ(0, vmm_create(&v, 0)) TH_LOG("cannot create a VM: %s", strerror(errno));
+	EXPECT_EQ(KVM_ENOSYS_32, vmm_hypercall_nr(&v, VEIL_HC_NR, VEIL_HC_REGISTER,
+						  VMM_CONTROL_GPA, 1, 0, &err));
+	EXPECT_EQ(0, err);
+	vmm_destroy(&v);
+	ASSERT_EQ(0, veil_module_load()) TH_LOG("cannot load veil_host");
+}
+
+FIXTURE(guest) {
+	struct vmm v;
+	int veil;
+};
+
+FIXTURE_SETUP(guest)
+{
+	ASSERT_EQ(0, veil_module_load()) TH_LOG("cannot load veil_host");
+	ASSERT_EQ(0, vmm_create(&self->v, 0)) TH_LOG("cannot create a VM");
+	self->veil = veil_attach(&self->v);
+	ASSERT_LE(0, self->veil) TH_LOG("ATTACH: %s", strerror(-self->veil));
+}
+
+FIXTURE_TEARDOWN(guest)
+{
+	if (self->veil >= 0)
+		close(self->veil);
+	vmm_destroy(&self->v);
+}
+
+static void fill_extents(struct veil_extent *ext, uint32_t n, uint64_t gfn)
+{
+	uint32_t i;
+
+	/* One page, then a hole of one page, and so on. */
+	for (i = 0; i < n; i++) {
+		ext[i].gfn = gfn + 2 * i;
+		ext[i].npages = 1;
+	}
+}
+
+TEST_F(guest, register_and_publish_round_trip)
+{
+	struct veil_extent ext[300], got[300];
+	struct veil_get_extents g;
+	struct veil_info info;
+	uint64_t pages = 0;
+	uint32_t i;
+
+	fill_extents(ext, 300, GOOD_GFN);
+	ext[299].npages = 7;		/* a multi-page extent at the end */
+	for (i = 0; i < 300; i++)
+		pages += ext[i].npages;
+
+	ASSERT_EQ(0, vmm_register(&self->v));
+	/* 300 extents span two extent pages: the chain is followed. */
+	ASSERT_EQ(0, vmm_publish(&self->v, ext, 300, 5));
+
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_TRUE(info.flags & VEIL_INFO_REGISTERED);
+	EXPECT_EQ(VEIL_ABI_VERSION, info.guest_abi);
+	EXPECT_EQ(VEIL_HOST_RUNNING, info.state);
+	EXPECT_EQ(5, info.generation);
+	EXPECT_EQ(300, info.nr_extents);
+	EXPECT_EQ(pages, info.nr_pages);
+	EXPECT_EQ(2, info.hypercalls);
+	EXPECT_EQ(0, info.rejected);
+	EXPECT_EQ(1, info.publishes);
+
+	/* Read them back in two pieces. */
+	memset(got, 0xa5, sizeof(got));
+	g = (struct veil_get_extents) { .size = sizeof(g), .start = 0,
+		.nr_extents = 100, .extents = (uintptr_t)got };
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_GET_EXTENTS, &g));
+	EXPECT_EQ(100, g.nr_extents);
+	EXPECT_EQ(300, g.total);
+	EXPECT_EQ(5, g.generation);
+	g.start = 100;
+	g.nr_extents = 1000;
+	g.extents = (uintptr_t)(got + 100);
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_GET_EXTENTS, &g));
+	EXPECT_EQ(200, g.nr_extents);
+	EXPECT_EQ(0, memcmp(ext, got, sizeof(ext)))
+		TH_LOG("GET_EXTENTS differs from what the guest published");
+
+	/* Past the end: nothing, and the total. */
+	g.start = 300;
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_GET_EXTENTS, &g));
+	EXPECT_EQ(0, g.nr_extents);
+	EXPECT_EQ(300, g.total);
+
+	/* A newer empty set replaces it. */
+	ASSERT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_PUBLISH, 0, 0, 6));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(6, info.generation);
+	EXPECT_EQ(0, info.nr_extents);
+	EXPECT_EQ(0, info.nr_pages);
+}
+
+TEST(cpl3_hypercall_gets_eperm_and_nothing_is_recorded)
+{
+	struct veil_info info;
+	struct vmm v;
+	int veil;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create(&v, 3));
+	EXPECT_EQ(KVM_EPERM_32, vmm_register(&v));
+	EXPECT_EQ(KVM_EPERM_32, vmm_hypercall(&v, VEIL_HC_PUBLISH, 0, 0, 1));
+	EXPECT_EQ(KVM_EPERM_32, vmm_hypercall(&v, 99, 0, 0, 0));
+
+	veil = veil_attach(&v);
+	ASSERT_LE(0, veil);
+	ASSERT_EQ(0, veil_info(veil, &info));
+	EXPECT_FALSE(info.flags & VEIL_INFO_REGISTERED);
+	EXPECT_EQ(0, info.hypercalls);
+	EXPECT_EQ(0, info.generation);
+	EXPECT_EQ(0, info.nr_extents);
+	close(veil);
+	vmm_destroy(&v);
+}
+
+/*
+ * A 64-bit guest: arguments are not truncated, and a number whose high half
+ * is set is not veil's (KVM: -KVM_ENOSYS).  A 32-bit guest's registers are
+ * truncated, high halves and all, as KVM truncates them.
+ */
+TEST(hypercall_widths_follow_the_guest_mode)
+{
+	struct veil_extent far = { .gfn = (1ULL << 32) + (VMM_DATA_GPA >> 12),
+				   .npages = 1 };
+	struct veil_info info;
+	struct vmm v, w;
+	int err, veil;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create_mode(&v, 0, true)) TH_LOG("no 64-bit guest");
+	veil = veil_attach(&v);
+	ASSERT_LE(0, veil);
+	ASSERT_EQ(0, vmm_register(&v));
+	EXPECT_EQ((uint64_t)-1000, vmm_hypercall64(&v, (1ULL << 32) | VEIL_HC_NR,
+						   VEIL_HC_PUBLISH, 0, 0, 2, &err))
+		TH_LOG("a 64-bit number with a high half is not veil's");
+	EXPECT_EQ(0, err);
+	/* A GPA above 4 GiB reaches the host whole, and is outside RAM. */
+	EXPECT_EQ((uint64_t)-EFAULT, vmm_hypercall64(&v, VEIL_HC_NR, VEIL_HC_PUBLISH,
+						     (1ULL << 32) | VMM_EXTENT_GPA,
+						     1, 2, &err));
+	vmm_write_extents(&v, &far, 1);
+	EXPECT_EQ((uint64_t)-EFAULT, vmm_hypercall64(&v, VEIL_HC_NR, VEIL_HC_PUBLISH,
+						     VMM_EXTENT_GPA, 1, 2, &err));
+	EXPECT_EQ(0, vmm_hypercall64(&v, VEIL_HC_NR, VEIL_HC_PUBLISH, 0, 0,
+				     (1ULL << 40), &err));
+	ASSERT_EQ(0, veil_info(veil, &info));
+	EXPECT_EQ(1ULL << 40, info.generation) TH_LOG("the generation was truncated");
+	EXPECT_EQ(4, info.hypercalls) TH_LOG("REGISTER and three PUBLISH reach veil");
+	close(veil);
+	vmm_destroy(&v);
+
+	ASSERT_EQ(0, vmm_create(&w, 0));
+	veil = veil_attach(&w);
+	ASSERT_LE(0, veil);
+	ASSERT_EQ(0, vmm_register(&w));
+	EXPECT_EQ(0, (uint32_t)vmm_hypercall64(&w, (7ULL << 32) | VEIL_HC_NR,
+					       (5ULL << 32) | VEIL_HC_PUBLISH,
+					       0, 0, (1ULL << 40) | 9, &err))
+		TH_LOG("a 32-bit guest's high halves must be ignored");
+	ASSERT_EQ(0, veil_info(veil, &info));
+	EXPECT_EQ(9, info.generation);
+	close(veil);
+	vmm_destroy(&w);
+}
+
+/*
+ * Hostile input: a guest that registered and published one good extent at
+ * generation 1 sends something wrong; it must get @want and the host's
+ * record must not move.
+ */
+FIXTURE(hostile) {
+	struct vmm v;
+	int veil;
+	struct veil_info before;
+};
+
+FIXTURE_SETUP(hostile)
+{
+	struct veil_extent good = { .gfn = GOOD_GFN, .npages = 4 };
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create(&self->v, 0));
+	self->veil = veil_attach(&self->v);
+	ASSERT_LE(0, self->veil);
+	ASSERT_EQ(0, vmm_register(&self->v));
+	ASSERT_EQ(0, vmm_publish(&self->v, &good, 1, 1));
+	ASSERT_EQ(0, veil_info(self->veil, &self->before));
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	close(self->veil);
+	vmm_destroy(&self->v);
+}
+
+static void expect_unchanged(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(hostile) *self)
+{
+	struct veil_info now;
+	struct veil_extent e = {};
+	struct veil_get_extents g = { .size = sizeof(g), .nr_extents = 1,
+				      .extents = (uintptr_t)&e };
+
+	ASSERT_EQ(0, veil_info(self->veil, &now));
+	EXPECT_EQ(self->before.flags, now.flags);
+	EXPECT_EQ(self->before.guest_abi, now.guest_abi);
+	EXPECT_EQ(1, now.generation);
+	EXPECT_EQ(1, now.nr_extents);
+	EXPECT_EQ(4, now.nr_pages);
+	EXPECT_EQ(self->before.publishes, now.publishes);
+	EXPECT_EQ(self->before.rejected + 1, now.rejected)
+		TH_LOG("the rejected call was not counted");
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_GET_EXTENTS, &g));
+	EXPECT_EQ(GOOD_GFN, e.gfn);
+	EXPECT_EQ(4, e.npages);
+}
+
+static uint32_t publish_raw(struct vmm *v, const struct veil_extent *ext,
+			    uint32_t n, uint32_t count, uint32_t gen)
+{
+	vmm_write_extents(v, ext, n);
+	return vmm_hypercall(v, VEIL_HC_PUBLISH, VMM_EXTENT_GPA, count, gen);
+}
+
+TEST_F(hostile, unknown_sub_operation_is_einval)
+{
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, 77, 0, 0, 0));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, unknown_abi_version_is_einval)
+{
+	vmm_control(&self->v)->abi_version = VEIL_ABI_VERSION + 1;
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_REGISTER,
+					       VMM_CONTROL_GPA, VEIL_ABI_VERSION + 1, 0));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, control_page_without_magic_is_einval)
+{
+	vmm_control(&self->v)->magic = 0x12345678;
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_REGISTER,
+					       VMM_CONTROL_GPA, VEIL_ABI_VERSION, 0));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, control_page_outside_memslots_is_efault)
+{
+	EXPECT_EQ(KVM_EFAULT_32, vmm_hypercall(&self->v, VEIL_HC_REGISTER,
+					       0x40000000, VEIL_ABI_VERSION, 0));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, unaligned_control_page_is_einval)
+{
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_REGISTER,
+					       VMM_CONTROL_GPA + 8, VEIL_ABI_VERSION, 0));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, extent_page_outside_memslots_is_efault)
+{
+	EXPECT_EQ(KVM_EFAULT_32, vmm_hypercall(&self->v, VEIL_HC_PUBLISH,
+					       0x40000000, 1, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, extent_beyond_guest_memory_is_efault)
+{
+	struct veil_extent e[2] = {
+		{ .gfn = GOOD_GFN, .npages = 1 },
+		{ .gfn = (VMM_MEM_SIZE >> 12) - 2, .npages = 3 },	/* 1 page past the end */
+	};
+
+	EXPECT_EQ(KVM_EFAULT_32, publish_raw(&self->v, e, 2, 2, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, overflowing_extent_is_einval)
+{
+	struct veil_extent e = { .gfn = 0xfffffffffffff000ULL, .npages = 0x2000 };
+
+	EXPECT_EQ(KVM_EINVAL_32, publish_raw(&self->v, &e, 1, 1, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, overlapping_extents_are_einval)
+{
+	struct veil_extent e[2] = {
+		{ .gfn = GOOD_GFN, .npages = 4 },
+		{ .gfn = GOOD_GFN + 3, .npages = 1 },
+	};
+
+	EXPECT_EQ(KVM_EINVAL_32, publish_raw(&self->v, e, 2, 2, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, unsorted_extents_are_einval)
+{
+	struct veil_extent e[2] = {
+		{ .gfn = GOOD_GFN + 10, .npages = 1 },
+		{ .gfn = GOOD_GFN, .npages = 1 },
+	};
+
+	EXPECT_EQ(KVM_EINVAL_32, publish_raw(&self->v, e, 2, 2, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, zero_length_extent_is_einval)
+{
+	struct veil_extent e[2] = {
+		{ .gfn = GOOD_GFN, .npages = 1 },
+		{ .gfn = GOOD_GFN + 5, .npages = 0 },
+	};
+
+	EXPECT_EQ(KVM_EINVAL_32, publish_raw(&self->v, e, 2, 2, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, count_over_the_cap_is_e2big)
+{
+	EXPECT_EQ(KVM_E2BIG_32, vmm_hypercall(&self->v, VEIL_HC_PUBLISH,
+					      VMM_EXTENT_GPA, 0x7fffffff, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, pages_over_the_cap_are_e2big)
+{
+	char mib[32] = "";
+	FILE *f = fopen("/sys/module/veil_host/parameters/max_mib", "r+");
+	struct veil_extent e = { .gfn = GOOD_GFN, .npages = 512 };	/* 2 MiB */
+
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(mib, sizeof(mib), f));
+	rewind(f);
+	fprintf(f, "1\n");
+	fflush(f);
+	EXPECT_EQ(KVM_E2BIG_32, publish_raw(&self->v, &e, 1, 1, 2));
+	rewind(f);
+	fputs(mib, f);
+	fclose(f);
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, chain_that_loops_is_einval)
+{
+	struct veil_extent e = { .gfn = GOOD_GFN, .npages = 1 };
+	struct veil_extent_page *p = (void *)(self->v.mem + VMM_EXTENT_GPA);
+
+	vmm_write_extents(&self->v, &e, 1);
+	p->next = VMM_EXTENT_GPA;		/* points at itself */
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_PUBLISH,
+					       VMM_EXTENT_GPA, 3, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, chain_shorter_than_announced_is_einval)
+{
+	struct veil_extent e = { .gfn = GOOD_GFN, .npages = 1 };
+
+	EXPECT_EQ(KVM_EINVAL_32, publish_raw(&self->v, &e, 1, 2, 2));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, stale_generation_is_einval)
+{
+	struct veil_extent e = { .gfn = GOOD_GFN + 100, .npages = 1 };
+
+	EXPECT_EQ(KVM_EINVAL_32, publish_raw(&self->v, &e, 1, 1, 1));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, ack_of_a_request_never_sent_is_einval)
+{
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_ACK, 1, 0, 0));
+	expect_unchanged(_metadata, self);
+}
+
+TEST_F(hostile, restored_with_unknown_flags_is_einval)
+{
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_RESTORED,
+					       1U << 31, 0, 0));
+	expect_unchanged(_metadata, self);
+}
+
+/* ---- /dev/veil's own arguments ---- */
+
+TEST(dev_veil_checks_its_arguments)
+{
+	struct veil_attach a = { .size = sizeof(a) };
+	struct veil_info info = { .size = sizeof(info) - 8 };
+	struct vmm v;
+	int fd, fd2;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create(&v, 0));
+	fd = open("/dev/veil", O_RDWR);
+	ASSERT_LE(0, fd);
+
+	EXPECT_EQ(-1, ioctl(fd, VEIL_IOC_INFO, &info));
+	EXPECT_EQ(ENOTCONN, errno) TH_LOG("INFO before ATTACH");
+
+	a.vm_fd = v.vcpu;		/* a KVM file, but not a VM */
+	EXPECT_EQ(-1, ioctl(fd, VEIL_IOC_ATTACH, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.vm_fd = 0x7fff;
+	EXPECT_EQ(-1, ioctl(fd, VEIL_IOC_ATTACH, &a));
+	EXPECT_EQ(EBADF, errno);
+	a.vm_fd = v.vm;
+	a.size = 4;
+	EXPECT_EQ(-1, ioctl(fd, VEIL_IOC_ATTACH, &a));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("a wrong size must be refused");
+	a.size = sizeof(a);
+	ASSERT_EQ(0, ioctl(fd, VEIL_IOC_ATTACH, &a));
+	EXPECT_EQ(-1, ioctl(fd, VEIL_IOC_ATTACH, &a));
+	EXPECT_EQ(EBUSY, errno) TH_LOG("a second ATTACH on one descriptor");
+
+	fd2 = veil_attach(&v);
+	EXPECT_EQ(-EBUSY, fd2) TH_LOG("a VM has one manager at a time");
+
+	EXPECT_EQ(-1, ioctl(fd, VEIL_IOC_INFO, &info));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("INFO with a wrong size");
+	EXPECT_EQ(-1, ioctl(fd, _IO(VEIL_IOC_MAGIC, 0x3f)));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-EINVAL, veil_sanitize(fd, VEIL_IOC_RESTORE, NULL))
+		TH_LOG("RESTORE of a VM that is not sanitized");
+	EXPECT_EQ(-ENODEV, veil_sanitize(fd, VEIL_IOC_SANITIZE, NULL))
+		TH_LOG("SANITIZE of a guest that never registered");
+
+	close(fd);
+	/* After the manager closed, another may attach. */
+	fd2 = veil_attach(&v);
+	EXPECT_LE(0, fd2);
+	close(fd2);
+	vmm_destroy(&v);
+}
+
+TEST(unload_is_refused_while_attached_and_clean_after)
+{
+	struct vmm v;
+	int fd;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create(&v, 0));
+	ASSERT_EQ(0, vmm_register(&v));
+	fd = veil_attach(&v);
+	ASSERT_LE(0, fd);
+	EXPECT_NE(0, veil_module_unload()) TH_LOG("veil_host unloaded under a manager");
+	EXPECT_EQ(0, access("/sys/module/veil_host", F_OK));
+	close(fd);
+	/* The VM is alive and known to veil; unloading forgets it cleanly. */
+	EXPECT_EQ(0, veil_module_unload());
+	EXPECT_EQ(KVM_ENOSYS_32, vmm_hypercall(&v, VEIL_HC_REGISTER,
+					       VMM_CONTROL_GPA, 1, 0));
+	ASSERT_EQ(0, veil_module_load());
+	EXPECT_EQ(0, vmm_register(&v)) TH_LOG("REGISTER after reload");
+	vmm_destroy(&v);
+}
+
+/* ---- random hypercalls ---- */
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* An argument that is sometimes meaningful: page-aligned RAM, small counts. */
+static uint32_t random_arg(uint64_t *s)
+{
+	uint64_t r = xorshift(s);
+
+	switch (r & 7) {
+	case 0:
+		return 0;
+	case 1:
+		return (r >> 8) & 0xff;
+	case 2:
+		return ((r >> 8) % (VMM_MEM_SIZE >> 12)) << 12;
+	case 3:
+		return VMM_EXTENT_GPA;
+	case 4:
+		return VMM_CONTROL_GPA;
+	default:
+		return r >> 16;
+	}
+}
+
+/* An extent page that is nearly right: sorted-ish records, odd headers. */
+static void random_extent_page(struct vmm *v, uint64_t *s)
+{
+	struct veil_extent_page *p = (void *)(v->mem + VMM_EXTENT_GPA);
+	uint64_t r = xorshift(s), gfn = GOOD_GFN;
+	uint32_t i;
+
+	p->count = r % 4 ? (r >> 8) % 40 : (uint32_t)(r >> 8);
+	p->reserved = r % 16 ? 0 : (uint32_t)(r >> 32);
+	p->next = r % 8 ? 0 : random_arg(s);
+	for (i = 0; i < VEIL_EXTENTS_PER_PAGE; i++) {
+		r = xorshift(s);
+		gfn += r % 5 ? 1 + (r >> 8) % 4 : -(r >> 8) % 8;
+		p->ext[i].gfn = r % 64 ? gfn : r >> 8;
+		p->ext[i].npages = r % 32 ? 1 + (r >> 16) % 3 : (r >> 20) % 2;
+		gfn += p->ext[i].npages;
+	}
+}
+
+TEST(random_hypercalls_leave_the_host_up)
+{
+	uint64_t seed = 0x5eed0fbadc0ffeeULL, i, r, calls = 100000;
+	uint32_t op, a1, a2, a3, gen = 0;
+	struct veil_info info;
+	struct vmm v;
+	int fd, err;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create(&v, 0));
+	fd = veil_attach(&v);
+	ASSERT_LE(0, fd);
+	vmm_control(&v)->magic = VEIL_CONTROL_MAGIC;
+	vmm_control(&v)->abi_version = VEIL_ABI_VERSION;
+
+	for (i = 0; i < calls; i++) {
+		if (!(i % 16))
+			random_extent_page(&v, &seed);
+		r = xorshift(&seed);
+		op = r % 7;
+		a1 = random_arg(&seed);
+		a2 = random_arg(&seed);
+		a3 = random_arg(&seed);
+		if (op == VEIL_HC_PUBLISH && r % 4) {
+			/* Plausible: this page, its own count, a newer generation. */
+			a1 = VMM_EXTENT_GPA;
+			a2 = ((struct veil_extent_page *)(v.mem + VMM_EXTENT_GPA))->count;
+			a3 = r % 8 ? ++gen : a3;
+		} else if (op == VEIL_HC_REGISTER && r % 4) {
+			a1 = VMM_CONTROL_GPA;
+			a2 = VEIL_ABI_VERSION;
+			gen = 0;
+		}
+		vmm_hypercall_nr(&v, VEIL_HC_NR, op, a1, a2, a3, &err);
+		ASSERT_EQ(0, err) TH_LOG("call %llu did not complete", (unsigned long long)i);
+	}
+	ASSERT_EQ(0, veil_info(fd, &info));
+	EXPECT_EQ(calls, info.hypercalls);
+	EXPECT_LT(0, info.publishes) TH_LOG("no random PUBLISH got through validation");
+	EXPECT_LT(0, info.rejected);
+	TH_LOG("%llu calls: %llu rejected, %llu sets published",
+	       (unsigned long long)calls, (unsigned long long)info.rejected,
+	       (unsigned long long)info.publishes);
+	/* Still serving: a clean REGISTER and an empty PUBLISH work. */
+	EXPECT_EQ(0, vmm_register(&v));
+	EXPECT_EQ(0, vmm_hypercall(&v, VEIL_HC_PUBLISH, 0, 0, 0xffffffff));
+	close(fd);
+	vmm_destroy(&v);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * veil_host's checkpoint protocol: PREPARE/ACK/THAW through the control
+ * page, SANITIZE zeroing exactly the excluded frames and RESTORE bringing
+ * every byte back, vCPUs held while sanitized, the managing descriptor or
+ * the VM going away in every state, and two VMs that do not touch.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "vmm.h"
+
+#define NR_PAGES	(VMM_MEM_SIZE >> 12)
+#define DATA_GFN	(VMM_DATA_GPA >> 12)
+#define CONTROL_GFN	(VMM_CONTROL_GPA >> 12)
+
+static const struct veil_extent test_set[] = {
+	{ .gfn = DATA_GFN, .npages = 1 },
+	{ .gfn = DATA_GFN + 5, .npages = 3 },
+	{ .gfn = DATA_GFN + 100, .npages = 300 },	/* over one pin batch */
+	{ .gfn = NR_PAGES - 1, .npages = 1 },		/* last frame of RAM */
+};
+#define TEST_SET_PAGES	305
+
+static bool excluded(uint64_t gfn)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(test_set) / sizeof(test_set[0]); i++)
+		if (gfn >= test_set[i].gfn && gfn < test_set[i].gfn + test_set[i].npages)
+			return true;
+	return false;
+}
+
+static void fill_random(struct vmm *v, uint64_t seed)
+{
+	uint64_t *p = (uint64_t *)(v->mem + VMM_DATA_GPA);
+	size_t i;
+
+	for (i = 0; i < (VMM_MEM_SIZE - VMM_DATA_GPA) / 8; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		p[i] = seed | 1;	/* no page of data is all zeros */
+	}
+}
+
+static void hash_all(struct vmm *v, uint64_t *h)
+{
+	uint64_t gfn;
+
+	for (gfn = 0; gfn < NR_PAGES; gfn++)
+		h[gfn] = vmm_page_hash(v, gfn);
+}
+
+static void no_op(int sig)
+{
+	(void)sig;
+}
+
+static void install_kick(void)
+{
+	struct sigaction sa = { .sa_handler = no_op };
+
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* A guest that registered and published test_set at generation 1. */
+FIXTURE(vm) {
+	struct vmm v;
+	int veil;
+	uint64_t before[NR_PAGES];
+};
+
+static void setup_guest(struct __test_metadata *_metadata, struct vmm *v,
+			uint64_t seed)
+{
+	ASSERT_EQ(0, vmm_create(v, 0));
+	fill_random(v, seed);
+	ASSERT_EQ(0, vmm_register(v));
+	ASSERT_EQ(0, vmm_publish(v, test_set, 4, 1));
+}
+
+FIXTURE_SETUP(vm)
+{
+	install_kick();
+	ASSERT_EQ(0, veil_module_load());
+	setup_guest(_metadata, &self->v, 0x1234567);
+	self->veil = veil_attach(&self->v);
+	ASSERT_LE(0, self->veil);
+	hash_all(&self->v, self->before);
+}
+
+FIXTURE_TEARDOWN(vm)
+{
+	if (self->veil >= 0)
+		close(self->veil);
+	vmm_destroy(&self->v);
+}
+
+/* Every frame but the control page is as it was before SANITIZE. */
+static void expect_all_restored(struct __test_metadata *_metadata,
+				struct vmm *v, const uint64_t *before)
+{
+	uint64_t gfn, bad = 0;
+
+	for (gfn = 0; gfn < NR_PAGES; gfn++)
+		if (gfn != CONTROL_GFN && vmm_page_hash(v, gfn) != before[gfn]) {
+			if (!bad++)
+				TH_LOG("frame 0x%llx differs after RESTORE",
+				       (unsigned long long)gfn);
+		}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(VEIL_STATE_RUNNING, vmm_control(v)->state);
+}
+
+TEST_F(vm, sanitize_zeroes_exactly_the_excluded_frames_and_restore_returns_them)
+{
+	uint64_t gfn, pages = 0, wrong = 0;
+	struct veil_info info;
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, &pages));
+	EXPECT_EQ(TEST_SET_PAGES, pages);
+	for (gfn = 0; gfn < NR_PAGES; gfn++) {
+		if (gfn == CONTROL_GFN)
+			continue;
+		if (excluded(gfn) ? !vmm_page_is_zero(&self->v, gfn) :
+				    vmm_page_hash(&self->v, gfn) != self->before[gfn]) {
+			if (!wrong++)
+				TH_LOG("frame 0x%llx (%s) is wrong after SANITIZE",
+				       (unsigned long long)gfn,
+				       excluded(gfn) ? "excluded" : "kept");
+		}
+	}
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(VEIL_STATE_SANITIZED, vmm_control(&self->v)->state);
+	EXPECT_EQ(1, vmm_control(&self->v)->host_sanitized);
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_HOST_SANITIZED, info.state);
+	EXPECT_EQ(-EALREADY, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, &pages));
+	EXPECT_EQ(TEST_SET_PAGES, pages);
+	expect_all_restored(_metadata, &self->v, self->before);
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_HOST_RUNNING, info.state);
+	EXPECT_EQ(1, info.sanitizes);
+	EXPECT_EQ(1, info.restores);
+	EXPECT_EQ(-EINVAL, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+}
+
+TEST_F(vm, sanitize_marks_the_frames_in_the_dirty_log)
+{
+	static unsigned long bitmap[NR_PAGES / 64];
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.memory_size = VMM_MEM_SIZE, .userspace_addr = (unsigned long)self->v.mem,
+	};
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	uint64_t gfn, missing = 0, extra = 0;
+
+	ASSERT_EQ(0, ioctl(self->v.vm, KVM_SET_USER_MEMORY_REGION, &region));
+	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));	/* clear */
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));
+	for (gfn = DATA_GFN; gfn < NR_PAGES; gfn++) {
+		bool dirty = bitmap[gfn / 64] & (1UL << (gfn % 64));
+
+		missing += excluded(gfn) && !dirty;
+		extra += !excluded(gfn) && dirty;
+	}
+	EXPECT_EQ(0, missing) TH_LOG("excluded frames not marked dirty by SANITIZE");
+	EXPECT_EQ(0, extra) TH_LOG("kept frames marked dirty by SANITIZE");
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));
+	missing = 0;
+	for (gfn = DATA_GFN; gfn < NR_PAGES; gfn++)
+		missing += excluded(gfn) && !(bitmap[gfn / 64] & (1UL << (gfn % 64)));
+	EXPECT_EQ(0, missing) TH_LOG("excluded frames not marked dirty by RESTORE");
+	expect_all_restored(_metadata, &self->v, self->before);
+}
+
+struct runner {
+	struct vmm *v;
+	uint32_t op, a1, a2, a3;
+	uint32_t ret;
+	int err;
+	volatile bool done;
+};
+
+static void *run_hypercall(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = vmm_hypercall_nr(r->v, VEIL_HC_NR, r->op, r->a1, r->a2, r->a3,
+				  &r->err);
+	r->done = true;
+	return NULL;
+}
+
+TEST_F(vm, vcpu_is_held_while_sanitized_and_runs_after_restore)
+{
+	struct runner r = { .v = &self->v, .op = VEIL_HC_PUBLISH, .a3 = 2 };
+	struct veil_info info;
+	pthread_t t;
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_hypercall, &r));
+	usleep(500 * 1000);
+	EXPECT_FALSE(r.done) TH_LOG("the guest ran while its frames were zeroed");
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(1, info.runs_held);
+	EXPECT_EQ(1, info.generation) TH_LOG("the guest published while sanitized");
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	pthread_join(t, NULL);
+	EXPECT_TRUE(r.done);
+	EXPECT_EQ(0, r.err);
+	EXPECT_EQ(0, r.ret) TH_LOG("the held hypercall after RESTORE");
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(2, info.generation);
+}
+
+TEST_F(vm, held_vcpu_returns_eintr_on_a_signal_without_running)
+{
+	struct runner r = { .v = &self->v, .op = VEIL_HC_PUBLISH, .a3 = 2 };
+	struct kvm_regs regs;
+	pthread_t t;
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_hypercall, &r));
+	usleep(300 * 1000);
+	EXPECT_FALSE(r.done);
+	while (!r.done) {
+		pthread_kill(t, SIGUSR1);
+		usleep(50 * 1000);
+	}
+	pthread_join(t, NULL);
+	EXPECT_EQ(-EINTR, r.err);
+	ASSERT_EQ(0, ioctl(self->v.vcpu, KVM_GET_REGS, &regs));
+	EXPECT_EQ(VMM_CODE_GPA, regs.rip) TH_LOG("the guest moved while held");
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_all_restored(_metadata, &self->v, self->before);
+}
+
+static void *run_spin(void *arg)
+{
+	struct runner *r = arg;
+
+	r->err = vmm_set_regs(r->v, VMM_SPIN_GPA, 0, 0, 0, 0, 0);
+	if (!r->err && ioctl(r->v->vcpu, KVM_RUN, 0))
+		r->err = -errno;
+	r->done = true;
+	return NULL;
+}
+
+TEST_F(vm, sanitize_is_refused_while_a_vcpu_runs)
+{
+	struct runner r = { .v = &self->v };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_spin, &r));
+	usleep(300 * 1000);
+	EXPECT_EQ(-EBUSY, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	EXPECT_FALSE(vmm_page_is_zero(&self->v, DATA_GFN))
+		TH_LOG("a refused SANITIZE zeroed a frame");
+	while (!r.done) {
+		pthread_kill(t, SIGUSR1);
+		usleep(50 * 1000);
+	}
+	pthread_join(t, NULL);
+	EXPECT_EQ(-EINTR, r.err);
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_all_restored(_metadata, &self->v, self->before);
+}
+
+/* ---- PREPARE, ACK, THAW ---- */
+
+struct preparer {
+	int veil;
+	uint32_t timeout_ms;
+	struct veil_prepare p;
+	int r;
+};
+
+static void *do_prepare(void *arg)
+{
+	struct preparer *pr = arg;
+
+	pr->p = (struct veil_prepare) { .size = sizeof(pr->p),
+					.timeout_ms = pr->timeout_ms };
+	pr->r = ioctl(pr->veil, VEIL_IOC_PREPARE, &pr->p) ? -errno : 0;
+	return NULL;
+}
+
+/* The guest agent's side: wait for request @seq with operation @op. */
+static bool wait_request(struct vmm *v, uint64_t seq, uint32_t op)
+{
+	volatile struct veil_control *c = vmm_control(v);
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (c->req_seq == seq && c->req_op == op)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+static void prepare_and_ack(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(vm) *self)
+{
+	struct preparer pr = { .veil = self->veil, .timeout_ms = 10000 };
+	struct veil_extent more[5];
+	pthread_t t;
+
+	memcpy(more, test_set, sizeof(test_set));
+	more[4] = (struct veil_extent) { .gfn = NR_PAGES - 1, .npages = 1 };
+	more[3] = (struct veil_extent) { .gfn = DATA_GFN + 500, .npages = 2 };
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, do_prepare, &pr));
+	ASSERT_TRUE(wait_request(&self->v, 1, VEIL_REQ_PREPARE))
+		TH_LOG("no PREPARE request in the control page");
+	/* The guest collects, publishes and acknowledges. */
+	ASSERT_EQ(0, vmm_publish(&self->v, more, 5, 2));
+	ASSERT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_ACK, 1, 0, 0));
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, pr.r) TH_LOG("PREPARE: %s", strerror(-pr.r));
+	EXPECT_EQ(2, pr.p.generation);
+	EXPECT_EQ(307, pr.p.nr_pages);
+}
+
+TEST_F(vm, prepare_returns_on_ack_and_thaw_releases_the_guest)
+{
+	struct veil_info info;
+
+	prepare_and_ack(_metadata, self);
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_HOST_PREPARED, info.state);
+	EXPECT_TRUE(info.flags & VEIL_INFO_ACKED);
+	EXPECT_EQ(1, info.req_seq);
+	EXPECT_EQ(1, info.ack_seq);
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_HOST_PREPARED, info.state);
+
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_THAW));
+	EXPECT_EQ(2, vmm_control(&self->v)->req_seq);
+	EXPECT_EQ(VEIL_REQ_THAW, vmm_control(&self->v)->req_op);
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_HOST_RUNNING, info.state);
+	EXPECT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_ACK, 2, 0, 0));
+	EXPECT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_RESTORED,
+				   VEIL_RESTORED_KILLED, 1, 0));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_RESTORED_KILLED, info.restored_flags);
+}
+
+TEST_F(vm, prepare_without_ack_times_out_and_thaws)
+{
+	struct veil_prepare p = { .size = sizeof(p), .timeout_ms = 300 };
+	struct veil_info info;
+
+	EXPECT_EQ(-1, ioctl(self->veil, VEIL_IOC_PREPARE, &p));
+	EXPECT_EQ(ETIMEDOUT, errno);
+	EXPECT_EQ(2, vmm_control(&self->v)->req_seq);
+	EXPECT_EQ(VEIL_REQ_THAW, vmm_control(&self->v)->req_op)
+		TH_LOG("a timed-out PREPARE must thaw the guest");
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_HOST_RUNNING, info.state);
+	/* A late ack of the abandoned request is refused. */
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_ACK, 1, 0, 0));
+}
+
+/* ---- the managing descriptor closes ---- */
+
+TEST_F(vm, closing_the_descriptor_while_sanitized_restores)
+{
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_TRUE(vmm_page_is_zero(&self->v, DATA_GFN));
+	close(self->veil);
+	self->veil = -1;
+	expect_all_restored(_metadata, &self->v, self->before);
+	/* And the guest runs again. */
+	EXPECT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_PUBLISH, 0, 0, 9));
+}
+
+TEST_F(vm, closing_the_descriptor_while_prepared_thaws)
+{
+	prepare_and_ack(_metadata, self);
+	close(self->veil);
+	self->veil = -1;
+	EXPECT_EQ(2, vmm_control(&self->v)->req_seq);
+	EXPECT_EQ(VEIL_REQ_THAW, vmm_control(&self->v)->req_op);
+}
+
+/* ---- the VM goes away ---- */
+
+static int veil_vms_known(void)
+{
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	if (access("/sys/kernel/debug/veil_host", F_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	d = opendir("/sys/kernel/debug/veil_host");
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, "vm-", 3);
+	closedir(d);
+	return n;
+}
+
+/* Close the VMM's descriptors of the VM, keep its memory mapped. */
+static void close_vm_fds(struct vmm *v)
+{
+	munmap(v->run, v->run_size);
+	v->run = NULL;
+	close(v->vcpu);
+	close(v->vm);
+	close(v->kvm);
+	v->vcpu = v->vm = v->kvm = -1;
+}
+
+FIXTURE(lifetime) {
+	struct vmm v;
+	int veil;
+	int known;
+	uint64_t before[NR_PAGES];
+};
+
+FIXTURE_VARIANT(lifetime) {
+	int state;		/* VEIL_HOST_* reached before the VM goes */
+	bool attached;
+	bool unmap;		/* the VMM's memory goes too */
+};
+
+FIXTURE_VARIANT_ADD(lifetime, unattached) { .state = VEIL_HOST_RUNNING };
+FIXTURE_VARIANT_ADD(lifetime, running) { .state = VEIL_HOST_RUNNING, .attached = true };
+FIXTURE_VARIANT_ADD(lifetime, preparing) { .state = VEIL_HOST_PREPARING, .attached = true };
+FIXTURE_VARIANT_ADD(lifetime, prepared) { .state = VEIL_HOST_PREPARED, .attached = true };
+FIXTURE_VARIANT_ADD(lifetime, sanitized) { .state = VEIL_HOST_SANITIZED, .attached = true };
+FIXTURE_VARIANT_ADD(lifetime, sanitized_memory_gone) {
+	.state = VEIL_HOST_SANITIZED, .attached = true, .unmap = true };
+
+FIXTURE_SETUP(lifetime)
+{
+	ASSERT_EQ(0, veil_module_load());
+	self->known = veil_vms_known();
+	ASSERT_LE(0, self->known) TH_LOG("no /sys/kernel/debug/veil_host");
+	setup_guest(_metadata, &self->v, 42);
+	hash_all(&self->v, self->before);
+	self->veil = -1;
+	if (variant->attached) {
+		self->veil = veil_attach(&self->v);
+		ASSERT_LE(0, self->veil);
+	}
+	EXPECT_EQ(self->known + 1, veil_vms_known());
+}
+
+FIXTURE_TEARDOWN(lifetime)
+{
+	if (self->veil >= 0)
+		close(self->veil);
+	vmm_destroy(&self->v);
+}
+
+TEST_F(lifetime, vm_destroyed_leaves_nothing_behind)
+{
+	struct preparer pr = { .veil = self->veil, .timeout_ms = 1000 };
+	pthread_t t;
+
+	if (variant->state == VEIL_HOST_PREPARED) {
+		ASSERT_EQ(0, pthread_create(&t, NULL, do_prepare, &pr));
+		ASSERT_TRUE(wait_request(&self->v, 1, VEIL_REQ_PREPARE));
+		ASSERT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_ACK, 1, 0, 0));
+		pthread_join(t, NULL);
+		ASSERT_EQ(0, pr.r);
+	}
+	if (variant->state == VEIL_HOST_SANITIZED)
+		ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	if (variant->state == VEIL_HOST_PREPARING) {
+		ASSERT_EQ(0, pthread_create(&t, NULL, do_prepare, &pr));
+		ASSERT_TRUE(wait_request(&self->v, 1, VEIL_REQ_PREPARE));
+	}
+
+	/* The VMM lets go of the VM (and maybe of its memory). */
+	close_vm_fds(&self->v);
+	if (variant->unmap) {
+		munmap(self->v.mem, VMM_MEM_SIZE);
+		self->v.mem = NULL;
+	}
+	if (variant->state == VEIL_HOST_PREPARING) {
+		pthread_join(t, NULL);
+		EXPECT_EQ(-ETIMEDOUT, pr.r);
+	}
+	if (self->veil >= 0) {
+		/* The manager's reference kept the VM; closing it ends the VM. */
+		EXPECT_EQ(self->known + 1, veil_vms_known());
+		close(self->veil);
+		self->veil = -1;
+	}
+	EXPECT_EQ(self->known, veil_vms_known()) TH_LOG("veil still knows the VM");
+	if (variant->state == VEIL_HOST_SANITIZED && !variant->unmap)
+		expect_all_restored(_metadata, &self->v, self->before);
+}
+
+/* ---- two VMs ---- */
+
+TEST(two_vms_do_not_touch)
+{
+	uint64_t before_a[NR_PAGES], before_b[NR_PAGES], gfn, changed = 0;
+	struct veil_info info;
+	struct vmm a, b;
+	int va, vb;
+
+	ASSERT_EQ(0, veil_module_load());
+	setup_guest(_metadata, &a, 1);
+	setup_guest(_metadata, &b, 2);
+	va = veil_attach(&a);
+	vb = veil_attach(&b);
+	ASSERT_LE(0, va);
+	ASSERT_LE(0, vb);
+	hash_all(&a, before_a);
+	hash_all(&b, before_b);
+
+	ASSERT_EQ(0, veil_sanitize(va, VEIL_IOC_SANITIZE, NULL));
+	for (gfn = 0; gfn < NR_PAGES; gfn++)
+		changed += vmm_page_hash(&b, gfn) != before_b[gfn];
+	EXPECT_EQ(0, changed) TH_LOG("SANITIZE of A changed B");
+	ASSERT_EQ(0, veil_info(vb, &info));
+	EXPECT_EQ(VEIL_HOST_RUNNING, info.state);
+	EXPECT_EQ(0, info.sanitizes);
+	/* B runs and publishes while A is held. */
+	EXPECT_EQ(0, vmm_publish(&b, test_set, 3, 2));
+	hash_all(&b, before_b);		/* the guest wrote its extent page */
+	ASSERT_EQ(0, veil_info(va, &info));
+	EXPECT_EQ(1, info.generation) TH_LOG("B's PUBLISH reached A");
+	EXPECT_EQ(4, info.nr_extents);
+
+	ASSERT_EQ(0, veil_sanitize(vb, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, veil_sanitize(va, VEIL_IOC_RESTORE, NULL));
+	expect_all_restored(_metadata, &a, before_a);
+	EXPECT_TRUE(vmm_page_is_zero(&b, DATA_GFN)) TH_LOG("RESTORE of A restored B");
+	ASSERT_EQ(0, veil_sanitize(vb, VEIL_IOC_RESTORE, NULL));
+	expect_all_restored(_metadata, &b, before_b);
+
+	close(va);
+	close(vb);
+	vmm_destroy(&a);
+	vmm_destroy(&b);
+}
+
+TEST_HARNESS_MAIN
