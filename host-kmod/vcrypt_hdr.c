@@ -7,6 +7,9 @@
  */
 #include "vcrypt_hdr.h"
 
+static_assert(sizeof(struct veilcrypt_header) == VEILCRYPT_HDR_SIZE);
+static_assert(offsetof(struct veilcrypt_header, checksum) == VEILCRYPT_HDR_SIZE - 4);
+
 #define VCRYPT_HDR_CSUM_LEN	offsetof(struct veilcrypt_header, checksum)
 
 static const char * const vcrypt_hdr_fields[VCRYPT_HDR_NERR] = {
@@ -81,7 +84,7 @@ static int vcrypt_all_zero(const u8 *p, size_t len)
 int vcrypt_hdr_decode(const void *buf, struct vcrypt_hdr *h)
 {
 	const struct veilcrypt_header *d = buf;
-	int encrypted;
+	int encrypted, has_cipher;
 	u64 end;
 
 	if (memcmp(d->magic, VEILCRYPT_MAGIC, VEILCRYPT_MAGIC_LEN))
@@ -109,7 +112,8 @@ int vcrypt_hdr_decode(const void *buf, struct vcrypt_hdr *h)
 	if (h->flags & ~VEILCRYPT_F_ALL)
 		return VCRYPT_HDR_EFLAGS;
 	encrypted = !!(h->flags & VEILCRYPT_F_ENCRYPTED);
-	if (encrypted != (h->cipher_id != VEILCRYPT_CIPHER_NONE))
+	has_cipher = h->cipher_id != VEILCRYPT_CIPHER_NONE;
+	if (encrypted != has_cipher)
 		return VCRYPT_HDR_ECIPHER_ID;
 	if (encrypted ? (h->key_size < 16 || h->key_size > VEILCRYPT_MAX_KEY_SIZE)
 		      : h->key_size != 0)

@@ -8,6 +8,7 @@
 #define _VCRYPT_HDR_H
 
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
@@ -20,15 +21,17 @@ static inline u32 vcrypt_crc32(const void *p, size_t len)
 	return crc32_le(~0U, p, len) ^ ~0U;
 }
 #else
-#include <stdint.h>
+#include <assert.h>
 #include <stddef.h>
 #include <string.h>
 #include <endian.h>
 #include <zlib.h>
 
-typedef uint8_t u8;
-typedef uint32_t u32;
-typedef uint64_t u64;
+#include <linux/types.h>
+
+typedef __u8 u8;
+typedef __u32 u32;
+typedef __u64 u64;
 #define le32_to_cpu(x)	le32toh(x)
 #define le64_to_cpu(x)	le64toh(x)
 #define cpu_to_le32(x)	htole32(x)
@@ -36,7 +39,7 @@ typedef uint64_t u64;
 
 static inline u32 vcrypt_crc32(const void *p, size_t len)
 {
-	return (u32)crc32(0L, p, (uInt)len);
+	return (u32)crc32(0L, p, (unsigned int)len);
 }
 #endif
 

@@ -377,13 +377,13 @@ static int cmd_dump(const char *image, const struct opts *o)
 	uuid_str(h->uuid, uuid);
 	hex_str(h->key_check, sizeof(h->key_check), kcv);
 	printf("version:      %u\n", h->version);
-	printf("seq:          %" PRIu64 "\n", h->seq);
+	printf("seq:          %llu\n", (unsigned long long)h->seq);
 	printf("flags:        %s\n", h->flags & VEILCRYPT_F_ENCRYPTED ? "encrypted" : "plain");
 	printf("cipher:       %s (id %#x)\n", cipher_name(h->cipher_id), h->cipher_id);
 	printf("key_size:     %u\n", h->key_size);
 	printf("sector_size:  %u\n", h->sector_size);
-	printf("data_offset:  %" PRIu64 "\n", h->data_offset);
-	printf("data_size:    %" PRIu64 "\n", h->data_size);
+	printf("data_offset:  %llu\n", (unsigned long long)h->data_offset);
+	printf("data_size:    %llu\n", (unsigned long long)h->data_size);
 	printf("uuid:         %s\n", uuid);
 	printf("key_check:    %s\n", kcv);
 	return EXIT_OK;

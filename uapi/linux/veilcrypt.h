@@ -37,7 +37,7 @@
 #define VEILCRYPT_MAX_KEY_SIZE		64
 
 /* flags */
-#define VEILCRYPT_F_ENCRYPTED		(1U << 0)
+#define VEILCRYPT_F_ENCRYPTED		0x00000001U
 #define VEILCRYPT_F_ALL			VEILCRYPT_F_ENCRYPTED
 
 /*
@@ -76,12 +76,6 @@ struct veilcrypt_header {
 	__le32	checksum;	/* crc32 (zlib's) of the bytes before it */
 };
 
-#ifdef __cplusplus
-static_assert(sizeof(struct veilcrypt_header) == VEILCRYPT_HDR_SIZE,
-	      "veilcrypt header must be 4 KiB");
-#else
-_Static_assert(sizeof(struct veilcrypt_header) == VEILCRYPT_HDR_SIZE,
-	       "veilcrypt header must be 4 KiB");
-#endif
+/* vcrypt_hdr.c asserts sizeof(struct veilcrypt_header) == 4096. */
 
 #endif /* _UAPI_LINUX_VEILCRYPT_H */
