@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* dm-veilcrypt: module-internal declarations. */
+#ifndef _VCRYPT_H
+#define _VCRYPT_H
+
+#include <linux/bio.h>
+#include <linux/scatterlist.h>
+#include <linux/device-mapper.h>
+#include <linux/mempool.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <crypto/skcipher.h>
+
+#include "vcrypt_cipher.h"
+#include "vcrypt_hdr.h"
+
+#define DM_MSG_PREFIX "veilcrypt"
+
+/* Optional table arguments. */
+#define VCRYPT_OPT_ALLOW_DISCARDS	BIT(0)
+#define VCRYPT_OPT_READ_WORKQUEUE	BIT(1)
+#define VCRYPT_OPT_WRITE_WORKQUEUE	BIT(2)
+
+struct vcrypt_dev {
+	struct dm_dev *dev;
+	struct vcrypt_hdr hdr;
+	sector_t data_start;		/* data_offset in 512-byte sectors */
+	unsigned int sector_size;	/* bytes: 512 or 4096 */
+	unsigned int sector_shift;	/* log2(sector_size / 512) */
+	bool encrypted;
+	bool used_backup;		/* primary header invalid */
+	unsigned long opts;		/* VCRYPT_OPT_* */
+
+	/*
+	 * Encrypted images only.  tfm and key_valid change only in the
+	 * key wipe/set messages, which run while the device is suspended
+	 * (no I/O in flight); key_lock serialises the messages.
+	 */
+	const struct vcrypt_cipher *cipher;
+	struct crypto_skcipher *tfm;
+	bool key_valid;
+	struct mutex key_lock;		/* serialises key messages, status */
+	char *key_ref;			/* ":len:type:desc", NULL for a hex key */
+	unsigned int key_size;
+	unsigned int iv_size;
+	unsigned int req_offset;	/* in the per-bio data */
+	unsigned int req_size;		/* request size the tfm may need */
+	bool io_sized;			/* req_size fixed at table load */
+	unsigned int iv_offset;
+
+	struct workqueue_struct *wq;
+	struct bio_set bs;		/* bounce bios of writes */
+	mempool_t page_pool;		/* bounce pages of writes */
+	struct mutex bounce_lock;	/* one writer at a time on the reserve */
+};
+
+/* Per-bio data; the skcipher request and the IV follow it. */
+struct vcrypt_io {
+	struct vcrypt_dev *vd;
+	struct bio *bio;		/* the bio device-mapper gave us */
+	struct bio *clone;		/* writes: the bio with bounce pages */
+	bio_end_io_t *orig_end_io;	/* reads: restored before completion */
+	void *orig_private;
+	struct bvec_iter iter_in;
+	struct bvec_iter iter_out;
+	u64 iv_sector;			/* IV of the next sector */
+	blk_status_t status;
+	bool write;
+	struct work_struct work;
+	struct scatterlist sg_in;
+	struct scatterlist sg_out;
+};
+
+/* vcrypt_cipher.c */
+int vcrypt_cipher_init(void);
+void vcrypt_cipher_exit(void);
+const struct vcrypt_cipher *vcrypt_cipher_get(u32 id);
+void vcrypt_cipher_put(const struct vcrypt_cipher *c);
+bool vcrypt_cipher_key_size_ok(const struct vcrypt_cipher *c, unsigned int size);
+
+/* vcrypt_key.c */
+int vcrypt_key_parse(const char *arg, u8 *key, unsigned int *size,
+		     char **ref, char **error);
+int vcrypt_key_check(const u8 *key, unsigned int size,
+		     const u8 *uuid, u8 *kcv);
+
+/* dm-veilcrypt-io.c */
+int vcrypt_map(struct dm_target *ti, struct bio *bio);
+
+#endif /* _VCRYPT_H */

@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# An L2 guest on a veilcrypt disk survives being killed: L1 opens an image
+# with veil-disk and boots L2 on /dev/mapper/l2disk (virtio, no host
+# cache); L2 makes an ext4 filesystem, writes files and a manifest, syncs,
+# keeps writing, and is killed with SIGKILL.  L1 checks the files are not
+# in the clear on the image, reopens it and boots L2 again, which replays
+# the journal, checks every file against the manifest and runs a forced
+# fsck (dm_l2_guest.sh).  Prints TAP; L2's second boot prints its own.
+set -u
+
+T=0
+MOD=${VEIL_MODDIR:-/lib/veil}
+ok() { T=$((T + 1)); echo "ok $T $*"; }
+nok() { T=$((T + 1)); echo "not ok $T $*"; }
+# Show a log without the runner's markers in it.
+show() { sed 's/@@/@ @/g; s/^/# /' "$1"; }
+
+[ -x /l2/run ] || { echo "# no L2 in this image"; exit 4; }
+grep -q '^dm_veilcrypt ' /proc/modules || insmod "$MOD/dm-veilcrypt.ko" || exit 1
+mkdir -p /tmp/l2d && cd /tmp/l2d || exit 1
+head -c 64 /dev/urandom >l2.key
+veil-disk format l2.img --size 64M --key-file l2.key >/dev/null &&
+	veil-disk open l2.img l2disk --key-file l2.key >/dev/null ||
+	{ nok "veil-disk formats and opens the L2 disk"; exit 1; }
+drive="file=/dev/mapper/l2disk,format=raw,if=virtio,cache=none"
+before=$(sha256sum l2.img | cut -d' ' -f1)
+
+/l2/run -drive "$drive" >boot1.log 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q '@@DMTEST WRITTEN' boot1.log; do
+	kill -0 $pid 2>/dev/null || break
+	sleep 1
+	i=$((i + 1))
+done
+if grep -q '@@DMTEST WRITTEN' boot1.log; then
+	sleep 2				# let it write some more
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	ok "L2 wrote files on the veilcrypt disk and was killed mid-write"
+else
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	nok "L2 wrote files on the veilcrypt disk"
+	show boot1.log
+	veil-disk close l2disk
+	exit 1
+fi
+veil-disk close l2disk
+if [ "$(sha256sum l2.img | cut -d' ' -f1)" = "$before" ]; then
+	nok "L2's writes reached the image"
+else
+	ok "L2's writes reached the image"
+fi
+if grep -q 'VEIL-L2-FILE-MARKER' l2.img; then
+	nok "L2's file contents are not in the clear on the image"
+else
+	ok "L2's file contents are not in the clear on the image"
+fi
+
+veil-disk open l2.img l2disk --key-file l2.key >/dev/null ||
+	{ nok "veil-disk reopens the L2 disk"; exit 1; }
+# L2's second boot prints its own results (and markers) on our stdout.
+timeout -s KILL 600 /l2/run -drive "$drive"
+rc=$?
+veil-disk close l2disk
+if [ $rc = 0 ]; then ok "L2 booted again on the same disk"; else nok "L2's second boot ended with $rc"; fi
+echo "1..$T"
