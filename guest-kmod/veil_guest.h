@@ -95,6 +95,20 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_fpu(struct task_struct *tsk, struct veil_guest_collect *c);
 
+/* Freezing (freeze.c). */
+int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_ms);
+void veil_guest_thaw(void);
+unsigned int veil_guest_frozen(void);
+bool veil_guest_is_freezing(void);
+void veil_guest_freeze_drain(void);
+
+/* The control page and its polling thread (control.c). */
+struct veil_guest_status;
+int veil_guest_control_start(void);
+void veil_guest_control_stop(void);
+void veil_guest_control_status(struct veil_guest_status *st);
+int veil_guest_control_host_write(struct veil_guest_host_write *hw);
+
 /* Test hooks (scan.c). */
 int veil_guest_scan(struct veil_guest_scan *req);
 

@@ -26,9 +26,6 @@ module_param(test_hooks, bool, 0444);
 MODULE_PARM_DESC(test_hooks,
 		 "Enable the dry-run, RAM scan and control-state ioctls (tests only)");
 
-/* The control page shared with the host; see struct veil_control. */
-static struct veil_control *veil_guest_control;
-
 /*
  * Copies the size-prefixed argument of cmd in; the size field must equal
  * the struct size this module knows.
@@ -87,7 +84,7 @@ static long veil_guest_ioc_status(void __user *uarg)
 		return -EINVAL;
 	if (test_hooks)
 		st.flags |= VEIL_GUEST_ST_TEST_HOOKS;
-	st.state = le32_to_cpu(READ_ONCE(veil_guest_control->state));
+	veil_guest_control_status(&st);
 	st.nr_entries = veil_guest_sel_count();
 	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 }
@@ -153,19 +150,18 @@ static long veil_guest_ioc_scan(void __user *uarg)
 	return ret;
 }
 
-static long veil_guest_ioc_set_state(void __user *uarg)
+static long veil_guest_ioc_host_write(void __user *uarg)
 {
-	struct veil_guest_state req;
+	struct veil_guest_host_write req;
 	long ret;
 
 	ret = veil_guest_arg_in(&req, sizeof(req), uarg);
 	if (ret)
 		return ret;
-	if (req.state != VEIL_STATE_RUNNING && req.state != VEIL_STATE_SANITIZED)
-		return -EINVAL;
-	WRITE_ONCE(veil_guest_control->state, cpu_to_le32(req.state));
-	pr_info("test hook: control state set to %u\n", req.state);
-	return 0;
+	ret = veil_guest_control_host_write(&req);
+	if (!ret && copy_to_user(uarg, &req, sizeof(req)))
+		ret = -EFAULT;
+	return ret;
 }
 
 static long veil_guest_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -182,7 +178,7 @@ static long veil_guest_ioctl(struct file *file, unsigned int cmd, unsigned long 
 		return veil_guest_ioc_status(uarg);
 	case VEIL_GUEST_IOC_EXTENTS:
 	case VEIL_GUEST_IOC_SCAN:
-	case VEIL_GUEST_IOC_SET_STATE:
+	case VEIL_GUEST_IOC_HOST_WRITE:
 		if (!test_hooks)
 			return -EOPNOTSUPP;
 		if (!capable(CAP_SYS_ADMIN))
@@ -191,7 +187,7 @@ static long veil_guest_ioctl(struct file *file, unsigned int cmd, unsigned long 
 			return veil_guest_ioc_extents(uarg);
 		if (cmd == VEIL_GUEST_IOC_SCAN)
 			return veil_guest_ioc_scan(uarg);
-		return veil_guest_ioc_set_state(uarg);
+		return veil_guest_ioc_host_write(uarg);
 	}
 	return -ENOTTY;
 }
@@ -214,15 +210,12 @@ static int __init veil_guest_init(void)
 {
 	int err;
 
-	veil_guest_control = (struct veil_control *)get_zeroed_page(GFP_KERNEL);
-	if (!veil_guest_control)
-		return -ENOMEM;
-	veil_guest_control->magic = cpu_to_le32(VEIL_CONTROL_MAGIC);
-	veil_guest_control->abi_version = cpu_to_le32(VEIL_ABI_VERSION);
-
+	err = veil_guest_control_start();
+	if (err)
+		return err;
 	err = misc_register(&veil_guest_misc);
 	if (err) {
-		free_page((unsigned long)veil_guest_control);
+		veil_guest_control_stop();
 		return err;
 	}
 	pr_info("loaded, guest ABI version %u%s\n", VEIL_ABI_VERSION,
@@ -233,8 +226,8 @@ static int __init veil_guest_init(void)
 static void __exit veil_guest_exit(void)
 {
 	misc_deregister(&veil_guest_misc);
+	veil_guest_control_stop();
 	veil_guest_sel_clear();
-	free_page((unsigned long)veil_guest_control);
 	pr_info("unloaded\n");
 }
 

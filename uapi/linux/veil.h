@@ -271,6 +271,11 @@ struct veil_guest_status {
 	__u64 published_pages;
 	__u64 prepares;
 	__u64 thaws;
+	__u64 req_seq;		/* last request the host made */
+	__u64 ack_seq;		/* last request acknowledged */
+	__u32 last_error;	/* of the last PREPARE (positive errno) or 0 */
+	__u32 auto_thaws;	/* thaws after thaw_timeout_ms with no THAW */
+	__u64 restores;		/* restores from a sanitized checkpoint handled */
 };
 
 /*
@@ -308,10 +313,19 @@ struct veil_guest_scan {
 	__u64 gfns;		/* user pointer to __u64[] */
 };
 
-/* SET_STATE (test hook): write the control page's state as a host would. */
-struct veil_guest_state {
+/*
+ * HOST_WRITE (test hook): write the control page as a host would: the
+ * state, and/or a new request (req_seq is bumped and returned).
+ */
+#define VEIL_GUEST_HW_STATE	(1U << 0)
+#define VEIL_GUEST_HW_REQ	(1U << 1)
+
+struct veil_guest_host_write {
 	__u32 size;
-	__u32 state;		/* VEIL_STATE_* */
+	__u32 flags;		/* VEIL_GUEST_HW_* */
+	__u32 state;		/* VEIL_STATE_* with HW_STATE */
+	__u32 req_op;		/* VEIL_REQ_* with HW_REQ */
+	__u64 req_seq;		/* out: the request's sequence number */
 };
 
 #define VEIL_GUEST_IOC_EXCLUDE	_IOW(VEIL_IOC_MAGIC, 0x40, struct veil_guest_select)
@@ -320,14 +334,14 @@ struct veil_guest_state {
 #define VEIL_GUEST_IOC_STATUS	_IOR(VEIL_IOC_MAGIC, 0x43, struct veil_guest_status)
 #define VEIL_GUEST_IOC_EXTENTS	_IOWR(VEIL_IOC_MAGIC, 0x44, struct veil_guest_extents)
 #define VEIL_GUEST_IOC_SCAN	_IOWR(VEIL_IOC_MAGIC, 0x45, struct veil_guest_scan)
-#define VEIL_GUEST_IOC_SET_STATE _IOW(VEIL_IOC_MAGIC, 0x46, struct veil_guest_state)
+#define VEIL_GUEST_IOC_HOST_WRITE _IOWR(VEIL_IOC_MAGIC, 0x46, struct veil_guest_host_write)
 
 _Static_assert(sizeof(struct veil_guest_select) == 272, "veil_guest_select size");
 _Static_assert(sizeof(struct veil_guest_entry) == 336, "veil_guest_entry size");
 _Static_assert(sizeof(struct veil_guest_list) == 32, "veil_guest_list size");
-_Static_assert(sizeof(struct veil_guest_status) == 56, "veil_guest_status size");
+_Static_assert(sizeof(struct veil_guest_status) == 88, "veil_guest_status size");
 _Static_assert(sizeof(struct veil_guest_extents) == 104, "veil_guest_extents size");
 _Static_assert(sizeof(struct veil_guest_scan) == 168, "veil_guest_scan size");
-_Static_assert(sizeof(struct veil_guest_state) == 8, "veil_guest_state size");
+_Static_assert(sizeof(struct veil_guest_host_write) == 24, "veil_guest_host_write size");
 
 #endif /* _UAPI_LINUX_VEIL_H */
