@@ -42,6 +42,7 @@ static void veil_guest_park(struct callback_head *cb)
 		wake_up_all(&veil_guest_park_wq);
 		wait_event_killable(veil_guest_thaw_wq, !READ_ONCE(veil_guest_freezing));
 		atomic_dec(&veil_guest_parked);
+		wake_up_all(&veil_guest_park_wq);
 	}
 	if (atomic_dec_and_test(&veil_guest_queued))
 		wake_up_all(&veil_guest_park_wq);
@@ -118,10 +119,12 @@ bool veil_guest_is_freezing(void)
 	return READ_ONCE(veil_guest_freezing);
 }
 
+/* Thaws, and waits up to a second for the parked threads to leave. */
 void veil_guest_thaw(void)
 {
 	WRITE_ONCE(veil_guest_freezing, false);
 	wake_up_all(&veil_guest_thaw_wq);
+	wait_event_timeout(veil_guest_park_wq, !atomic_read(&veil_guest_parked), HZ);
 }
 
 /* Module unload: thaw, then wait until no work of ours is queued or running. */

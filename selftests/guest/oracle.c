@@ -116,7 +116,7 @@ static int plant_anon_4k(void *arg)
 	return 0;
 }
 
-TEST_F(oracle, anon_4k_pages_covered)
+TEST_F_TIMEOUT(oracle, anon_4k_pages_covered, 180)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_anon_4k, NULL,
 		   VEIL_GUEST_CAT_ANON, 1 << 20);
@@ -160,7 +160,7 @@ static int plant_anon_thp(void *arg)
 	return 0;
 }
 
-TEST_F(oracle, anon_thp_covered)
+TEST_F_TIMEOUT(oracle, anon_thp_covered, 180)
 {
 	char mode[128] = "";
 	int f = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
@@ -179,7 +179,7 @@ TEST_F(oracle, anon_thp_covered)
 		   VEIL_GUEST_CAT_ANON, 1 << 20);
 }
 
-TEST_F(oracle, not_excluded_process_not_covered)
+TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, 180)
 {
 	struct veil_child other = { 0 };
 	struct veil_pattern mine = pat;
@@ -232,7 +232,7 @@ static int plant_pipe(void *arg)
 	return write_staged(p[1]);
 }
 
-TEST_F(oracle, pipe_buffer_covered)
+TEST_F_TIMEOUT(oracle, pipe_buffer_covered, 180)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_pipe, NULL,
 		   VEIL_GUEST_CAT_PIPE, 8);
@@ -254,7 +254,7 @@ static int plant_fifo(void *arg)
 	return write_staged(fd);
 }
 
-TEST_F(oracle, fifo_buffer_covered)
+TEST_F_TIMEOUT(oracle, fifo_buffer_covered, 180)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_fifo, NULL,
 		   VEIL_GUEST_CAT_PIPE, 8);
@@ -275,13 +275,13 @@ static int plant_file(void *arg)
 	return write_staged(fd);
 }
 
-TEST_F(oracle, written_file_page_cache_covered)
+TEST_F_TIMEOUT(oracle, written_file_page_cache_covered, 180)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_file, "/tmp",
 		   VEIL_GUEST_CAT_FILE, 8);
 }
 
-TEST_F(oracle, tmpfs_file_covered)
+TEST_F_TIMEOUT(oracle, tmpfs_file_covered, 180)
 {
 	snprintf(tmpfs_dir, sizeof(tmpfs_dir), "/tmp/veil-tmpfs-%d", getpid());
 	ASSERT_EQ(0, mkdir(tmpfs_dir, 0700));
@@ -323,7 +323,7 @@ static int plant_tcp(void *arg)
 	return 0;
 }
 
-TEST_F(oracle, tcp_both_directions_covered)
+TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, 180)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_tcp, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -349,7 +349,7 @@ static int plant_udp(void *arg)
 	return plant_both_ways(a, b);
 }
 
-TEST_F(oracle, udp_both_directions_covered)
+TEST_F_TIMEOUT(oracle, udp_both_directions_covered, 180)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_udp, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -366,7 +366,7 @@ static int plant_unix(void *arg)
 	return plant_both_ways(sv[0], sv[1]) || plant_both_ways(dv[0], dv[1]) ? -1 : 0;
 }
 
-TEST_F(oracle, unix_both_directions_covered)
+TEST_F_TIMEOUT(oracle, unix_both_directions_covered, 180)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_unix, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -412,7 +412,7 @@ static int plant_fpu(void *arg)
 	_exit(0);
 }
 
-TEST_F(oracle, fpu_register_across_blocking_syscall_covered)
+TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, 180)
 {
 	int start[2], done[2], block[2], fds[2];
 	struct veil_extents e;

@@ -106,6 +106,7 @@ TEST_F(sel, children_covers_descendants_forked_later)
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		/* Forks two children (one grandchild) once told to. */
+		setpgid(0, 0);
 		if (read(go[0], &b, 1) != 1)
 			_exit(2);
 		if (!fork()) {
