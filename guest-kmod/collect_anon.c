@@ -135,7 +135,8 @@ static void veil_guest_walk_vma(struct vm_area_struct *vma,
 	}
 }
 
-int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c)
+int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
+			    bool dontdump_only)
 {
 	struct vm_area_struct *vma;
 	struct vma_iterator vmi;
@@ -145,6 +146,8 @@ int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c)
 	vma_iter_init(&vmi, mm, 0);
 	for_each_vma(vmi, vma) {
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+			continue;
+		if (dontdump_only && !(vma->vm_flags & VM_DONTDUMP))
 			continue;
 		veil_guest_walk_vma(vma, c);
 		/* Pages of a shared mapping that are not mapped right now. */

@@ -144,11 +144,7 @@ static int veil_guest_prepare(void)
 		goto out;
 	}
 	veil_guest_collect_init(c);
-	err = 0;
-	for (int i = 0; i < nr && !err; i++)
-		err = veil_guest_collect_task(tasks[i], c);
-	if (!err)
-		err = veil_guest_collect_finish(c);
+	err = veil_guest_collect_all(tasks, nr, c);
 	if (!err)
 		err = veil_guest_publish(c);
 	veil_guest_collect_free(c);

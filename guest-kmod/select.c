@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/cgroup.h>
 #include <linux/cred.h>
 #include <linux/pid.h>
 #include <linux/sched/coredump.h>
@@ -65,6 +66,8 @@ static struct veil_guest_sel *veil_guest_sel_find(const struct veil_guest_sel *k
 			return sel;
 		if (key->kind == VEIL_GUEST_SEL_COMM && !strcmp(sel->comm, key->comm))
 			return sel;
+		if (key->kind == VEIL_GUEST_SEL_CGROUP && sel->cgrp == key->cgrp)
+			return sel;
 	}
 	return NULL;
 }
@@ -111,10 +114,34 @@ static int veil_guest_sel_parse(const struct veil_guest_select *req,
 		memcpy(key->comm, req->name, len);
 		return 0;
 	case VEIL_GUEST_SEL_CGROUP:
-		return -EOPNOTSUPP;
+		if (req->flags)
+			return -EINVAL;
+		len = strnlen(req->name, sizeof(req->name));
+		if (!len || len == sizeof(req->name) || req->name[0] != '/')
+			return -EINVAL;
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		memcpy(key->path, req->name, len);
+		key->cgrp = cgroup_get_from_path(key->path);
+		if (IS_ERR(key->cgrp)) {
+			err = PTR_ERR(key->cgrp);
+			key->cgrp = NULL;
+			return err;
+		}
+		return 0;
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Drops the references a parsed key or an entry holds. */
+static void veil_guest_sel_put(struct veil_guest_sel *sel)
+{
+	put_pid(sel->pid);
+	if (sel->cgrp)
+		cgroup_put(sel->cgrp);
+	sel->pid = NULL;
+	sel->cgrp = NULL;
 }
 
 int veil_guest_sel_exclude(const struct veil_guest_select *req)
@@ -136,11 +163,12 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 		goto out;
 	}
 	key.pid = NULL;		/* now owned by sel */
+	key.cgrp = NULL;
 	list_add_tail(&sel->node, &veil_guest_sels);
 	veil_guest_nr_sels++;
 out:
 	mutex_unlock(&veil_guest_sel_lock);
-	put_pid(key.pid);
+	veil_guest_sel_put(&key);
 	return err;
 }
 
@@ -162,10 +190,10 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 	}
 	mutex_unlock(&veil_guest_sel_lock);
 	if (sel) {
-		put_pid(sel->pid);
+		veil_guest_sel_put(sel);
 		kfree(sel);
 	}
-	put_pid(key.pid);
+	veil_guest_sel_put(&key);
 	return err;
 }
 
@@ -186,7 +214,7 @@ void veil_guest_sel_clear(void)
 	mutex_lock(&veil_guest_sel_lock);
 	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node) {
 		list_del(&sel->node);
-		put_pid(sel->pid);
+		veil_guest_sel_put(sel);
 		kfree(sel);
 	}
 	veil_guest_nr_sels = 0;
@@ -218,6 +246,8 @@ static bool veil_guest_sel_match(struct veil_guest_sel *sel, struct task_struct 
 		       veil_guest_descends(p, sel->pid);
 	case VEIL_GUEST_SEL_COMM:
 		return !strncmp(p->comm, sel->comm, TASK_COMM_LEN);
+	case VEIL_GUEST_SEL_CGROUP:
+		return cgroup_is_descendant(task_dfl_cgroup(p), sel->cgrp);
 	}
 	return false;
 }
@@ -303,8 +333,10 @@ static int veil_guest_sel_fill(struct veil_guest_sel *sel,
 			get_task_comm(comm, tsk);
 		rcu_read_unlock();
 		strscpy(e->name, comm, sizeof(e->name));
-	} else {
+	} else if (sel->kind == VEIL_GUEST_SEL_COMM) {
 		strscpy(e->name, sel->comm, sizeof(e->name));
+	} else {
+		strscpy(e->name, sel->path, sizeof(e->name));
 	}
 
 	nr = veil_guest_sel_tasks_locked(sel, &tasks);

@@ -66,7 +66,9 @@ struct veil_guest_sel {
 	u32 kind;		/* VEIL_GUEST_SEL_* */
 	u32 flags;
 	struct pid *pid;	/* SEL_PID: the thread group leader's struct pid */
+	struct cgroup *cgrp;	/* SEL_CGROUP: referenced */
 	char comm[TASK_COMM_LEN];	/* SEL_COMM */
+	char path[VEIL_GUEST_NAME_MAX];	/* SEL_CGROUP, as given */
 };
 
 int veil_guest_sel_exclude(const struct veil_guest_select *req);
@@ -84,10 +86,13 @@ void veil_guest_put_tasks(struct task_struct **tasks, int nr);
 
 /* Collect every frame of every selected process (collect.c). */
 int veil_guest_collect_selected(struct veil_guest_collect *c);
+int veil_guest_collect_all(struct task_struct **tasks, int nr,
+			   struct veil_guest_collect *c);
 int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c);
 
 /* Collectors. */
-int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c);
+int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
+			    bool dontdump_only);
 int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_mapping(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);

@@ -462,4 +462,57 @@ TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, 180)
 	close(block[0]);
 }
 
+static int plant_dontdump(void *arg)
+{
+	uint8_t *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	if (p == MAP_FAILED || madvise(p, 2 * 4096, MADV_DONTDUMP))
+		return -1;
+	veil_pattern_make(&pat, p + 4096 + 200);
+	return 0;
+}
+
+static int set_dontdump(const char *val)
+{
+	int fd = open("/sys/module/veil_guest/parameters/dontdump", O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, 1) == 1;
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/* A process that is not excluded, with a secret in a MADV_DONTDUMP area. */
+TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 180)
+{
+	struct veil_extents on, off;
+	struct veil_hits h;
+	uint64_t i;
+
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_dontdump, NULL));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	ASSERT_EQ(0, set_dontdump("Y"));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &on));
+	ASSERT_EQ(0, set_dontdump("N"));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &off));
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
+	for (i = 0; i < h.nr; i++) {
+		EXPECT_TRUE(veil_covered(&on, h.gfn[i]))
+			TH_LOG("dontdump=Y: frame 0x%llx not covered",
+			       (unsigned long long)h.gfn[i]);
+		EXPECT_FALSE(veil_covered(&off, h.gfn[i]))
+			TH_LOG("dontdump=N: frame 0x%llx covered",
+			       (unsigned long long)h.gfn[i]);
+	}
+	EXPECT_GE(16, on.hdr.pages[VEIL_GUEST_CAT_ANON])
+		TH_LOG("more than the MADV_DONTDUMP areas were taken");
+	free(on.ext);
+	free(off.ext);
+}
+
 TEST_HARNESS_MAIN

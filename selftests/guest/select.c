@@ -5,6 +5,7 @@
  * bad request refused with a precise error that changes nothing.
  */
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include "kselftest_harness.h"
 #include "veil_test.h"
@@ -180,6 +181,71 @@ TEST_F(sel, exclude_by_command_name)
 	reap(b);
 }
 
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+static int cgroup_entry(int fd, struct veil_guest_entry *out)
+{
+	struct veil_guest_entry ent[16];
+	struct veil_guest_list l = { .size = sizeof(l), .nr_entries = 16 };
+	uint64_t i;
+
+	l.entries = (uintptr_t)ent;
+	if (ioctl(fd, VEIL_GUEST_IOC_LIST, &l))
+		return -errno;
+	for (i = 0; i < l.nr_entries; i++) {
+		if (ent[i].kind == VEIL_GUEST_SEL_CGROUP) {
+			*out = ent[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+TEST_F(sel, exclude_by_cgroup_covers_processes_joining_later)
+{
+	const char *dir = "/sys/fs/cgroup/veil-sel";
+	struct veil_guest_entry ent;
+	char num[32];
+	pid_t a, b;
+
+	if (access("/sys/fs/cgroup/cgroup.procs", F_OK))
+		SKIP(return, "no cgroup v2 hierarchy at /sys/fs/cgroup");
+	ASSERT_EQ(0, mkdir(dir, 0755)) TH_LOG("mkdir %s: %s", dir, strerror(errno));
+	a = sleeper();
+	b = sleeper();
+	snprintf(num, sizeof(num), "%d", a);
+	ASSERT_EQ(0, write_str("/sys/fs/cgroup/veil-sel/cgroup.procs", num));
+	ASSERT_EQ(0, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE, VEIL_GUEST_SEL_CGROUP,
+				 0, 0, "/veil-sel"));
+	EXPECT_EQ(-EEXIST, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE,
+				       VEIL_GUEST_SEL_CGROUP, 0, 0, "/veil-sel"));
+	ASSERT_EQ(0, cgroup_entry(self->fd, &ent));
+	EXPECT_STREQ("/veil-sel", ent.name);
+	EXPECT_EQ(1, ent.nr_tasks);
+	EXPECT_LT(0, ent.pages[VEIL_GUEST_CAT_ANON]);
+	snprintf(num, sizeof(num), "%d", b);
+	ASSERT_EQ(0, write_str("/sys/fs/cgroup/veil-sel/cgroup.procs", num));
+	ASSERT_EQ(0, cgroup_entry(self->fd, &ent));
+	EXPECT_EQ(2, ent.nr_tasks);
+	EXPECT_EQ(0, veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE, VEIL_GUEST_SEL_CGROUP,
+				 0, 0, "/veil-sel"));
+	EXPECT_EQ(-ENOENT, cgroup_entry(self->fd, &ent));
+	reap(a);
+	reap(b);
+	usleep(100 * 1000);
+	EXPECT_EQ(0, rmdir(dir));
+}
+
 TEST_F(sel, bad_requests_refused)
 {
 	struct veil_guest_select s = { .size = sizeof(s) - 1,
@@ -197,8 +263,10 @@ TEST_F(sel, bad_requests_refused)
 	EXPECT_EQ(-EINVAL, veil_exclude_pid(self->fd, getpid(), 0x80));
 	EXPECT_EQ(-EINVAL, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE, 99, 0,
 				       getpid(), NULL));
-	EXPECT_EQ(-EOPNOTSUPP, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE,
-					   VEIL_GUEST_SEL_CGROUP, 0, 0, "/sys"));
+	EXPECT_EQ(-ENOENT, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE,
+				       VEIL_GUEST_SEL_CGROUP, 0, 0, "/no-such-cgroup"));
+	EXPECT_EQ(-EINVAL, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE,
+				       VEIL_GUEST_SEL_CGROUP, 0, 0, "relative"));
 	s.pid = getpid();
 	EXPECT_EQ(-1, ioctl(self->fd, VEIL_GUEST_IOC_EXCLUDE, &s));
 	EXPECT_EQ(EINVAL, errno);

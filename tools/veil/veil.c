@@ -5,7 +5,10 @@
  *
  *   veil exclude [--children] PID...     exclude processes
  *   veil exclude --comm NAME             exclude every process named NAME
- *   veil include [--comm NAME | PID...]  undo an exclusion
+ *   veil exclude --cgroup PATH           exclude a cgroup v2 subtree (a service)
+ *   veil include [--comm NAME | --cgroup PATH | PID...]  undo an exclusion
+ *   veil dontdump on|off                 also exclude every MADV_DONTDUMP and
+ *                                        memfd_secret area in the guest
  *   veil list [--json]                   the selection, frames per category
  *   veil status [--json]                 module and control page state
  *   veil extents [--json]                dry run: what would be published
@@ -33,8 +36,9 @@ static const char *const cat_names[VEIL_GUEST_NR_CAT] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: veil exclude [--children] PID... | veil exclude --comm NAME\n"
-		"       veil include PID... | veil include --comm NAME\n"
+		"usage: veil exclude [--children] PID... | --comm NAME | --cgroup PATH\n"
+		"       veil include PID... | --comm NAME | --cgroup PATH\n"
+		"       veil dontdump on|off\n"
 		"       veil list [--json] | veil status [--json] | veil extents [--json]\n"
 		"\n"
 		"Keeps the memory, files, pipes, sockets, kernel stacks and registers of\n"
@@ -54,18 +58,23 @@ static int open_dev(void)
 }
 
 static int do_select(int fd, unsigned long cmd, int argc, char **argv,
-		     int children, const char *comm)
+		     int children, const char *comm, const char *cgroup)
 {
 	struct veil_guest_select s = { .size = sizeof(s) };
 	const char *verb = cmd == VEIL_GUEST_IOC_EXCLUDE ? "exclude" : "include";
+	const char *name = comm ? comm : cgroup;
 	int i, rc = 0;
 
-	if (comm) {
-		s.kind = VEIL_GUEST_SEL_COMM;
-		snprintf(s.name, sizeof(s.name), "%s", comm);
+	if (name) {
+		s.kind = comm ? VEIL_GUEST_SEL_COMM : VEIL_GUEST_SEL_CGROUP;
+		if (strlen(name) >= sizeof(s.name)) {
+			fprintf(stderr, "veil: name too long: '%s'\n", name);
+			return 2;
+		}
+		snprintf(s.name, sizeof(s.name), "%s", name);
 		if (ioctl(fd, cmd, &s)) {
-			fprintf(stderr, "veil: %s --comm %s: %s\n", verb, comm,
-				strerror(errno));
+			fprintf(stderr, "veil: %s %s %s: %s\n", verb,
+				comm ? "--comm" : "--cgroup", name, strerror(errno));
 			return 1;
 		}
 		return 0;
@@ -126,7 +135,8 @@ static int do_list(int fd, int json)
 		printf("[");
 	for (i = 0; i < l.nr_entries; i++) {
 		const struct veil_guest_entry *e = &ent[i];
-		const char *kind = e->kind == VEIL_GUEST_SEL_COMM ? "comm" : "pid";
+		const char *kind = e->kind == VEIL_GUEST_SEL_COMM ? "comm" :
+				   e->kind == VEIL_GUEST_SEL_CGROUP ? "cgroup" : "pid";
 
 		if (json) {
 			printf("%s{\"kind\": \"%s\", \"pid\": %d, \"children\": %s, "
@@ -138,8 +148,8 @@ static int do_list(int fd, int json)
 			printf("}}");
 			continue;
 		}
-		if (e->kind == VEIL_GUEST_SEL_COMM)
-			printf("comm %-16s processes=%u", e->name, e->nr_tasks);
+		if (e->kind != VEIL_GUEST_SEL_PID)
+			printf("%s %-16s processes=%u", kind, e->name, e->nr_tasks);
 		else if (e->pid)
 			printf("pid %d%s (%s) processes=%u", e->pid,
 			       e->flags & VEIL_GUEST_SEL_CHILDREN ? " +children" : "",
@@ -236,16 +246,36 @@ fail:
 	return 1;
 }
 
+static int do_dontdump(int argc, char **argv)
+{
+	const char *path = "/sys/module/veil_guest/parameters/dontdump";
+	const char *val;
+	FILE *f;
+
+	if (argc != 1 || (strcmp(argv[0], "on") && strcmp(argv[0], "off"))) {
+		usage(stderr);
+		return 2;
+	}
+	val = strcmp(argv[0], "on") ? "N" : "Y";
+	f = fopen(path, "w");
+	if (!f || fputs(val, f) < 0 || fclose(f)) {
+		fprintf(stderr, "veil: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "children", no_argument, NULL, 'c' },
 		{ "comm", required_argument, NULL, 'n' },
+		{ "cgroup", required_argument, NULL, 'g' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *comm = NULL, *cmd;
+	const char *comm = NULL, *cgroup = NULL, *cmd;
 	int children = 0, json = 0, fd, rc, o;
 
 	if (argc < 2) {
@@ -258,13 +288,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	optind = 2;
-	while ((o = getopt_long(argc, argv, "cn:jh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "cn:g:jh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			children = 1;
 			break;
 		case 'n':
 			comm = optarg;
+			break;
+		case 'g':
+			cgroup = optarg;
 			break;
 		case 'j':
 			json = 1;
@@ -277,19 +310,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (comm && (children || optind < argc)) {
+	if ((comm || cgroup) && (children || optind < argc || (comm && cgroup))) {
 		usage(stderr);
 		return 2;
 	}
+	if (!strcmp(cmd, "dontdump"))
+		return do_dontdump(argc - optind, argv + optind);
 	fd = open_dev();
 	if (fd < 0)
 		return 1;
 	if (!strcmp(cmd, "exclude"))
 		rc = do_select(fd, VEIL_GUEST_IOC_EXCLUDE, argc - optind,
-			       argv + optind, children, comm);
+			       argv + optind, children, comm, cgroup);
 	else if (!strcmp(cmd, "include"))
 		rc = do_select(fd, VEIL_GUEST_IOC_INCLUDE, argc - optind,
-			       argv + optind, children, comm);
+			       argv + optind, children, comm, cgroup);
 	else if (!strcmp(cmd, "list"))
 		rc = do_list(fd, json);
 	else if (!strcmp(cmd, "status"))

@@ -209,7 +209,7 @@ _Static_assert(sizeof(struct veil_sanitize) == 16, "veil_sanitize size");
 /* veil_guest_select.kind */
 #define VEIL_GUEST_SEL_PID	1	/* a process (thread group) by PID */
 #define VEIL_GUEST_SEL_COMM	2	/* every process whose comm matches */
-#define VEIL_GUEST_SEL_CGROUP	3	/* a cgroup v2 path (not yet supported) */
+#define VEIL_GUEST_SEL_CGROUP	3	/* every process in a cgroup v2 subtree (path) */
 
 /* veil_guest_select.flags */
 #define VEIL_GUEST_SEL_CHILDREN	(1U << 0)	/* PID: descendants too, later ones included */
@@ -221,7 +221,7 @@ struct veil_guest_select {
 	__u32 kind;		/* VEIL_GUEST_SEL_* */
 	__u32 flags;		/* VEIL_GUEST_SEL_CHILDREN */
 	__s32 pid;		/* SEL_PID, in the caller's PID namespace */
-	char name[VEIL_GUEST_NAME_MAX];	/* SEL_COMM, NUL-terminated */
+	char name[VEIL_GUEST_NAME_MAX];	/* SEL_COMM or SEL_CGROUP, NUL-terminated */
 };
 
 /* Categories of collected pages, index into the pages[] arrays below. */
