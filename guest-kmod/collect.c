@@ -20,6 +20,7 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 
 	mm = get_task_mm(tsk);
 	if (mm) {
+		veil_guest_zero_track(mm);
 		err = veil_guest_collect_anon(mm, c, false);
 		mmput(mm);
 		if (err)

@@ -22,16 +22,14 @@
 #include "compat.h"
 #include "veil_guest.h"
 
-static bool veil_guest_vma_private_data(struct vm_area_struct *vma, struct page *page)
-{
-	if (PageAnon(page))
-		return true;
-	return vma->vm_file && (vma->vm_flags & VM_SHARED);
-}
-
-static void veil_guest_walk_pte(struct vm_area_struct *vma, pmd_t pmd,
-				unsigned long addr, unsigned long end,
-				struct veil_guest_collect *c)
+/*
+ * A read-only walk of the page tables of mm over [addr, end): pte() for
+ * every present PTE, leaf() for every present PMD or PUD leaf (the pfn of
+ * addr and the pages up to the leaf's end or end).  Called under
+ * mmap_read_lock, or on an mm no one else uses any more.
+ */
+static void veil_guest_walk_pte(const struct veil_guest_walker *w, pmd_t pmd,
+				unsigned long addr, unsigned long end)
 {
 	pte_t *ptep;
 	pte_t pte;
@@ -39,23 +37,16 @@ static void veil_guest_walk_pte(struct vm_area_struct *vma, pmd_t pmd,
 	rcu_read_lock();
 	ptep = (pte_t *)pmd_page_vaddr(pmd) + pte_index(addr);
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
-		unsigned long pfn;
-
 		pte = ptep_get(ptep);
-		if (!pte_present(pte) || pte_special(pte))
+		if (!pte_present(pte) || pte_special(pte) || !pfn_valid(pte_pfn(pte)))
 			continue;
-		pfn = pte_pfn(pte);
-		if (!pfn_valid(pfn))
-			continue;
-		if (veil_guest_vma_private_data(vma, pfn_to_page(pfn)))
-			veil_guest_add(c, VEIL_GUEST_CAT_ANON, pfn, 1);
+		w->pte(w, pte_pfn(pte));
 	}
 	rcu_read_unlock();
 }
 
-static void veil_guest_walk_pmd(struct vm_area_struct *vma, pud_t *pudp,
-				unsigned long addr, unsigned long end,
-				struct veil_guest_collect *c)
+static void veil_guest_walk_pmd(const struct veil_guest_walker *w, pud_t *pudp,
+				unsigned long addr, unsigned long end)
 {
 	pmd_t *pmdp = pmd_offset(pudp, addr);
 	unsigned long next;
@@ -67,26 +58,19 @@ static void veil_guest_walk_pmd(struct vm_area_struct *vma, pud_t *pudp,
 		if (pmd_none(pmd) || !pmd_present(pmd))
 			continue;
 		if (pmd_leaf(pmd)) {
-			unsigned long pfn = pmd_pfn(pmd);
-
-			if (!pfn_valid(pfn))
-				continue;
-			if (is_vm_hugetlb_page(vma) ||
-			    veil_guest_vma_private_data(vma, pfn_to_page(pfn)))
-				veil_guest_add(c, VEIL_GUEST_CAT_ANON,
-					       pfn + ((addr & ~PMD_MASK) >> PAGE_SHIFT),
-					       (next - addr) >> PAGE_SHIFT);
+			if (pfn_valid(pmd_pfn(pmd)) && w->leaf)
+				w->leaf(w, pmd_pfn(pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT),
+					(next - addr) >> PAGE_SHIFT);
 			continue;
 		}
 		if (pmd_bad(pmd))
 			continue;
-		veil_guest_walk_pte(vma, pmd, addr, next, c);
+		veil_guest_walk_pte(w, pmd, addr, next);
 	}
 }
 
-static void veil_guest_walk_pud(struct vm_area_struct *vma, p4d_t *p4dp,
-				unsigned long addr, unsigned long end,
-				struct veil_guest_collect *c)
+static void veil_guest_walk_pud(const struct veil_guest_walker *w, p4d_t *p4dp,
+				unsigned long addr, unsigned long end)
 {
 	pud_t *pudp = pud_offset(p4dp, addr);
 	unsigned long next;
@@ -98,24 +82,21 @@ static void veil_guest_walk_pud(struct vm_area_struct *vma, p4d_t *p4dp,
 		if (pud_none(pud) || !pud_present(pud))
 			continue;
 		if (pud_leaf(pud)) {
-			if (is_vm_hugetlb_page(vma))
-				veil_guest_add(c, VEIL_GUEST_CAT_ANON,
-					       pud_pfn(pud) +
-					       ((addr & ~PUD_MASK) >> PAGE_SHIFT),
-					       (next - addr) >> PAGE_SHIFT);
+			if (pfn_valid(pud_pfn(pud)) && w->leaf)
+				w->leaf(w, pud_pfn(pud) + ((addr & ~PUD_MASK) >> PAGE_SHIFT),
+					(next - addr) >> PAGE_SHIFT);
 			continue;
 		}
 		if (pud_bad(pud))
 			continue;
-		veil_guest_walk_pmd(vma, pudp, addr, next, c);
+		veil_guest_walk_pmd(w, pudp, addr, next);
 	}
 }
 
-static void veil_guest_walk_vma(struct vm_area_struct *vma,
-				struct veil_guest_collect *c)
+void veil_guest_walk_range(struct mm_struct *mm, unsigned long addr,
+			   unsigned long end, const struct veil_guest_walker *w)
 {
-	unsigned long addr = vma->vm_start, end = vma->vm_end, next, p4next;
-	struct mm_struct *mm = vma->vm_mm;
+	unsigned long next, p4next;
 
 	for (; addr < end; addr = next) {
 		pgd_t *pgdp = pgd_offset(mm, addr);
@@ -129,15 +110,54 @@ static void veil_guest_walk_vma(struct vm_area_struct *vma,
 			p4next = p4d_addr_end(addr, next);
 			if (p4d_none(*p4dp) || p4d_bad(*p4dp))
 				continue;
-			veil_guest_walk_pud(vma, p4dp, addr, p4next, c);
+			veil_guest_walk_pud(w, p4dp, addr, p4next);
 		}
-		cond_resched();
+		if (w->may_sleep)
+			cond_resched();
 	}
+}
+
+struct veil_guest_anon_walk {
+	struct veil_guest_walker w;
+	struct vm_area_struct *vma;
+	struct veil_guest_collect *c;
+};
+
+static bool veil_guest_private_data(struct vm_area_struct *vma, struct page *page)
+{
+	if (PageAnon(page))
+		return true;
+	return vma->vm_file && (vma->vm_flags & VM_SHARED);
+}
+
+static void veil_guest_anon_pte(const struct veil_guest_walker *w, unsigned long pfn)
+{
+	const struct veil_guest_anon_walk *aw =
+		container_of(w, struct veil_guest_anon_walk, w);
+
+	if (veil_guest_private_data(aw->vma, pfn_to_page(pfn)))
+		veil_guest_add(aw->c, VEIL_GUEST_CAT_ANON, pfn, 1);
+}
+
+static void veil_guest_anon_leaf(const struct veil_guest_walker *w,
+				 unsigned long pfn, unsigned long npages)
+{
+	const struct veil_guest_anon_walk *aw =
+		container_of(w, struct veil_guest_anon_walk, w);
+
+	if (is_vm_hugetlb_page(aw->vma) ||
+	    veil_guest_private_data(aw->vma, pfn_to_page(pfn)))
+		veil_guest_add(aw->c, VEIL_GUEST_CAT_ANON, pfn, npages);
 }
 
 int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
 			    bool dontdump_only)
 {
+	struct veil_guest_anon_walk aw = {
+		.w = { .pte = veil_guest_anon_pte, .leaf = veil_guest_anon_leaf,
+		       .may_sleep = true },
+		.c = c,
+	};
 	struct vm_area_struct *vma;
 	struct vma_iterator vmi;
 
@@ -149,7 +169,8 @@ int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
 			continue;
 		if (dontdump_only && !(vma->vm_flags & VM_DONTDUMP))
 			continue;
-		veil_guest_walk_vma(vma, c);
+		aw.vma = vma;
+		veil_guest_walk_range(mm, vma->vm_start, vma->vm_end, &aw.w);
 		/* Pages of a shared mapping that are not mapped right now. */
 		if (vma->vm_file && (vma->vm_flags & VM_SHARED))
 			veil_guest_collect_mapping(vma->vm_file, c);

@@ -134,6 +134,27 @@ static int veil_guest_sel_parse(const struct veil_guest_select *req,
 	}
 }
 
+/* From now on, zero what the process frees (zero_freed.c). */
+static void veil_guest_zero_track_pid(pid_t nr)
+{
+	struct task_struct *tsk;
+	struct mm_struct *mm;
+
+	rcu_read_lock();
+	tsk = pid_task(find_vpid(nr), PIDTYPE_PID);
+	if (tsk)
+		get_task_struct(tsk);
+	rcu_read_unlock();
+	if (!tsk)
+		return;
+	mm = get_task_mm(tsk);
+	if (mm) {
+		veil_guest_zero_track(mm);
+		mmput(mm);
+	}
+	put_task_struct(tsk);
+}
+
 /* Drops the references a parsed key or an entry holds. */
 static void veil_guest_sel_put(struct veil_guest_sel *sel)
 {
@@ -169,6 +190,8 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 out:
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_sel_put(&key);
+	if (!err && req->kind == VEIL_GUEST_SEL_PID)
+		veil_guest_zero_track_pid(req->pid);
 	return err;
 }
 

@@ -90,6 +90,21 @@ int veil_guest_collect_all(struct task_struct **tasks, int nr,
 			   struct veil_guest_collect *c);
 int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c);
 
+/* A read-only page-table walk (collect_anon.c). */
+struct veil_guest_walker {
+	void (*pte)(const struct veil_guest_walker *w, unsigned long pfn);
+	void (*leaf)(const struct veil_guest_walker *w, unsigned long pfn,
+		     unsigned long npages);
+	bool may_sleep;
+};
+
+void veil_guest_walk_range(struct mm_struct *mm, unsigned long addr,
+			   unsigned long end, const struct veil_guest_walker *w);
+
+/* Zeroing what excluded processes free (zero_freed.c). */
+void veil_guest_zero_track(struct mm_struct *mm);
+void veil_guest_zero_untrack_all(void);
+
 /* Collectors. */
 int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
 			    bool dontdump_only);

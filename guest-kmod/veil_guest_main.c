@@ -227,6 +227,7 @@ static void __exit veil_guest_exit(void)
 {
 	misc_deregister(&veil_guest_misc);
 	veil_guest_control_stop();
+	veil_guest_zero_untrack_all();
 	veil_guest_sel_clear();
 	pr_info("unloaded\n");
 }

@@ -515,4 +515,101 @@ TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 180)
 	free(off.ext);
 }
 
+#define FREED_PAGES	8
+
+static uint8_t *plant_pages(void)
+{
+	uint8_t *p = mmap(NULL, FREED_PAGES * 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < FREED_PAGES; i++)
+		veil_pattern_make(&pat, p + i * 4096 + 300);
+	return p;
+}
+
+static int plant_and_unmap(void *arg)
+{
+	uint8_t *p = plant_pages();
+
+	(void)arg;
+	return p ? munmap(p, FREED_PAGES * 4096) : -1;
+}
+
+static int plant_and_keep(void *arg)
+{
+	(void)arg;
+	return plant_pages() ? 0 : -1;
+}
+
+static int set_zero_freed(const char *val)
+{
+	int fd = open("/sys/module/veil_guest/parameters/zero_freed", O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, 1) == 1;
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/*
+ * Plants in an excluded child that unmaps (exit_too: or exits), then counts
+ * the frames of RAM still holding the pattern outside the extents.
+ */
+static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
+				struct veil_child *child, int exit_too)
+{
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i, left = 0;
+
+	veil_pattern_new(&pat);
+	ASSERT_EQ(0, veil_child_start(child, exit_too ? plant_and_keep : plant_and_unmap,
+				      NULL)) return 0;
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0)) return 0;
+	ASSERT_EQ(0, veil_child_plant(child)) return 0;
+	if (exit_too)
+		veil_child_stop(child);
+	ASSERT_EQ(0, veil_get_extents(fd, &e)) return 0;
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h)) return 0;
+	for (i = 0; i < h.nr; i++)
+		left += !veil_covered(&e, h.gfn[i]);
+	free(e.ext);
+	if (!exit_too)
+		veil_child_stop(child);
+	return left;
+}
+
+TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 240)
+{
+	uint64_t left;
+
+	/* Without zeroing, the scan does find the freed copies... */
+	ASSERT_EQ(0, set_zero_freed("N"));
+	left = freed_leftovers(_metadata, self->fd, &self->child, 0);
+	ASSERT_EQ(0, set_zero_freed("Y"));
+	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
+	/* ...and with it none is left. */
+	left = freed_leftovers(_metadata, self->fd, &self->child, 0);
+	EXPECT_EQ(0, left) TH_LOG("%llu frames freed by munmap still hold the pattern",
+				  (unsigned long long)left);
+}
+
+TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 240)
+{
+	uint64_t left;
+
+	ASSERT_EQ(0, set_zero_freed("N"));
+	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
+	ASSERT_EQ(0, set_zero_freed("Y"));
+	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
+	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
+	EXPECT_EQ(0, left) TH_LOG("%llu frames left by an exited process hold the pattern",
+				  (unsigned long long)left);
+}
+
 TEST_HARNESS_MAIN
