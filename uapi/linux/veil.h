@@ -199,4 +199,149 @@ _Static_assert(sizeof(struct veil_get_extents) == 48, "veil_get_extents size");
 _Static_assert(sizeof(struct veil_prepare) == 24, "veil_prepare size");
 _Static_assert(sizeof(struct veil_sanitize) == 16, "veil_sanitize size");
 
+/*
+ * /dev/veil-guest (inside the guest).  Selection needs CAP_SYS_ADMIN, or,
+ * for an unprivileged caller, the same user as every task selected.  Every
+ * argument struct starts with its size, set to sizeof(struct); unknown
+ * sizes, kinds or flags are refused with -EINVAL.
+ */
+
+/* veil_guest_select.kind */
+#define VEIL_GUEST_SEL_PID	1	/* a process (thread group) by PID */
+#define VEIL_GUEST_SEL_COMM	2	/* every process whose comm matches */
+#define VEIL_GUEST_SEL_CGROUP	3	/* every process in a cgroup v2 subtree (path) */
+
+/* veil_guest_select.flags */
+#define VEIL_GUEST_SEL_CHILDREN	(1U << 0)	/* PID: descendants too, later ones included */
+
+#define VEIL_GUEST_NAME_MAX	256
+
+struct veil_guest_select {
+	__u32 size;
+	__u32 kind;		/* VEIL_GUEST_SEL_* */
+	__u32 flags;		/* VEIL_GUEST_SEL_CHILDREN */
+	__s32 pid;		/* SEL_PID, in the caller's PID namespace */
+	char name[VEIL_GUEST_NAME_MAX];	/* SEL_COMM or SEL_CGROUP, NUL-terminated */
+};
+
+/* Categories of collected pages, index into the pages[] arrays below. */
+#define VEIL_GUEST_CAT_ANON	0	/* anonymous memory and mapped pages */
+#define VEIL_GUEST_CAT_FILE	1	/* page cache of open/shared-mapped files */
+#define VEIL_GUEST_CAT_PIPE	2	/* pipe and FIFO buffers */
+#define VEIL_GUEST_CAT_SOCKET	3	/* socket queues */
+#define VEIL_GUEST_CAT_TTY	4	/* TTY buffers */
+#define VEIL_GUEST_CAT_STACK	5	/* kernel stacks */
+#define VEIL_GUEST_CAT_FPU	6	/* saved FPU/register state */
+#define VEIL_GUEST_CAT_FREED	7	/* memory freed while excluded */
+#define VEIL_GUEST_NR_CAT	8
+
+struct veil_guest_entry {
+	__u32 kind;		/* VEIL_GUEST_SEL_* */
+	__u32 flags;
+	__s32 pid;		/* 0 when the process has exited */
+	__u32 nr_tasks;		/* processes this entry selects now */
+	char name[VEIL_GUEST_NAME_MAX];	/* comm (SEL_COMM) or current comm */
+	__u64 pages[VEIL_GUEST_NR_CAT];	/* frames per category */
+};
+
+/*
+ * LIST: copies up to nr_entries entries of the selection into entries
+ * (user pointer to struct veil_guest_entry[]); sets nr_entries to the
+ * number copied and total to the size of the selection.
+ */
+struct veil_guest_list {
+	__u32 size;
+	__u32 pad;
+	__u64 nr_entries;
+	__u64 total;
+	__u64 entries;
+};
+
+/* veil_guest_status.flags */
+#define VEIL_GUEST_ST_REGISTERED	(1U << 0)	/* a host accepted REGISTER */
+#define VEIL_GUEST_ST_TEST_HOOKS	(1U << 1)	/* dry-run/test ioctls enabled */
+
+struct veil_guest_status {
+	__u32 size;
+	__u32 flags;		/* VEIL_GUEST_ST_* */
+	__u32 state;		/* control page VEIL_STATE_* */
+	__u32 frozen;		/* excluded tasks frozen now */
+	__u64 nr_entries;	/* selection entries */
+	__u64 generation;	/* of the last publish */
+	__u64 published_pages;
+	__u64 prepares;
+	__u64 thaws;
+	__u64 req_seq;		/* last request the host made */
+	__u64 ack_seq;		/* last request acknowledged */
+	__u32 last_error;	/* of the last PREPARE (positive errno) or 0 */
+	__u32 auto_thaws;	/* thaws after thaw_timeout_ms with no THAW */
+	__u64 restores;		/* restores from a sanitized checkpoint handled */
+};
+
+/*
+ * EXTENTS (dry run): collect now, without freezing or publishing, and copy
+ * up to nr_extents records (struct veil_extent[], native-endian in this
+ * ioctl) to extents; total is the size of the set, pages[] the frames per
+ * category before merging across categories.
+ */
+struct veil_guest_extents {
+	__u32 size;
+	__u32 pad;
+	__u64 nr_extents;
+	__u64 total;
+	__u64 nr_pages;
+	__u64 extents;
+	__u64 pages[VEIL_GUEST_NR_CAT];
+};
+
+/*
+ * SCAN (test hook): list up to nr_gfns guest frames of RAM holding the
+ * pattern (64 bytes) or one of its 32-byte halves, fully inside a frame.
+ * The caller passes the pattern XOR-masked (masked[i] ^ mask[i]) so that
+ * neither it nor the kernel keeps the plain pattern in memory.
+ */
+#define VEIL_GUEST_PATTERN_LEN	64
+
+struct veil_guest_scan {
+	__u32 size;
+	__u32 pad;
+	__u8 masked[VEIL_GUEST_PATTERN_LEN];
+	__u8 mask[VEIL_GUEST_PATTERN_LEN];
+	__u64 nr_gfns;		/* in: room in gfns; out: number copied */
+	__u64 total;		/* out: frames found */
+	__u64 scanned;		/* out: frames scanned */
+	__u64 gfns;		/* user pointer to __u64[] */
+};
+
+/*
+ * HOST_WRITE (test hook): write the control page as a host would: the
+ * state, and/or a new request (req_seq is bumped and returned).
+ */
+#define VEIL_GUEST_HW_STATE	(1U << 0)
+#define VEIL_GUEST_HW_REQ	(1U << 1)
+
+struct veil_guest_host_write {
+	__u32 size;
+	__u32 flags;		/* VEIL_GUEST_HW_* */
+	__u32 state;		/* VEIL_STATE_* with HW_STATE */
+	__u32 req_op;		/* VEIL_REQ_* with HW_REQ */
+	__u64 req_seq;		/* out: the request's sequence number */
+};
+
+#define VEIL_GUEST_IOC_EXCLUDE	_IOW(VEIL_IOC_MAGIC, 0x40, struct veil_guest_select)
+#define VEIL_GUEST_IOC_INCLUDE	_IOW(VEIL_IOC_MAGIC, 0x41, struct veil_guest_select)
+#define VEIL_GUEST_IOC_LIST	_IOWR(VEIL_IOC_MAGIC, 0x42, struct veil_guest_list)
+#define VEIL_GUEST_IOC_STATUS	_IOR(VEIL_IOC_MAGIC, 0x43, struct veil_guest_status)
+#define VEIL_GUEST_IOC_EXTENTS	_IOWR(VEIL_IOC_MAGIC, 0x44, struct veil_guest_extents)
+#define VEIL_GUEST_IOC_SCAN	_IOWR(VEIL_IOC_MAGIC, 0x45, struct veil_guest_scan)
+#define VEIL_GUEST_IOC_HOST_WRITE _IOWR(VEIL_IOC_MAGIC, 0x46, struct veil_guest_host_write)
+
+_Static_assert(sizeof(struct veil_guest_select) == 272, "veil_guest_select size");
+_Static_assert(sizeof(struct veil_guest_entry) == 336, "veil_guest_entry size");
+_Static_assert(sizeof(struct veil_guest_list) == 32, "veil_guest_list size");
+_Static_assert(sizeof(struct veil_guest_status) == 88, "veil_guest_status size");
+_Static_assert(sizeof(struct veil_guest_extents) == 104, "veil_guest_extents size");
+_Static_assert(sizeof(struct veil_guest_scan) == 168, "veil_guest_scan size");
+_Static_assert(sizeof(struct veil_guest_host_write) == 24, "veil_guest_host_write size");
+
 #endif /* _UAPI_LINUX_VEIL_H */

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Runs every collector over a selected process: its address space, the
+ * files, pipes and sockets in its descriptor table, and per thread the
+ * kernel stack and the saved FPU state.
+ */
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "veil_guest.h"
+
+int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c)
+{
+	struct task_struct *t;
+	struct mm_struct *mm;
+	int err = 0;
+
+	mm = get_task_mm(tsk);
+	if (mm) {
+		veil_guest_zero_track(mm);
+		err = veil_guest_collect_anon(mm, c, false);
+		mmput(mm);
+		if (err)
+			return err;
+	}
+	err = veil_guest_collect_files(tsk, c);
+	if (err)
+		return err;
+
+	rcu_read_lock();
+	for_each_thread(tsk, t) {
+		veil_guest_collect_stack(t, c);
+		veil_guest_collect_fpu(t, c);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+/*
+ * With dontdump=1, every MADV_DONTDUMP area of every process is collected
+ * too: where libsodium, OpenSSL's secure heap and GnuPG keep secrets, and
+ * what memfd_secret() mappings are marked with.
+ */
+static bool dontdump;
+module_param(dontdump, bool, 0644);
+MODULE_PARM_DESC(dontdump,
+		 "Also exclude every MADV_DONTDUMP and memfd_secret area in the guest");
+
+static int veil_guest_collect_dontdump(struct veil_guest_collect *c)
+{
+	struct task_struct **tasks, *p;
+	struct mm_struct *mm;
+	int nr = 0, cap = 16, i, err = 0;
+
+	rcu_read_lock();
+	for_each_process(p)
+		cap++;
+	rcu_read_unlock();
+	tasks = kvmalloc_array(cap, sizeof(*tasks), GFP_KERNEL);
+	if (!tasks)
+		return -ENOMEM;
+	rcu_read_lock();
+	for_each_process(p) {
+		if (nr == cap)
+			break;
+		if (p->flags & (PF_KTHREAD | PF_EXITING))
+			continue;
+		get_task_struct(p);
+		tasks[nr++] = p;
+	}
+	rcu_read_unlock();
+	for (i = 0; i < nr; i++) {
+		mm = err ? NULL : get_task_mm(tasks[i]);
+		if (mm) {
+			err = veil_guest_collect_anon(mm, c, true);
+			mmput(mm);
+		}
+	}
+	veil_guest_put_tasks(tasks, nr);
+	return err;
+}
+
+/* Collects every frame of the given processes and finishes the set. */
+int veil_guest_collect_all(struct task_struct **tasks, int nr,
+			   struct veil_guest_collect *c)
+{
+	int i, err = 0;
+
+	for (i = 0; i < nr && !err; i++)
+		err = veil_guest_collect_task(tasks[i], c);
+	if (!err && READ_ONCE(dontdump))
+		err = veil_guest_collect_dontdump(c);
+	if (err)
+		return err;
+	return veil_guest_collect_finish(c);
+}
+
+int veil_guest_collect_selected(struct veil_guest_collect *c)
+{
+	struct task_struct **tasks;
+	int nr, err;
+
+	nr = veil_guest_sel_tasks(NULL, &tasks);
+	if (nr < 0)
+		return nr;
+	err = veil_guest_collect_all(tasks, nr, c);
+	veil_guest_put_tasks(tasks, nr);
+	return err;
+}

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Anonymous memory: every present page table entry of the address space
+ * that maps an anonymous page (4 KiB or a transparent huge page, including
+ * pages still shared copy-on-write with other processes), a page of a
+ * shared mapping, or a hugetlb page.  Clean pages of private file mappings
+ * (program text, libraries) are the file's page cache, shared with every
+ * other process, and are left out.
+ *
+ * walk_page_range() is not exported to modules on 6.1 or 6.12, so the page
+ * tables are walked here directly, under mmap_read_lock.  The walk only
+ * reads entries and records frame numbers: it takes no page references.
+ * PTE tables are read under rcu_read_lock(), which keeps a table that
+ * khugepaged retracts concurrently (6.12) from being freed under us.
+ */
+#include <linux/hugetlb.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/pgtable.h>
+#include <linux/sched/mm.h>
+
+#include "compat.h"
+#include "veil_guest.h"
+
+/*
+ * A read-only walk of the page tables of mm over [addr, end): pte() for
+ * every present PTE, leaf() for every present PMD or PUD leaf (the pfn of
+ * addr and the pages up to the leaf's end or end).  Called under
+ * mmap_read_lock, or on an mm no one else uses any more.
+ */
+static void veil_guest_walk_pte(const struct veil_guest_walker *w, pmd_t pmd,
+				unsigned long addr, unsigned long end)
+{
+	pte_t *ptep;
+	pte_t pte;
+
+	rcu_read_lock();
+	ptep = (pte_t *)pmd_page_vaddr(pmd) + pte_index(addr);
+	for (; addr < end; addr += PAGE_SIZE, ptep++) {
+		pte = ptep_get(ptep);
+		if (!pte_present(pte) || pte_special(pte) || !pfn_valid(pte_pfn(pte)))
+			continue;
+		w->pte(w, pte_pfn(pte));
+	}
+	rcu_read_unlock();
+}
+
+static void veil_guest_walk_pmd(const struct veil_guest_walker *w, pud_t *pudp,
+				unsigned long addr, unsigned long end)
+{
+	pmd_t *pmdp = pmd_offset(pudp, addr);
+	unsigned long next;
+
+	for (; addr < end; addr = next, pmdp++) {
+		pmd_t pmd = READ_ONCE(*pmdp);
+
+		next = pmd_addr_end(addr, end);
+		if (pmd_none(pmd) || !pmd_present(pmd))
+			continue;
+		if (pmd_leaf(pmd)) {
+			if (pfn_valid(pmd_pfn(pmd)) && w->leaf)
+				w->leaf(w, pmd_pfn(pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT),
+					(next - addr) >> PAGE_SHIFT);
+			continue;
+		}
+		if (pmd_bad(pmd))
+			continue;
+		veil_guest_walk_pte(w, pmd, addr, next);
+	}
+}
+
+static void veil_guest_walk_pud(const struct veil_guest_walker *w, p4d_t *p4dp,
+				unsigned long addr, unsigned long end)
+{
+	pud_t *pudp = pud_offset(p4dp, addr);
+	unsigned long next;
+
+	for (; addr < end; addr = next, pudp++) {
+		pud_t pud = READ_ONCE(*pudp);
+
+		next = pud_addr_end(addr, end);
+		if (pud_none(pud) || !pud_present(pud))
+			continue;
+		if (pud_leaf(pud)) {
+			if (pfn_valid(pud_pfn(pud)) && w->leaf)
+				w->leaf(w, pud_pfn(pud) + ((addr & ~PUD_MASK) >> PAGE_SHIFT),
+					(next - addr) >> PAGE_SHIFT);
+			continue;
+		}
+		if (pud_bad(pud))
+			continue;
+		veil_guest_walk_pmd(w, pudp, addr, next);
+	}
+}
+
+void veil_guest_walk_range(struct mm_struct *mm, unsigned long addr,
+			   unsigned long end, const struct veil_guest_walker *w)
+{
+	unsigned long next, p4next;
+
+	for (; addr < end; addr = next) {
+		pgd_t *pgdp = pgd_offset(mm, addr);
+		p4d_t *p4dp;
+
+		next = pgd_addr_end(addr, end);
+		if (pgd_none(*pgdp) || pgd_bad(*pgdp))
+			continue;
+		p4dp = p4d_offset(pgdp, addr);
+		for (; addr < next; addr = p4next, p4dp++) {
+			p4next = p4d_addr_end(addr, next);
+			if (p4d_none(*p4dp) || p4d_bad(*p4dp))
+				continue;
+			veil_guest_walk_pud(w, p4dp, addr, p4next);
+		}
+		if (w->may_sleep)
+			cond_resched();
+	}
+}
+
+struct veil_guest_anon_walk {
+	struct veil_guest_walker w;
+	struct vm_area_struct *vma;
+	struct veil_guest_collect *c;
+};
+
+static bool veil_guest_private_data(struct vm_area_struct *vma, struct page *page)
+{
+	if (PageAnon(page))
+		return true;
+	return vma->vm_file && (vma->vm_flags & VM_SHARED);
+}
+
+static void veil_guest_anon_pte(const struct veil_guest_walker *w, unsigned long pfn)
+{
+	const struct veil_guest_anon_walk *aw =
+		container_of(w, struct veil_guest_anon_walk, w);
+
+	if (veil_guest_private_data(aw->vma, pfn_to_page(pfn)))
+		veil_guest_add(aw->c, VEIL_GUEST_CAT_ANON, pfn, 1);
+}
+
+static void veil_guest_anon_leaf(const struct veil_guest_walker *w,
+				 unsigned long pfn, unsigned long npages)
+{
+	const struct veil_guest_anon_walk *aw =
+		container_of(w, struct veil_guest_anon_walk, w);
+
+	if (is_vm_hugetlb_page(aw->vma) ||
+	    veil_guest_private_data(aw->vma, pfn_to_page(pfn)))
+		veil_guest_add(aw->c, VEIL_GUEST_CAT_ANON, pfn, npages);
+}
+
+int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
+			    bool dontdump_only)
+{
+	struct veil_guest_anon_walk aw = {
+		.w = { .pte = veil_guest_anon_pte, .leaf = veil_guest_anon_leaf,
+		       .may_sleep = true },
+		.c = c,
+	};
+	struct vm_area_struct *vma;
+	struct vma_iterator vmi;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma_iter_init(&vmi, mm, 0);
+	for_each_vma(vmi, vma) {
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
+			continue;
+		if (dontdump_only && !(vma->vm_flags & VM_DONTDUMP))
+			continue;
+		aw.vma = vma;
+		veil_guest_walk_range(mm, vma->vm_start, vma->vm_end, &aw.w);
+		/* Pages of a shared mapping that are not mapped right now. */
+		if (vma->vm_file && (vma->vm_flags & VM_SHARED))
+			veil_guest_collect_mapping(vma->vm_file, c);
+	}
+	mmap_read_unlock(mm);
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Differences between the kernels veil_guest builds for (6.1 and 6.12), and
+ * nowhere else.
+ */
+#ifndef _VEIL_GUEST_COMPAT_H
+#define _VEIL_GUEST_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/sched.h>
+
+/* The task's FPU state moved out of thread_struct in 6.15. */
+static inline struct fpu *veil_guest_task_fpu(struct task_struct *tsk)
+{
+	return &tsk->thread.fpu;
+}
+
+/* page_mapcount() is gone in 6.12; folio_mapcount() is not exported in 6.1. */
+#include <linux/mm.h>
+
+/* 6.1 -> 601, 6.12 -> 612 */
+#define VEIL_GUEST_KERNEL	(LINUX_VERSION_MAJOR * 100 + LINUX_VERSION_PATCHLEVEL)
+
+#if (VEIL_GUEST_KERNEL >= 612)
+static inline int veil_guest_page_mapcount(struct page *page)
+{
+	return folio_mapcount(page_folio(page));
+}
+#else
+static inline int veil_guest_page_mapcount(struct page *page)
+{
+	return page_mapcount(page);
+}
+#endif
+
+#endif /* _VEIL_GUEST_COMPAT_H */

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control page and the thread that polls it.  The host writes
+ * requests (PREPARE, THAW) and the state into the page; every period_ms
+ * the thread acts on a new request: PREPARE freezes the excluded tasks,
+ * collects their frames, publishes them (when a host registered the page)
+ * and acknowledges; THAW thaws and acknowledges.  The tasks are thawed by
+ * themselves after thaw_timeout_ms, so a guest is never left frozen when
+ * the host goes away.  Finding state == SANITIZED means this guest was
+ * resumed from a sanitized checkpoint: the excluded tasks, still frozen
+ * since PREPARE, are killed before they can run on zeroed memory.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/io.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <asm/kvm_para.h>
+
+#include "veil_guest.h"
+
+static unsigned int period_ms = 10;
+module_param(period_ms, uint, 0644);
+MODULE_PARM_DESC(period_ms, "How often the control page is polled, in ms (default 10)");
+
+static unsigned int thaw_timeout_ms = 30000;
+module_param(thaw_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(thaw_timeout_ms,
+		 "Thaw excluded tasks by ourselves this long after PREPARE (default 30000)");
+
+static unsigned int freeze_wait_ms = 1000;
+module_param(freeze_wait_ms, uint, 0644);
+MODULE_PARM_DESC(freeze_wait_ms,
+		 "How long PREPARE waits for excluded threads to park (default 1000)");
+
+static bool register_host = true;
+module_param(register_host, bool, 0444);
+MODULE_PARM_DESC(register_host, "Register the control page with a KVM host (default yes)");
+
+/* Everything below is under veil_guest_ctl_lock, but for the page itself. */
+static DEFINE_MUTEX(veil_guest_ctl_lock);
+static struct veil_control *veil_guest_ctl;
+static struct task_struct *veil_guest_poller;
+static bool veil_guest_registered;
+static u64 veil_guest_last_seq;
+static u64 veil_guest_generation;
+static u64 veil_guest_published;
+static u64 veil_guest_prepares, veil_guest_thaws, veil_guest_restores;
+static u32 veil_guest_auto_thaws, veil_guest_last_error;
+static unsigned long veil_guest_frozen_since;	/* jiffies, while freezing */
+static bool veil_guest_restore_done;
+/* The extent pages of the last PUBLISH, kept until the next one. */
+static struct page **veil_guest_chain;
+static unsigned int veil_guest_chain_len;
+
+static long veil_guest_hypercall(unsigned long op, unsigned long a1,
+				 unsigned long a2, unsigned long a3)
+{
+	return kvm_hypercall4(VEIL_HC_NR, op, a1, a2, a3);
+}
+
+static void veil_guest_free_chain(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < veil_guest_chain_len; i++)
+		__free_page(veil_guest_chain[i]);
+	kfree(veil_guest_chain);
+	veil_guest_chain = NULL;
+	veil_guest_chain_len = 0;
+}
+
+/* Writes the extents into a chain of extent pages and sends PUBLISH. */
+static int veil_guest_publish(struct veil_guest_collect *c)
+{
+	unsigned int n = DIV_ROUND_UP(c->all.nr, VEIL_EXTENTS_PER_PAGE), i, j;
+	struct page **chain;
+	size_t k = 0;
+	long ret;
+
+	chain = kcalloc(max(n, 1U), sizeof(*chain), GFP_KERNEL);
+	if (!chain)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		chain[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!chain[i])
+			goto nomem;
+	}
+	for (i = 0; i < n; i++) {
+		struct veil_extent_page *ep = page_address(chain[i]);
+
+		for (j = 0; j < VEIL_EXTENTS_PER_PAGE && k < c->all.nr; j++, k++) {
+			ep->ext[j].gfn = cpu_to_le64(c->all.runs[k].pfn);
+			ep->ext[j].npages = cpu_to_le64(c->all.runs[k].npages);
+		}
+		ep->count = cpu_to_le32(j);
+		ep->next = cpu_to_le64(i + 1 < n ? page_to_phys(chain[i + 1]) : 0);
+	}
+	veil_guest_generation++;
+	if (veil_guest_registered) {
+		ret = veil_guest_hypercall(VEIL_HC_PUBLISH,
+					   n ? page_to_phys(chain[0]) : 0,
+					   c->all.nr, veil_guest_generation);
+		if (ret) {
+			pr_err_ratelimited("PUBLISH of %zu extents refused: %ld\n",
+					   c->all.nr, ret);
+			veil_guest_generation--;
+			for (i = 0; i < n; i++)
+				__free_page(chain[i]);
+			kfree(chain);
+			return -EIO;
+		}
+	}
+	veil_guest_free_chain();
+	veil_guest_chain = chain;
+	veil_guest_chain_len = n;
+	veil_guest_published = c->nr_pages;
+	return 0;
+nomem:
+	while (i--)
+		__free_page(chain[i]);
+	kfree(chain);
+	return -ENOMEM;
+}
+
+static int veil_guest_prepare(void)
+{
+	struct veil_guest_collect *c;
+	struct task_struct **tasks;
+	int nr, err, ferr;
+
+	nr = veil_guest_sel_tasks(NULL, &tasks);
+	if (nr < 0)
+		return nr;
+	veil_guest_frozen_since = jiffies;
+	ferr = veil_guest_freeze(tasks, nr, freeze_wait_ms);
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c) {
+		err = -ENOMEM;
+		goto out;
+	}
+	veil_guest_collect_init(c);
+	err = veil_guest_collect_all(tasks, nr, c);
+	if (!err)
+		err = veil_guest_publish(c);
+	veil_guest_collect_free(c);
+	kfree(c);
+out:
+	veil_guest_put_tasks(tasks, nr);
+	veil_guest_prepares++;
+	return err ? err : ferr;
+}
+
+static void veil_guest_do_thaw(const char *why)
+{
+	if (!veil_guest_is_freezing())
+		return;
+	veil_guest_thaw();
+	veil_guest_thaws++;
+	pr_info("thawed excluded tasks (%s)\n", why);
+}
+
+static void veil_guest_ack(u64 seq, int err)
+{
+	struct veil_control *ctl = veil_guest_ctl;
+
+	veil_guest_last_error = -err;
+	WRITE_ONCE(ctl->guest_generation, cpu_to_le64(veil_guest_generation));
+	WRITE_ONCE(ctl->guest_pages, cpu_to_le64(veil_guest_published));
+	WRITE_ONCE(ctl->guest_frozen, cpu_to_le32(veil_guest_frozen()));
+	WRITE_ONCE(ctl->guest_error, cpu_to_le32(-err));
+	smp_wmb();	/* the results before the acknowledgment */
+	WRITE_ONCE(ctl->ack_seq, cpu_to_le64(seq));
+	if (veil_guest_registered && veil_guest_hypercall(VEIL_HC_ACK, seq, 0, 0))
+		pr_err_ratelimited("ACK %llu refused by the host\n", seq);
+}
+
+/* Resumed from a sanitized checkpoint: kill the frozen excluded tasks. */
+static void veil_guest_restore(void)
+{
+	struct task_struct **tasks;
+	unsigned long flags = 0;
+	int nr, i;
+
+	nr = veil_guest_sel_tasks(NULL, &tasks);
+	if (nr < 0) {
+		pr_err("restore: cannot list excluded tasks: %d\n", nr);
+		return;
+	}
+	for (i = 0; i < nr; i++)
+		send_sig(SIGKILL, tasks[i], 1);
+	veil_guest_put_tasks(tasks, nr);
+	if (nr)
+		flags |= VEIL_RESTORED_KILLED;
+	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint\n",
+		nr);
+	veil_guest_do_thaw("restore");
+	veil_guest_restores++;
+	if (veil_guest_registered &&
+	    veil_guest_hypercall(VEIL_HC_RESTORED, flags, nr, 0))
+		pr_err_ratelimited("RESTORED refused by the host\n");
+}
+
+static void veil_guest_poll_once(void)
+{
+	struct veil_control *ctl = veil_guest_ctl;
+	u64 seq, seq2;
+	u32 op, state;
+	int err;
+
+	mutex_lock(&veil_guest_ctl_lock);
+	state = le32_to_cpu(READ_ONCE(ctl->state));
+	if (state == VEIL_STATE_SANITIZED && !veil_guest_restore_done) {
+		veil_guest_restore_done = true;
+		veil_guest_restore();
+	} else if (state == VEIL_STATE_RUNNING) {
+		veil_guest_restore_done = false;
+	}
+
+	/* A request is op then seq; a seq unchanged around op is consistent. */
+	seq = le64_to_cpu(READ_ONCE(ctl->req_seq));
+	smp_rmb();	/* seq before op */
+	op = le32_to_cpu(READ_ONCE(ctl->req_op));
+	smp_rmb();	/* op before seq again */
+	seq2 = le64_to_cpu(READ_ONCE(ctl->req_seq));
+	if (seq == seq2 && seq != veil_guest_last_seq) {
+		veil_guest_last_seq = seq;
+		switch (op) {
+		case VEIL_REQ_PREPARE:
+			err = veil_guest_prepare();
+			veil_guest_ack(seq, err);
+			break;
+		case VEIL_REQ_THAW:
+			veil_guest_do_thaw("THAW request");
+			veil_guest_ack(seq, 0);
+			break;
+		default:
+			pr_err_ratelimited("unknown request %u (seq %llu) ignored\n", op, seq);
+			veil_guest_ack(seq, -EINVAL);
+		}
+	}
+
+	if (veil_guest_is_freezing() &&
+	    time_after(jiffies, veil_guest_frozen_since +
+				msecs_to_jiffies(thaw_timeout_ms))) {
+		veil_guest_auto_thaws++;
+		veil_guest_do_thaw("no THAW within thaw_timeout_ms");
+		WRITE_ONCE(ctl->guest_frozen, 0);
+	}
+	mutex_unlock(&veil_guest_ctl_lock);
+}
+
+static int veil_guest_poll(void *unused)
+{
+	while (!kthread_should_stop()) {
+		veil_guest_poll_once();
+		schedule_timeout_interruptible(msecs_to_jiffies(max(period_ms, 1U)));
+	}
+	return 0;
+}
+
+void veil_guest_control_status(struct veil_guest_status *st)
+{
+	struct veil_control *ctl = veil_guest_ctl;
+
+	mutex_lock(&veil_guest_ctl_lock);
+	if (veil_guest_registered)
+		st->flags |= VEIL_GUEST_ST_REGISTERED;
+	st->state = le32_to_cpu(READ_ONCE(ctl->state));
+	st->frozen = veil_guest_frozen();
+	st->generation = veil_guest_generation;
+	st->published_pages = veil_guest_published;
+	st->prepares = veil_guest_prepares;
+	st->thaws = veil_guest_thaws;
+	st->req_seq = le64_to_cpu(READ_ONCE(ctl->req_seq));
+	st->ack_seq = le64_to_cpu(READ_ONCE(ctl->ack_seq));
+	st->last_error = veil_guest_last_error;
+	st->auto_thaws = veil_guest_auto_thaws;
+	st->restores = veil_guest_restores;
+	mutex_unlock(&veil_guest_ctl_lock);
+}
+
+int veil_guest_control_host_write(struct veil_guest_host_write *hw)
+{
+	struct veil_control *ctl = veil_guest_ctl;
+	u64 seq;
+
+	if (hw->flags & ~(VEIL_GUEST_HW_STATE | VEIL_GUEST_HW_REQ) || !hw->flags)
+		return -EINVAL;
+	if ((hw->flags & VEIL_GUEST_HW_STATE) && hw->state != VEIL_STATE_RUNNING &&
+	    hw->state != VEIL_STATE_SANITIZED)
+		return -EINVAL;
+	if ((hw->flags & VEIL_GUEST_HW_REQ) && hw->req_op != VEIL_REQ_PREPARE &&
+	    hw->req_op != VEIL_REQ_THAW)
+		return -EINVAL;
+	mutex_lock(&veil_guest_ctl_lock);
+	if (hw->flags & VEIL_GUEST_HW_STATE) {
+		WRITE_ONCE(ctl->state, cpu_to_le32(hw->state));
+		pr_info("test hook: control state set to %u\n", hw->state);
+	}
+	seq = le64_to_cpu(READ_ONCE(ctl->req_seq));
+	if (hw->flags & VEIL_GUEST_HW_REQ) {
+		WRITE_ONCE(ctl->req_op, cpu_to_le32(hw->req_op));
+		smp_wmb();	/* op before the seq that publishes it */
+		WRITE_ONCE(ctl->req_seq, cpu_to_le64(++seq));
+	}
+	hw->req_seq = seq;
+	mutex_unlock(&veil_guest_ctl_lock);
+	return 0;
+}
+
+static void veil_guest_register(void)
+{
+	long ret;
+
+	if (!register_host || !kvm_para_available()) {
+		pr_info("no KVM host: control page not registered\n");
+		return;
+	}
+	ret = veil_guest_hypercall(VEIL_HC_REGISTER, virt_to_phys(veil_guest_ctl),
+				   VEIL_ABI_VERSION, 0);
+	if (ret) {
+		pr_info("host does not run veil (REGISTER: %ld)\n", ret);
+		return;
+	}
+	veil_guest_registered = true;
+	pr_info("control page registered with the host\n");
+}
+
+int veil_guest_control_start(void)
+{
+	veil_guest_ctl = (struct veil_control *)get_zeroed_page(GFP_KERNEL);
+	if (!veil_guest_ctl)
+		return -ENOMEM;
+	veil_guest_ctl->magic = cpu_to_le32(VEIL_CONTROL_MAGIC);
+	veil_guest_ctl->abi_version = cpu_to_le32(VEIL_ABI_VERSION);
+	veil_guest_register();
+	veil_guest_poller = kthread_run(veil_guest_poll, NULL, "veil-guest");
+	if (IS_ERR(veil_guest_poller)) {
+		int err = PTR_ERR(veil_guest_poller);
+
+		free_page((unsigned long)veil_guest_ctl);
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * Module unload: stop polling, thaw everything.  A registered host keeps
+ * the GPA of the control page, so the page is left allocated (one page)
+ * rather than handed back to the allocator while the host may write it.
+ */
+void veil_guest_control_stop(void)
+{
+	kthread_stop(veil_guest_poller);
+	mutex_lock(&veil_guest_ctl_lock);
+	veil_guest_do_thaw("module unload");
+	mutex_unlock(&veil_guest_ctl_lock);
+	veil_guest_freeze_drain();
+	if (!veil_guest_registered)
+		free_page((unsigned long)veil_guest_ctl);
+	else
+		pr_warn("control page left allocated: the host still knows it\n");
+	veil_guest_free_chain();
+}

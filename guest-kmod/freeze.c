@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Freezing excluded tasks without the cgroup freezer (not usable from a
+ * module) and without a job-control stop their parents would see: every
+ * thread gets a task_work (TWA_SIGNAL) that runs on its way back to user
+ * space and waits there, killable, until the thaw.  A thread asleep in the
+ * kernel is woken as for a signal and its system call restarted after the
+ * thaw; one in an uninterruptible sleep parks when it leaves the kernel.
+ *
+ * The module cannot cancel queued works (task_work_cancel() is not
+ * exported), so unloading thaws, waits until every queued work has run,
+ * then waits an RCU-tasks grace period so that no task still executes the
+ * tail of veil_guest_park() in this module's text.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+#include <linux/wait.h>
+
+#include "veil_guest.h"
+
+struct veil_guest_park_work {
+	struct callback_head cb;
+};
+
+static bool veil_guest_freezing;	/* READ_ONCE/WRITE_ONCE */
+static atomic_t veil_guest_parked = ATOMIC_INIT(0);	/* threads parked now */
+static atomic_t veil_guest_queued = ATOMIC_INIT(0);	/* works not yet finished */
+static DECLARE_WAIT_QUEUE_HEAD(veil_guest_thaw_wq);	/* parked threads */
+static DECLARE_WAIT_QUEUE_HEAD(veil_guest_park_wq);	/* freezer and unload */
+
+static void veil_guest_park(struct callback_head *cb)
+{
+	kfree(container_of(cb, struct veil_guest_park_work, cb));
+	if (!(current->flags & PF_EXITING) && READ_ONCE(veil_guest_freezing)) {
+		atomic_inc(&veil_guest_parked);
+		wake_up_all(&veil_guest_park_wq);
+		wait_event_killable(veil_guest_thaw_wq, !READ_ONCE(veil_guest_freezing));
+		atomic_dec(&veil_guest_parked);
+		wake_up_all(&veil_guest_park_wq);
+	}
+	if (atomic_dec_and_test(&veil_guest_queued))
+		wake_up_all(&veil_guest_park_wq);
+}
+
+static int veil_guest_park_thread(struct task_struct *t)
+{
+	struct veil_guest_park_work *w;
+	int err;
+
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!w)
+		return -ENOMEM;
+	init_task_work(&w->cb, veil_guest_park);
+	atomic_inc(&veil_guest_queued);
+	err = task_work_add(t, &w->cb, TWA_SIGNAL);
+	if (err) {
+		kfree(w);
+		if (atomic_dec_and_test(&veil_guest_queued))
+			wake_up_all(&veil_guest_park_wq);
+	}
+	return err;
+}
+
+/*
+ * Freezes every thread of the given processes and waits up to timeout_ms
+ * for them to park.  Returns 0, or -EBUSY when some thread did not park in
+ * time (it is still asleep in the kernel and parks when it leaves).
+ */
+int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_ms)
+{
+	struct task_struct **threads, *t;
+	int i, n = 0, cap = 0, queued = 0, err = 0;
+
+	WRITE_ONCE(veil_guest_freezing, true);
+	rcu_read_lock();
+	for (i = 0; i < nr; i++)
+		for_each_thread(tasks[i], t)
+			cap++;
+	rcu_read_unlock();
+	threads = kvmalloc_array(cap + 1, sizeof(*threads), GFP_KERNEL);
+	if (!threads)
+		return -ENOMEM;
+	rcu_read_lock();
+	for (i = 0; i < nr; i++) {
+		for_each_thread(tasks[i], t) {
+			if (n == cap)
+				break;
+			get_task_struct(t);
+			threads[n++] = t;
+		}
+	}
+	rcu_read_unlock();
+	for (i = 0; i < n; i++) {
+		if (!veil_guest_park_thread(threads[i]))
+			queued++;
+		put_task_struct(threads[i]);
+	}
+	kvfree(threads);
+	if (!wait_event_timeout(veil_guest_park_wq,
+				atomic_read(&veil_guest_parked) >= queued,
+				msecs_to_jiffies(timeout_ms)))
+		err = -EBUSY;
+	return err;
+}
+
+unsigned int veil_guest_frozen(void)
+{
+	return atomic_read(&veil_guest_parked);
+}
+
+bool veil_guest_is_freezing(void)
+{
+	return READ_ONCE(veil_guest_freezing);
+}
+
+/* Thaws, and waits up to a second for the parked threads to leave. */
+void veil_guest_thaw(void)
+{
+	WRITE_ONCE(veil_guest_freezing, false);
+	wake_up_all(&veil_guest_thaw_wq);
+	wait_event_timeout(veil_guest_park_wq, !atomic_read(&veil_guest_parked), HZ);
+}
+
+/* Module unload: thaw, then wait until no work of ours is queued or running. */
+void veil_guest_freeze_drain(void)
+{
+	veil_guest_thaw();
+	while (!wait_event_timeout(veil_guest_park_wq,
+				   !atomic_read(&veil_guest_queued), 10 * HZ))
+		pr_warn("unload waits for %d threads to leave the kernel\n",
+			atomic_read(&veil_guest_queued));
+	synchronize_rcu_tasks();
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test hook: find every frame of guest RAM holding a 64-byte pattern, or
+ * one of its 32-byte halves, so that a test can check that the published
+ * extents cover every copy.  The pattern arrives XOR-masked and is only
+ * ever compared through the mask, so this module never stores it.  Frames
+ * are copied with copy_from_kernel_nofault() because some RAM (secretmem,
+ * for one) is not in the direct map.
+ */
+#include <linux/ioport.h>
+#include <linux/memory_hotplug.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "veil_guest.h"
+
+#define VEIL_GUEST_HALF	(VEIL_GUEST_PATTERN_LEN / 2)
+
+struct veil_guest_scanner {
+	const struct veil_guest_scan *req;
+	u64 __user *ugfns;
+	u8 *buf;		/* one frame, copied */
+	unsigned long buf_pfn;	/* the copy's own frame, never scanned */
+	u64 head[2], head_mask[2];
+	u64 found, copied, scanned;
+	int err;
+};
+
+static bool veil_guest_half_at(const struct veil_guest_scanner *s,
+			       const u8 *p, int half)
+{
+	const u8 *masked = s->req->masked + half * VEIL_GUEST_HALF;
+	const u8 *mask = s->req->mask + half * VEIL_GUEST_HALF;
+	int i;
+
+	for (i = 0; i < VEIL_GUEST_HALF; i++)
+		if ((p[i] ^ mask[i]) != masked[i])
+			return false;
+	return true;
+}
+
+static bool veil_guest_frame_holds(const struct veil_guest_scanner *s)
+{
+	const u8 *p = s->buf;
+	unsigned int off;
+
+	for (off = 0; off + VEIL_GUEST_HALF <= PAGE_SIZE; off++) {
+		u64 w;
+
+		memcpy(&w, p + off, sizeof(w));
+
+		if (((w ^ s->head_mask[0]) == s->head[0] &&
+		     veil_guest_half_at(s, p + off, 0)) ||
+		    ((w ^ s->head_mask[1]) == s->head[1] &&
+		     veil_guest_half_at(s, p + off, 1)))
+			return true;
+	}
+	return false;
+}
+
+static int veil_guest_scan_range(unsigned long start_pfn, unsigned long nr_pages,
+				 void *arg)
+{
+	struct veil_guest_scanner *s = arg;
+	unsigned long pfn;
+
+	for (pfn = start_pfn; pfn < start_pfn + nr_pages; pfn++) {
+		struct page *page = pfn_to_online_page(pfn);
+
+		if (!page || pfn == s->buf_pfn)
+			continue;
+		if (copy_from_kernel_nofault(s->buf, page_address(page), PAGE_SIZE))
+			continue;
+		s->scanned++;
+		if (veil_guest_frame_holds(s)) {
+			u64 gfn = pfn;
+
+			if (s->copied < s->req->nr_gfns) {
+				if (put_user(gfn, &s->ugfns[s->copied])) {
+					s->err = -EFAULT;
+					return 1;
+				}
+				s->copied++;
+			}
+			s->found++;
+		}
+		if (!(pfn & 255)) {
+			cond_resched();
+			if (fatal_signal_pending(current)) {
+				s->err = -EINTR;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int veil_guest_scan_res(struct resource *res, void *arg)
+{
+	unsigned long start = PFN_UP(res->start);
+	unsigned long end = PFN_DOWN(res->end + 1);
+
+	if (end <= start)
+		return 0;
+	return veil_guest_scan_range(start, end - start, arg);
+}
+
+int veil_guest_scan(struct veil_guest_scan *req)
+{
+	struct veil_guest_scanner s = {
+		.req = req,
+		.ugfns = u64_to_user_ptr(req->gfns),
+	};
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		memcpy(&s.head[i], req->masked + i * VEIL_GUEST_HALF, sizeof(u64));
+		memcpy(&s.head_mask[i], req->mask + i * VEIL_GUEST_HALF, sizeof(u64));
+	}
+	s.buf = (u8 *)__get_free_page(GFP_KERNEL);
+	if (!s.buf)
+		return -ENOMEM;
+	s.buf_pfn = page_to_pfn(virt_to_page(s.buf));
+	walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY,
+			    0, -1, &s, veil_guest_scan_res);
+	memzero_explicit(s.buf, PAGE_SIZE);
+	free_page((unsigned long)s.buf);
+	req->nr_gfns = s.copied;
+	req->total = s.found;
+	req->scanned = s.scanned;
+	return s.err;
+}

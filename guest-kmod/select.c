@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The selection: which processes are excluded.  An entry names a process by
+ * its struct pid (so a recycled PID number never inherits an exclusion, and
+ * exec keeps it), optionally with its descendants, or every process with a
+ * given comm.  Entries are resolved into tasks each time frames are
+ * collected, so descendants forked since are covered.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/cgroup.h>
+#include <linux/cred.h>
+#include <linux/pid.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "veil_guest.h"
+
+/* Protects veil_guest_sels and the entries on it. */
+static DEFINE_MUTEX(veil_guest_sel_lock);
+static LIST_HEAD(veil_guest_sels);
+static u64 veil_guest_nr_sels;
+
+/*
+ * Whether current may exclude tsk: CAP_SYS_ADMIN, or CAP_SYS_PTRACE over
+ * the task's user namespace, or the same user on every uid and gid with a
+ * dumpable mm (the core of the ptrace access rule: ptrace_may_access() is
+ * not exported to modules).  Called under rcu_read_lock().
+ */
+static bool veil_guest_may_select(struct task_struct *tsk)
+{
+	const struct cred *me = current_cred();
+	const struct cred *tc = __task_cred(tsk);
+	bool same;
+
+	if (capable(CAP_SYS_ADMIN))
+		return true;
+	if (ns_capable_noaudit(tc->user_ns, CAP_SYS_PTRACE))
+		return true;
+	same = uid_eq(me->uid, tc->euid) && uid_eq(me->uid, tc->suid) &&
+	       uid_eq(me->uid, tc->uid) && gid_eq(me->gid, tc->egid) &&
+	       gid_eq(me->gid, tc->sgid) && gid_eq(me->gid, tc->gid);
+	if (!same)
+		return false;
+	task_lock(tsk);
+	same = tsk->mm && get_dumpable(tsk->mm) == SUID_DUMP_USER;
+	task_unlock(tsk);
+	return same;
+}
+
+static struct veil_guest_sel *veil_guest_sel_find(const struct veil_guest_sel *key)
+{
+	struct veil_guest_sel *sel;
+
+	lockdep_assert_held(&veil_guest_sel_lock);
+	list_for_each_entry(sel, &veil_guest_sels, node) {
+		if (sel->kind != key->kind)
+			continue;
+		if (key->kind == VEIL_GUEST_SEL_PID && sel->pid == key->pid)
+			return sel;
+		if (key->kind == VEIL_GUEST_SEL_COMM && !strcmp(sel->comm, key->comm))
+			return sel;
+		if (key->kind == VEIL_GUEST_SEL_CGROUP && sel->cgrp == key->cgrp)
+			return sel;
+	}
+	return NULL;
+}
+
+/* Fills key from a request after validating it; takes a pid reference. */
+static int veil_guest_sel_parse(const struct veil_guest_select *req,
+				struct veil_guest_sel *key)
+{
+	struct task_struct *tsk;
+	size_t len;
+	int err = 0;
+
+	memset(key, 0, sizeof(*key));
+	key->kind = req->kind;
+	key->flags = req->flags;
+	switch (req->kind) {
+	case VEIL_GUEST_SEL_PID:
+		if (req->flags & ~VEIL_GUEST_SEL_CHILDREN)
+			return -EINVAL;
+		if (req->pid <= 0)
+			return -EINVAL;
+		rcu_read_lock();
+		tsk = pid_task(find_vpid(req->pid), PIDTYPE_PID);
+		if (!tsk)
+			err = -ESRCH;
+		else if ((tsk->flags & PF_KTHREAD) || is_global_init(tsk))
+			err = -EINVAL;
+		else if (!veil_guest_may_select(tsk))
+			err = -EPERM;
+		else
+			key->pid = get_pid(task_tgid(tsk));
+		rcu_read_unlock();
+		return err;
+	case VEIL_GUEST_SEL_COMM:
+		if (req->flags)
+			return -EINVAL;
+		len = strnlen(req->name, sizeof(req->name));
+		if (!len || len == sizeof(req->name))
+			return -EINVAL;
+		if (len >= TASK_COMM_LEN)
+			return -ENAMETOOLONG;
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		memcpy(key->comm, req->name, len);
+		return 0;
+	case VEIL_GUEST_SEL_CGROUP:
+		if (req->flags)
+			return -EINVAL;
+		len = strnlen(req->name, sizeof(req->name));
+		if (!len || len == sizeof(req->name) || req->name[0] != '/')
+			return -EINVAL;
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		memcpy(key->path, req->name, len);
+		key->cgrp = cgroup_get_from_path(key->path);
+		if (IS_ERR(key->cgrp)) {
+			err = PTR_ERR(key->cgrp);
+			key->cgrp = NULL;
+			return err;
+		}
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* From now on, zero what the process frees (zero_freed.c). */
+static void veil_guest_zero_track_pid(pid_t nr)
+{
+	struct task_struct *tsk;
+	struct mm_struct *mm;
+
+	rcu_read_lock();
+	tsk = pid_task(find_vpid(nr), PIDTYPE_PID);
+	if (tsk)
+		get_task_struct(tsk);
+	rcu_read_unlock();
+	if (!tsk)
+		return;
+	mm = get_task_mm(tsk);
+	if (mm) {
+		veil_guest_zero_track(mm);
+		mmput(mm);
+	}
+	put_task_struct(tsk);
+}
+
+/* Drops the references a parsed key or an entry holds. */
+static void veil_guest_sel_put(struct veil_guest_sel *sel)
+{
+	put_pid(sel->pid);
+	if (sel->cgrp)
+		cgroup_put(sel->cgrp);
+	sel->pid = NULL;
+	sel->cgrp = NULL;
+}
+
+int veil_guest_sel_exclude(const struct veil_guest_select *req)
+{
+	struct veil_guest_sel key, *sel;
+	int err;
+
+	err = veil_guest_sel_parse(req, &key);
+	if (err)
+		return err;
+	mutex_lock(&veil_guest_sel_lock);
+	if (veil_guest_sel_find(&key)) {
+		err = -EEXIST;
+		goto out;
+	}
+	sel = kmemdup(&key, sizeof(key), GFP_KERNEL);
+	if (!sel) {
+		err = -ENOMEM;
+		goto out;
+	}
+	key.pid = NULL;		/* now owned by sel */
+	key.cgrp = NULL;
+	list_add_tail(&sel->node, &veil_guest_sels);
+	veil_guest_nr_sels++;
+out:
+	mutex_unlock(&veil_guest_sel_lock);
+	veil_guest_sel_put(&key);
+	if (!err && req->kind == VEIL_GUEST_SEL_PID)
+		veil_guest_zero_track_pid(req->pid);
+	return err;
+}
+
+int veil_guest_sel_include(const struct veil_guest_select *req)
+{
+	struct veil_guest_sel key, *sel;
+	int err;
+
+	err = veil_guest_sel_parse(req, &key);
+	if (err)
+		return err;
+	mutex_lock(&veil_guest_sel_lock);
+	sel = veil_guest_sel_find(&key);
+	if (sel) {
+		list_del(&sel->node);
+		veil_guest_nr_sels--;
+	} else {
+		err = -ENOENT;
+	}
+	mutex_unlock(&veil_guest_sel_lock);
+	if (sel) {
+		veil_guest_sel_put(sel);
+		kfree(sel);
+	}
+	veil_guest_sel_put(&key);
+	return err;
+}
+
+u64 veil_guest_sel_count(void)
+{
+	u64 nr;
+
+	mutex_lock(&veil_guest_sel_lock);
+	nr = veil_guest_nr_sels;
+	mutex_unlock(&veil_guest_sel_lock);
+	return nr;
+}
+
+void veil_guest_sel_clear(void)
+{
+	struct veil_guest_sel *sel, *tmp;
+
+	mutex_lock(&veil_guest_sel_lock);
+	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node) {
+		list_del(&sel->node);
+		veil_guest_sel_put(sel);
+		kfree(sel);
+	}
+	veil_guest_nr_sels = 0;
+	mutex_unlock(&veil_guest_sel_lock);
+}
+
+/* Whether the process p (a thread group leader) is a descendant of pid. */
+static bool veil_guest_descends(struct task_struct *p, struct pid *pid)
+{
+	struct task_struct *a;
+
+	for (a = rcu_dereference(p->real_parent); a && a != &init_task;
+	     a = rcu_dereference(a->real_parent)) {
+		if (task_tgid(a) == pid)
+			return true;
+		if (a == rcu_access_pointer(a->real_parent))
+			break;
+	}
+	return false;
+}
+
+static bool veil_guest_sel_match(struct veil_guest_sel *sel, struct task_struct *p)
+{
+	switch (sel->kind) {
+	case VEIL_GUEST_SEL_PID:
+		if (task_tgid(p) == sel->pid)
+			return true;
+		return (sel->flags & VEIL_GUEST_SEL_CHILDREN) &&
+		       veil_guest_descends(p, sel->pid);
+	case VEIL_GUEST_SEL_COMM:
+		return !strncmp(p->comm, sel->comm, TASK_COMM_LEN);
+	case VEIL_GUEST_SEL_CGROUP:
+		return cgroup_is_descendant(task_dfl_cgroup(p), sel->cgrp);
+	}
+	return false;
+}
+
+static bool veil_guest_selected(struct veil_guest_sel *only, struct task_struct *p)
+{
+	struct veil_guest_sel *sel;
+
+	if (p->flags & (PF_KTHREAD | PF_EXITING))
+		return false;
+	if (only)
+		return veil_guest_sel_match(only, p);
+	list_for_each_entry(sel, &veil_guest_sels, node)
+		if (veil_guest_sel_match(sel, p))
+			return true;
+	return false;
+}
+
+static int veil_guest_sel_tasks_locked(struct veil_guest_sel *only,
+				       struct task_struct ***out)
+{
+	struct task_struct **tasks, *p;
+	int nr = 0, cap = 0;
+
+	lockdep_assert_held(&veil_guest_sel_lock);
+	rcu_read_lock();
+	for_each_process(p)
+		cap++;
+	rcu_read_unlock();
+	cap += 16;
+	tasks = kvmalloc_array(cap, sizeof(*tasks), GFP_KERNEL);
+	if (!tasks)
+		return -ENOMEM;
+	rcu_read_lock();
+	for_each_process(p) {
+		if (nr == cap)
+			break;
+		if (!veil_guest_selected(only, p))
+			continue;
+		get_task_struct(p);
+		tasks[nr++] = p;
+	}
+	rcu_read_unlock();
+	*out = tasks;
+	return nr;
+}
+
+int veil_guest_sel_tasks(struct veil_guest_sel *only, struct task_struct ***out)
+{
+	int nr;
+
+	mutex_lock(&veil_guest_sel_lock);
+	nr = veil_guest_sel_tasks_locked(only, out);
+	mutex_unlock(&veil_guest_sel_lock);
+	return nr;
+}
+
+void veil_guest_put_tasks(struct task_struct **tasks, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		put_task_struct(tasks[i]);
+	kvfree(tasks);
+}
+
+static int veil_guest_sel_fill(struct veil_guest_sel *sel,
+			       struct veil_guest_entry *e)
+{
+	struct veil_guest_collect *c;
+	struct task_struct **tasks, *tsk;
+	char comm[TASK_COMM_LEN] = "";
+	int nr, i, err = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->kind = sel->kind;
+	e->flags = sel->flags;
+	if (sel->kind == VEIL_GUEST_SEL_PID) {
+		e->pid = pid_vnr(sel->pid);
+		rcu_read_lock();
+		tsk = pid_task(sel->pid, PIDTYPE_PID);
+		if (tsk)
+			get_task_comm(comm, tsk);
+		rcu_read_unlock();
+		strscpy(e->name, comm, sizeof(e->name));
+	} else if (sel->kind == VEIL_GUEST_SEL_COMM) {
+		strscpy(e->name, sel->comm, sizeof(e->name));
+	} else {
+		strscpy(e->name, sel->path, sizeof(e->name));
+	}
+
+	nr = veil_guest_sel_tasks_locked(sel, &tasks);
+	if (nr < 0)
+		return nr;
+	e->nr_tasks = nr;
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c) {
+		err = -ENOMEM;
+		goto out;
+	}
+	veil_guest_collect_init(c);
+	for (i = 0; i < nr && !err; i++)
+		err = veil_guest_collect_task(tasks[i], c);
+	if (!err)
+		err = veil_guest_collect_finish(c);
+	if (!err)
+		memcpy(e->pages, c->pages, sizeof(e->pages));
+	veil_guest_collect_free(c);
+	kfree(c);
+out:
+	veil_guest_put_tasks(tasks, nr);
+	return err;
+}
+
+int veil_guest_sel_list(struct veil_guest_list *req)
+{
+	struct veil_guest_entry __user *uent = u64_to_user_ptr(req->entries);
+	struct veil_guest_entry *e;
+	struct veil_guest_sel *sel;
+	u64 copied = 0;
+	int err = 0;
+
+	e = kmalloc(sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	mutex_lock(&veil_guest_sel_lock);
+	req->total = veil_guest_nr_sels;
+	list_for_each_entry(sel, &veil_guest_sels, node) {
+		if (copied >= req->nr_entries)
+			break;
+		err = veil_guest_sel_fill(sel, e);
+		if (err)
+			break;
+		if (copy_to_user(&uent[copied], e, sizeof(*e))) {
+			err = -EFAULT;
+			break;
+		}
+		copied++;
+	}
+	mutex_unlock(&veil_guest_sel_lock);
+	kfree(e);
+	req->nr_entries = copied;
+	return err;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * veil_guest internals: the selection, the extent sets the collectors fill,
+ * and the collectors themselves (one file each).
+ */
+#ifndef _VEIL_GUEST_H
+#define _VEIL_GUEST_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/sched.h>
+#include <linux/veil.h>
+
+struct task_struct;
+struct mm_struct;
+struct file;
+struct pid;
+
+/*
+ * A growable array of {pfn, npages} runs.  Collectors append in any order;
+ * veil_guest_extset_finish() sorts and merges them.  A guest PFN is its
+ * GFN: the guest runs under KVM with an identity physical address space.
+ */
+struct veil_guest_run {
+	u64 pfn;
+	u64 npages;
+};
+
+struct veil_guest_extset {
+	struct veil_guest_run *runs;
+	size_t nr;
+	size_t cap;
+	int error;		/* first allocation failure, sticky */
+};
+
+/* One extent set per category, merged into all by veil_guest_collect_finish(). */
+struct veil_guest_collect {
+	struct veil_guest_extset cat[VEIL_GUEST_NR_CAT];
+	struct veil_guest_extset all;
+	u64 pages[VEIL_GUEST_NR_CAT];
+	u64 nr_pages;
+};
+
+void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages);
+int veil_guest_extset_finish(struct veil_guest_extset *set);
+void veil_guest_extset_free(struct veil_guest_extset *set);
+u64 veil_guest_extset_pages(const struct veil_guest_extset *set);
+
+void veil_guest_collect_init(struct veil_guest_collect *c);
+int veil_guest_collect_finish(struct veil_guest_collect *c);
+void veil_guest_collect_free(struct veil_guest_collect *c);
+
+static inline void veil_guest_add(struct veil_guest_collect *c, int cat,
+				  u64 pfn, u64 npages)
+{
+	veil_guest_extset_add(&c->cat[cat], pfn, npages);
+}
+
+/* Adds the frames under [addr, addr + len) of the kernel's direct map or vmalloc. */
+void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
+				 const void *addr, size_t len);
+
+/* Selection (select.c).  Entries live on a list under veil_guest_sel_lock. */
+struct veil_guest_sel {
+	struct list_head node;
+	u32 kind;		/* VEIL_GUEST_SEL_* */
+	u32 flags;
+	struct pid *pid;	/* SEL_PID: the thread group leader's struct pid */
+	struct cgroup *cgrp;	/* SEL_CGROUP: referenced */
+	char comm[TASK_COMM_LEN];	/* SEL_COMM */
+	char path[VEIL_GUEST_NAME_MAX];	/* SEL_CGROUP, as given */
+};
+
+int veil_guest_sel_exclude(const struct veil_guest_select *req);
+int veil_guest_sel_include(const struct veil_guest_select *req);
+int veil_guest_sel_list(struct veil_guest_list *req);
+u64 veil_guest_sel_count(void);
+void veil_guest_sel_clear(void);
+/*
+ * Takes a reference on every process the selection (or one entry of it,
+ * when sel is not NULL) names now; returns the number, or a negative errno.
+ * Release with veil_guest_put_tasks().
+ */
+int veil_guest_sel_tasks(struct veil_guest_sel *sel, struct task_struct ***tasks);
+void veil_guest_put_tasks(struct task_struct **tasks, int nr);
+
+/* Collect every frame of every selected process (collect.c). */
+int veil_guest_collect_selected(struct veil_guest_collect *c);
+int veil_guest_collect_all(struct task_struct **tasks, int nr,
+			   struct veil_guest_collect *c);
+int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c);
+
+/* A read-only page-table walk (collect_anon.c). */
+struct veil_guest_walker {
+	void (*pte)(const struct veil_guest_walker *w, unsigned long pfn);
+	void (*leaf)(const struct veil_guest_walker *w, unsigned long pfn,
+		     unsigned long npages);
+	bool may_sleep;
+};
+
+void veil_guest_walk_range(struct mm_struct *mm, unsigned long addr,
+			   unsigned long end, const struct veil_guest_walker *w);
+
+/* Zeroing what excluded processes free (zero_freed.c). */
+void veil_guest_zero_track(struct mm_struct *mm);
+void veil_guest_zero_untrack_all(void);
+
+/* Collectors. */
+int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
+			    bool dontdump_only);
+int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect *c);
+void veil_guest_collect_mapping(struct file *file, struct veil_guest_collect *c);
+void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
+void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
+void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
+void veil_guest_collect_fpu(struct task_struct *tsk, struct veil_guest_collect *c);
+
+/* Freezing (freeze.c). */
+int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_ms);
+void veil_guest_thaw(void);
+unsigned int veil_guest_frozen(void);
+bool veil_guest_is_freezing(void);
+void veil_guest_freeze_drain(void);
+
+/* The control page and its polling thread (control.c). */
+struct veil_guest_status;
+int veil_guest_control_start(void);
+void veil_guest_control_stop(void);
+void veil_guest_control_status(struct veil_guest_status *st);
+int veil_guest_control_host_write(struct veil_guest_host_write *hw);
+
+/* Test hooks (scan.c). */
+int veil_guest_scan(struct veil_guest_scan *req);
+
+#endif /* _VEIL_GUEST_H */

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PREPARE and THAW driven through the control page as a host would (the
+ * HOST_WRITE test hook): an excluded task's counter stops between PREPARE
+ * and THAW while others keep moving, its parent sees no stop; the guest
+ * thaws by itself after thaw_timeout_ms; a restore from a sanitized
+ * checkpoint kills the frozen excluded task; unloading the module while
+ * tasks are frozen thaws them first.
+ */
+#include <sys/mman.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "veil_test.h"
+
+struct counters {
+	volatile unsigned long n[2];
+};
+
+static struct counters *cnt;
+
+static pid_t counter_child(int i)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		for (;;)
+			cnt->n[i]++;
+	return pid;
+}
+
+static int host_write(int fd, __u32 flags, __u32 state, __u32 op, __u64 *seq)
+{
+	struct veil_guest_host_write hw = {
+		.size = sizeof(hw), .flags = flags, .state = state, .req_op = op,
+	};
+
+	if (ioctl(fd, VEIL_GUEST_IOC_HOST_WRITE, &hw))
+		return -errno;
+	if (seq)
+		*seq = hw.req_seq;
+	return 0;
+}
+
+static int status(int fd, struct veil_guest_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return ioctl(fd, VEIL_GUEST_IOC_STATUS, st) ? -errno : 0;
+}
+
+/* Sends a request and waits (up to 20 s) for the guest's acknowledgment. */
+static int request(int fd, __u32 op, struct veil_guest_status *st)
+{
+	__u64 seq = 0;
+	int i, err;
+
+	err = host_write(fd, VEIL_GUEST_HW_REQ, 0, op, &seq);
+	if (err)
+		return err;
+	for (i = 0; i < 2000; i++) {
+		err = status(fd, st);
+		if (err)
+			return err;
+		if (st->ack_seq == seq)
+			return 0;
+		usleep(10 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+static int set_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/module/veil_guest/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+static unsigned long moved(int i, int ms)
+{
+	unsigned long a = cnt->n[i];
+
+	usleep(ms * 1000);
+	return cnt->n[i] - a;
+}
+
+FIXTURE(freeze) {
+	int fd;
+	pid_t excluded, other;
+};
+
+FIXTURE_SETUP(freeze)
+{
+	int err = veil_load();
+
+	if (err)
+		SKIP(return, "cannot load " VEIL_KO ": %s", strerror(-err));
+	if (!cnt) {
+		cnt = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, cnt);
+	}
+	self->excluded = counter_child(0);
+	self->other = counter_child(1);
+	ASSERT_LT(0, self->excluded);
+	ASSERT_LT(0, self->other);
+	/* Opened after the fork: the children hold no reference to the module. */
+	self->fd = veil_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->excluded, 0));
+	ASSERT_LT(0, moved(0, 100));
+}
+
+FIXTURE_TEARDOWN(freeze)
+{
+	int fd = veil_open();
+
+	if (fd >= 0) {
+		veil_include_pid(fd, self->excluded);
+		close(fd);
+	}
+	kill(self->excluded, SIGKILL);
+	kill(self->other, SIGKILL);
+	waitpid(self->excluded, NULL, 0);
+	waitpid(self->other, NULL, 0);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(freeze, excluded_counter_stops_between_prepare_and_thaw)
+{
+	struct veil_guest_status st;
+	int status_;
+
+	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(0, st.last_error);
+	EXPECT_LE(1, st.frozen);
+	EXPECT_LT(0, st.published_pages);
+	EXPECT_EQ(0, moved(0, 300)) TH_LOG("the excluded task ran while frozen");
+	EXPECT_LT(0, moved(1, 300)) TH_LOG("a task that is not excluded stopped");
+	/* The parent sees no stop and no exit. */
+	EXPECT_EQ(0, waitpid(self->excluded, &status_, WNOHANG | WUNTRACED));
+	ASSERT_EQ(0, request(self->fd, VEIL_REQ_THAW, &st));
+	EXPECT_LT(0, moved(0, 300)) TH_LOG("the excluded task did not resume after THAW");
+	EXPECT_EQ(0, st.frozen);
+}
+
+TEST_F(freeze, blocked_syscall_parks_and_restarts)
+{
+	struct veil_guest_status st;
+	int in[2], out[2];
+	pid_t echo;
+	char b;
+
+	ASSERT_EQ(0, pipe(in));
+	ASSERT_EQ(0, pipe(out));
+	echo = fork();
+	ASSERT_LE(0, echo);
+	if (!echo) {
+		while (read(in[0], &b, 1) == 1)
+			if (write(out[1], &b, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, echo, 0));
+	ASSERT_EQ(1, write(in[1], "a", 1));
+	ASSERT_EQ(1, read(out[0], &b, 1));
+	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(0, st.last_error) TH_LOG("a task blocked in read() did not park");
+	ASSERT_EQ(1, write(in[1], "b", 1));
+	ASSERT_EQ(0, fcntl(out[0], F_SETFL, O_NONBLOCK));
+	usleep(300 * 1000);
+	EXPECT_EQ(-1, read(out[0], &b, 1)) TH_LOG("the frozen task answered");
+	ASSERT_EQ(0, request(self->fd, VEIL_REQ_THAW, &st));
+	ASSERT_EQ(0, fcntl(out[0], F_SETFL, 0));
+	ASSERT_EQ(1, read(out[0], &b, 1));
+	EXPECT_EQ('b', b);
+	veil_include_pid(self->fd, echo);
+	kill(echo, SIGKILL);
+	waitpid(echo, NULL, 0);
+}
+
+TEST_F(freeze, thaws_by_itself_after_timeout)
+{
+	struct veil_guest_status st;
+	__u32 auto_thaws;
+
+	ASSERT_EQ(0, set_param("thaw_timeout_ms", "700"));
+	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	auto_thaws = st.auto_thaws;
+	EXPECT_EQ(0, moved(0, 200));
+	usleep(1500 * 1000);
+	EXPECT_LT(0, moved(0, 300)) TH_LOG("still frozen after thaw_timeout_ms");
+	ASSERT_EQ(0, status(self->fd, &st));
+	EXPECT_EQ(auto_thaws + 1, st.auto_thaws);
+	EXPECT_EQ(0, st.frozen);
+	ASSERT_EQ(0, set_param("thaw_timeout_ms", "30000"));
+}
+
+TEST_F(freeze, restore_from_sanitized_kills_excluded_task)
+{
+	struct veil_guest_status st;
+	__u64 restores;
+	int i, status_ = 0;
+	pid_t got = 0;
+
+	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	restores = st.restores;
+	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	for (i = 0; i < 500 && !got; i++) {
+		got = waitpid(self->excluded, &status_, WNOHANG);
+		usleep(10 * 1000);
+	}
+	ASSERT_EQ(self->excluded, got) TH_LOG("the excluded task was not killed");
+	EXPECT_TRUE(WIFSIGNALED(status_) && WTERMSIG(status_) == SIGKILL);
+	EXPECT_LT(0, moved(1, 200)) TH_LOG("a task that is not excluded was hit");
+	ASSERT_EQ(0, status(self->fd, &st));
+	EXPECT_EQ(restores + 1, st.restores);
+	EXPECT_EQ(0, st.frozen);
+	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	self->excluded = counter_child(0);	/* for the teardown */
+}
+
+TEST_F(freeze, unload_while_frozen_thaws_first)
+{
+	struct veil_guest_status st;
+	int i, err = 0;
+
+	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(0, moved(0, 200));
+	close(self->fd);
+	self->fd = -1;
+	/* A descriptor closed by an exiting process may be released late. */
+	for (i = 0; i < 100; i++) {
+		err = syscall(SYS_delete_module, "veil_guest", O_NONBLOCK) ? errno : 0;
+		if (err != EAGAIN)
+			break;
+		usleep(20 * 1000);
+	}
+	ASSERT_EQ(0, err) TH_LOG("rmmod: %s after %d tries", strerror(err), i);
+	EXPECT_LT(0, moved(0, 300)) TH_LOG("the task stayed frozen after unload");
+	EXPECT_EQ(0, waitpid(self->excluded, NULL, WNOHANG));
+	ASSERT_EQ(0, veil_load());
+}
+
+TEST_HARNESS_MAIN

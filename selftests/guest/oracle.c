@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The oracle: an excluded process plants a random 64-byte pattern in one
+ * place (anonymous memory, a THP, a pipe, a FIFO, a file, a tmpfs file,
+ * TCP, UDP and UNIX sockets in both directions, an FPU register across a
+ * blocking syscall); every frame of guest RAM that holds the pattern must
+ * be inside the extents veil_guest would publish, and the set must stay
+ * tight.  The same pattern in a process that is not excluded must not be
+ * covered.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "veil_test.h"
+
+static struct veil_pattern pat;
+static char tmpfs_dir[64];
+
+FIXTURE(oracle) {
+	int fd;
+	struct veil_child child;
+};
+
+FIXTURE_SETUP(oracle)
+{
+	int err = veil_load();
+
+	if (err)
+		SKIP(return, "cannot load " VEIL_KO ": %s", strerror(-err));
+	self->fd = veil_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", VEIL_DEV, strerror(errno));
+	memset(&self->child, 0, sizeof(self->child));
+	veil_pattern_new(&pat);
+}
+
+FIXTURE_TEARDOWN(oracle)
+{
+	if (self->child.pid > 0)
+		veil_child_stop(&self->child);
+	close(self->fd);
+}
+
+/* A buffer that never holds the pattern for longer than a write. */
+static uint8_t staging[VEIL_GUEST_PATTERN_LEN];
+
+static void staging_wipe(void)
+{
+	explicit_bzero(staging, sizeof(staging));
+}
+
+/*
+ * Runs plant in an excluded child, then checks every frame holding the
+ * pattern is covered, that there is at least one, and the tightness bound:
+ * the set is at most twice the child's RSS plus its buffers, and the
+ * category under test holds at most max_cat_pages frames.
+ */
+static void run_oracle(struct __test_metadata *_metadata, int fd,
+		       struct veil_child *child, int (*plant)(void *), void *arg,
+		       int cat, uint64_t max_cat_pages)
+{
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i, buffers;
+	long rss;
+
+	ASSERT_EQ(0, veil_child_start(child, plant, arg));
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0));
+	ASSERT_EQ(0, veil_child_plant(child)) TH_LOG("the child could not plant");
+
+	ASSERT_EQ(0, veil_get_extents(fd, &e));
+	ASSERT_TRUE(veil_extents_canonical(&e));
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
+	TH_LOG("%llu frames scanned, pattern in %llu; %llu extents, %llu pages (category %d: %llu)",
+	       (unsigned long long)h.scanned, (unsigned long long)h.total,
+	       (unsigned long long)e.hdr.total, (unsigned long long)e.hdr.nr_pages,
+	       cat, (unsigned long long)e.hdr.pages[cat]);
+	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
+	ASSERT_EQ(h.total, h.nr);
+	for (i = 0; i < h.nr; i++)
+		EXPECT_TRUE(veil_covered(&e, h.gfn[i]))
+			TH_LOG("frame 0x%llx holds the pattern and is not covered",
+			       (unsigned long long)h.gfn[i]);
+
+	ASSERT_LT(0, e.hdr.pages[cat]) TH_LOG("nothing collected in category %d", cat);
+	EXPECT_GE(max_cat_pages, e.hdr.pages[cat]);
+	rss = veil_rss_pages(child->pid);
+	ASSERT_LT(0, rss);
+	buffers = 0;
+	for (i = 0; i < VEIL_GUEST_NR_CAT; i++)
+		if (i != VEIL_GUEST_CAT_ANON)
+			buffers += e.hdr.pages[i];
+	EXPECT_GE(2 * (uint64_t)rss + buffers, e.hdr.nr_pages)
+		TH_LOG("%llu pages published for RSS %ld and %llu buffer pages",
+		       (unsigned long long)e.hdr.nr_pages, rss,
+		       (unsigned long long)buffers);
+	EXPECT_GE(2 * (uint64_t)rss, e.hdr.pages[VEIL_GUEST_CAT_ANON]);
+	free(e.ext);
+	veil_child_stop(child);
+}
+
+static int plant_anon_4k(void *arg)
+{
+	uint8_t *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	if (p == MAP_FAILED)
+		return -1;
+	memset(p, 0x5a, 3 * 4096);
+	veil_pattern_make(&pat, p + 4096 + 100);
+	return 0;
+}
+
+TEST_F_TIMEOUT(oracle, anon_4k_pages_covered, 180)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_anon_4k, NULL,
+		   VEIL_GUEST_CAT_ANON, 1 << 20);
+}
+
+#define THP_SIZE	(2UL << 20)
+
+static long anon_huge_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static int plant_anon_thp(void *arg)
+{
+	uint8_t *raw, *p;
+	size_t i;
+
+	(void)arg;
+	raw = mmap(NULL, 2 * THP_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return -1;
+	p = (uint8_t *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+	if (madvise(p, THP_SIZE, MADV_HUGEPAGE))
+		return -1;
+	for (i = 0; i < THP_SIZE; i += 4096)
+		p[i] = 1;
+	veil_pattern_make(&pat, p + THP_SIZE / 2 + 123);
+	return 0;
+}
+
+TEST_F_TIMEOUT(oracle, anon_thp_covered, 180)
+{
+	char mode[128] = "";
+	int f = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+
+	if (f < 0 || read(f, mode, sizeof(mode) - 1) <= 0 || strstr(mode, "[never]"))
+		SKIP(return, "transparent huge pages are not available");
+	close(f);
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_anon_thp, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	ASSERT_LE(2048, anon_huge_kb(self->child.pid))
+		TH_LOG("the child got no huge page; the THP path is not exercised");
+	veil_child_stop(&self->child);
+	veil_pattern_new(&pat);
+	run_oracle(_metadata, self->fd, &self->child, plant_anon_thp, NULL,
+		   VEIL_GUEST_CAT_ANON, 1 << 20);
+}
+
+TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, 180)
+{
+	struct veil_child other = { 0 };
+	struct veil_pattern mine = pat;
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i;
+
+	/* An excluded child with one pattern, so the set is not empty... */
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_anon_4k, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	/* ...and one that is not excluded with another. */
+	veil_pattern_new(&pat);
+	ASSERT_EQ(0, veil_child_start(&other, plant_anon_4k, NULL));
+	ASSERT_EQ(0, veil_child_plant(&other));
+
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	ASSERT_LT(0, e.hdr.nr_pages);
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	ASSERT_LT(0, h.total) TH_LOG("the control pattern was not found in RAM");
+	for (i = 0; i < h.nr; i++)
+		EXPECT_FALSE(veil_covered(&e, h.gfn[i]))
+			TH_LOG("frame 0x%llx of a process that is not excluded is covered",
+			       (unsigned long long)h.gfn[i]);
+	ASSERT_EQ(0, veil_scan(self->fd, &mine, &h));
+	ASSERT_LT(0, h.total);
+	for (i = 0; i < h.nr; i++)
+		EXPECT_TRUE(veil_covered(&e, h.gfn[i]));
+	free(e.ext);
+	veil_child_stop(&other);
+}
+
+static int write_staged(int fd)
+{
+	ssize_t n;
+
+	veil_pattern_make(&pat, staging);
+	n = write(fd, staging, sizeof(staging));
+	staging_wipe();
+	return n == sizeof(staging) ? 0 : -1;
+}
+
+static int plant_pipe(void *arg)
+{
+	int p[2];
+
+	(void)arg;
+	if (pipe(p))
+		return -1;
+	return write_staged(p[1]);
+}
+
+TEST_F_TIMEOUT(oracle, pipe_buffer_covered, 180)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_pipe, NULL,
+		   VEIL_GUEST_CAT_PIPE, 8);
+}
+
+static int plant_fifo(void *arg)
+{
+	char path[64];
+	int fd;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/tmp/veil-fifo-%d", getpid());
+	if (mkfifo(path, 0600))
+		return -1;
+	fd = open(path, O_RDWR);
+	unlink(path);
+	if (fd < 0)
+		return -1;
+	return write_staged(fd);
+}
+
+TEST_F_TIMEOUT(oracle, fifo_buffer_covered, 180)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_fifo, NULL,
+		   VEIL_GUEST_CAT_PIPE, 8);
+}
+
+static int plant_file(void *arg)
+{
+	const char *dir = arg;
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/veil-file-%d", dir, getpid());
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	if (pwrite(fd, "header", 6, 0) != 6 || lseek(fd, 8192 + 77, SEEK_SET) < 0)
+		return -1;
+	return write_staged(fd);
+}
+
+TEST_F_TIMEOUT(oracle, written_file_page_cache_covered, 180)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_file, "/tmp",
+		   VEIL_GUEST_CAT_FILE, 8);
+}
+
+TEST_F_TIMEOUT(oracle, tmpfs_file_covered, 180)
+{
+	snprintf(tmpfs_dir, sizeof(tmpfs_dir), "/tmp/veil-tmpfs-%d", getpid());
+	ASSERT_EQ(0, mkdir(tmpfs_dir, 0700));
+	ASSERT_EQ(0, mount("tmpfs", tmpfs_dir, "tmpfs", 0, "size=8m"))
+		TH_LOG("mount tmpfs: %s", strerror(errno));
+	run_oracle(_metadata, self->fd, &self->child, plant_file, tmpfs_dir,
+		   VEIL_GUEST_CAT_FILE, 8);
+	umount2(tmpfs_dir, MNT_DETACH);
+	rmdir(tmpfs_dir);
+}
+
+/* Both ends in the excluded child; the pattern goes each way, unread. */
+static int plant_both_ways(int a, int b)
+{
+	return write_staged(a) || write_staged(b) ? -1 : 0;
+}
+
+static int plant_tcp(void *arg)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int l, a, b;
+
+	(void)arg;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (void *)&sin, sizeof(sin)) || listen(l, 1) ||
+	    getsockname(l, (void *)&sin, &len))
+		return -1;
+	a = socket(AF_INET, SOCK_STREAM, 0);
+	if (a < 0 || connect(a, (void *)&sin, sizeof(sin)))
+		return -1;
+	b = accept(l, NULL, NULL);
+	if (b < 0)
+		return -1;
+	if (plant_both_ways(a, b))
+		return -1;
+	usleep(200 * 1000);	/* let both sides see their data acked */
+	return 0;
+}
+
+TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, 180)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_tcp, NULL,
+		   VEIL_GUEST_CAT_SOCKET, 64);
+}
+
+static int plant_udp(void *arg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET }, sb = sa;
+	socklen_t len = sizeof(sa);
+	int a, b;
+
+	(void)arg;
+	sa.sin_addr.s_addr = sb.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a = socket(AF_INET, SOCK_DGRAM, 0);
+	b = socket(AF_INET, SOCK_DGRAM, 0);
+	if (a < 0 || b < 0 || bind(a, (void *)&sa, sizeof(sa)) ||
+	    bind(b, (void *)&sb, sizeof(sb)) || getsockname(a, (void *)&sa, &len))
+		return -1;
+	len = sizeof(sb);
+	if (getsockname(b, (void *)&sb, &len) || connect(a, (void *)&sb, sizeof(sb)) ||
+	    connect(b, (void *)&sa, sizeof(sa)))
+		return -1;
+	return plant_both_ways(a, b);
+}
+
+TEST_F_TIMEOUT(oracle, udp_both_directions_covered, 180)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_udp, NULL,
+		   VEIL_GUEST_CAT_SOCKET, 64);
+}
+
+static int plant_unix(void *arg)
+{
+	int sv[2], dv[2];
+
+	(void)arg;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) ||
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, dv))
+		return -1;
+	return plant_both_ways(sv[0], sv[1]) || plant_both_ways(dv[0], dv[1]) ? -1 : 0;
+}
+
+TEST_F_TIMEOUT(oracle, unix_both_directions_covered, 180)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_unix, NULL,
+		   VEIL_GUEST_CAT_SOCKET, 64);
+}
+
+/*
+ * Only xmm0-xmm3 ever hold the plain pattern (64 contiguous bytes of the
+ * saved state): they are computed from the masked copy and the mask in
+ * registers, and the child then blocks in read() with a raw syscall.
+ */
+static int plant_fpu(void *arg)
+{
+	int *go = arg;
+	char b;
+
+	__asm__ volatile("movdqu 0(%0), %%xmm0\n\t"
+			 "movdqu 16(%0), %%xmm1\n\t"
+			 "movdqu 32(%0), %%xmm2\n\t"
+			 "movdqu 48(%0), %%xmm3\n\t"
+			 "movdqu 0(%1), %%xmm4\n\t"
+			 "pxor %%xmm4, %%xmm0\n\t"
+			 "movdqu 16(%1), %%xmm4\n\t"
+			 "pxor %%xmm4, %%xmm1\n\t"
+			 "movdqu 32(%1), %%xmm4\n\t"
+			 "pxor %%xmm4, %%xmm2\n\t"
+			 "movdqu 48(%1), %%xmm4\n\t"
+			 "pxor %%xmm4, %%xmm3\n\t"
+			 "pxor %%xmm4, %%xmm4\n\t"
+			 : : "r"(pat.masked), "r"(pat.mask)
+			 : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "memory");
+	/* Report planted, then block in read() without touching xmm0-3. */
+	b = 'P';
+	{
+		long ret;
+
+		__asm__ volatile("syscall" : "=a"(ret)
+				 : "0"(SYS_write), "D"(go[1]), "S"(&b), "d"(1L)
+				 : "rcx", "r11", "memory");
+		__asm__ volatile("syscall" : "=a"(ret)
+				 : "0"(SYS_read), "D"(go[0]), "S"(&b), "d"(1L)
+				 : "rcx", "r11", "memory");
+	}
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, 180)
+{
+	int start[2], done[2], block[2], fds[2];
+	struct veil_extents e;
+	struct veil_hits h;
+	pid_t pid;
+	uint64_t i;
+	char b;
+
+	ASSERT_EQ(0, pipe(start));
+	ASSERT_EQ(0, pipe(done));
+	ASSERT_EQ(0, pipe(block));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (read(start[0], &b, 1) != 1)
+			_exit(2);
+		fds[0] = block[0];
+		fds[1] = done[1];
+		plant_fpu(fds);
+	}
+	self->child.pid = pid;
+	self->child.go = block[1];
+	self->child.planted = done[0];
+	close(start[0]);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, pid, 0));
+	b = 'g';
+	ASSERT_EQ(1, write(start[1], &b, 1));
+	ASSERT_EQ(1, read(done[0], &b, 1));
+	ASSERT_EQ('P', b);
+	usleep(200 * 1000);	/* blocked in read(): registers saved */
+
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	TH_LOG("pattern in %llu frames; FPU category %llu pages",
+	       (unsigned long long)h.total,
+	       (unsigned long long)e.hdr.pages[VEIL_GUEST_CAT_FPU]);
+	ASSERT_LT(0, h.total) TH_LOG("the registers' pattern was not found in RAM");
+	for (i = 0; i < h.nr; i++)
+		EXPECT_TRUE(veil_covered(&e, h.gfn[i]))
+			TH_LOG("frame 0x%llx holds the pattern and is not covered",
+			       (unsigned long long)h.gfn[i]);
+	ASSERT_LT(0, e.hdr.pages[VEIL_GUEST_CAT_FPU]);
+	ASSERT_LT(0, e.hdr.pages[VEIL_GUEST_CAT_STACK]);
+	free(e.ext);
+	close(start[1]);
+	close(done[1]);
+	close(block[0]);
+}
+
+static int plant_dontdump(void *arg)
+{
+	uint8_t *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	if (p == MAP_FAILED || madvise(p, 2 * 4096, MADV_DONTDUMP))
+		return -1;
+	veil_pattern_make(&pat, p + 4096 + 200);
+	return 0;
+}
+
+static int set_dontdump(const char *val)
+{
+	int fd = open("/sys/module/veil_guest/parameters/dontdump", O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, 1) == 1;
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/* A process that is not excluded, with a secret in a MADV_DONTDUMP area. */
+TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 180)
+{
+	struct veil_extents on, off;
+	struct veil_hits h;
+	uint64_t i;
+
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_dontdump, NULL));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	ASSERT_EQ(0, set_dontdump("Y"));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &on));
+	ASSERT_EQ(0, set_dontdump("N"));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &off));
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
+	for (i = 0; i < h.nr; i++) {
+		EXPECT_TRUE(veil_covered(&on, h.gfn[i]))
+			TH_LOG("dontdump=Y: frame 0x%llx not covered",
+			       (unsigned long long)h.gfn[i]);
+		EXPECT_FALSE(veil_covered(&off, h.gfn[i]))
+			TH_LOG("dontdump=N: frame 0x%llx covered",
+			       (unsigned long long)h.gfn[i]);
+	}
+	EXPECT_GE(16, on.hdr.pages[VEIL_GUEST_CAT_ANON])
+		TH_LOG("more than the MADV_DONTDUMP areas were taken");
+	free(on.ext);
+	free(off.ext);
+}
+
+#define FREED_PAGES	8
+
+static uint8_t *plant_pages(void)
+{
+	uint8_t *p = mmap(NULL, FREED_PAGES * 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < FREED_PAGES; i++)
+		veil_pattern_make(&pat, p + i * 4096 + 300);
+	return p;
+}
+
+static int plant_and_unmap(void *arg)
+{
+	uint8_t *p = plant_pages();
+
+	(void)arg;
+	return p ? munmap(p, FREED_PAGES * 4096) : -1;
+}
+
+static int plant_and_keep(void *arg)
+{
+	(void)arg;
+	return plant_pages() ? 0 : -1;
+}
+
+static int set_zero_freed(const char *val)
+{
+	int fd = open("/sys/module/veil_guest/parameters/zero_freed", O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, 1) == 1;
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/*
+ * Plants in an excluded child that unmaps (exit_too: or exits), then counts
+ * the frames of RAM still holding the pattern outside the extents.
+ */
+static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
+				struct veil_child *child, int exit_too)
+{
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i, left = 0;
+
+	veil_pattern_new(&pat);
+	ASSERT_EQ(0, veil_child_start(child, exit_too ? plant_and_keep : plant_and_unmap,
+				      NULL)) return 0;
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0)) return 0;
+	ASSERT_EQ(0, veil_child_plant(child)) return 0;
+	if (exit_too)
+		veil_child_stop(child);
+	ASSERT_EQ(0, veil_get_extents(fd, &e)) return 0;
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h)) return 0;
+	for (i = 0; i < h.nr; i++)
+		left += !veil_covered(&e, h.gfn[i]);
+	free(e.ext);
+	if (!exit_too)
+		veil_child_stop(child);
+	return left;
+}
+
+TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 240)
+{
+	uint64_t left;
+
+	/* Without zeroing, the scan does find the freed copies... */
+	ASSERT_EQ(0, set_zero_freed("N"));
+	left = freed_leftovers(_metadata, self->fd, &self->child, 0);
+	ASSERT_EQ(0, set_zero_freed("Y"));
+	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
+	/* ...and with it none is left. */
+	left = freed_leftovers(_metadata, self->fd, &self->child, 0);
+	EXPECT_EQ(0, left) TH_LOG("%llu frames freed by munmap still hold the pattern",
+				  (unsigned long long)left);
+}
+
+TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 240)
+{
+	uint64_t left;
+
+	ASSERT_EQ(0, set_zero_freed("N"));
+	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
+	ASSERT_EQ(0, set_zero_freed("Y"));
+	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
+	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
+	EXPECT_EQ(0, left) TH_LOG("%llu frames left by an exited process hold the pattern",
+				  (unsigned long long)left);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the guest suite: load veil_guest with its test hooks, select
+ * processes, take the dry-run extents, scan guest RAM for a pattern.
+ *
+ * Patterns never exist in the test's own memory: the controller keeps a
+ * random mask and the masked pattern; only an excluded child computes the
+ * plain pattern (masked ^ mask) where it plants it.
+ */
+#ifndef VEIL_TEST_H
+#define VEIL_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/veil.h>
+
+#define VEIL_DEV	"/dev/veil-guest"
+#define VEIL_KO		"veil_guest.ko"
+
+struct veil_pattern {
+	uint8_t masked[VEIL_GUEST_PATTERN_LEN];
+	uint8_t mask[VEIL_GUEST_PATTERN_LEN];
+};
+
+/* Loads veil_guest from $VEIL_MODDIR with test_hooks=1 unless it is there. */
+static inline int veil_load(void)
+{
+	const char *dir = getenv("VEIL_MODDIR");
+	char path[512];
+	int fd, ret;
+
+	if (!access("/sys/module/veil_guest", F_OK))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "/lib/veil", VEIL_KO);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "test_hooks=1", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static inline int veil_open(void)
+{
+	return open(VEIL_DEV, O_RDWR | O_CLOEXEC);
+}
+
+static inline int veil_select(int fd, unsigned long cmd, __u32 kind,
+			      __u32 flags, int pid, const char *name)
+{
+	struct veil_guest_select s = {
+		.size = sizeof(s), .kind = kind, .flags = flags, .pid = pid,
+	};
+
+	if (name)
+		snprintf(s.name, sizeof(s.name), "%s", name);
+	return ioctl(fd, cmd, &s) ? -errno : 0;
+}
+
+static inline int veil_exclude_pid(int fd, int pid, __u32 flags)
+{
+	return veil_select(fd, VEIL_GUEST_IOC_EXCLUDE, VEIL_GUEST_SEL_PID,
+			   flags, pid, NULL);
+}
+
+static inline int veil_include_pid(int fd, int pid)
+{
+	return veil_select(fd, VEIL_GUEST_IOC_INCLUDE, VEIL_GUEST_SEL_PID,
+			   0, pid, NULL);
+}
+
+struct veil_extents {
+	struct veil_guest_extents hdr;
+	struct veil_extent *ext;
+};
+
+/* Dry run: the extents that would be published now. 0 or -errno. */
+static inline int veil_get_extents(int fd, struct veil_extents *e)
+{
+	size_t room = 1024;
+
+	for (;;) {
+		memset(&e->hdr, 0, sizeof(e->hdr));
+		e->ext = calloc(room, sizeof(*e->ext));
+		if (!e->ext)
+			return -ENOMEM;
+		e->hdr.size = sizeof(e->hdr);
+		e->hdr.nr_extents = room;
+		e->hdr.extents = (uintptr_t)e->ext;
+		if (ioctl(fd, VEIL_GUEST_IOC_EXTENTS, &e->hdr))
+			return -errno;
+		if (e->hdr.total <= room)
+			return 0;
+		free(e->ext);
+		room = e->hdr.total * 2;
+	}
+}
+
+static inline int veil_covered(const struct veil_extents *e, uint64_t gfn)
+{
+	uint64_t i;
+
+	for (i = 0; i < e->hdr.nr_extents; i++)
+		if (gfn >= e->ext[i].gfn && gfn < e->ext[i].gfn + e->ext[i].npages)
+			return 1;
+	return 0;
+}
+
+/* Extents must be sorted, non-empty and disjoint (not even adjacent). */
+static inline int veil_extents_canonical(const struct veil_extents *e)
+{
+	uint64_t i;
+
+	for (i = 0; i < e->hdr.nr_extents; i++) {
+		if (!e->ext[i].npages)
+			return 0;
+		if (i && e->ext[i - 1].gfn + e->ext[i - 1].npages >= e->ext[i].gfn)
+			return 0;
+	}
+	return 1;
+}
+
+#define VEIL_MAX_HITS	256
+
+struct veil_hits {
+	uint64_t nr, total, scanned;
+	uint64_t gfn[VEIL_MAX_HITS];
+};
+
+static inline int veil_scan(int fd, const struct veil_pattern *p, struct veil_hits *h)
+{
+	struct veil_guest_scan s = { .size = sizeof(s) };
+
+	memcpy(s.masked, p->masked, sizeof(s.masked));
+	memcpy(s.mask, p->mask, sizeof(s.mask));
+	s.nr_gfns = VEIL_MAX_HITS;
+	s.gfns = (uintptr_t)h->gfn;
+	if (ioctl(fd, VEIL_GUEST_IOC_SCAN, &s))
+		return -errno;
+	h->nr = s.nr_gfns;
+	h->total = s.total;
+	h->scanned = s.scanned;
+	return 0;
+}
+
+static inline void veil_pattern_new(struct veil_pattern *p)
+{
+	if (getrandom(p->masked, sizeof(p->masked), 0) != sizeof(p->masked) ||
+	    getrandom(p->mask, sizeof(p->mask), 0) != sizeof(p->mask))
+		abort();
+}
+
+/* Only ever called in the child that plants the pattern. */
+static inline void veil_pattern_make(const struct veil_pattern *p, volatile uint8_t *out)
+{
+	int i;
+
+	for (i = 0; i < VEIL_GUEST_PATTERN_LEN; i++)
+		out[i] = p->masked[i] ^ p->mask[i];
+}
+
+/*
+ * A child that waits for "go", runs plant(arg), reports "planted" and then
+ * blocks until killed.  The controller excludes it between fork and go.
+ */
+struct veil_child {
+	pid_t pid;
+	int go, planted;
+};
+
+static inline int veil_child_start(struct veil_child *c,
+				   int (*plant)(void *arg), void *arg)
+{
+	int go[2], done[2];
+	char b;
+
+	if (pipe(go) || pipe(done))
+		return -errno;
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (!c->pid) {
+		close(go[1]);
+		close(done[0]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(2);
+		b = plant(arg) ? 'E' : 'P';
+		if (write(done[1], &b, 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(go[0]);
+	close(done[1]);
+	c->go = go[1];
+	c->planted = done[0];
+	return 0;
+}
+
+/* Lets the child plant; 0 once it has, -1 if planting failed. */
+static inline int veil_child_plant(struct veil_child *c)
+{
+	char b = 'g';
+
+	if (write(c->go, &b, 1) != 1 || read(c->planted, &b, 1) != 1)
+		return -1;
+	return b == 'P' ? 0 : -1;
+}
+
+static inline void veil_child_stop(struct veil_child *c)
+{
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+	}
+	close(c->go);
+	close(c->planted);
+	c->pid = 0;
+}
+
+/* Resident pages of a process, from /proc/PID/statm. */
+static inline long veil_rss_pages(pid_t pid)
+{
+	char path[64];
+	long size, rss;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return rss;
+}
+
+#endif /* VEIL_TEST_H */
