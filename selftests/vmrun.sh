@@ -74,7 +74,8 @@ if [ ${#only[@]} -gt 0 ]; then
 		echo "$out"
 	}
 	l1_tests=$(keep "$l1_tests")
-	l2_tests=$(keep "$l2_tests")
+	# L1 tests that boot L2 themselves need its image and programs.
+	[ "$l2_autoboot" = no ] && [ -n "${l1_tests// }" ] || l2_tests=$(keep "$l2_tests")
 	if [ -z "${l1_tests// }" ] && [ -z "${l2_tests// }" ]; then
 		echo "vmrun: suite '$suite' has no test named ${only[*]}" >&2
 		exit 2

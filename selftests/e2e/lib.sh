@@ -8,7 +8,7 @@
 # open read-write, so neither side's open blocks).
 tap_n=0 tap_bad=0
 
-ok() {	# ok DESCRIPTION CONDITION-EXIT-STATUS
+ok() {	# ok DESCRIPTION CONDITION-EXIT-STATUS; returns that status
 	tap_n=$((tap_n + 1))
 	if [ "$2" = 0 ]; then
 		echo "ok $tap_n $1"
@@ -16,6 +16,7 @@ ok() {	# ok DESCRIPTION CONDITION-EXIT-STATUS
 		echo "not ok $tap_n $1"
 		tap_bad=1
 	fi
+	return "$2"
 }
 
 expect() {	# expect DESCRIPTION WANTED-STATUS COMMAND...
@@ -74,7 +75,7 @@ l2_ping() {	# l2_ping NAME: prints the guest's pong count
 l2_run() {	# l2_run NAME CMD: run CMD in the guest; its output, its status
 	local line
 	l2_send "$1" "run $2"
-	while line=$(l2_read "$1" 60); do
+	while line=$(l2_read "$1" 30); do
 		case $line in
 		"out "*) echo "${line#out }" ;;
 		"rc "*) return "${line#rc }" ;;

@@ -72,7 +72,9 @@ for i in $(seq 1 25); do
 done
 ok "restored guest: the vault is terminated" $dead
 l2_run vm2 "kill -0 $vb" >/dev/null
-ok "restored guest: the control process is alive" $?
+ok "restored guest: the control process is alive" $? ||
+	tail -n 40 /tmp/vm2.log | sed 's/^/#   vm2| /'
+l2_run vm2 "dmesg | tail -n 20" | sed 's/^/#   vm2 dmesg| /'
 l2_run vm1 "kill -0 $va" >/dev/null
 ok "the original guest's vault is untouched by the restore" $?
 
