@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -515,6 +516,87 @@ TEST_F(lifetime, vm_destroyed_leaves_nothing_behind)
 	EXPECT_EQ(self->known, veil_vms_known()) TH_LOG("veil still knows the VM");
 	if (variant->state == VEIL_HOST_SANITIZED && !variant->unmap)
 		expect_all_restored(_metadata, &self->v, self->before);
+}
+
+/* ---- a manager that is not the VMM ---- */
+
+/* The VMM's side: a guest, then checks of its own memory on request. */
+static int vmm_child(int cmd, int res)
+{
+	uint64_t before[NR_PAGES], gfn;
+	struct vmm v;
+	char c, ok;
+
+	if (vmm_create(&v, 0))
+		return 1;
+	fill_random(&v, 77);
+	if (vmm_register(&v) || vmm_publish(&v, test_set, 4, 1))
+		return 1;
+	hash_all(&v, before);
+	if (write(res, &v.vm, sizeof(v.vm)) != sizeof(v.vm))
+		return 1;
+	while (read(cmd, &c, 1) == 1) {
+		ok = 1;
+		for (gfn = 0; gfn < NR_PAGES; gfn++) {
+			if (gfn == CONTROL_GFN)
+				continue;
+			if (c == 'S' && excluded(gfn))
+				ok &= vmm_page_is_zero(&v, gfn);
+			else
+				ok &= vmm_page_hash(&v, gfn) == before[gfn];
+		}
+		if (write(res, &ok, 1) != 1)
+			return 1;
+	}
+	vmm_destroy(&v);
+	return 0;
+}
+
+TEST(manager_in_another_process_sanitizes_the_vmm_memory)
+{
+	int cmd[2], res[2], vmfd, pidfd, fd, status;
+	struct veil_attach a = { .size = sizeof(a) };
+	char ok = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, pipe(cmd));
+	ASSERT_EQ(0, pipe(res));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(cmd[1]);
+		close(res[0]);
+		_exit(vmm_child(cmd[0], res[1]));
+	}
+	close(cmd[0]);
+	close(res[1]);
+	ASSERT_EQ(sizeof(vmfd), read(res[0], &vmfd, sizeof(vmfd)));
+
+	/* As veilctl does: the VM's descriptor out of the VMM process. */
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	ASSERT_LE(0, pidfd) TH_LOG("pidfd_open: %s", strerror(errno));
+	a.vm_fd = syscall(SYS_pidfd_getfd, pidfd, vmfd, 0);
+	ASSERT_LE(0, a.vm_fd) TH_LOG("pidfd_getfd: %s", strerror(errno));
+	fd = open("/dev/veil", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, VEIL_IOC_ATTACH, &a));
+	close(a.vm_fd);
+	close(pidfd);
+
+	ASSERT_EQ(0, veil_sanitize(fd, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(1, write(cmd[1], "S", 1));
+	ASSERT_EQ(1, read(res[0], &ok, 1));
+	EXPECT_EQ(1, ok) TH_LOG("the VMM does not see exactly the excluded frames zeroed");
+	ASSERT_EQ(0, veil_sanitize(fd, VEIL_IOC_RESTORE, NULL));
+	ASSERT_EQ(1, write(cmd[1], "R", 1));
+	ASSERT_EQ(1, read(res[0], &ok, 1));
+	EXPECT_EQ(1, ok) TH_LOG("the VMM does not see its memory restored");
+
+	close(cmd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	close(fd);
 }
 
 /* ---- two VMs ---- */

@@ -290,6 +290,8 @@ static struct vmm vmm_keeper;
 
 __attribute__((constructor)) static void vmm_keep_keys_steady(void)
 {
+	/* Progress reaches the console line by line, even if a test hangs. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (vmm_create(&vmm_keeper, 0))
 		fprintf(stderr, "vmm: no keeper VM: %s\n", strerror(errno));
 }
