@@ -257,6 +257,13 @@ if "$HELPER" addkey logon veiltest:k64 key.64 >/dev/null; then
 	else
 		nok "keyring key: veil-disk open --key-desc logon:veiltest:k64"
 	fi
+	if "$HELPER" addkey user veiltest:u64 key.64 >/dev/null &&
+	   veil-disk format ku.img --size $SIZE --key-desc user:veiltest:u64 >/dev/null; then
+		check "format --key-desc: the keyring key is the image key" \
+			veil-disk check ku.img --key-file key.64
+	else
+		nok "veil-disk format --key-desc user:veiltest:u64"
+	fi
 	"$HELPER" addkey logon veiltest:k32 key.32 >/dev/null
 	rm -f bad.img
 	cp k.img bad.img
@@ -295,10 +302,13 @@ expect_eq "veil-disk check: wrong key exits 3" 3 $?
 # ---- a plug-in cipher ---------------------------------------------------
 
 if insmod "$MOD/vcrypt_test_plugin.ko"; then
-	ok "test plug-in registers cipher 0x8001"
+	ok "test plug-in registers ciphers 0x8001 and 0x8002"
 	for ss in 512 4096; do
 		roundtrip "plug-in 0x8001/$ss" "--cipher-id 0x8001" key.32 $ss aes-cbc-plain64
+		# cryptd answers -EINPROGRESS every time: the asynchronous path
+		roundtrip "async plug-in 0x8002/$ss" "--cipher-id 0x8002" key.64 $ss aes-xts-plain64
 	done
+	veil-disk format rt.img --size $SIZE --cipher-id 0x8001 --key-file key.32 >/dev/null
 	veil-disk open rt.img vc0 --key-file key.32 >/dev/null
 	check "plug-in unload refused while a table uses it" \
 		sh -c "! rmmod vcrypt_test_plugin 2>/dev/null"
@@ -308,7 +318,7 @@ if insmod "$MOD/vcrypt_test_plugin.ko"; then
 	cp rt.img bad.img
 	refused "plug-in gone" "Unknown header cipher_id" "$(hexkey key.32)"
 else
-	nok "test plug-in registers cipher 0x8001"
+	nok "test plug-in registers ciphers 0x8001 and 0x8002"
 fi
 
 check "dm-veilcrypt unloads" rmmod dm_veilcrypt
