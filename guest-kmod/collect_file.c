@@ -71,6 +71,8 @@ static void veil_guest_collect_file(struct file *file, struct veil_guest_collect
 		veil_guest_collect_pipe(file, c);
 	else if (S_ISSOCK(mode))
 		veil_guest_collect_socket(file, c);
+	else if (S_ISCHR(mode))
+		veil_guest_collect_tty(file, c);
 }
 
 int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect *c)

@@ -112,6 +112,7 @@ int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect 
 void veil_guest_collect_mapping(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
+void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_fpu(struct task_struct *tsk, struct veil_guest_collect *c);
 
