@@ -73,15 +73,57 @@ static void veil_guest_collect_one_tty(struct tty_struct *tty, struct veil_guest
 					    tty->write_cnt);
 }
 
-void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c)
+static struct tty_struct *veil_guest_file_tty(struct file *file)
 {
 	struct tty_file_private *priv = file->private_data;
-	struct tty_struct *tty;
 
-	if (!veil_guest_is_tty(file_inode(file)) || !priv || !priv->tty)
+	if (!veil_guest_is_tty(file_inode(file)) || !priv)
+		return NULL;
+	return priv->tty;
+}
+
+void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c)
+{
+	struct tty_struct *tty = veil_guest_file_tty(file);
+
+	if (!tty)
 		return;
-	tty = priv->tty;
 	veil_guest_collect_one_tty(tty, c);
 	if (tty->link)
 		veil_guest_collect_one_tty(tty->link, c);
+}
+
+/* TTYs gathered from excluded processes at restore, each referenced. */
+void veil_guest_tty_gather(struct file *file, void *arg)
+{
+	struct veil_guest_ttys *t = arg;
+	struct tty_struct *tty = veil_guest_file_tty(file);
+	unsigned int i;
+
+	if (!tty)
+		return;
+	for (i = 0; i < t->nr; i++)
+		if (t->tty[i] == tty)
+			return;
+	if (t->nr < ARRAY_SIZE(t->tty))
+		t->tty[t->nr++] = tty_kref_get(tty);
+}
+
+/*
+ * Discards what is queued on each TTY and its pty peer: after a restore it
+ * is data of killed processes, zeroed in the checkpoint.  Drops the
+ * references.
+ */
+unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t)
+{
+	unsigned int i, n = t->nr;
+
+	for (i = 0; i < t->nr; i++) {
+		tty_ldisc_flush(t->tty[i]);
+		if (t->tty[i]->link)
+			tty_ldisc_flush(t->tty[i]->link);
+		tty_kref_put(t->tty[i]);
+	}
+	t->nr = 0;
+	return n;
 }
