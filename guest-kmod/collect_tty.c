@@ -41,6 +41,10 @@ static void veil_guest_collect_ldisc(struct tty_struct *tty, struct veil_guest_c
 
 	if (!ld)
 		return;
+	if (!veil_guest_kernel_objects()) {
+		tty_ldisc_deref(ld);
+		return;
+	}
 	addr = (unsigned long)tty->disc_data;
 	if (ld->ops->num == N_TTY && addr && is_vmalloc_addr((void *)addr)) {
 		addr &= PAGE_MASK;

@@ -57,6 +57,7 @@ static inline void veil_guest_add(struct veil_guest_collect *c, int cat,
 }
 
 /* Adds the frames under [addr, addr + len) of the kernel's direct map or vmalloc. */
+bool veil_guest_kernel_objects(void);
 void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
 				 const void *addr, size_t len);
 

@@ -30,7 +30,7 @@ if ! command -v veil >/dev/null; then
 	exit 4
 fi
 if [ ! -e /sys/module/veil_guest ] &&
-   ! insmod "${VEIL_MODDIR:-/lib/veil}/veil_guest.ko" test_hooks=1; then
+   ! insmod "${VEIL_MODDIR:-/lib/veil}/veil_guest.ko" test_hooks=1 kernel_objects=1; then
 	echo "1..0 # SKIP cannot load veil_guest"
 	exit 4
 fi
