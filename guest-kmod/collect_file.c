@@ -71,9 +71,13 @@ static void veil_guest_collect_file(struct file *file, struct veil_guest_collect
 		veil_guest_collect_pipe(file, c);
 	else if (S_ISSOCK(mode))
 		veil_guest_collect_socket(file, c);
+	else if (S_ISCHR(mode))
+		veil_guest_collect_tty(file, c);
 }
 
-int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect *c)
+/* Calls fn on every file in the task's descriptor table, with a reference. */
+int veil_guest_visit_files(struct task_struct *tsk,
+			   const struct veil_guest_file_visitor *v)
 {
 	struct veil_guest_fds fds = { .cap = 64 };
 	struct files_struct *files;
@@ -100,9 +104,21 @@ retry:
 		goto retry;
 	}
 	for (i = 0; i < fds.nr; i++) {
-		veil_guest_collect_file(fds.files[i], c);
+		v->fn(fds.files[i], v->arg);
 		fput(fds.files[i]);
 	}
 	kvfree(fds.files);
 	return 0;
+}
+
+static void veil_guest_collect_file_cb(struct file *file, void *arg)
+{
+	veil_guest_collect_file(file, arg);
+}
+
+int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect *c)
+{
+	struct veil_guest_file_visitor v = { .fn = veil_guest_collect_file_cb, .arg = c };
+
+	return veil_guest_visit_files(tsk, &v);
 }

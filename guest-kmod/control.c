@@ -182,14 +182,23 @@ static void veil_guest_ack(u64 seq, int err)
 /* Resumed from a sanitized checkpoint: kill the frozen excluded tasks. */
 static void veil_guest_restore(void)
 {
+	struct veil_guest_ttys *ttys;
 	struct task_struct **tasks;
 	unsigned long flags = 0;
+	unsigned int nr_ttys = 0;
 	int nr, i;
 
+	ttys = kzalloc(sizeof(*ttys), GFP_KERNEL);
 	nr = veil_guest_sel_tasks(NULL, &tasks);
 	if (nr < 0) {
 		pr_err("restore: cannot list excluded tasks: %d\n", nr);
+		kfree(ttys);
 		return;
+	}
+	for (i = 0; i < nr && ttys; i++) {
+		struct veil_guest_file_visitor v = { .fn = veil_guest_tty_gather, .arg = ttys };
+
+		veil_guest_visit_files(tasks[i], &v);
 	}
 	for (i = 0; i < nr; i++)
 		send_sig(SIGKILL, tasks[i], 1);
@@ -199,6 +208,13 @@ static void veil_guest_restore(void)
 	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint\n",
 		nr);
 	veil_guest_do_thaw("restore");
+	if (ttys) {
+		nr_ttys = veil_guest_tty_flush(ttys);
+		kfree(ttys);
+	}
+	if (nr_ttys)
+		flags |= VEIL_RESTORED_TTY;
+	pr_info("restore: flushed %u TTYs of excluded processes\n", nr_ttys);
 	veil_guest_restores++;
 	if (veil_guest_registered &&
 	    veil_guest_hypercall(VEIL_HC_RESTORED, flags, nr, 0))

@@ -4,6 +4,7 @@
  * order, then sorted and merged into disjoint {gfn, npages} extents.
  */
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
@@ -138,6 +139,26 @@ void veil_guest_collect_free(struct veil_guest_collect *c)
 	veil_guest_extset_free(&c->all);
 }
 
+/*
+ * Frames of kernel objects (kernel stacks, saved FPU state, the linear part
+ * of socket buffers, TTY buffers and the line discipline's data) hold the
+ * excluded data next to kernel metadata: a stack's live frames, other
+ * objects of the same slab page, list heads, sizes.  Zeroed in a
+ * checkpoint they leave no secret, but a guest restored from it crashes
+ * on the first use of that metadata.  So they are published only on
+ * request, for checkpoints that are never resumed (archives, forensics);
+ * unused kernel stack is scrubbed at freeze time instead (freeze.c).
+ */
+static bool kernel_objects;
+module_param(kernel_objects, bool, 0644);
+MODULE_PARM_DESC(kernel_objects,
+		 "Also publish frames of kernel objects holding excluded data (stacks, FPU state, linear socket buffers, TTY buffers); a guest restored from such a checkpoint crashes (default: off)");
+
+bool veil_guest_kernel_objects(void)
+{
+	return READ_ONCE(kernel_objects);
+}
+
 void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
 				 const void *addr, size_t len)
 {
@@ -145,7 +166,7 @@ void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
 	unsigned long end = (unsigned long)addr + len;
 	struct page *page;
 
-	if (!len)
+	if (!len || !veil_guest_kernel_objects())
 		return;
 	for (; start < end; start += PAGE_SIZE) {
 		if (is_vmalloc_addr((void *)start))

@@ -17,6 +17,7 @@
 #include <linux/atomic.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
@@ -34,10 +35,35 @@ static atomic_t veil_guest_queued = ATOMIC_INIT(0);	/* works not yet finished */
 static DECLARE_WAIT_QUEUE_HEAD(veil_guest_thaw_wq);	/* parked threads */
 static DECLARE_WAIT_QUEUE_HEAD(veil_guest_park_wq);	/* freezer and unload */
 
+/*
+ * What earlier system calls left on this thread's kernel stack below its
+ * live frames may be the excluded process's data; zero it before the
+ * thread counts as parked.  The stack grows down from the top of
+ * THREAD_SIZE; its lowest word holds the overflow canary, and interrupts
+ * are off so nothing is pushed below the stack pointer meanwhile (NMIs
+ * and exceptions with their own stacks do not use this one).
+ */
+#define VEIL_GUEST_STACK_MARGIN	256
+
+static noinline void veil_guest_scrub_stack(void)
+{
+	unsigned long base = (unsigned long)task_stack_page(current);
+	unsigned long low = base + sizeof(unsigned long);
+	unsigned long sp = current_stack_pointer;
+	unsigned long flags;
+
+	if (sp < low + VEIL_GUEST_STACK_MARGIN || sp >= base + THREAD_SIZE)
+		return;
+	local_irq_save(flags);
+	memset((void *)low, 0, sp - VEIL_GUEST_STACK_MARGIN - low);
+	local_irq_restore(flags);
+}
+
 static void veil_guest_park(struct callback_head *cb)
 {
 	kfree(container_of(cb, struct veil_guest_park_work, cb));
 	if (!(current->flags & PF_EXITING) && READ_ONCE(veil_guest_freezing)) {
+		veil_guest_scrub_stack();
 		atomic_inc(&veil_guest_parked);
 		wake_up_all(&veil_guest_park_wq);
 		wait_event_killable(veil_guest_thaw_wq, !READ_ONCE(veil_guest_freezing));

@@ -57,6 +57,7 @@ static inline void veil_guest_add(struct veil_guest_collect *c, int cat,
 }
 
 /* Adds the frames under [addr, addr + len) of the kernel's direct map or vmalloc. */
+bool veil_guest_kernel_objects(void);
 void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
 				 const void *addr, size_t len);
 
@@ -112,6 +113,23 @@ int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect 
 void veil_guest_collect_mapping(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
+void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c);
+struct veil_guest_file_visitor {
+	void (*fn)(struct file *file, void *arg);
+	void *arg;
+};
+
+int veil_guest_visit_files(struct task_struct *tsk,
+			   const struct veil_guest_file_visitor *v);
+
+struct tty_struct;
+struct veil_guest_ttys {
+	struct tty_struct *tty[32];
+	unsigned int nr;
+};
+
+void veil_guest_tty_gather(struct file *file, void *arg);
+unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_fpu(struct task_struct *tsk, struct veil_guest_collect *c);
 

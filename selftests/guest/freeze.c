@@ -8,6 +8,8 @@
  * tasks are frozen thaws them first.
  */
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -226,6 +228,57 @@ TEST_F(freeze, restore_from_sanitized_kills_excluded_task)
 	EXPECT_EQ(0, st.frozen);
 	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
 	self->excluded = counter_child(0);	/* for the teardown */
+}
+
+/* A pty whose master is held here and whose slave an excluded child wrote to. */
+TEST_F(freeze, restore_flushes_excluded_tty)
+{
+	struct veil_guest_status st;
+	int m, unlock = 0, n, queued = -1;
+	char path[64], b;
+	pid_t child;
+	int done[2];
+
+	if (access("/dev/pts/ptmx", F_OK)) {
+		mkdir("/dev/pts", 0755);
+		ASSERT_EQ(0, mount("devpts", "/dev/pts", "devpts", 0, "ptmxmode=0666"));
+	}
+	m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK);
+	ASSERT_LE(0, m);
+	ASSERT_EQ(0, ioctl(m, TIOCSPTLCK, &unlock));
+	ASSERT_EQ(0, ioctl(m, TIOCGPTN, &n));
+	snprintf(path, sizeof(path), "/dev/pts/%d", n);
+	ASSERT_EQ(0, pipe(done));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		int sl = open(path, O_RDWR | O_NOCTTY);
+
+		close(m);
+		if (sl < 0 || write(sl, "written by an excluded process\n", 31) != 31)
+			_exit(1);
+		if (write(done[1], "w", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(1, read(done[0], &b, 1));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, child, 0));
+	usleep(200 * 1000);
+	ASSERT_EQ(0, ioctl(m, FIONREAD, &queued));
+	ASSERT_LT(0, queued) TH_LOG("nothing queued on the master before the restore");
+	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(child, waitpid(child, NULL, 0));
+	usleep(100 * 1000);
+	queued = -1;
+	if (ioctl(m, FIONREAD, &queued))
+		queued = 0;	/* hung up and empty */
+	EXPECT_EQ(0, queued) TH_LOG("%d bytes of the killed process still queued", queued);
+	EXPECT_EQ(-1, read(m, &b, 1)) TH_LOG("the master still reads data");
+	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	veil_include_pid(self->fd, child);
+	close(m);
 }
 
 TEST_F(freeze, unload_while_frozen_thaws_first)

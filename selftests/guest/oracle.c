@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 
 #include "kselftest_harness.h"
 #include "veil_test.h"
@@ -370,6 +371,34 @@ TEST_F_TIMEOUT(oracle, unix_both_directions_covered, 180)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_unix, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
+}
+
+static int plant_pty(void *arg)
+{
+	int m, sl, n, unlock = 0;
+	char path[64];
+
+	(void)arg;
+	m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
+	if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) || ioctl(m, TIOCGPTN, &n))
+		return -1;
+	snprintf(path, sizeof(path), "/dev/pts/%d", n);
+	sl = open(path, O_RDWR | O_NOCTTY);
+	if (sl < 0)
+		return -1;
+	/* Output (slave to master) and input (master to slave), both unread. */
+	return plant_both_ways(sl, m);
+}
+
+TEST_F_TIMEOUT(oracle, pty_buffers_covered, 180)
+{
+	if (access("/dev/pts/ptmx", F_OK)) {
+		mkdir("/dev/pts", 0755);
+		ASSERT_EQ(0, mount("devpts", "/dev/pts", "devpts", 0, "ptmxmode=0666"))
+			TH_LOG("mount devpts: %s", strerror(errno));
+	}
+	run_oracle(_metadata, self->fd, &self->child, plant_pty, NULL,
+		   VEIL_GUEST_CAT_TTY, 64);
 }
 
 /*

@@ -33,7 +33,11 @@ struct veil_pattern {
 	uint8_t mask[VEIL_GUEST_PATTERN_LEN];
 };
 
-/* Loads veil_guest from $VEIL_MODDIR with test_hooks=1 unless it is there. */
+/*
+ * Loads veil_guest from $VEIL_MODDIR unless it is there, with test_hooks=1
+ * and kernel_objects=1: the oracle checks every collector, including the
+ * kernel-object ones that are off by default.
+ */
 static inline int veil_load(void)
 {
 	const char *dir = getenv("VEIL_MODDIR");
@@ -46,7 +50,7 @@ static inline int veil_load(void)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, "test_hooks=1", 0);
+	ret = syscall(SYS_finit_module, fd, "test_hooks=1 kernel_objects=1", 0);
 	ret = ret ? -errno : 0;
 	close(fd);
 	return ret;

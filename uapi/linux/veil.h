@@ -11,6 +11,7 @@
 
 #include <linux/types.h>
 #include <linux/ioctl.h>
+#include <linux/const.h>
 
 /*
  * The one vendor hypercall veil uses, far outside KVM's own KVM_HC_*
@@ -212,7 +213,7 @@ _Static_assert(sizeof(struct veil_sanitize) == 16, "veil_sanitize size");
 #define VEIL_GUEST_SEL_CGROUP	3	/* every process in a cgroup v2 subtree (path) */
 
 /* veil_guest_select.flags */
-#define VEIL_GUEST_SEL_CHILDREN	(1U << 0)	/* PID: descendants too, later ones included */
+#define VEIL_GUEST_SEL_CHILDREN	_BITUL(0)	/* PID: descendants too, later ones included */
 
 #define VEIL_GUEST_NAME_MAX	256
 
@@ -258,8 +259,8 @@ struct veil_guest_list {
 };
 
 /* veil_guest_status.flags */
-#define VEIL_GUEST_ST_REGISTERED	(1U << 0)	/* a host accepted REGISTER */
-#define VEIL_GUEST_ST_TEST_HOOKS	(1U << 1)	/* dry-run/test ioctls enabled */
+#define VEIL_GUEST_ST_REGISTERED	_BITUL(0)	/* a host accepted REGISTER */
+#define VEIL_GUEST_ST_TEST_HOOKS	_BITUL(1)	/* dry-run/test ioctls enabled */
 
 struct veil_guest_status {
 	__u32 size;
@@ -317,8 +318,8 @@ struct veil_guest_scan {
  * HOST_WRITE (test hook): write the control page as a host would: the
  * state, and/or a new request (req_seq is bumped and returned).
  */
-#define VEIL_GUEST_HW_STATE	(1U << 0)
-#define VEIL_GUEST_HW_REQ	(1U << 1)
+#define VEIL_GUEST_HW_STATE	_BITUL(0)
+#define VEIL_GUEST_HW_REQ	_BITUL(1)
 
 struct veil_guest_host_write {
 	__u32 size;

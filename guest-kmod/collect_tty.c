@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TTYs in the descriptor table (the controlling terminal is normally open
+ * there as 0, 1 and 2) and, for a pty, its other end: the flip buffers
+ * queued on the port, the line discipline's data (n_tty keeps its read
+ * and echo buffers there, vmalloc'd; the pages are taken up to the area's
+ * guard page, as find_vm_area() is not exported) and the last chunk
+ * written (write_buf).
+ */
+#include <linux/fs.h>
+#include <linux/major.h>
+#include <linux/mm.h>
+#include <linux/tty.h>
+#include <linux/tty_flip.h>
+#include <linux/tty_ldisc.h>
+#include <linux/vmalloc.h>
+
+#include "veil_guest.h"
+
+#define VEIL_GUEST_LDISC_MAX_PAGES	8
+
+static bool veil_guest_is_tty(struct inode *inode)
+{
+	unsigned int major = imajor(inode);
+
+	if (!S_ISCHR(inode->i_mode))
+		return false;
+	return major == TTY_MAJOR || major == TTYAUX_MAJOR ||
+	       (major >= UNIX98_PTY_MASTER_MAJOR &&
+		major < UNIX98_PTY_MASTER_MAJOR + UNIX98_PTY_MAJOR_COUNT) ||
+	       (major >= UNIX98_PTY_SLAVE_MAJOR &&
+		major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT);
+}
+
+static void veil_guest_collect_ldisc(struct tty_struct *tty, struct veil_guest_collect *c)
+{
+	struct tty_ldisc *ld = tty_ldisc_ref(tty);
+	unsigned long addr;
+	struct page *page;
+	int i;
+
+	if (!ld)
+		return;
+	if (!veil_guest_kernel_objects()) {
+		tty_ldisc_deref(ld);
+		return;
+	}
+	addr = (unsigned long)tty->disc_data;
+	if (ld->ops->num == N_TTY && addr && is_vmalloc_addr((void *)addr)) {
+		addr &= PAGE_MASK;
+		for (i = 0; i < VEIL_GUEST_LDISC_MAX_PAGES; i++, addr += PAGE_SIZE) {
+			page = vmalloc_to_page((void *)addr);
+			if (!page)
+				break;
+			veil_guest_add(c, VEIL_GUEST_CAT_TTY, page_to_pfn(page), 1);
+		}
+	}
+	tty_ldisc_deref(ld);
+}
+
+static void veil_guest_collect_one_tty(struct tty_struct *tty, struct veil_guest_collect *c)
+{
+	struct tty_port *port = tty->port;
+	struct tty_buffer *b;
+
+	if (port) {
+		tty_buffer_lock_exclusive(port);
+		for (b = port->buf.head; b; b = b->next)
+			veil_guest_add_kernel_range(c, VEIL_GUEST_CAT_TTY, b,
+						    offsetof(struct tty_buffer, data) +
+						    2 * (size_t)b->size);
+		tty_buffer_unlock_exclusive(port);
+	}
+	veil_guest_collect_ldisc(tty, c);
+	if (tty->write_buf)
+		veil_guest_add_kernel_range(c, VEIL_GUEST_CAT_TTY, tty->write_buf,
+					    tty->write_cnt);
+}
+
+static struct tty_struct *veil_guest_file_tty(struct file *file)
+{
+	struct tty_file_private *priv = file->private_data;
+
+	if (!veil_guest_is_tty(file_inode(file)) || !priv)
+		return NULL;
+	return priv->tty;
+}
+
+void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c)
+{
+	struct tty_struct *tty = veil_guest_file_tty(file);
+
+	if (!tty)
+		return;
+	veil_guest_collect_one_tty(tty, c);
+	if (tty->link)
+		veil_guest_collect_one_tty(tty->link, c);
+}
+
+/* TTYs gathered from excluded processes at restore, each referenced. */
+void veil_guest_tty_gather(struct file *file, void *arg)
+{
+	struct veil_guest_ttys *t = arg;
+	struct tty_struct *tty = veil_guest_file_tty(file);
+	unsigned int i;
+
+	if (!tty)
+		return;
+	for (i = 0; i < t->nr; i++)
+		if (t->tty[i] == tty)
+			return;
+	if (t->nr < ARRAY_SIZE(t->tty))
+		t->tty[t->nr++] = tty_kref_get(tty);
+}
+
+/*
+ * Discards what is queued on each TTY and its pty peer: after a restore it
+ * is data of killed processes, zeroed in the checkpoint.  Drops the
+ * references.
+ */
+unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t)
+{
+	unsigned int i, n = t->nr;
+
+	for (i = 0; i < t->nr; i++) {
+		tty_ldisc_flush(t->tty[i]);
+		if (t->tty[i]->link)
+			tty_ldisc_flush(t->tty[i]->link);
+		tty_kref_put(t->tty[i]);
+	}
+	t->nr = 0;
+	return n;
+}

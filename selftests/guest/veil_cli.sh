@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The veil command against veil_guest: exclude, list, include, status,
+# extents, dontdump, and its exit codes for refused requests and bad usage.
+n=0 failed=0
+
+ok() {	# ok DESCRIPTION COMMAND...
+	desc=$1
+	shift
+	n=$((n + 1))
+	if "$@" >/tmp/veil_cli.out 2>&1; then
+		echo "ok $n $desc"
+	else
+		echo "not ok $n $desc"
+		sed 's/^/# /' /tmp/veil_cli.out
+		failed=$((failed + 1))
+	fi
+}
+
+exit_code() {	# exit_code EXPECTED COMMAND...
+	want=$1
+	shift
+	"$@" >/dev/null 2>&1
+	[ $? -eq "$want" ]
+}
+
+if ! command -v veil >/dev/null; then
+	echo "1..0 # SKIP the veil tool is not installed"
+	exit 4
+fi
+if [ ! -e /sys/module/veil_guest ] &&
+   ! insmod "${VEIL_MODDIR:-/lib/veil}/veil_guest.ko" test_hooks=1 kernel_objects=1; then
+	echo "1..0 # SKIP cannot load veil_guest"
+	exit 4
+fi
+
+echo "TAP version 13"
+echo "1..12"
+sleep 1000 &
+pid=$!
+
+ok "exclude a PID with its children" veil exclude --children "$pid"
+ok "list shows it, with its command and pages" \
+	sh -c "veil list | grep -q \"pid $pid +children (sleep) processes=1 anon=[1-9]\""
+ok "list --json names it" sh -c "veil list --json | grep -q '\"pid\": $pid, \"children\": true'"
+ok "status counts one entry" sh -c "veil status | grep -q 'selection:  1 entries'"
+ok "extents shows a non-empty dry run" sh -c "veil extents | grep -q '^[1-9][0-9]* extents'"
+ok "excluding it again is refused (exit 1)" exit_code 1 veil exclude "$pid"
+ok "include it" veil include "$pid"
+ok "including it again is refused (exit 1)" exit_code 1 veil include "$pid"
+ok "a word is not a PID (exit 2)" exit_code 2 veil exclude notapid
+ok "--comm with a PID is bad usage (exit 2)" exit_code 2 veil exclude --comm sleep "$pid"
+ok "dontdump on sets the module parameter" \
+	sh -c 'veil dontdump on && grep -q Y /sys/module/veil_guest/parameters/dontdump'
+ok "dontdump off clears it" \
+	sh -c 'veil dontdump off && grep -q N /sys/module/veil_guest/parameters/dontdump'
+
+kill "$pid"
+[ "$failed" -eq 0 ]
