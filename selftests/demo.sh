@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # demo.sh: what 'make demo' runs.  Boots a KVM host (L1) and a guest in it
-# (L2); in the guest a "vault" process keeps a secret in memory, a file, a
-# socket, a pipe and a pty, and a control process keeps another; veil
+# (L2); in the guest a "vault" process keeps a secret in memory, a file and
+# a pipe, and a control process keeps another; veil
 # excludes the vault; the host takes a plain and a veil checkpoint, looks
 # for both secrets in each, and restores the veil checkpoint.
 #

@@ -41,6 +41,7 @@ l2_start() {	# l2_start NAME [QEMU ARGS...]
 		-chardev "pipe,id=s1,path=/tmp/$name.s1" -device isa-serial,chardev=s1 \
 		"$@" >"/tmp/$name.log" 2>&1 &
 	echo $! >"/tmp/$name.pid"
+	echo "# started guest $name (QEMU $!)"
 }
 
 l2_pid() {
@@ -49,12 +50,13 @@ l2_pid() {
 
 l2_read() {	# l2_read NAME SECONDS: one line from the guest's ttyS1
 	local line
-	read -r -t "$2" line <"/tmp/$1.s1.out" || return 1
+	# read-write opens never block, even before QEMU holds the FIFO
+	read -r -t "$2" line <>"/tmp/$1.s1.out" || return 1
 	echo "$line"
 }
 
 l2_send() {
-	echo "$2" >"/tmp/$1.s1.in"
+	echo "$2" 1<>"/tmp/$1.s1.in"
 }
 
 l2_wait_ready() {	# l2_wait_ready NAME SECONDS

@@ -21,7 +21,7 @@ while read -r cmd <&3; do
 		echo "pong $n" >&3
 		;;
 	run\ *)
-		sh -c "${cmd#run }" </dev/null >/tmp/run.out 2>&1
+		sh -c "${cmd#run }" </dev/null >/tmp/run.out 2>&1 3>&-
 		rc=$?
 		sed 's/^/out /' /tmp/run.out >&3
 		echo "rc $rc" >&3

@@ -4,8 +4,12 @@
  * demo.  The secret is 64 printable bytes derived from a seed at run time,
  * so it is in no file of the test images.
  *
- *   vault hold SEED [MIB]  keep the secret in anonymous memory, a file in
- *                          /tmp, a pipe, a UNIX socket pair and a pty;
+ * Socket and TTY buffers are left out: their data shares frames with kernel
+ * metadata, which veil_guest publishes only with kernel_objects=1 (for
+ * checkpoints never resumed); the guest suite covers those collectors.
+ *
+ *   vault hold SEED [MIB]  keep the secret in anonymous memory (twice), a
+ *                          file in /tmp and a pipe;
  *                          check it every 100 ms and exit 3 the moment any
  *                          copy it can see is damaged; with MIB, also fill
  *                          that much anonymous memory with data that does
@@ -110,7 +114,7 @@ static int fill(const char *seed, unsigned long mib)
 static int cmd_hold(const char *seed, unsigned long mib)
 {
 	char path[256], check[SECRET_LEN];
-	int pipefd[2], sv[2], ptm, pts, fd;
+	int pipefd[2], fd;
 	char *mem;
 
 	if (fill(seed, mib))
@@ -127,14 +131,6 @@ static int cmd_hold(const char *seed, unsigned long mib)
 	if (fd < 0 || stash(fd, mem, "file"))
 		return 2;
 	if (pipe(pipefd) || stash(pipefd[1], mem, "pipe"))
-		return 2;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || stash(sv[0], mem, "socket"))
-		return 2;
-	ptm = posix_openpt(O_RDWR | O_NOCTTY);
-	if (ptm < 0 || grantpt(ptm) || unlockpt(ptm))
-		return 2;
-	pts = open(ptsname(ptm), O_RDWR | O_NOCTTY);
-	if (pts < 0 || stash(pts, mem, "pty"))
 		return 2;
 
 	printf("vault %d holds its secret\n", getpid());
