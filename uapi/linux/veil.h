@@ -12,6 +12,11 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 #include <linux/const.h>
+#ifdef __KERNEL__
+#include <linux/build_bug.h>
+#else
+#include <assert.h>
+#endif
 
 /*
  * The one vendor hypercall veil uses, far outside KVM's own KVM_HC_*
@@ -45,10 +50,10 @@
 #define VEIL_HC_ACK		3
 #define VEIL_HC_RESTORED	4
 
-#define VEIL_RESTORED_KILLED	(1U << 0)	/* transparent tasks killed */
-#define VEIL_RESTORED_NOTIFIED	(1U << 1)	/* libveil tasks notified */
-#define VEIL_RESTORED_TTY	(1U << 2)	/* excluded TTYs flushed */
-#define VEIL_RESTORED_PAGECACHE	(1U << 3)	/* excluded page cache dropped */
+#define VEIL_RESTORED_KILLED	_BITUL(0)	/* transparent tasks killed */
+#define VEIL_RESTORED_NOTIFIED	_BITUL(1)	/* libveil tasks notified */
+#define VEIL_RESTORED_TTY	_BITUL(2)	/* excluded TTYs flushed */
+#define VEIL_RESTORED_PAGECACHE	_BITUL(3)	/* excluded page cache dropped */
 
 /*
  * Control page: one guest page, registered with REGISTER.  The guest fills
@@ -104,7 +109,6 @@ struct veil_extent_page {
 
 #define VEIL_EXTENTS_PER_PAGE	255
 
-
 /*
  * /dev/veil (host, root only).  One open descriptor manages at most one VM:
  * VEIL_IOC_ATTACH names it with a descriptor of the VM's file (from QEMU,
@@ -121,8 +125,8 @@ struct veil_attach {
 };
 
 /* veil_info.flags */
-#define VEIL_INFO_REGISTERED	(1U << 0)	/* the guest sent REGISTER */
-#define VEIL_INFO_ACKED		(1U << 1)	/* the last PREPARE was acked */
+#define VEIL_INFO_REGISTERED	_BITUL(0)	/* the guest sent REGISTER */
+#define VEIL_INFO_ACKED		_BITUL(1)	/* the last PREPARE was acked */
 
 /* veil_info.state: the host's view of the VM */
 #define VEIL_HOST_RUNNING	0
@@ -191,14 +195,14 @@ struct veil_sanitize {
 
 /* /dev/veil-guest ioctls use numbers from 0x40 up (defined below). */
 
-_Static_assert(sizeof(struct veil_control) == 4096, "veil_control size");
-_Static_assert(sizeof(struct veil_extent) == 16, "veil_extent size");
-_Static_assert(sizeof(struct veil_extent_page) == 4096, "veil_extent_page size");
-_Static_assert(sizeof(struct veil_attach) == 8, "veil_attach size");
-_Static_assert(sizeof(struct veil_info) == 112, "veil_info size");
-_Static_assert(sizeof(struct veil_get_extents) == 48, "veil_get_extents size");
-_Static_assert(sizeof(struct veil_prepare) == 24, "veil_prepare size");
-_Static_assert(sizeof(struct veil_sanitize) == 16, "veil_sanitize size");
+static_assert(sizeof(struct veil_control) == 4096, "veil_control size");
+static_assert(sizeof(struct veil_extent) == 16, "veil_extent size");
+static_assert(sizeof(struct veil_extent_page) == 4096, "veil_extent_page size");
+static_assert(sizeof(struct veil_attach) == 8, "veil_attach size");
+static_assert(sizeof(struct veil_info) == 112, "veil_info size");
+static_assert(sizeof(struct veil_get_extents) == 48, "veil_get_extents size");
+static_assert(sizeof(struct veil_prepare) == 24, "veil_prepare size");
+static_assert(sizeof(struct veil_sanitize) == 16, "veil_sanitize size");
 
 /*
  * /dev/veil-guest (inside the guest).  Selection needs CAP_SYS_ADMIN, or,
@@ -337,12 +341,12 @@ struct veil_guest_host_write {
 #define VEIL_GUEST_IOC_SCAN	_IOWR(VEIL_IOC_MAGIC, 0x45, struct veil_guest_scan)
 #define VEIL_GUEST_IOC_HOST_WRITE _IOWR(VEIL_IOC_MAGIC, 0x46, struct veil_guest_host_write)
 
-_Static_assert(sizeof(struct veil_guest_select) == 272, "veil_guest_select size");
-_Static_assert(sizeof(struct veil_guest_entry) == 336, "veil_guest_entry size");
-_Static_assert(sizeof(struct veil_guest_list) == 32, "veil_guest_list size");
-_Static_assert(sizeof(struct veil_guest_status) == 88, "veil_guest_status size");
-_Static_assert(sizeof(struct veil_guest_extents) == 104, "veil_guest_extents size");
-_Static_assert(sizeof(struct veil_guest_scan) == 168, "veil_guest_scan size");
-_Static_assert(sizeof(struct veil_guest_host_write) == 24, "veil_guest_host_write size");
+static_assert(sizeof(struct veil_guest_select) == 272, "veil_guest_select size");
+static_assert(sizeof(struct veil_guest_entry) == 336, "veil_guest_entry size");
+static_assert(sizeof(struct veil_guest_list) == 32, "veil_guest_list size");
+static_assert(sizeof(struct veil_guest_status) == 88, "veil_guest_status size");
+static_assert(sizeof(struct veil_guest_extents) == 104, "veil_guest_extents size");
+static_assert(sizeof(struct veil_guest_scan) == 168, "veil_guest_scan size");
+static_assert(sizeof(struct veil_guest_host_write) == 24, "veil_guest_host_write size");
 
 #endif /* _UAPI_LINUX_VEIL_H */
