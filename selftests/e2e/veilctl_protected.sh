@@ -84,6 +84,45 @@ l2_run vm2 "dmesg | tail -n 20" | sed 's/^/#   vm2 dmesg| /'
 l2_run vm1 "kill -0 $va" >/dev/null
 ok "the original guest's vault is untouched by the restore" $?
 
+# veilctl killed after each step of a protected checkpoint: the VM runs
+# on, the vault (which checks its secret every 100 ms) is alive and no
+# longer frozen, and no file is left behind.
+for step in prepare sanitize save restore; do
+	rm -f /tmp/k.mig /tmp/k.err
+	VEILCTL_PAUSE_AFTER=$step veilctl checkpoint "$pid" --to /tmp/k.mig 2>/tmp/k.err &
+	k=$!
+	for i in $(seq 1 100); do
+		grep -q "paused after $step" /tmp/k.err && break
+		sleep 0.2
+	done
+	kill -9 $k
+	wait $k 2>/dev/null
+	running=1
+	for i in $(seq 1 60); do
+		veilctl status "$pid" --json 2>/dev/null | grep -q '"run_state":"running"' &&
+			{ running=0; break; }
+		sleep 0.5
+	done
+	ok "killed after '$step': the VM is running again" $running
+	frozen=$(l2_run vm1 "veil status --json" | sed -n 's/.*"frozen": *\([0-9]*\).*/\1/p')
+	l2_run vm1 "kill -0 $va" >/dev/null && [ "$frozen" = 0 ]
+	ok "killed after '$step': the vault's secret is intact and it is thawed (frozen: ${frozen:-?})" $?
+	[ ! -e /tmp/k.mig ] && ! ls /tmp/k.mig.* >/dev/null 2>&1
+	ok "killed after '$step': no checkpoint file left behind" $?
+done
+
+# A guest that does not answer: its control-page poll is slowed to a
+# minute, so PREPARE times out.
+l2_run vm1 "echo 60000 >/sys/module/veil_guest/parameters/period_ms && sleep 0.2"
+expect "a guest that does not acknowledge: refused with exit 5" 5 \
+	veilctl checkpoint "$pid" --to /tmp/late.mig --timeout 2
+[ ! -e /tmp/late.mig ]
+ok "nothing written after the timeout" $?
+veilctl status "$pid" --json | grep -q '"run_state":"running"'
+ok "the VM keeps running after the timeout" $?
+l2_run vm1 "kill -0 $va" >/dev/null
+ok "the guest's vault is intact after the timeout" $?
+
 l2_stop vm2
 ok "the restored guest shuts down cleanly" $?
 if bad_klog /tmp/vm2.log >/tmp/bad; then
