@@ -15,10 +15,7 @@ pid=$(l2_pid vm1)
 demo guest_kernel "$(l2_run vm1 "uname -r")"
 if [ ! -c /dev/veil ]; then
 	demo missing "veil_host has no /dev/veil"
-	l2_stop vm1
-	cat /tmp/vm1.log
-	echo "1..$tap_n"
-	exit $tap_bad
+	finish vm1
 fi
 l2_run vm1 "insmod /lib/veil/veil_guest.ko" >/dev/null
 ok "veil_guest loads in the guest" $?
@@ -66,8 +63,4 @@ done
 demo restored_vault "$r"
 if l2_run vm2 "kill -0 $vb" >/dev/null; then r=alive; else r=gone; fi
 demo restored_control "$r"
-l2_stop vm2
-l2_stop vm1
-cat /tmp/vm1.log
-echo "1..$tap_n"
-exit $tap_bad
+finish vm1 vm2

@@ -105,3 +105,21 @@ magic() {	# magic FILE: first four bytes in hex
 bad_klog() {	# bad_klog FILE: any kernel splat in a guest console log
 	grep -E 'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|general protection' "$1"
 }
+
+finish() {	# finish ORIGINAL [RESTORED]: stop the guests, judge them, end TAP
+	if [ -n "${2:-}" ]; then
+		l2_stop "$2"
+		ok "the restored guest shuts down cleanly" $?
+		if bad_klog "/tmp/$2.log" >/tmp/bad; then
+			sed 's/^/#   /' /tmp/bad
+			ok "the restored guest's kernel log is clean" 1
+		else
+			ok "the restored guest's kernel log is clean" 0
+		fi
+	fi
+	l2_stop "$1"
+	# The original guest's console is judged with the rest of the run.
+	cat "/tmp/$1.log"
+	echo "1..$tap_n"
+	exit $tap_bad
+}
