@@ -180,6 +180,26 @@ static void veil_guest_ack(u64 seq, int err)
 }
 
 /* Resumed from a sanitized checkpoint: kill the frozen excluded tasks. */
+static void veil_guest_register(void);
+
+/*
+ * The host this image resumed on has never seen this guest (or, after an
+ * in-place restore, saw it in a later life): start the page over as a new
+ * registration, before any host knows it, and register again.
+ */
+static void veil_guest_reregister(void)
+{
+	struct veil_control *ctl = veil_guest_ctl;
+
+	lockdep_assert_held(&veil_guest_ctl_lock);
+	WRITE_ONCE(ctl->req_op, cpu_to_le32(VEIL_REQ_NONE));
+	WRITE_ONCE(ctl->req_seq, 0);
+	WRITE_ONCE(ctl->state, cpu_to_le32(VEIL_STATE_RUNNING));
+	veil_guest_last_seq = 0;
+	veil_guest_registered = false;
+	veil_guest_register();
+}
+
 static void veil_guest_restore(void)
 {
 	struct veil_guest_ttys *ttys;
@@ -216,6 +236,7 @@ static void veil_guest_restore(void)
 		flags |= VEIL_RESTORED_TTY;
 	pr_info("restore: flushed %u TTYs of excluded processes\n", nr_ttys);
 	veil_guest_restores++;
+	veil_guest_reregister();
 	if (veil_guest_registered &&
 	    veil_guest_hypercall(VEIL_HC_RESTORED, flags, nr, 0))
 		pr_err_ratelimited("RESTORED refused by the host\n");

@@ -118,6 +118,8 @@ finish() {	# finish ORIGINAL [RESTORED]: stop the guests, judge them, end TAP
 		fi
 	fi
 	l2_stop "$1"
+	# The next test of this VM needs the room: /tmp is memory.
+	rm -f /tmp/*.mig /tmp/*.elf /tmp/*.qcow2
 	# The original guest's console is judged with the rest of the run.
 	cat "/tmp/$1.log"
 	echo "1..$tap_n"

@@ -66,6 +66,7 @@ expect "veil checkpoint, dump format" 0 \
 n=$(vault find A /tmp/veil.elf)
 [ "$n" = 0 ]
 ok "vault secret in the veil dump: no ($n copies)" $?
+rm -f /tmp/veil.elf /tmp/plain.mig
 
 l2_start vm2 -incoming defer
 sleep 1
@@ -77,6 +78,8 @@ for i in $(seq 1 25); do
 	sleep 0.2
 done
 ok "restored guest: the vault is terminated" $dead
+veilctl status "$(l2_pid vm2)" --json | grep -q '"registered":true'
+ok "restored guest: registered again with the host it now runs on" $?
 l2_run vm2 "kill -0 $vb" >/dev/null
 ok "restored guest: the control process is alive" $? ||
 	tail -n 40 /tmp/vm2.log | sed 's/^/#   vm2| /'

@@ -52,6 +52,7 @@ expect "dump format" 0 \
 	veilctl checkpoint "$pid" --to /tmp/c1.elf --format dump --allow-unprotected
 [ "$(magic /tmp/c1.elf)" = 7f454c46 ]
 ok "the dump is an ELF file (saw $(magic /tmp/c1.elf))" $?
+rm -f /tmp/c1.elf	# as large as guest RAM; /tmp is RAM too
 expect "savevm format: a snapshot inside the VM's qcow2 disk" 0 \
 	veilctl checkpoint "$pid" --to snap1 --format savevm --allow-unprotected
 qemu-img snapshot -U -l /tmp/disk1.qcow2 | grep -q snap1
