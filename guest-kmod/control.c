@@ -184,18 +184,15 @@ static void veil_guest_register(void);
 
 /*
  * The host this image resumed on has never seen this guest (or, after an
- * in-place restore, saw it in a later life): start the page over as a new
- * registration, before any host knows it, and register again.
+ * in-place restore, saw it in a later life): mark the page running again,
+ * before any host knows it, and register again.  The request sequence is
+ * left alone: a new host's first request differs from the last one seen,
+ * and sequence numbers a waiter already saw acknowledged are not reused.
  */
 static void veil_guest_reregister(void)
 {
-	struct veil_control *ctl = veil_guest_ctl;
-
 	lockdep_assert_held(&veil_guest_ctl_lock);
-	WRITE_ONCE(ctl->req_op, cpu_to_le32(VEIL_REQ_NONE));
-	WRITE_ONCE(ctl->req_seq, 0);
-	WRITE_ONCE(ctl->state, cpu_to_le32(VEIL_STATE_RUNNING));
-	veil_guest_last_seq = 0;
+	WRITE_ONCE(veil_guest_ctl->state, cpu_to_le32(VEIL_STATE_RUNNING));
 	veil_guest_registered = false;
 	veil_guest_register();
 }

@@ -62,8 +62,8 @@
  * alone writes ack_seq and the guest_* fields.  Because the page lives in
  * guest memory a checkpoint carries state == VEIL_STATE_SANITIZED.  A guest
  * resumed from such a checkpoint runs on a host that does not know it: it
- * handles the restore, resets req_seq, req_op and state, registers again
- * and then reports RESTORED.
+ * handles the restore, sets state back to RUNNING, registers again and
+ * then reports RESTORED.
  */
 #define VEIL_CONTROL_MAGIC	0x4c494556U	/* "VEIL" little-endian */
 
