@@ -90,10 +90,21 @@ l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	local pid i
 	pid=$(l2_pid "$1")
 	l2_send "$1" done
-	for i in $(seq 1 120); do
-		kill -0 "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 240); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "# guest $1 powered off after $((i / 2)) s"
+			return 0
+		fi
 		sleep 0.5
 	done
+	# Say where it is stuck before ending it.
+	echo "# guest $1 still running 120 s after 'done'; QEMU in L1:"
+	grep -E '^(State|Threads)' "/proc/$pid/status" | sed 's/^/#   /'
+	for i in /proc/"$pid"/task/*; do
+		echo "#   thread ${i##*/} wchan $(cat "$i/wchan" 2>/dev/null)"
+	done
+	echo "# last lines of its console:"
+	tail -n 30 "/tmp/$1.log" | sed 's/^/#   /'
 	kill -9 "$pid" 2>/dev/null
 	return 1
 }
