@@ -83,7 +83,10 @@ static int veil_guest_collect_dontdump(struct veil_guest_collect *c)
 	return err;
 }
 
-/* Collects every frame of the given processes and finishes the set. */
+/*
+ * Collects every frame of the given processes and what libveil clients
+ * protect, and finishes the set.
+ */
 int veil_guest_collect_all(struct task_struct **tasks, int nr,
 			   struct veil_guest_collect *c)
 {
@@ -91,6 +94,8 @@ int veil_guest_collect_all(struct task_struct **tasks, int nr,
 
 	for (i = 0; i < nr && !err; i++)
 		err = veil_guest_collect_task(tasks[i], c);
+	if (!err)
+		err = veil_guest_collect_clients(c);
 	if (!err && READ_ONCE(dontdump))
 		err = veil_guest_collect_dontdump(c);
 	if (err)

@@ -150,8 +150,13 @@ static void veil_guest_anon_leaf(const struct veil_guest_walker *w,
 		veil_guest_add(aw->c, VEIL_GUEST_CAT_ANON, pfn, npages);
 }
 
-int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
-			    bool dontdump_only)
+/*
+ * Walks the areas of mm that meet [start, end).  A whole walk (range is
+ * false) also takes the unmapped page cache of shared file mappings.
+ */
+static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_collect *c,
+				    unsigned long start, unsigned long end,
+				    bool dontdump_only, bool range)
 {
 	struct veil_guest_anon_walk aw = {
 		.w = { .pte = veil_guest_anon_pte, .leaf = veil_guest_anon_leaf,
@@ -163,18 +168,32 @@ int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
 
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	vma_iter_init(&vmi, mm, 0);
-	for_each_vma(vmi, vma) {
+	vma_iter_init(&vmi, mm, start);
+	for_each_vma_range(vmi, vma, end) {
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
 			continue;
 		if (dontdump_only && !(vma->vm_flags & VM_DONTDUMP))
 			continue;
 		aw.vma = vma;
-		veil_guest_walk_range(mm, vma->vm_start, vma->vm_end, &aw.w);
+		veil_guest_walk_range(mm, max(start, vma->vm_start),
+				      min(end, vma->vm_end), &aw.w);
 		/* Pages of a shared mapping that are not mapped right now. */
-		if (vma->vm_file && (vma->vm_flags & VM_SHARED))
+		if (!range && vma->vm_file && (vma->vm_flags & VM_SHARED))
 			veil_guest_collect_mapping(vma->vm_file, c);
 	}
 	mmap_read_unlock(mm);
 	return 0;
+}
+
+int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
+			    bool dontdump_only)
+{
+	return veil_guest_collect_areas(mm, c, 0, ULONG_MAX, dontdump_only, false);
+}
+
+/* A range protected through libveil: what is mapped there now. */
+int veil_guest_collect_anon_range(struct mm_struct *mm, struct veil_guest_collect *c,
+				  unsigned long start, unsigned long end)
+{
+	return veil_guest_collect_areas(mm, c, start, end, false, true);
 }

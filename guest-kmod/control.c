@@ -8,7 +8,8 @@
  * themselves after thaw_timeout_ms, so a guest is never left frozen when
  * the host goes away.  Finding state == SANITIZED means this guest was
  * resumed from a sanitized checkpoint: the excluded tasks, still frozen
- * since PREPARE, are killed before they can run on zeroed memory.
+ * since PREPARE, are killed before they can run on zeroed memory, but for
+ * libveil subscribers, which are told and thawed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -127,17 +128,25 @@ nomem:
 	return -ENOMEM;
 }
 
-static int veil_guest_prepare(void)
+static int veil_guest_prepare(u64 seq)
 {
+	struct task_struct **tasks, **frozen;
 	struct veil_guest_collect *c;
-	struct task_struct **tasks;
-	int nr, err, ferr;
+	int nr, nr_frozen, err, ferr;
 
 	nr = veil_guest_sel_tasks(NULL, &tasks);
 	if (nr < 0)
 		return nr;
+	/* Protecting libveil clients are frozen too, but only what they protect is collected. */
+	nr_frozen = veil_guest_client_add_owners(tasks, nr, &frozen);
+	if (nr_frozen < 0) {
+		veil_guest_put_tasks(tasks, nr);
+		return nr_frozen;
+	}
+	veil_guest_clients_event(VEIL_GUEST_EV_BEGIN, seq);
 	veil_guest_frozen_since = jiffies;
-	ferr = veil_guest_freeze(tasks, nr, freeze_wait_ms);
+	ferr = veil_guest_freeze(frozen, nr_frozen, freeze_wait_ms);
+	veil_guest_put_tasks(frozen, nr_frozen);
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c) {
 		err = -ENOMEM;
@@ -155,12 +164,14 @@ out:
 	return err ? err : ferr;
 }
 
-static void veil_guest_do_thaw(const char *why)
+/* seq: the THAW request that asked for it, or 0. */
+static void veil_guest_do_thaw(const char *why, u64 seq)
 {
 	if (!veil_guest_is_freezing())
 		return;
 	veil_guest_thaw();
 	veil_guest_thaws++;
+	veil_guest_clients_event(VEIL_GUEST_EV_END, seq);
 	pr_info("thawed excluded tasks (%s)\n", why);
 }
 
@@ -179,7 +190,6 @@ static void veil_guest_ack(u64 seq, int err)
 		pr_err_ratelimited("ACK %llu refused by the host\n", seq);
 }
 
-/* Resumed from a sanitized checkpoint: kill the frozen excluded tasks. */
 static void veil_guest_register(void);
 
 /*
@@ -197,34 +207,50 @@ static void veil_guest_reregister(void)
 	veil_guest_register();
 }
 
+/*
+ * Every frozen process resumed on zeroed memory: those that subscribed to
+ * libveil events are told, the others are killed before they run.
+ */
 static void veil_guest_restore(void)
 {
+	struct task_struct **sel, **tasks;
 	struct veil_guest_ttys *ttys;
-	struct task_struct **tasks;
 	unsigned long flags = 0;
 	unsigned int nr_ttys = 0;
-	int nr, i;
+	int nr, i, killed = 0, notified = 0;
 
 	ttys = kzalloc(sizeof(*ttys), GFP_KERNEL);
-	nr = veil_guest_sel_tasks(NULL, &tasks);
+	nr = veil_guest_sel_tasks(NULL, &sel);
+	if (nr >= 0) {
+		i = nr;
+		nr = veil_guest_client_add_owners(sel, i, &tasks);
+		veil_guest_put_tasks(sel, i);
+	}
 	if (nr < 0) {
 		pr_err("restore: cannot list excluded tasks: %d\n", nr);
 		kfree(ttys);
 		return;
 	}
-	for (i = 0; i < nr && ttys; i++) {
+	for (i = 0; i < nr; i++) {
 		struct veil_guest_file_visitor v = { .fn = veil_guest_tty_gather, .arg = ttys };
 
-		veil_guest_visit_files(tasks[i], &v);
-	}
-	for (i = 0; i < nr; i++)
+		if (veil_guest_client_aware(tasks[i])) {
+			notified++;
+			continue;
+		}
+		if (ttys)
+			veil_guest_visit_files(tasks[i], &v);
 		send_sig(SIGKILL, tasks[i], 1);
+		killed++;
+	}
 	veil_guest_put_tasks(tasks, nr);
-	if (nr)
+	if (killed)
 		flags |= VEIL_RESTORED_KILLED;
-	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint\n",
-		nr);
-	veil_guest_do_thaw("restore");
+	if (veil_guest_clients_event(VEIL_GUEST_EV_RESTORED, 0))
+		flags |= VEIL_RESTORED_NOTIFIED;
+	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint, notified %d\n",
+		killed, notified);
+	veil_guest_do_thaw("restore", 0);
 	if (ttys) {
 		nr_ttys = veil_guest_tty_flush(ttys);
 		kfree(ttys);
@@ -235,7 +261,7 @@ static void veil_guest_restore(void)
 	veil_guest_restores++;
 	veil_guest_reregister();
 	if (veil_guest_registered &&
-	    veil_guest_hypercall(VEIL_HC_RESTORED, flags, nr, 0))
+	    veil_guest_hypercall(VEIL_HC_RESTORED, flags, killed, notified))
 		pr_err_ratelimited("RESTORED refused by the host\n");
 }
 
@@ -265,11 +291,11 @@ static void veil_guest_poll_once(void)
 		veil_guest_last_seq = seq;
 		switch (op) {
 		case VEIL_REQ_PREPARE:
-			err = veil_guest_prepare();
+			err = veil_guest_prepare(seq);
 			veil_guest_ack(seq, err);
 			break;
 		case VEIL_REQ_THAW:
-			veil_guest_do_thaw("THAW request");
+			veil_guest_do_thaw("THAW request", seq);
 			veil_guest_ack(seq, 0);
 			break;
 		default:
@@ -282,7 +308,7 @@ static void veil_guest_poll_once(void)
 	    time_after(jiffies, veil_guest_frozen_since +
 				msecs_to_jiffies(thaw_timeout_ms))) {
 		veil_guest_auto_thaws++;
-		veil_guest_do_thaw("no THAW within thaw_timeout_ms");
+		veil_guest_do_thaw("no THAW within thaw_timeout_ms", 0);
 		WRITE_ONCE(ctl->guest_frozen, 0);
 	}
 	mutex_unlock(&veil_guest_ctl_lock);
@@ -392,7 +418,7 @@ void veil_guest_control_stop(void)
 {
 	kthread_stop(veil_guest_poller);
 	mutex_lock(&veil_guest_ctl_lock);
-	veil_guest_do_thaw("module unload");
+	veil_guest_do_thaw("module unload", 0);
 	mutex_unlock(&veil_guest_ctl_lock);
 	veil_guest_freeze_drain();
 	if (!veil_guest_registered)

@@ -109,6 +109,8 @@ void veil_guest_zero_untrack_all(void);
 /* Collectors. */
 int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
 			    bool dontdump_only);
+int veil_guest_collect_anon_range(struct mm_struct *mm, struct veil_guest_collect *c,
+				  unsigned long start, unsigned long end);
 int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_mapping(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
@@ -146,6 +148,23 @@ int veil_guest_control_start(void);
 void veil_guest_control_stop(void);
 void veil_guest_control_status(struct veil_guest_status *st);
 int veil_guest_control_host_write(struct veil_guest_host_write *hw);
+
+/* The application interface behind libveil (protect.c). */
+struct veil_guest_client;
+struct poll_table_struct;
+struct veil_guest_client *veil_guest_client_new(void);
+void veil_guest_client_release(struct veil_guest_client *cl);
+long veil_guest_client_ioctl(struct veil_guest_client *cl, unsigned int cmd,
+			     void __user *uarg);
+ssize_t veil_guest_client_read(struct veil_guest_client *cl, char __user *buf,
+			       size_t count, bool nonblock);
+__poll_t veil_guest_client_poll(struct veil_guest_client *cl, struct file *file,
+				struct poll_table_struct *wait);
+unsigned int veil_guest_clients_event(u32 type, u64 seq);
+int veil_guest_collect_clients(struct veil_guest_collect *c);
+int veil_guest_client_add_owners(struct task_struct **have, int nr,
+				 struct task_struct ***out);
+bool veil_guest_client_aware(struct task_struct *leader);
 
 /* Test hooks (scan.c). */
 int veil_guest_scan(struct veil_guest_scan *req);

@@ -4,7 +4,8 @@
  * of excluded processes and publishes them to the host through a vendor
  * hypercall before a checkpoint is taken.
  *
- * /dev/veil-guest selects the excluded processes; with test_hooks=1 it
+ * /dev/veil-guest selects the excluded processes and serves libveil
+ * (protected ranges and files, checkpoint events); with test_hooks=1 it
  * also offers the dry run (the extents that would be published), a scan of
  * guest RAM for a pattern and a way to set the control page state, so the
  * guest side can be tested without a host.
@@ -15,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/veil.h>
@@ -169,6 +171,10 @@ static long veil_guest_ioctl(struct file *file, unsigned int cmd, unsigned long 
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
+	case VEIL_GUEST_IOC_PROTECT_RANGE:
+	case VEIL_GUEST_IOC_PROTECT_FILE:
+	case VEIL_GUEST_IOC_SUBSCRIBE:
+		return veil_guest_client_ioctl(file->private_data, cmd, uarg);
 	case VEIL_GUEST_IOC_EXCLUDE:
 	case VEIL_GUEST_IOC_INCLUDE:
 		return veil_guest_ioc_select(cmd, uarg);
@@ -192,8 +198,41 @@ static long veil_guest_ioctl(struct file *file, unsigned int cmd, unsigned long 
 	return -ENOTTY;
 }
 
+/* Every open descriptor is a libveil client (protect.c). */
+static int veil_guest_open(struct inode *inode, struct file *file)
+{
+	struct veil_guest_client *cl = veil_guest_client_new();
+
+	if (IS_ERR(cl))
+		return PTR_ERR(cl);
+	file->private_data = cl;
+	return 0;
+}
+
+static int veil_guest_release(struct inode *inode, struct file *file)
+{
+	veil_guest_client_release(file->private_data);
+	return 0;
+}
+
+static ssize_t veil_guest_read(struct file *file, char __user *buf, size_t count,
+			       loff_t *ppos)
+{
+	return veil_guest_client_read(file->private_data, buf, count,
+				      file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t veil_guest_poll(struct file *file, poll_table *wait)
+{
+	return veil_guest_client_poll(file->private_data, file, wait);
+}
+
 static const struct file_operations veil_guest_fops = {
 	.owner = THIS_MODULE,
+	.open = veil_guest_open,
+	.release = veil_guest_release,
+	.read = veil_guest_read,
+	.poll = veil_guest_poll,
 	.unlocked_ioctl = veil_guest_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,

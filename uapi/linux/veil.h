@@ -336,6 +336,62 @@ struct veil_guest_host_write {
 	__u64 req_seq;		/* out: the request's sequence number */
 };
 
+/*
+ * The application interface (libveil).  Each open descriptor of
+ * /dev/veil-guest is a client owned by the process that opened it; only
+ * that process may add protections, which last until it removes them or
+ * closes the descriptor.  Protected frames are published with those of
+ * the excluded processes, and the owner is frozen during a checkpoint like
+ * an excluded process.
+ *
+ * PROTECT_RANGE: the frames mapped in [addr, addr + len) of the owner's
+ * address space (rounded out to pages) whenever a checkpoint is taken.
+ * At most VEIL_GUEST_MAX_RANGES per client; with VEIL_GUEST_PROT_REMOVE
+ * the same range is removed again (-ENOENT when it is not there).
+ */
+#define VEIL_GUEST_PROT_REMOVE	_BITUL(0)
+#define VEIL_GUEST_MAX_RANGES	1024
+#define VEIL_GUEST_MAX_FILES	256
+
+struct veil_guest_range {
+	__u32 size;
+	__u32 flags;		/* VEIL_GUEST_PROT_REMOVE */
+	__u64 addr;
+	__u64 len;
+};
+
+/*
+ * PROTECT_FILE: the page cache of the regular file open on fd, whoever
+ * maps or reads it.  The client keeps the file open until it is removed.
+ */
+struct veil_guest_file {
+	__u32 size;
+	__u32 flags;		/* VEIL_GUEST_PROT_REMOVE */
+	__s32 fd;
+	__u32 pad;
+};
+
+/*
+ * SUBSCRIBE: this descriptor reports checkpoint events to read() and
+ * poll(), and its owner handles a restore itself: resumed from a sanitized
+ * checkpoint, it is sent VEIL_GUEST_EV_RESTORED instead of being killed,
+ * and finds the memory and files it protected zeroed.
+ * read() returns whole struct veil_guest_event records, oldest first; a
+ * client that falls VEIL_GUEST_EV_QUEUE events behind loses the oldest
+ * and the next record it reads carries VEIL_GUEST_EV_LOST.
+ */
+#define VEIL_GUEST_EV_BEGIN	1	/* a checkpoint began (PREPARE) */
+#define VEIL_GUEST_EV_END	2	/* it ended: the owner runs again (THAW) */
+#define VEIL_GUEST_EV_RESTORED	3	/* resumed from a sanitized checkpoint */
+#define VEIL_GUEST_EV_LOST	_BITUL(0)	/* veil_guest_event.flags */
+#define VEIL_GUEST_EV_QUEUE	64
+
+struct veil_guest_event {
+	__u32 type;		/* VEIL_GUEST_EV_* */
+	__u32 flags;		/* VEIL_GUEST_EV_LOST */
+	__u64 seq;		/* the control request it answers, 0 for RESTORED */
+};
+
 #define VEIL_GUEST_IOC_EXCLUDE	_IOW(VEIL_IOC_MAGIC, 0x40, struct veil_guest_select)
 #define VEIL_GUEST_IOC_INCLUDE	_IOW(VEIL_IOC_MAGIC, 0x41, struct veil_guest_select)
 #define VEIL_GUEST_IOC_LIST	_IOWR(VEIL_IOC_MAGIC, 0x42, struct veil_guest_list)
@@ -344,6 +400,10 @@ struct veil_guest_host_write {
 #define VEIL_GUEST_IOC_SCAN	_IOWR(VEIL_IOC_MAGIC, 0x45, struct veil_guest_scan)
 #define VEIL_GUEST_IOC_HOST_WRITE _IOWR(VEIL_IOC_MAGIC, 0x46, struct veil_guest_host_write)
 
+#define VEIL_GUEST_IOC_PROTECT_RANGE _IOW(VEIL_IOC_MAGIC, 0x47, struct veil_guest_range)
+#define VEIL_GUEST_IOC_PROTECT_FILE _IOW(VEIL_IOC_MAGIC, 0x48, struct veil_guest_file)
+#define VEIL_GUEST_IOC_SUBSCRIBE _IO(VEIL_IOC_MAGIC, 0x49)
+
 static_assert(sizeof(struct veil_guest_select) == 272, "veil_guest_select size");
 static_assert(sizeof(struct veil_guest_entry) == 336, "veil_guest_entry size");
 static_assert(sizeof(struct veil_guest_list) == 32, "veil_guest_list size");
@@ -351,5 +411,8 @@ static_assert(sizeof(struct veil_guest_status) == 88, "veil_guest_status size");
 static_assert(sizeof(struct veil_guest_extents) == 104, "veil_guest_extents size");
 static_assert(sizeof(struct veil_guest_scan) == 168, "veil_guest_scan size");
 static_assert(sizeof(struct veil_guest_host_write) == 24, "veil_guest_host_write size");
+static_assert(sizeof(struct veil_guest_range) == 24, "veil_guest_range size");
+static_assert(sizeof(struct veil_guest_file) == 16, "veil_guest_file size");
+static_assert(sizeof(struct veil_guest_event) == 16, "veil_guest_event size");
 
 #endif /* _UAPI_LINUX_VEIL_H */
