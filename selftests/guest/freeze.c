@@ -31,46 +31,6 @@ static pid_t counter_child(int i)
 	return pid;
 }
 
-static int host_write(int fd, __u32 flags, __u32 state, __u32 op, __u64 *seq)
-{
-	struct veil_guest_host_write hw = {
-		.size = sizeof(hw), .flags = flags, .state = state, .req_op = op,
-	};
-
-	if (ioctl(fd, VEIL_GUEST_IOC_HOST_WRITE, &hw))
-		return -errno;
-	if (seq)
-		*seq = hw.req_seq;
-	return 0;
-}
-
-static int status(int fd, struct veil_guest_status *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->size = sizeof(*st);
-	return ioctl(fd, VEIL_GUEST_IOC_STATUS, st) ? -errno : 0;
-}
-
-/* Sends a request and waits (up to 20 s) for the guest's acknowledgment. */
-static int request(int fd, __u32 op, struct veil_guest_status *st)
-{
-	__u64 seq = 0;
-	int i, err;
-
-	err = host_write(fd, VEIL_GUEST_HW_REQ, 0, op, &seq);
-	if (err)
-		return err;
-	for (i = 0; i < 2000; i++) {
-		err = status(fd, st);
-		if (err)
-			return err;
-		if (st->ack_seq == seq)
-			return 0;
-		usleep(10 * 1000);
-	}
-	return -ETIMEDOUT;
-}
-
 static int set_param(const char *name, const char *val)
 {
 	char path[128];
@@ -114,7 +74,7 @@ FIXTURE_SETUP(freeze)
 	ASSERT_LT(0, self->excluded);
 	ASSERT_LT(0, self->other);
 	/* Opened after the fork: the children hold no reference to the module. */
-	self->fd = veil_open();
+	self->fd = veil_dev_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->excluded, 0));
 	ASSERT_LT(0, moved(0, 100));
@@ -122,7 +82,7 @@ FIXTURE_SETUP(freeze)
 
 FIXTURE_TEARDOWN(freeze)
 {
-	int fd = veil_open();
+	int fd = veil_dev_open();
 
 	if (fd >= 0) {
 		veil_include_pid(fd, self->excluded);
@@ -141,7 +101,7 @@ TEST_F(freeze, excluded_counter_stops_between_prepare_and_thaw)
 	struct veil_guest_status st;
 	int status_;
 
-	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
 	EXPECT_EQ(0, st.last_error);
 	EXPECT_LE(1, st.frozen);
 	EXPECT_LT(0, st.published_pages);
@@ -149,7 +109,7 @@ TEST_F(freeze, excluded_counter_stops_between_prepare_and_thaw)
 	EXPECT_LT(0, moved(1, 300)) TH_LOG("a task that is not excluded stopped");
 	/* The parent sees no stop and no exit. */
 	EXPECT_EQ(0, waitpid(self->excluded, &status_, WNOHANG | WUNTRACED));
-	ASSERT_EQ(0, request(self->fd, VEIL_REQ_THAW, &st));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
 	EXPECT_LT(0, moved(0, 300)) TH_LOG("the excluded task did not resume after THAW");
 	EXPECT_EQ(0, st.frozen);
 }
@@ -174,13 +134,13 @@ TEST_F(freeze, blocked_syscall_parks_and_restarts)
 	ASSERT_EQ(0, veil_exclude_pid(self->fd, echo, 0));
 	ASSERT_EQ(1, write(in[1], "a", 1));
 	ASSERT_EQ(1, read(out[0], &b, 1));
-	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
 	EXPECT_EQ(0, st.last_error) TH_LOG("a task blocked in read() did not park");
 	ASSERT_EQ(1, write(in[1], "b", 1));
 	ASSERT_EQ(0, fcntl(out[0], F_SETFL, O_NONBLOCK));
 	usleep(300 * 1000);
 	EXPECT_EQ(-1, read(out[0], &b, 1)) TH_LOG("the frozen task answered");
-	ASSERT_EQ(0, request(self->fd, VEIL_REQ_THAW, &st));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
 	ASSERT_EQ(0, fcntl(out[0], F_SETFL, 0));
 	ASSERT_EQ(1, read(out[0], &b, 1));
 	EXPECT_EQ('b', b);
@@ -195,12 +155,12 @@ TEST_F(freeze, thaws_by_itself_after_timeout)
 	__u32 auto_thaws;
 
 	ASSERT_EQ(0, set_param("thaw_timeout_ms", "700"));
-	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
 	auto_thaws = st.auto_thaws;
 	EXPECT_EQ(0, moved(0, 200));
 	usleep(1500 * 1000);
 	EXPECT_LT(0, moved(0, 300)) TH_LOG("still frozen after thaw_timeout_ms");
-	ASSERT_EQ(0, status(self->fd, &st));
+	ASSERT_EQ(0, veil_status(self->fd, &st));
 	EXPECT_EQ(auto_thaws + 1, st.auto_thaws);
 	EXPECT_EQ(0, st.frozen);
 	ASSERT_EQ(0, set_param("thaw_timeout_ms", "30000"));
@@ -213,9 +173,9 @@ TEST_F(freeze, restore_from_sanitized_kills_excluded_task)
 	int i, status_ = 0;
 	pid_t got = 0;
 
-	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
 	restores = st.restores;
-	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
 	for (i = 0; i < 500 && !got; i++) {
 		got = waitpid(self->excluded, &status_, WNOHANG);
 		usleep(10 * 1000);
@@ -223,10 +183,10 @@ TEST_F(freeze, restore_from_sanitized_kills_excluded_task)
 	ASSERT_EQ(self->excluded, got) TH_LOG("the excluded task was not killed");
 	EXPECT_TRUE(WIFSIGNALED(status_) && WTERMSIG(status_) == SIGKILL);
 	EXPECT_LT(0, moved(1, 200)) TH_LOG("a task that is not excluded was hit");
-	ASSERT_EQ(0, status(self->fd, &st));
+	ASSERT_EQ(0, veil_status(self->fd, &st));
 	EXPECT_EQ(restores + 1, st.restores);
 	EXPECT_EQ(0, st.frozen);
-	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
 	self->excluded = counter_child(0);	/* for the teardown */
 }
 
@@ -267,8 +227,8 @@ TEST_F(freeze, restore_flushes_excluded_tty)
 	usleep(200 * 1000);
 	ASSERT_EQ(0, ioctl(m, FIONREAD, &queued));
 	ASSERT_LT(0, queued) TH_LOG("nothing queued on the master before the restore");
-	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
-	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
 	ASSERT_EQ(child, waitpid(child, NULL, 0));
 	usleep(100 * 1000);
 	queued = -1;
@@ -276,7 +236,7 @@ TEST_F(freeze, restore_flushes_excluded_tty)
 		queued = 0;	/* hung up and empty */
 	EXPECT_EQ(0, queued) TH_LOG("%d bytes of the killed process still queued", queued);
 	EXPECT_EQ(-1, read(m, &b, 1)) TH_LOG("the master still reads data");
-	ASSERT_EQ(0, host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
 	veil_include_pid(self->fd, child);
 	close(m);
 }
@@ -286,7 +246,7 @@ TEST_F(freeze, unload_while_frozen_thaws_first)
 	struct veil_guest_status st;
 	int i, err = 0;
 
-	ASSERT_EQ(0, request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
 	EXPECT_EQ(0, moved(0, 200));
 	close(self->fd);
 	self->fd = -1;

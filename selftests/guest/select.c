@@ -20,7 +20,7 @@ FIXTURE_SETUP(sel)
 
 	if (err)
 		SKIP(return, "cannot load " VEIL_KO ": %s", strerror(-err));
-	self->fd = veil_open();
+	self->fd = veil_dev_open();
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", VEIL_DEV, strerror(errno));
 }
 

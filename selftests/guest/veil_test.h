@@ -56,7 +56,7 @@ static inline int veil_load(void)
 	return ret;
 }
 
-static inline int veil_open(void)
+static inline int veil_dev_open(void)
 {
 	return open(VEIL_DEV, O_RDWR | O_CLOEXEC);
 }
@@ -249,6 +249,47 @@ static inline long veil_rss_pages(pid_t pid)
 		rss = -1;
 	fclose(f);
 	return rss;
+}
+
+/* The control page, written as a host would (HOST_WRITE test hook). */
+static inline int veil_host_write(int fd, __u32 flags, __u32 state, __u32 op, __u64 *seq)
+{
+	struct veil_guest_host_write hw = {
+		.size = sizeof(hw), .flags = flags, .state = state, .req_op = op,
+	};
+
+	if (ioctl(fd, VEIL_GUEST_IOC_HOST_WRITE, &hw))
+		return -errno;
+	if (seq)
+		*seq = hw.req_seq;
+	return 0;
+}
+
+static inline int veil_status(int fd, struct veil_guest_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return ioctl(fd, VEIL_GUEST_IOC_STATUS, st) ? -errno : 0;
+}
+
+/* Sends a request and waits (up to 20 s) for the guest's acknowledgment. */
+static inline int veil_request(int fd, __u32 op, struct veil_guest_status *st)
+{
+	__u64 seq = 0;
+	int i, err;
+
+	err = veil_host_write(fd, VEIL_GUEST_HW_REQ, 0, op, &seq);
+	if (err)
+		return err;
+	for (i = 0; i < 2000; i++) {
+		err = veil_status(fd, st);
+		if (err)
+			return err;
+		if (st->ack_seq == seq)
+			return 0;
+		usleep(10 * 1000);
+	}
+	return -ETIMEDOUT;
 }
 
 #endif /* VEIL_TEST_H */
