@@ -196,17 +196,6 @@ static long veil_guest_ioc_protect_file(struct veil_guest_client *cl,
 	return ret;
 }
 
-/* The argument starts with its size, which must be the size we know. */
-static int veil_guest_client_arg(void *arg, size_t len, const void __user *uarg)
-{
-	u32 size;
-
-	if (copy_from_user(arg, uarg, len))
-		return -EFAULT;
-	memcpy(&size, arg, sizeof(size));
-	return size == len ? 0 : -EINVAL;
-}
-
 long veil_guest_client_ioctl(struct veil_guest_client *cl, unsigned int cmd,
 			     void __user *uarg)
 {
@@ -219,10 +208,10 @@ long veil_guest_client_ioctl(struct veil_guest_client *cl, unsigned int cmd,
 		return -EPERM;
 	switch (cmd) {
 	case VEIL_GUEST_IOC_PROTECT_RANGE:
-		ret = veil_guest_client_arg(&range, sizeof(range), uarg);
+		ret = veil_guest_arg_in(&range, sizeof(range), uarg);
 		return ret ? ret : veil_guest_ioc_protect_range(cl, &range);
 	case VEIL_GUEST_IOC_PROTECT_FILE:
-		ret = veil_guest_client_arg(&file, sizeof(file), uarg);
+		ret = veil_guest_arg_in(&file, sizeof(file), uarg);
 		return ret ? ret : veil_guest_ioc_protect_file(cl, &file);
 	case VEIL_GUEST_IOC_SUBSCRIBE:
 		mutex_lock(&veil_guest_clients_lock);

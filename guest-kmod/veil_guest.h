@@ -149,6 +149,9 @@ void veil_guest_control_stop(void);
 void veil_guest_control_status(struct veil_guest_status *st);
 int veil_guest_control_host_write(struct veil_guest_host_write *hw);
 
+/* Copies a size-prefixed ioctl argument in (veil_guest_main.c). */
+int veil_guest_arg_in(void *arg, size_t len, const void __user *uarg);
+
 /* The application interface behind libveil (protect.c). */
 struct veil_guest_client;
 struct poll_table_struct;

@@ -32,7 +32,7 @@ MODULE_PARM_DESC(test_hooks,
  * Copies the size-prefixed argument of cmd in; the size field must equal
  * the struct size this module knows.
  */
-static int veil_guest_arg_in(void *arg, size_t len, const void __user *uarg)
+int veil_guest_arg_in(void *arg, size_t len, const void __user *uarg)
 {
 	u32 size;
 
