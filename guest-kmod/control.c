@@ -9,7 +9,8 @@
  * the host goes away.  Finding state == SANITIZED means this guest was
  * resumed from a sanitized checkpoint: the excluded tasks, still frozen
  * since PREPARE, are killed before they can run on zeroed memory, but for
- * libveil subscribers, which are told and thawed.
+ * libveil subscribers, which are told and thawed; the clean page cache of
+ * their files is dropped, to be read again from disk.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -213,10 +214,11 @@ static void veil_guest_reregister(void)
  */
 static void veil_guest_restore(void)
 {
+	struct veil_guest_files files = {};
 	struct task_struct **sel, **tasks;
+	unsigned int nr_ttys = 0, dropped, busy, kept;
 	struct veil_guest_ttys *ttys;
 	unsigned long flags = 0;
-	unsigned int nr_ttys = 0;
 	int nr, i, killed = 0, notified = 0;
 
 	ttys = kzalloc(sizeof(*ttys), GFP_KERNEL);
@@ -232,18 +234,22 @@ static void veil_guest_restore(void)
 		return;
 	}
 	for (i = 0; i < nr; i++) {
-		struct veil_guest_file_visitor v = { .fn = veil_guest_tty_gather, .arg = ttys };
+		struct veil_guest_file_visitor vt = { .fn = veil_guest_tty_gather, .arg = ttys };
+		struct veil_guest_file_visitor vf = { .fn = veil_guest_files_gather };
 
+		vf.arg = &files;
+		veil_guest_visit_files(tasks[i], &vf);
 		if (veil_guest_client_aware(tasks[i])) {
 			notified++;
 			continue;
 		}
 		if (ttys)
-			veil_guest_visit_files(tasks[i], &v);
+			veil_guest_visit_files(tasks[i], &vt);
 		send_sig(SIGKILL, tasks[i], 1);
 		killed++;
 	}
 	veil_guest_put_tasks(tasks, nr);
+	veil_guest_clients_gather_files(&files);
 	if (killed)
 		flags |= VEIL_RESTORED_KILLED;
 	if (veil_guest_clients_event(VEIL_GUEST_EV_RESTORED, 0))
@@ -258,6 +264,11 @@ static void veil_guest_restore(void)
 	if (nr_ttys)
 		flags |= VEIL_RESTORED_TTY;
 	pr_info("restore: flushed %u TTYs of excluded processes\n", nr_ttys);
+	dropped = veil_guest_files_drop_cache(&files, &busy, &kept);
+	if (dropped)
+		flags |= VEIL_RESTORED_PAGECACHE;
+	pr_info("restore: dropped the page cache of %u files; %u keep dirty or busy pages, %u in memory-only file systems keep zeros%s\n",
+		dropped, busy, kept, files.missed ? " (some files missed: no memory)" : "");
 	veil_guest_restores++;
 	veil_guest_reregister();
 	if (veil_guest_registered &&

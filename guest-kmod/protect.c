@@ -402,3 +402,16 @@ bool veil_guest_client_aware(struct task_struct *leader)
 	mutex_unlock(&veil_guest_clients_lock);
 	return ret;
 }
+
+/* The protected files, for the page cache drop after a restore. */
+void veil_guest_clients_gather_files(struct veil_guest_files *fs)
+{
+	struct veil_guest_client *cl;
+	unsigned int i;
+
+	mutex_lock(&veil_guest_clients_lock);
+	list_for_each_entry(cl, &veil_guest_clients, node)
+		for (i = 0; i < cl->nr_files; i++)
+			veil_guest_files_add(fs, cl->files[i]);
+	mutex_unlock(&veil_guest_clients_lock);
+}

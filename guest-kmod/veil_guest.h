@@ -132,6 +132,18 @@ struct veil_guest_ttys {
 
 void veil_guest_tty_gather(struct file *file, void *arg);
 unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
+/* Page cache of excluded files, dropped after a restore (pagecache.c). */
+struct veil_guest_files {
+	struct file **f;
+	unsigned int nr, cap;
+	unsigned int missed;	/* not gathered: no memory */
+};
+
+void veil_guest_files_add(struct veil_guest_files *fs, struct file *file);
+void veil_guest_files_gather(struct file *file, void *arg);
+unsigned int veil_guest_files_drop_cache(struct veil_guest_files *fs,
+					 unsigned int *busy, unsigned int *kept);
+
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_fpu(struct task_struct *tsk, struct veil_guest_collect *c);
 
@@ -168,6 +180,7 @@ int veil_guest_collect_clients(struct veil_guest_collect *c);
 int veil_guest_client_add_owners(struct task_struct **have, int nr,
 				 struct task_struct ***out);
 bool veil_guest_client_aware(struct task_struct *leader);
+void veil_guest_clients_gather_files(struct veil_guest_files *fs);
 
 /* Test hooks (scan.c). */
 int veil_guest_scan(struct veil_guest_scan *req);

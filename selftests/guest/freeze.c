@@ -4,8 +4,9 @@
  * HOST_WRITE test hook): an excluded task's counter stops between PREPARE
  * and THAW while others keep moving, its parent sees no stop; the guest
  * thaws by itself after thaw_timeout_ms; a restore from a sanitized
- * checkpoint kills the frozen excluded task; unloading the module while
- * tasks are frozen thaws them first.
+ * checkpoint kills the frozen excluded task, flushes its TTY and drops the
+ * page cache of its files on disk; unloading the module while tasks are
+ * frozen thaws them first.
  */
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -239,6 +240,110 @@ TEST_F(freeze, restore_flushes_excluded_tty)
 	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
 	veil_include_pid(self->fd, child);
 	close(m);
+}
+
+/* Pages of the file at path resident in the page cache, by mincore(). */
+static long resident(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	unsigned char vec[64];
+	struct stat sb;
+	long n = 0;
+	size_t i;
+	void *p;
+
+	if (fd < 0 || fstat(fd, &sb) || sb.st_size > (off_t)sizeof(vec) * 4096)
+		return -1;
+	p = mmap(NULL, sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED || mincore(p, sb.st_size, vec))
+		return -1;
+	for (i = 0; i < (size_t)(sb.st_size + 4095) / 4096; i++)
+		n += vec[i] & 1;
+	munmap(p, sb.st_size);
+	return n;
+}
+
+#define DISK_FILE	"/mnt/veil-disk/data"
+#define TMPFS_FILE	"/tmp/veil-tmpfs-data"
+
+static int write_file(const char *path, int pages)
+{
+	char buf[4096];
+	int fd, i, ok = 1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < pages && ok; i++) {
+		memset(buf, 'a' + i, sizeof(buf));
+		ok = write(fd, buf, sizeof(buf)) == sizeof(buf);
+	}
+	ok = ok && !fsync(fd);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * An excluded process reads a file on a disk (ext4 on a loop device) and
+ * one on tmpfs.  After a restore from a sanitized checkpoint the disk
+ * file's page cache, which the checkpoint held as zeros, is dropped and
+ * reads come from the disk again; the tmpfs file has no disk to re-read
+ * and keeps its pages.
+ */
+TEST_F(freeze, restore_drops_page_cache_of_excluded_files)
+{
+	struct veil_guest_status st;
+	char buf[4096];
+	int ready[2], fd, i, bad = 0;
+	pid_t child;
+
+	ASSERT_EQ(0, system("mkdir -p /mnt/veil-disk && "
+			    "dd if=/dev/zero of=/tmp/veil-disk.img bs=1M count=8 2>/dev/null && "
+			    "losetup /dev/loop0 /tmp/veil-disk.img && "
+			    "mkfs.ext4 -q /dev/loop0 && mount -t ext4 /dev/loop0 /mnt/veil-disk"))
+		TH_LOG("cannot set up an ext4 file system on a loop device");
+	ASSERT_EQ(0, write_file(DISK_FILE, 16));
+	ASSERT_EQ(0, write_file(TMPFS_FILE, 4));
+	ASSERT_EQ(0, pipe(ready));
+	child = fork();
+	if (!child) {
+		int a = open(DISK_FILE, O_RDONLY), b = open(TMPFS_FILE, O_RDONLY);
+
+		while (a >= 0 && read(a, buf, sizeof(buf)) > 0)
+			;
+		if (a < 0 || b < 0 || write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ASSERT_LT(0, child);
+	ASSERT_EQ(1, read(ready[0], buf, 1));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, child, 0));
+	EXPECT_EQ(16, resident(DISK_FILE));
+	EXPECT_EQ(4, resident(TMPFS_FILE));
+
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(child, waitpid(child, NULL, 0));
+	for (i = 0; i < 100 && resident(DISK_FILE); i++)
+		usleep(10 * 1000);
+	EXPECT_EQ(0, resident(DISK_FILE)) TH_LOG("the disk file's page cache was not dropped");
+	EXPECT_EQ(4, resident(TMPFS_FILE)) TH_LOG("the tmpfs file lost its pages");
+	fd = open(DISK_FILE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 16; i++)
+		bad += read(fd, buf, sizeof(buf)) != sizeof(buf) || buf[0] != 'a' + i ||
+		       buf[4095] != 'a' + i;
+	close(fd);
+	EXPECT_EQ(0, bad) TH_LOG("%d pages read back wrong from the disk", bad);
+
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	veil_include_pid(self->fd, child);
+	close(ready[0]);
+	close(ready[1]);
+	unlink(TMPFS_FILE);
+	system("umount /mnt/veil-disk; losetup -d /dev/loop0; rm -f /tmp/veil-disk.img");
 }
 
 TEST_F(freeze, unload_while_frozen_thaws_first)
