@@ -14,6 +14,11 @@
  *                          copy it can see is damaged; with MIB, also fill
  *                          that much anonymous memory with data that does
  *                          not compress (for benchmarks)
+ *   vault app SEED         a libveil application: keep the secret in one
+ *                          protected page, print each checkpoint event,
+ *                          check the secret every 100 ms and exit 3 if it
+ *                          is damaged, but after RESTORED say whether the
+ *                          page was zeroed and derive the secret again
  *   vault find SEED FILE   print how many times the secret occurs in FILE
  *   vault show SEED        print the secret (for a person, never in tests)
  */
@@ -23,10 +28,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "libveil.h"
 
 #define SECRET_LEN 64
 
@@ -148,6 +156,52 @@ static int cmd_hold(const char *seed, unsigned long mib)
 	}
 }
 
+/*
+ * Everything that holds the secret lives in the protected page: the secret
+ * and the buffer it is checked against.
+ */
+static int cmd_app(const char *seed)
+{
+	char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *mem = page, *check = page + 2048;
+	struct veil_event ev;
+	struct pollfd pfd;
+	struct veil *v;
+	int i, zero;
+
+	if (page == MAP_FAILED)
+		return 2;
+	v = veil_open();
+	if (!v || veil_protect(v, page, 4096) || veil_event_fd(v) < 0) {
+		fprintf(stderr, "vault: libveil: %s\n", strerror(errno));
+		return 2;
+	}
+	make_secret(seed, mem);
+	pfd.fd = veil_event_fd(v);
+	pfd.events = POLLIN;
+	printf("vault %d holds its secret in a page protected by libveil\n", getpid());
+	fflush(stdout);
+	for (;;) {
+		if (poll(&pfd, 1, 100) > 0 && veil_read_event(v, &ev) == 1) {
+			printf("event %s\n", veil_event_name(ev.type));
+			if (ev.type == VEIL_EVENT_RESTORED) {
+				for (i = 0, zero = 1; i < SECRET_LEN; i++)
+					zero &= !mem[i];
+				printf("restored: the protected page %s\n",
+				       zero ? "was zeroed" : "still holds the secret");
+				make_secret(seed, mem);
+			}
+			fflush(stdout);
+		}
+		make_secret(seed, check);
+		if (memcmp(mem, check, SECRET_LEN)) {
+			fprintf(stderr, "vault %d: the secret was damaged\n", getpid());
+			return 3;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char secret[SECRET_LEN + 1];
@@ -156,6 +210,8 @@ int main(int argc, char **argv)
 		return cmd_hold(argv[2], 0);
 	if (argc == 4 && !strcmp(argv[1], "hold"))
 		return cmd_hold(argv[2], strtoul(argv[3], NULL, 10));
+	if (argc == 3 && !strcmp(argv[1], "app"))
+		return cmd_app(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "find"))
 		return cmd_find(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "show")) {
@@ -164,6 +220,7 @@ int main(int argc, char **argv)
 		printf("%s\n", secret);
 		return 0;
 	}
-	fprintf(stderr, "usage: vault hold SEED [MIB] | vault find SEED FILE | vault show SEED\n");
+	fprintf(stderr, "usage: vault hold SEED [MIB] | vault app SEED | vault find SEED FILE |\n"
+		"       vault show SEED\n");
 	return 2;
 }

@@ -3,7 +3,10 @@
 # a vault process; a plain checkpoint holds the vault's secret, a veil
 # checkpoint does not, while a control process's secret is in both; the
 # running guest keeps its secret; a guest restored from the veil checkpoint
-# has the vault terminated and the control process alive.
+# has the vault terminated and the control process alive.  A libveil
+# application next to them protects one page: it is zeroed in the veil
+# checkpoint only, the application sees the checkpoint begin and end, and
+# in the restored guest it is told, finds the page zeroed and runs on.
 echo "TAP version 13"
 if ! insmod "$VEIL_MODDIR/veil_host.ko" || [ ! -c /dev/veil ]; then
 	echo "1..0 # SKIP veil_host does not provide /dev/veil"
@@ -27,9 +30,12 @@ ok "the host sees the guest registered" $registered
 
 va=$(l2_run vm1 "vault hold A >/tmp/A.log 2>&1 & echo \$!")
 vb=$(l2_run vm1 "vault hold B >/tmp/B.log 2>&1 & echo \$!")
+vc=$(l2_run vm1 "vault app C >/tmp/C.log 2>&1 & echo \$!")
 sleep 1
 l2_run vm1 "kill -0 $va && kill -0 $vb" >/dev/null
 ok "vault ($va) and control ($vb) hold their secrets" $?
+l2_run vm1 "kill -0 $vc && grep -q 'protected by libveil' /tmp/C.log" >/dev/null
+ok "the libveil application ($vc) protects its secret" $?
 l2_run vm1 "veil exclude $va" >/tmp/out
 ok "veil exclude $va" $?
 
@@ -55,6 +61,14 @@ n=$(vault find B /tmp/plain.mig)
 m=$(vault find B /tmp/veil.mig)
 [ "$n" -gt 0 ] && [ "$m" -gt 0 ]
 ok "control secret in both checkpoints: yes ($n and $m copies)" $?
+n=$(vault find C /tmp/plain.mig)
+m=$(vault find C /tmp/veil.mig)
+[ "$n" -gt 0 ] && [ "$m" = 0 ]
+ok "libveil-protected secret: in the plain checkpoint $n copies, in the veil one $m" $?
+l2_run vm1 "kill -0 $vc && grep -c '^event ' /tmp/C.log && cat /tmp/C.log" >/tmp/c.out
+grep -q '^event begin' /tmp/c.out && grep -q '^event end' /tmp/c.out
+ok "the libveil application saw the checkpoint begin and end, and runs on" $? ||
+	sed 's/^/#   C.log| /' /tmp/c.out
 
 l2_run vm1 "kill -0 $va" >/dev/null
 ok "the running guest's vault still holds its secret (it checks every 100 ms)" $?
@@ -83,6 +97,11 @@ ok "restored guest: registered again with the host it now runs on" $?
 l2_run vm2 "kill -0 $vb" >/dev/null
 ok "restored guest: the control process is alive" $? ||
 	tail -n 40 /tmp/vm2.log | sed 's/^/#   vm2| /'
+l2_run vm2 "sleep 0.5; kill -0 $vc && cat /tmp/C.log" >/tmp/c.out
+grep -q '^event restored' /tmp/c.out &&
+	grep -q '^restored: the protected page was zeroed' /tmp/c.out
+ok "restored guest: the libveil application was told, found its page zeroed and runs on" $? ||
+	sed 's/^/#   C.log| /' /tmp/c.out
 l2_run vm2 "dmesg | tail -n 20" | sed 's/^/#   vm2 dmesg| /'
 l2_run vm1 "kill -0 $va" >/dev/null
 ok "the original guest's vault is untouched by the restore" $?
