@@ -39,7 +39,8 @@ else
 	row "restored VM: vault" terminated "$(value restored_vault)"
 	row "restored VM: control process" alive "$(value restored_control)"
 	echo
-	row "checkpoint time, plain / veil (s)" "" "$(value time_plain) / $(value time_veil)"
+	row "checkpoint time, plain / veil (s)" "" \
+		"$(printf '%.2f / %.2f' "$(value time_plain)" "$(value time_veil)")"
 	row "pages excluded" "" "$(value pages)"
 	row "checkpoint size, plain / veil (bytes)" "" "$(value size_plain) / $(value size_veil)"
 fi
