@@ -13,7 +13,10 @@ if ! insmod "$VEIL_MODDIR/veil_host.ko" || [ ! -c /dev/veil ]; then
 	exit 4
 fi
 
-l2_start vm1
+# Each guest has a qcow2 disk: savevm keeps its snapshots there.
+qemu-img create -q -f qcow2 /tmp/pdisk1.qcow2 32M
+qemu-img create -q -f qcow2 /tmp/pdisk2.qcow2 32M
+l2_start vm1 -drive file=/tmp/pdisk1.qcow2,format=qcow2,if=ide
 l2_wait_ready vm1 120
 ok "the guest boots under KVM" $?
 pid=$(l2_pid vm1)
@@ -82,7 +85,21 @@ n=$(vault find A /tmp/veil.elf)
 ok "vault secret in the veil dump: no ($n copies)" $?
 rm -f /tmp/veil.elf /tmp/plain.mig
 
-l2_start vm2 -incoming defer
+# savevm: the veil snapshot first, so that the disk holds only it when it
+# is searched; then a plain one, which shows the search finds the secret.
+expect "veil checkpoint, savevm format (a snapshot in the qcow2 disk)" 0 \
+	veilctl checkpoint "$pid" --to vsnap --format savevm
+n=$(vault find A /tmp/pdisk1.qcow2)
+m=$(vault find B /tmp/pdisk1.qcow2)
+[ "$n" = 0 ] && [ "$m" -gt 0 ]
+ok "savevm: vault secret in the veil snapshot: no ($n copies), control: yes ($m)" $?
+expect "plain checkpoint, savevm format" 0 \
+	veilctl checkpoint "$pid" --to psnap --format savevm --plain
+n=$(vault find A /tmp/pdisk1.qcow2)
+[ "$n" -gt 0 ]
+ok "savevm: vault secret in the disk once the plain snapshot is added: yes ($n copies)" $?
+
+l2_start vm2 -drive file=/tmp/pdisk2.qcow2,format=qcow2,if=ide -incoming defer
 sleep 1
 expect "restore the veil checkpoint into a new QEMU" 0 \
 	veilctl restore /tmp/vm2.qmp --from /tmp/veil.mig
