@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Runs every collector over a selected process: its address space, the
- * files, pipes and sockets in its descriptor table, and per thread the
- * kernel stack and the saved FPU state.
+ * files, pipes and sockets in its descriptor table, its controlling
+ * terminal, and per thread the kernel stack and the saved FPU state.
  */
 #include <linux/module.h>
 #include <linux/sched/mm.h>
@@ -29,6 +29,7 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 	err = veil_guest_collect_files(tsk, c);
 	if (err)
 		return err;
+	veil_guest_collect_ctty(tsk, c);
 
 	rcu_read_lock();
 	for_each_thread(tsk, t) {

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TTYs in the descriptor table (the controlling terminal is normally open
- * there as 0, 1 and 2) and, for a pty, its other end: the flip buffers
- * queued on the port, the line discipline's data (n_tty keeps its read
- * and echo buffers there, vmalloc'd; the pages are taken up to the area's
- * guard page, as find_vm_area() is not exported) and the last chunk
- * written (write_buf).
+ * TTYs in the descriptor table and the controlling terminal (normally
+ * open there as 0, 1 and 2, but a process may have closed them while
+ * another keeps the terminal open) and, for a pty, its other end: the
+ * flip buffers queued on the port, the line discipline's data (n_tty
+ * keeps its read and echo buffers there, vmalloc'd; the pages are taken
+ * up to the area's guard page, as find_vm_area() is not exported) and the
+ * last chunk written (write_buf).
  */
 #include <linux/fs.h>
 #include <linux/major.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
 #include <linux/tty.h>
 #include <linux/tty_flip.h>
 #include <linux/tty_ldisc.h>
@@ -97,20 +100,74 @@ void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c)
 		veil_guest_collect_one_tty(tty->link, c);
 }
 
-/* TTYs gathered from excluded processes at restore, each referenced. */
-void veil_guest_tty_gather(struct file *file, void *arg)
+/*
+ * The task's controlling terminal, referenced, or NULL.  signal->tty is
+ * under the siglock; the sighand may be replaced (exec) or released
+ * (exit) meanwhile, hence the check after locking.
+ */
+static struct tty_struct *veil_guest_ctty(struct task_struct *tsk)
 {
-	struct veil_guest_ttys *t = arg;
-	struct tty_struct *tty = veil_guest_file_tty(file);
-	unsigned int i;
+	struct tty_struct *tty = NULL;
+	struct sighand_struct *sh;
+	unsigned long flags;
+
+	rcu_read_lock();
+	for (;;) {
+		sh = rcu_dereference(tsk->sighand);
+		if (!sh)
+			break;
+		spin_lock_irqsave(&sh->siglock, flags);
+		if (likely(sh == rcu_access_pointer(tsk->sighand))) {
+			tty = tty_kref_get(tsk->signal->tty);
+			spin_unlock_irqrestore(&sh->siglock, flags);
+			break;
+		}
+		spin_unlock_irqrestore(&sh->siglock, flags);
+	}
+	rcu_read_unlock();
+	return tty;
+}
+
+void veil_guest_collect_ctty(struct task_struct *tsk, struct veil_guest_collect *c)
+{
+	struct tty_struct *tty = veil_guest_ctty(tsk);
 
 	if (!tty)
 		return;
+	veil_guest_collect_one_tty(tty, c);
+	if (tty->link)
+		veil_guest_collect_one_tty(tty->link, c);
+	tty_kref_put(tty);
+}
+
+static void veil_guest_tty_add(struct veil_guest_ttys *t, struct tty_struct *tty)
+{
+	unsigned int i;
+
 	for (i = 0; i < t->nr; i++)
 		if (t->tty[i] == tty)
 			return;
 	if (t->nr < ARRAY_SIZE(t->tty))
 		t->tty[t->nr++] = tty_kref_get(tty);
+}
+
+/* TTYs gathered from excluded processes at restore, each referenced. */
+void veil_guest_tty_gather(struct file *file, void *arg)
+{
+	struct tty_struct *tty = veil_guest_file_tty(file);
+
+	if (tty)
+		veil_guest_tty_add(arg, tty);
+}
+
+void veil_guest_tty_gather_ctty(struct task_struct *tsk, struct veil_guest_ttys *t)
+{
+	struct tty_struct *tty = veil_guest_ctty(tsk);
+
+	if (tty) {
+		veil_guest_tty_add(t, tty);
+		tty_kref_put(tty);
+	}
 }
 
 /*

@@ -243,8 +243,10 @@ static void veil_guest_restore(void)
 			notified++;
 			continue;
 		}
-		if (ttys)
+		if (ttys) {
 			veil_guest_visit_files(tasks[i], &vt);
+			veil_guest_tty_gather_ctty(tasks[i], ttys);
+		}
 		send_sig(SIGKILL, tasks[i], 1);
 		killed++;
 	}

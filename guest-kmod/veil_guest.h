@@ -131,6 +131,8 @@ struct veil_guest_ttys {
 };
 
 void veil_guest_tty_gather(struct file *file, void *arg);
+void veil_guest_tty_gather_ctty(struct task_struct *tsk, struct veil_guest_ttys *t);
+void veil_guest_collect_ctty(struct task_struct *tsk, struct veil_guest_collect *c);
 unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
 /* Page cache of excluded files, dropped after a restore (pagecache.c). */
 struct veil_guest_files {

@@ -402,6 +402,56 @@ TEST_F_TIMEOUT(oracle, pty_buffers_covered, 180)
 }
 
 /*
+ * A terminal that is the child's controlling terminal but open in none of
+ * its descriptors: the controller keeps both ends open, the child makes
+ * the slave its controlling terminal, writes both ways and closes its
+ * descriptors.
+ */
+struct ctty {
+	int m, sl;
+};
+
+static int plant_ctty(void *arg)
+{
+	struct ctty *t = arg;
+
+	if (setsid() < 0 || ioctl(t->sl, TIOCSCTTY, 0) || plant_both_ways(t->sl, t->m))
+		return -1;
+	close(t->sl);
+	close(t->m);
+	return 0;
+}
+
+TEST_F_TIMEOUT(oracle, controlling_tty_without_descriptor_covered, 180)
+{
+	struct termios tio;
+	struct ctty t;
+	int n, unlock = 0;
+	char path[64];
+
+	if (access("/dev/pts/ptmx", F_OK)) {
+		mkdir("/dev/pts", 0755);
+		ASSERT_EQ(0, mount("devpts", "/dev/pts", "devpts", 0, "ptmxmode=0666"))
+			TH_LOG("mount devpts: %s", strerror(errno));
+	}
+	t.m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
+	ASSERT_LE(0, t.m);
+	ASSERT_EQ(0, ioctl(t.m, TIOCSPTLCK, &unlock));
+	ASSERT_EQ(0, ioctl(t.m, TIOCGPTN, &n));
+	snprintf(path, sizeof(path), "/dev/pts/%d", n);
+	t.sl = open(path, O_RDWR | O_NOCTTY);
+	ASSERT_LE(0, t.sl);
+	/* The pattern's bytes may be ^C or ^Z: no signals to the child, no echo. */
+	ASSERT_EQ(0, tcgetattr(t.sl, &tio));
+	cfmakeraw(&tio);
+	ASSERT_EQ(0, tcsetattr(t.sl, TCSANOW, &tio));
+	run_oracle(_metadata, self->fd, &self->child, plant_ctty, &t,
+		   VEIL_GUEST_CAT_TTY, 64);
+	close(t.sl);
+	close(t.m);
+}
+
+/*
  * Only xmm0-xmm3 ever hold the plain pattern (64 contiguous bytes of the
  * saved state): they are computed from the masked copy and the mask in
  * registers, and the child then blocks in read() with a raw syscall.
