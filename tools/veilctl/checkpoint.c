@@ -410,7 +410,8 @@ static void print_result(struct ckpt *c)
 				      "prepare_seconds", c->t_prepare,
 				      "save_seconds", c->t_save,
 				      "seconds", c->t_total);
-		char *s = json_dumps(j, JSON_COMPACT);
+		/* Six significant digits: microseconds for times under ten seconds. */
+		char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
 
 		printf("%s\n", s);
 		free(s);
