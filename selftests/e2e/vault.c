@@ -157,23 +157,47 @@ static int cmd_hold(const char *seed, unsigned long mib)
 }
 
 /*
+ * Reads every queued event; after RESTORED, says whether the page was
+ * zeroed and derives the secret again.
+ */
+static void app_events(struct veil *v, const char *seed, char *mem)
+{
+	struct veil_event ev;
+	int i, zero;
+
+	while (veil_read_event(v, &ev) == 1) {
+		printf("event %s\n", veil_event_name(ev.type));
+		if (ev.type == VEIL_EVENT_RESTORED) {
+			for (i = 0, zero = 1; i < SECRET_LEN; i++)
+				zero &= !mem[i];
+			printf("restored: the protected page %s\n",
+			       zero ? "was zeroed" : "still holds the secret");
+			make_secret(seed, mem);
+		}
+		fflush(stdout);
+	}
+}
+
+/*
  * Everything that holds the secret lives in the protected page: the secret
- * and the buffer it is checked against.
+ * and the buffer it is checked against.  A process resumed from a
+ * sanitized checkpoint goes on wherever it was stopped, possibly in the
+ * middle of the check, with the page already zero; RESTORED is queued
+ * before it runs again, so a failed check looks at the events first.
  */
 static int cmd_app(const char *seed)
 {
 	char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *mem = page, *check = page + 2048;
-	struct veil_event ev;
 	struct pollfd pfd;
 	struct veil *v;
-	int i, zero;
 
 	if (page == MAP_FAILED)
 		return 2;
 	v = veil_open();
-	if (!v || veil_protect(v, page, 4096) || veil_event_fd(v) < 0) {
+	if (!v || veil_protect(v, page, 4096) || veil_event_fd(v) < 0 ||
+	    fcntl(veil_event_fd(v), F_SETFL, O_NONBLOCK)) {
 		fprintf(stderr, "vault: libveil: %s\n", strerror(errno));
 		return 2;
 	}
@@ -183,17 +207,12 @@ static int cmd_app(const char *seed)
 	printf("vault %d holds its secret in a page protected by libveil\n", getpid());
 	fflush(stdout);
 	for (;;) {
-		if (poll(&pfd, 1, 100) > 0 && veil_read_event(v, &ev) == 1) {
-			printf("event %s\n", veil_event_name(ev.type));
-			if (ev.type == VEIL_EVENT_RESTORED) {
-				for (i = 0, zero = 1; i < SECRET_LEN; i++)
-					zero &= !mem[i];
-				printf("restored: the protected page %s\n",
-				       zero ? "was zeroed" : "still holds the secret");
-				make_secret(seed, mem);
-			}
-			fflush(stdout);
-		}
+		poll(&pfd, 1, 100);
+		app_events(v, seed, mem);
+		make_secret(seed, check);
+		if (!memcmp(mem, check, SECRET_LEN))
+			continue;
+		app_events(v, seed, mem);
 		make_secret(seed, check);
 		if (memcmp(mem, check, SECRET_LEN)) {
 			fprintf(stderr, "vault %d: the secret was damaged\n", getpid());
