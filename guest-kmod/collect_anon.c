@@ -3,9 +3,9 @@
  * Anonymous memory: every present page table entry of the address space
  * that maps an anonymous page (4 KiB or a transparent huge page, including
  * pages still shared copy-on-write with other processes), a page of a
- * shared mapping, or a hugetlb page.  Clean pages of private file mappings
- * (program text, libraries) are the file's page cache, shared with every
- * other process, and are left out.
+ * shared mapping it may write, or a hugetlb page.  Clean pages of private
+ * file mappings (program text, libraries) are the file's page cache,
+ * shared with every other process, and are left out.
  *
  * walk_page_range() is not exported to modules on 6.1 or 6.12, so the page
  * tables are walked here directly, under mmap_read_lock.  The walk only
@@ -123,11 +123,19 @@ struct veil_guest_anon_walk {
 	struct veil_guest_collect *c;
 };
 
+/*
+ * A shared file mapping counts only where the process may write the file:
+ * one mapped read-only (a library, another user's file) is everyone's.
+ */
+static bool veil_guest_shared_writable(struct vm_area_struct *vma)
+{
+	return vma->vm_file && (vma->vm_flags & VM_SHARED) &&
+	       (vma->vm_flags & VM_MAYWRITE);
+}
+
 static bool veil_guest_private_data(struct vm_area_struct *vma, struct page *page)
 {
-	if (PageAnon(page))
-		return true;
-	return vma->vm_file && (vma->vm_flags & VM_SHARED);
+	return PageAnon(page) || veil_guest_shared_writable(vma);
 }
 
 static void veil_guest_anon_pte(const struct veil_guest_walker *w, unsigned long pfn)
@@ -178,7 +186,7 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 		veil_guest_walk_range(mm, max(start, vma->vm_start),
 				      min(end, vma->vm_end), &aw.w);
 		/* Pages of a shared mapping that are not mapped right now. */
-		if (!range && vma->vm_file && (vma->vm_flags & VM_SHARED))
+		if (!range && veil_guest_shared_writable(vma))
 			veil_guest_collect_mapping(vma->vm_file, c);
 	}
 	mmap_read_unlock(mm);

@@ -13,6 +13,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -170,6 +171,16 @@ static long veil_guest_ioc_protect_file(struct veil_guest_client *cl,
 	if (!S_ISREG(file_inode(file)->i_mode) || !file->f_mapping) {
 		fput(file);
 		return -EINVAL;
+	}
+	/*
+	 * Its page cache is zeroed in every checkpoint: only for a caller
+	 * that could overwrite the file anyway, not for anyone who can read
+	 * a shared library or another user's tmpfs file.
+	 */
+	if (!(req->flags & VEIL_GUEST_PROT_REMOVE) && !(file->f_mode & FMODE_WRITE) &&
+	    !capable(CAP_SYS_ADMIN)) {
+		fput(file);
+		return -EACCES;
 	}
 	mutex_lock(&veil_guest_clients_lock);
 	for (i = 0; i < cl->nr_files; i++)

@@ -378,6 +378,25 @@ TEST_F(libveil, bad_requests_refused)
 	EXPECT_EQ(-1, read(self->fd, &ev, sizeof(ev)));
 	EXPECT_EQ(EINVAL, errno);
 
+	/* An unprivileged caller may not protect a file it cannot write. */
+	child = fork();
+	if (!child) {
+		struct veil_guest_file rf = { .size = sizeof(rf) };
+		int vfd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		vfd = open(VEIL_DEV, O_RDWR);
+		rf.fd = open("/init", O_RDONLY);
+		if (vfd < 0 || rf.fd < 0)
+			_exit(101);
+		_exit(ioctl(vfd, VEIL_GUEST_IOC_PROTECT_FILE, &rf) ? errno : 0);
+	}
+	ASSERT_LT(0, child);
+	ASSERT_EQ(child, waitpid(child, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(EACCES, WEXITSTATUS(st)) TH_LOG("read-only file, unprivileged");
+
 	/* A handle inherited through fork() is not the child's. */
 	child = fork();
 	if (!child) {

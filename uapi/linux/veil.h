@@ -362,7 +362,9 @@ struct veil_guest_range {
 
 /*
  * PROTECT_FILE: the page cache of the regular file open on fd, whoever
- * maps or reads it.  The client keeps the file open until it is removed.
+ * maps or reads it.  fd must be open for writing (-EACCES otherwise,
+ * unless the caller has CAP_SYS_ADMIN).  The client keeps the file open
+ * until it is removed.
  */
 struct veil_guest_file {
 	__u32 size;
