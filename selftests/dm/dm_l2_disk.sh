@@ -30,7 +30,7 @@ before=$(sha256sum l2.img | cut -d' ' -f1)
 /l2/run -drive "$drive" >boot1.log 2>&1 &
 pid=$!
 i=0
-while [ $i -lt 600 ] && ! grep -q '@@DMTEST WRITTEN' boot1.log; do
+while [ $i -lt 400 ] && ! grep -q '@@DMTEST WRITTEN' boot1.log; do
 	kill -0 $pid 2>/dev/null || break
 	sleep 1
 	i=$((i + 1))
@@ -40,10 +40,11 @@ if grep -q '@@DMTEST WRITTEN' boot1.log; then
 	kill -9 $pid
 	wait $pid 2>/dev/null
 	ok "L2 wrote files on the veilcrypt disk and was killed mid-write"
+	echo "# the first boot had written its files after ${i}s"
 else
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
-	nok "L2 wrote files on the veilcrypt disk"
+	nok "L2 wrote files on the veilcrypt disk (waited ${i}s)"
 	show boot1.log
 	veil-disk close l2disk
 	exit 1
@@ -63,8 +64,17 @@ fi
 veil-disk open l2.img l2disk --key-file l2.key >/dev/null ||
 	{ nok "veil-disk reopens the L2 disk"; exit 1; }
 # L2's second boot prints its own results (and markers) on our stdout.
-timeout -s KILL 600 /l2/run -drive "$drive"
+t0=$(cut -d. -f1 /proc/uptime)
+timeout -s KILL 400 /l2/run -drive "$drive"
 rc=$?
+t1=$(cut -d. -f1 /proc/uptime)
 veil-disk close l2disk
-if [ $rc = 0 ]; then ok "L2 booted again on the same disk"; else nok "L2's second boot ended with $rc"; fi
+if [ $rc = 0 ]; then
+	ok "L2 booted again on the same disk"
+	echo "# the second boot took $((t1 - t0))s"
+elif [ $rc = 137 ]; then
+	nok "L2's second boot did not end within 400s"
+else
+	nok "L2's second boot ended with $rc after $((t1 - t0))s"
+fi
 echo "1..$T"
