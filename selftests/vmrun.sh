@@ -118,6 +118,8 @@ make -s -C "$top/selftests/$suite" OUT="$tests_out" \
 
 cmdline="console=ttyS0 panic=-1 loglevel=4 rdinit=/init watchdog_thresh=60"
 cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
+# A soft lockup prints the stacks of every CPU, not only the stuck one.
+cmdline="$cmdline softlockup_all_cpu_backtrace=1"
 
 # stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS
 stage_level() {
