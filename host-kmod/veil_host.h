@@ -17,15 +17,23 @@ extern unsigned int veil_host_max_extents;
 extern unsigned int veil_host_max_mib;
 extern unsigned int veil_host_prepare_timeout_ms;
 
+/*
+ * One record of an exclusion set: @npages whole frames from @gfn, or, for
+ * a partial record (@len != 0), the bytes [@off, @off + @len) of the one
+ * frame @gfn, with @npages == 1.  Either way each frame counted in
+ * @npages has one PAGE_SIZE slot in the stash, in set order.
+ */
 struct veil_host_extent {
 	u64 gfn;
 	u64 npages;
+	u16 off;
+	u16 len;
 };
 
 /* An exclusion set as the guest published it; immutable once published. */
 struct veil_host_set {
 	u64 nr_extents;
-	u64 nr_pages;
+	u64 nr_pages;			/* frames, one per partial record */
 	struct veil_host_extent ext[];
 };
 

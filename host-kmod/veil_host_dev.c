@@ -143,8 +143,12 @@ static long veil_host_get_extents(struct veil_host_vm *vm, void __user *uarg)
 		return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		buf[i].gfn = cpu_to_le64(vm->set->ext[g.start + i].gfn);
-		buf[i].npages = cpu_to_le64(vm->set->ext[g.start + i].npages);
+		const struct veil_host_extent *e = &vm->set->ext[g.start + i];
+
+		/* A partial record goes back as the guest wrote it. */
+		buf[i].gfn = cpu_to_le64(e->gfn);
+		buf[i].npages = cpu_to_le64(e->len ? VEIL_EXTENT_PART(e->off, e->len) :
+					    e->npages);
 	}
 	mutex_unlock(&vm->lock);
 

@@ -63,14 +63,59 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 	return 0;
 }
 
-/* Checks one record against the previous one and the memslots. */
+/*
+ * Decodes a partial record (ABI 2): the bytes [off, off + len) of one frame.
+ * Every bit of @npages besides VEIL_EXTENT_PARTIAL, off and len must be
+ * zero; stray ones land in off, above the frame.
+ */
+static long veil_host_check_partial(struct veil_host_vm *vm, u64 idx,
+				    u64 npages, u32 *off, u32 *len)
+{
+	if (vm->guest_abi < 2) {
+		veil_host_reject(vm, "PUBLISH: extent %llu is partial, guest ABI %u\n",
+				 idx, vm->guest_abi);
+		return -KVM_EINVAL;
+	}
+	*off = VEIL_EXTENT_OFF(npages);
+	*len = VEIL_EXTENT_LEN(npages);
+	if (*off >= PAGE_SIZE) {
+		veil_host_reject(vm, "PUBLISH: extent %llu: offset %u past the frame (0x%llx)\n",
+				 idx, *off, npages);
+		return -KVM_EINVAL;
+	}
+	if (!*len) {
+		veil_host_reject(vm, "PUBLISH: extent %llu is an empty partial record\n",
+				 idx);
+		return -KVM_EINVAL;
+	}
+	if (*len > PAGE_SIZE - *off) {
+		veil_host_reject(vm, "PUBLISH: extent %llu: %u bytes at %u cross the frame\n",
+				 idx, *len, *off);
+		return -KVM_EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Checks one record against the end of the previous one, @prev_end (a GPA,
+ * 0 before the first record), and against the memslots; on success stores
+ * it in @out and moves @prev_end to its end.
+ */
 static long veil_host_check_extent(struct veil_host_vm *vm, u64 idx,
-				   const struct veil_extent *rec, u64 prev_end,
+				   const struct veil_extent *rec, u64 *prev_end,
 				   struct veil_host_extent *out)
 {
 	u64 gfn = le64_to_cpu(rec->gfn), npages = le64_to_cpu(rec->npages);
+	u64 start, end;
+	u32 off = 0, len = 0;
+	long r;
 
-	if (!npages) {
+	if (npages & VEIL_EXTENT_PARTIAL) {
+		r = veil_host_check_partial(vm, idx, npages, &off, &len);
+		if (r)
+			return r;
+		npages = 1;
+	} else if (!npages) {
 		veil_host_reject(vm, "PUBLISH: extent %llu is empty\n", idx);
 		return -KVM_EINVAL;
 	}
@@ -79,9 +124,12 @@ static long veil_host_check_extent(struct veil_host_vm *vm, u64 idx,
 				 idx, gfn, npages);
 		return -KVM_EINVAL;
 	}
-	if (idx && gfn < prev_end) {
-		veil_host_reject(vm, "PUBLISH: extent %llu at 0x%llx < 0x%llx\n",
-				 idx, gfn, prev_end);
+	/* Below 2^52: neither shift nor sum overflows. */
+	start = (gfn << PAGE_SHIFT) + off;
+	end = len ? start + len : (gfn + npages) << PAGE_SHIFT;
+	if (start < *prev_end) {
+		veil_host_reject(vm, "PUBLISH: extent %llu at GPA 0x%llx < 0x%llx\n",
+				 idx, start, *prev_end);
 		return -KVM_EINVAL;
 	}
 	if (!veil_host_mem_is_ram(vm->kvm, gfn, npages)) {
@@ -91,6 +139,9 @@ static long veil_host_check_extent(struct veil_host_vm *vm, u64 idx,
 	}
 	out->gfn = gfn;
 	out->npages = npages;
+	out->off = off;
+	out->len = len;
+	*prev_end = end;
 	return 0;
 }
 
@@ -126,11 +177,11 @@ static long veil_host_read_chain(struct veil_host_vm *vm, gpa_t gpa, u64 count,
 			return -KVM_EINVAL;
 		}
 		for (i = 0; i < n; i++, idx++) {
-			r = veil_host_check_extent(vm, idx, &page->ext[i], prev_end,
+			r = veil_host_check_extent(vm, idx, &page->ext[i], &prev_end,
 						   &set->ext[idx]);
 			if (r)
 				return r;
-			prev_end = set->ext[idx].gfn + set->ext[idx].npages;
+			/* One frame, and one stash slot, per partial record. */
 			set->nr_pages += set->ext[idx].npages;
 			if (set->nr_pages > max_pages) {
 				veil_host_reject(vm, "PUBLISH: more than %u MiB excluded\n",

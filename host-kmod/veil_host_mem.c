@@ -62,16 +62,22 @@ static void veil_host_mark_dirty(const struct kvm_memory_slot *slot, u64 gfn,
 
 /*
  * Pins @n frames at @hva of @mm and moves them: into @stash and zeroed
- * (@sanitize), or back from @stash, last page first.
+ * (@sanitize), or back from @stash, last page first.  A partial record
+ * (@len != 0, one frame) moves only the bytes [@off, @off + @len), kept at
+ * the same offsets of its stash slot; veil never writes the rest of the
+ * frame.
  */
 static int veil_host_copy_batch(struct mm_struct *mm, unsigned long hva,
-				unsigned long n, void *stash, bool sanitize,
+				unsigned long n, unsigned int off,
+				unsigned int len, void *stash, bool sanitize,
 				struct page **pages)
 {
 	unsigned long i;
 	long got;
 	void *p;
 
+	if (WARN_ON_ONCE(len && (n != 1 || off + len > PAGE_SIZE)))
+		return -EINVAL;
 	mmap_read_lock(mm);
 	got = veil_compat_pin_user_pages_remote(mm, hva, n, FOLL_WRITE, pages);
 	mmap_read_unlock(mm);
@@ -83,13 +89,19 @@ static int veil_host_copy_batch(struct mm_struct *mm, unsigned long hva,
 	}
 	for (i = 0; i < n; i++) {
 		unsigned long j = sanitize ? i : n - 1 - i;
+		void *slot = stash + j * PAGE_SIZE;
 
 		p = kmap_local_page(pages[j]);
-		if (sanitize) {
-			copy_page(stash + j * PAGE_SIZE, p);
+		if (len && sanitize) {
+			memcpy(slot + off, p + off, len);
+			memset(p + off, 0, len);
+		} else if (len) {
+			memcpy(p + off, slot + off, len);
+		} else if (sanitize) {
+			copy_page(slot, p);
 			clear_page(p);
 		} else {
-			copy_page(p, stash + j * PAGE_SIZE);
+			copy_page(p, slot);
 		}
 		kunmap_local(p);
 	}
@@ -169,7 +181,11 @@ int veil_host_mem_check(struct kvm *kvm, const struct veil_host_set *set)
 	return r;
 }
 
-/* Copies every frame of @set into @stash and zeroes it, in set order. */
+/*
+ * Copies every frame of @set into @stash and zeroes it, in set order, one
+ * slot per frame.  A batch never spans two records, so a partial record
+ * (one frame) is always a batch of its own.
+ */
 int veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
 			   void *stash)
 {
@@ -198,7 +214,8 @@ int veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
 			n = min3(end, slot->base_gfn + slot->npages,
 				 gfn + VEIL_HOST_BATCH) - gfn;
 			r = veil_host_copy_batch(kvm->mm, gfn_to_hva_memslot(slot, gfn),
-						 n, stash + (done << PAGE_SHIFT),
+						 n, set->ext[i].off, set->ext[i].len,
+						 stash + (done << PAGE_SHIFT),
 						 true, pages);
 			if (r)
 				break;
@@ -225,7 +242,9 @@ int veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
  * Copies the first @upto frames of @set back from @stash, last frame first:
  * if a hostile memslot layout made two GFNs share a frame, the stash holds
  * the real contents for the first and zeroes for the second, so the first
- * must be written last.  Goes on past errors; returns the first.
+ * must be written last.  The same holds for the bytes of partial records,
+ * each restored alone, in the reverse order of SANITIZE.  Goes on past
+ * errors; returns the first.
  */
 int veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
 			  const void *stash, u64 upto)
@@ -259,8 +278,10 @@ int veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
 			start = max3(set->ext[i].gfn, slot->base_gfn,
 				     end > VEIL_HOST_BATCH ? end - VEIL_HOST_BATCH : 0);
 			n = end - start;
+			/* start is the record's gfn for a partial one: n == 1. */
 			r = veil_host_copy_batch(kvm->mm,
 						 gfn_to_hva_memslot(slot, start), n,
+						 set->ext[i].off, set->ext[i].len,
 						 (void *)stash +
 						 ((pos - n) << PAGE_SHIFT),
 						 false, pages);

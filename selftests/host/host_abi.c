@@ -222,26 +222,34 @@ FIXTURE_TEARDOWN(hostile)
 	vmm_destroy(&self->v);
 }
 
-static void expect_unchanged(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(hostile) *self)
+/* The set of generation 1, one good extent, is still there; one more refusal. */
+static void expect_set_kept(struct __test_metadata *_metadata, int veil,
+			    const struct veil_info *before)
 {
 	struct veil_info now;
 	struct veil_extent e = {};
 	struct veil_get_extents g = { .size = sizeof(g), .nr_extents = 1,
 				      .extents = (uintptr_t)&e };
 
-	ASSERT_EQ(0, veil_info(self->veil, &now));
-	EXPECT_EQ(self->before.flags, now.flags);
-	EXPECT_EQ(self->before.guest_abi, now.guest_abi);
+	ASSERT_EQ(0, veil_info(veil, &now));
+	EXPECT_EQ(before->flags, now.flags);
+	EXPECT_EQ(before->guest_abi, now.guest_abi);
 	EXPECT_EQ(1, now.generation);
 	EXPECT_EQ(1, now.nr_extents);
 	EXPECT_EQ(4, now.nr_pages);
-	EXPECT_EQ(self->before.publishes, now.publishes);
-	EXPECT_EQ(self->before.rejected + 1, now.rejected)
+	EXPECT_EQ(before->publishes, now.publishes);
+	EXPECT_EQ(before->rejected + 1, now.rejected)
 		TH_LOG("the rejected call was not counted");
-	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_GET_EXTENTS, &g));
+	ASSERT_EQ(0, ioctl(veil, VEIL_IOC_GET_EXTENTS, &g));
+	EXPECT_EQ(1, g.total);
 	EXPECT_EQ(GOOD_GFN, e.gfn);
 	EXPECT_EQ(4, e.npages);
+}
+
+static void expect_unchanged(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(hostile) *self)
+{
+	expect_set_kept(_metadata, self->veil, &self->before);
 }
 
 static uint32_t publish_raw(struct vmm *v, const struct veil_extent *ext,
@@ -412,6 +420,247 @@ TEST_F(hostile, restored_with_unknown_flags_is_einval)
 	expect_unchanged(_metadata, self);
 }
 
+/* 257 partial records of 8 bytes, 16 apart: two frames, 257 counted. */
+static void fill_partial(struct veil_extent *ext, unsigned int n, __u64 gfn)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		ext[i].gfn = gfn + i / 256;
+		ext[i].npages = VEIL_EXTENT_PART(i % 256 * 16, 8);
+	}
+}
+
+TEST_F(hostile, partial_records_count_one_frame_each_against_the_cap)
+{
+	char mib[32] = "";
+	FILE *f = fopen("/sys/module/veil_host/parameters/max_mib", "r+");
+	struct veil_extent e[257];
+
+	fill_partial(e, 257, GOOD_GFN + 8);
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(mib, sizeof(mib), f));
+	rewind(f);
+	fprintf(f, "1\n");		/* 256 frames */
+	fflush(f);
+	EXPECT_EQ(KVM_E2BIG_32, publish_raw(&self->v, e, 257, 257, 2))
+		TH_LOG("257 partial records in two frames count 257 frames");
+	rewind(f);
+	fputs(mib, f);
+	fclose(f);
+	expect_unchanged(_metadata, self);
+}
+
+/* ---- partial extent records (ABI 2) ---- */
+
+/*
+ * Whole and partial records, adjacent in every way the ABI allows, are
+ * recorded: one frame per partial record, and GET_EXTENTS gives them back
+ * as the guest wrote them.
+ */
+TEST_F(guest, partial_records_are_recorded_one_frame_each)
+{
+	const struct veil_extent ext[] = {
+		{ .gfn = GOOD_GFN, .npages = 2 },
+		/* where the whole record ends, then adjacent in one frame */
+		{ .gfn = GOOD_GFN + 2, .npages = VEIL_EXTENT_PART(0, 100) },
+		{ .gfn = GOOD_GFN + 2, .npages = VEIL_EXTENT_PART(100, 28) },
+		{ .gfn = GOOD_GFN + 2, .npages = VEIL_EXTENT_PART(3000, 1096) },
+		/* a whole record right after a partial one ending its frame */
+		{ .gfn = GOOD_GFN + 3, .npages = 3 },
+		{ .gfn = GOOD_GFN + 7, .npages = VEIL_EXTENT_PART(4095, 1) },
+		{ .gfn = GOOD_GFN + 9, .npages = VEIL_EXTENT_PART(0, 4096) },
+	};
+	struct veil_extent got[8];
+	struct veil_get_extents g = { .size = sizeof(g), .nr_extents = 8,
+				      .extents = (uintptr_t)got };
+	struct veil_info info;
+
+	ASSERT_EQ(0, vmm_register(&self->v));
+	ASSERT_EQ(0, vmm_publish(&self->v, ext, 7, 3));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(2, info.guest_abi);
+	EXPECT_EQ(0, info.rejected);
+	EXPECT_EQ(3, info.generation);
+	EXPECT_EQ(7, info.nr_extents);
+	EXPECT_EQ(10, info.nr_pages) TH_LOG("whole: 2 + 3 frames, partial: 5 records");
+
+	memset(got, 0xa5, sizeof(got));
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_GET_EXTENTS, &g));
+	EXPECT_EQ(7, g.nr_extents);
+	EXPECT_EQ(7, g.total);
+	EXPECT_EQ(0, memcmp(ext, got, sizeof(ext)))
+		TH_LOG("GET_EXTENTS differs from what the guest published");
+	EXPECT_EQ(GOOD_GFN + 2, got[2].gfn);
+	EXPECT_EQ(VEIL_EXTENT_PART(100, 28), got[2].npages);
+	EXPECT_EQ(100, VEIL_EXTENT_OFF(got[2].npages));
+	EXPECT_EQ(28, VEIL_EXTENT_LEN(got[2].npages));
+}
+
+/* Many partial records in few frames, over two extent pages. */
+TEST_F(guest, partial_records_in_one_frame_count_one_frame_each)
+{
+	struct veil_extent ext[300], got[300];
+	struct veil_get_extents g = { .size = sizeof(g), .nr_extents = 300,
+				      .extents = (uintptr_t)got };
+	struct veil_info info;
+
+	fill_partial(ext, 300, GOOD_GFN);
+	ASSERT_EQ(0, vmm_register(&self->v));
+	ASSERT_EQ(0, vmm_publish(&self->v, ext, 300, 1));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(300, info.nr_extents);
+	EXPECT_EQ(300, info.nr_pages);
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_GET_EXTENTS, &g));
+	EXPECT_EQ(300, g.nr_extents);
+	EXPECT_EQ(0, memcmp(ext, got, sizeof(ext)));
+}
+
+/*
+ * A guest that registered with ABI 1 publishes whole records as before; a
+ * partial record is refused and its set kept, until it registers with 2.
+ */
+TEST_F(guest, abi1_guest_gets_no_partial_records)
+{
+	const struct veil_extent whole = { .gfn = GOOD_GFN, .npages = 3 };
+	const struct veil_extent part[2] = {
+		{ .gfn = GOOD_GFN, .npages = 3 },
+		{ .gfn = GOOD_GFN + 3, .npages = VEIL_EXTENT_PART(8, 16) },
+	};
+	struct veil_extent got = {};
+	struct veil_get_extents g = { .size = sizeof(g), .nr_extents = 1,
+				      .extents = (uintptr_t)&got };
+	struct veil_info info;
+
+	ASSERT_EQ(0, vmm_register_abi(&self->v, 1));
+	ASSERT_EQ(0, vmm_publish(&self->v, &whole, 1, 1));
+	EXPECT_EQ(KVM_EINVAL_32, vmm_publish(&self->v, part, 2, 2));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(1, info.guest_abi);
+	EXPECT_EQ(1, info.rejected);
+	EXPECT_EQ(1, info.generation);
+	EXPECT_EQ(1, info.nr_extents);
+	EXPECT_EQ(3, info.nr_pages);
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_GET_EXTENTS, &g));
+	EXPECT_EQ(1, g.total);
+	EXPECT_EQ(GOOD_GFN, got.gfn);
+	EXPECT_EQ(3, got.npages);
+
+	/* The same records from a guest that speaks ABI 2. */
+	ASSERT_EQ(0, vmm_register_abi(&self->v, 2));
+	EXPECT_EQ(0, vmm_publish(&self->v, part, 2, 1));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(2, info.guest_abi);
+	EXPECT_EQ(2, info.nr_extents);
+	EXPECT_EQ(4, info.nr_pages);
+}
+
+/*
+ * Bad partial records: the guest registered (with @abi) and published one
+ * good extent at generation 1, as in "hostile"; publishing @e at
+ * generation 2 gets @want and the set of generation 1 stays.
+ */
+FIXTURE(bad_partial) {
+	struct vmm v;
+	int veil;
+	struct veil_info before;
+};
+
+FIXTURE_VARIANT(bad_partial) {
+	unsigned int abi;		/* 0: VEIL_ABI_VERSION */
+	unsigned int n;
+	struct veil_extent e[2];
+	unsigned int want;		/* 0: KVM_EINVAL_32 */
+};
+
+#define BAD_GFN		(GOOD_GFN + 8)
+
+/* A partial record that ABI 2 accepts. */
+FIXTURE_VARIANT_ADD(bad_partial, from_an_abi1_guest) {
+	.abi = 1, .n = 2, .e = { { BAD_GFN, 1 }, { BAD_GFN + 1, VEIL_EXTENT_PART(0, 8) } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, offset_past_the_frame) {
+	.n = 1, .e = { { BAD_GFN, VEIL_EXTENT_PART(4096, 1) } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, empty) {
+	.n = 1, .e = { { BAD_GFN, VEIL_EXTENT_PART(8, 0) } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, crossing_the_frame_end) {
+	.n = 1, .e = { { BAD_GFN, VEIL_EXTENT_PART(4000, 97) } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, longer_than_a_frame) {
+	.n = 1, .e = { { BAD_GFN, VEIL_EXTENT_PART(0, 4097) } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, stray_bit_62) {
+	.n = 1, .e = { { BAD_GFN, VEIL_EXTENT_PART(0, 8) | 1ULL << 62 } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, stray_bit_44) {
+	.n = 1, .e = { { BAD_GFN, VEIL_EXTENT_PART(0, 8) | 1ULL << 44 } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, overlapping_the_previous_partial) {
+	.n = 2, .e = { { BAD_GFN, VEIL_EXTENT_PART(100, 50) },
+		       { BAD_GFN, VEIL_EXTENT_PART(149, 10) } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, before_the_previous_partial) {
+	.n = 2, .e = { { BAD_GFN, VEIL_EXTENT_PART(200, 10) },
+		       { BAD_GFN, VEIL_EXTENT_PART(100, 10) } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, whole_record_over_a_partial_one) {
+	.n = 2, .e = { { BAD_GFN, VEIL_EXTENT_PART(100, 50) }, { BAD_GFN, 1 } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, whole_record_over_a_partial_one_at_offset_0) {
+	.n = 2, .e = { { BAD_GFN, VEIL_EXTENT_PART(0, 50) }, { BAD_GFN, 1 } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, inside_the_previous_whole_record) {
+	.n = 2, .e = { { BAD_GFN, 2 }, { BAD_GFN + 1, VEIL_EXTENT_PART(0, 8) } },
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, outside_guest_memory) {
+	.n = 1, .e = { { VMM_MEM_SIZE >> 12, VEIL_EXTENT_PART(0, 8) } },
+	.want = KVM_EFAULT_32,
+};
+
+FIXTURE_VARIANT_ADD(bad_partial, gfn_overflowing) {
+	.n = 1, .e = { { ~0ULL, VEIL_EXTENT_PART(0, 8) } },
+};
+
+FIXTURE_SETUP(bad_partial)
+{
+	struct veil_extent good = { .gfn = GOOD_GFN, .npages = 4 };
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create(&self->v, 0));
+	self->veil = veil_attach(&self->v);
+	ASSERT_LE(0, self->veil);
+	ASSERT_EQ(0, vmm_register_abi(&self->v, variant->abi ?: VEIL_ABI_VERSION));
+	ASSERT_EQ(0, vmm_publish(&self->v, &good, 1, 1));
+	ASSERT_EQ(0, veil_info(self->veil, &self->before));
+}
+
+FIXTURE_TEARDOWN(bad_partial)
+{
+	close(self->veil);
+	vmm_destroy(&self->v);
+}
+
+TEST_F(bad_partial, is_refused_and_changes_nothing)
+{
+	EXPECT_EQ(variant->want ?: KVM_EINVAL_32,
+		  publish_raw(&self->v, variant->e, variant->n, variant->n, 2));
+	expect_set_kept(_metadata, self->veil, &self->before);
+}
+
 /* ---- /dev/veil's own arguments ---- */
 
 TEST(dev_veil_checks_its_arguments)
@@ -521,7 +770,7 @@ static uint32_t random_arg(uint64_t *s)
 static void random_extent_page(struct vmm *v, uint64_t *s)
 {
 	struct veil_extent_page *p = (void *)(v->mem + VMM_EXTENT_GPA);
-	uint64_t r = xorshift(s), gfn = GOOD_GFN;
+	uint64_t r = xorshift(s), gfn = GOOD_GFN, last;
 	uint32_t i;
 
 	p->count = r % 4 ? (r >> 8) % 40 : (uint32_t)(r >> 8);
@@ -529,10 +778,25 @@ static void random_extent_page(struct vmm *v, uint64_t *s)
 	p->next = r % 8 ? 0 : random_arg(s);
 	for (i = 0; i < VEIL_EXTENTS_PER_PAGE; i++) {
 		r = xorshift(s);
+		last = gfn - 1;		/* the previous record's last frame */
 		gfn += r % 5 ? 1 + (r >> 8) % 4 : -(r >> 8) % 8;
 		p->ext[i].gfn = r % 64 ? gfn : r >> 8;
 		p->ext[i].npages = r % 32 ? 1 + (r >> 16) % 3 : (r >> 20) % 2;
-		gfn += p->ext[i].npages;
+		if (r % 8 != 3) {
+			gfn += p->ext[i].npages;
+			continue;
+		}
+		/* A partial record, not always inside its frame... */
+		p->ext[i].npages = VEIL_EXTENT_PART((r >> 16) % 4200,
+						    (r >> 32) % 600);
+		if (r % 128 == 3)
+			p->ext[i].npages |= 1ULL << (32 + (r >> 48) % 31);
+		/* ...sometimes in the frame of the previous one. */
+		if (r % 3 == 0) {
+			p->ext[i].gfn = last;
+			gfn = last;
+		}
+		gfn++;
 	}
 }
 

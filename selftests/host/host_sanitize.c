@@ -283,6 +283,193 @@ TEST_F(vm, sanitize_is_refused_while_a_vcpu_runs)
 	expect_all_restored(_metadata, &self->v, self->before);
 }
 
+/* ---- partial extent records ---- */
+
+#define PART_GFN	(DATA_GFN + 10)
+
+static const struct veil_extent partial_set[] = {
+	{ .gfn = PART_GFN - 1, .npages = 1 },			/* whole, before */
+	{ .gfn = PART_GFN, .npages = VEIL_EXTENT_PART(100, 200) },
+	{ .gfn = PART_GFN, .npages = VEIL_EXTENT_PART(1000, 24) },	/* same frame */
+	{ .gfn = PART_GFN + 1, .npages = 1 },			/* whole, after */
+	{ .gfn = PART_GFN + 2, .npages = VEIL_EXTENT_PART(4000, 96) },	/* to the end */
+	{ .gfn = PART_GFN + 3, .npages = VEIL_EXTENT_PART(0, 1) },	/* first byte */
+	{ .gfn = PART_GFN + 4, .npages = 300 },			/* over one pin batch */
+	{ .gfn = PART_GFN + 304, .npages = VEIL_EXTENT_PART(5, 7) },
+};
+
+#define PARTIAL_SET_EXTENTS	ARRAY_SIZE(partial_set)
+#define PARTIAL_SET_PAGES	307
+
+/* Zeroes in @img the bytes that @set covers. */
+static void zero_covered(unsigned char *img, const struct veil_extent *set, size_t n)
+{
+	unsigned long long np;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		np = set[i].npages;
+		if (np & VEIL_EXTENT_PARTIAL)
+			memset(img + set[i].gfn * 4096 + VEIL_EXTENT_OFF(np), 0,
+			       VEIL_EXTENT_LEN(np));
+		else
+			memset(img + set[i].gfn * 4096, 0, np * 4096);
+	}
+}
+
+/* Does a record of @set touch frame @gfn? */
+static bool covers_frame(const struct veil_extent *set, size_t n,
+			 unsigned long long gfn)
+{
+	unsigned long long np;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		np = set[i].npages & VEIL_EXTENT_PARTIAL ? 1 : set[i].npages;
+		if (gfn >= set[i].gfn && gfn < set[i].gfn + np)
+			return true;
+	}
+	return false;
+}
+
+/* Guest RAM equals @img, the control page aside; logs the first difference. */
+static void expect_memory(struct __test_metadata *_metadata, const struct vmm *v,
+			  const unsigned char *img, const char *when)
+{
+	unsigned long long gpa, bad = 0;
+
+	for (gpa = 0; gpa < VMM_MEM_SIZE; gpa += 4096) {
+		if (gpa == VMM_CONTROL_GPA || !memcmp(v->mem + gpa, img + gpa, 4096))
+			continue;
+		if (!bad++) {
+			unsigned long long b = 0;
+
+			while (v->mem[gpa + b] == img[gpa + b])
+				b++;
+			TH_LOG("%s: byte 0x%llx is 0x%02x, not 0x%02x", when,
+			       gpa + b, v->mem[gpa + b],
+			       img[gpa + b]);
+		}
+	}
+	EXPECT_EQ(0, bad) TH_LOG("%s: %llu frames differ", when,
+				 bad);
+}
+
+/* A guest that registered with ABI 2 and published partial_set. */
+FIXTURE(partial) {
+	struct vmm v;
+	int veil;
+	unsigned char *before, *sanitized;
+};
+
+FIXTURE_SETUP(partial)
+{
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create(&self->v, 0));
+	fill_random(&self->v, 0xfeedf00d);
+	ASSERT_EQ(0, vmm_register_abi(&self->v, 2));
+	ASSERT_EQ(0, vmm_publish(&self->v, partial_set, PARTIAL_SET_EXTENTS, 1));
+	self->veil = veil_attach(&self->v);
+	ASSERT_LE(0, self->veil);
+	self->before = malloc(VMM_MEM_SIZE);
+	self->sanitized = malloc(VMM_MEM_SIZE);
+	ASSERT_NE(NULL, self->before);
+	ASSERT_NE(NULL, self->sanitized);
+	memcpy(self->before, self->v.mem, VMM_MEM_SIZE);
+	memcpy(self->sanitized, self->v.mem, VMM_MEM_SIZE);
+	zero_covered(self->sanitized, partial_set, PARTIAL_SET_EXTENTS);
+}
+
+FIXTURE_TEARDOWN(partial)
+{
+	if (self->veil >= 0)
+		close(self->veil);
+	vmm_destroy(&self->v);
+	free(self->before);
+	free(self->sanitized);
+}
+
+TEST_F(partial, sanitize_zeroes_only_the_bytes_of_partial_records)
+{
+	struct veil_info info;
+	unsigned long pages = 0;
+
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(PARTIAL_SET_EXTENTS, info.nr_extents);
+	EXPECT_EQ(PARTIAL_SET_PAGES, info.nr_pages);
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, &pages));
+	EXPECT_EQ(PARTIAL_SET_PAGES, pages);
+	expect_memory(_metadata, &self->v, self->sanitized, "after SANITIZE");
+	/* The frames around the bytes are live guest data: all still there. */
+	EXPECT_FALSE(vmm_page_is_zero(&self->v, PART_GFN));
+	EXPECT_FALSE(vmm_page_is_zero(&self->v, PART_GFN + 3));
+	EXPECT_EQ(0, self->v.mem[PART_GFN * 4096 + 1000]);
+	EXPECT_NE(0, memcmp(self->v.mem, self->before, VMM_MEM_SIZE));
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, &pages));
+	EXPECT_EQ(PARTIAL_SET_PAGES, pages);
+	expect_memory(_metadata, &self->v, self->before, "after RESTORE");
+	EXPECT_EQ(VEIL_STATE_RUNNING, vmm_control(&self->v)->state);
+}
+
+TEST_F(partial, frames_of_partial_records_are_marked_dirty)
+{
+	static unsigned long bitmap[NR_PAGES / 64];
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.memory_size = VMM_MEM_SIZE, .userspace_addr = (unsigned long)self->v.mem,
+	};
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	unsigned long long gfn, missing = 0, extra = 0;
+
+	ASSERT_EQ(0, ioctl(self->v.vm, KVM_SET_USER_MEMORY_REGION, &region));
+	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));	/* clear */
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));
+	for (gfn = DATA_GFN; gfn < NR_PAGES; gfn++) {
+		bool covered = covers_frame(partial_set, PARTIAL_SET_EXTENTS, gfn);
+		bool dirty = bitmap[gfn / 64] & (1UL << (gfn % 64));
+
+		missing += covered && !dirty;
+		extra += !covered && dirty;
+	}
+	EXPECT_EQ(0, missing) TH_LOG("frames of the set not marked dirty by SANITIZE");
+	EXPECT_EQ(0, extra) TH_LOG("other frames marked dirty by SANITIZE");
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_memory(_metadata, &self->v, self->before, "after RESTORE");
+}
+
+/*
+ * A hostile memslot layout: slot 1 maps the same memory again above guest
+ * RAM, and two partial records, one in each alias, cover overlapping bytes
+ * of one frame.  The first stashes the real bytes, the second partly the
+ * zeroes the first left: only restoring the second first brings all back.
+ */
+TEST_F(partial, aliased_partial_records_are_restored_last_first)
+{
+	struct kvm_userspace_memory_region alias = {
+		.slot = 1, .guest_phys_addr = VMM_MEM_SIZE,
+		.memory_size = VMM_MEM_SIZE, .userspace_addr = (unsigned long)self->v.mem,
+	};
+	const struct veil_extent set[] = {
+		{ .gfn = PART_GFN, .npages = VEIL_EXTENT_PART(100, 200) },
+		{ .gfn = NR_PAGES + PART_GFN, .npages = VEIL_EXTENT_PART(150, 200) },
+	};
+
+	ASSERT_EQ(0, ioctl(self->v.vm, KVM_SET_USER_MEMORY_REGION, &alias));
+	ASSERT_EQ(0, vmm_publish(&self->v, set, 2, 2));
+	memcpy(self->before, self->v.mem, VMM_MEM_SIZE);	/* new extent page */
+	memcpy(self->sanitized, self->v.mem, VMM_MEM_SIZE);
+	memset(self->sanitized + PART_GFN * 4096 + 100, 0, 250);
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	expect_memory(_metadata, &self->v, self->sanitized, "after SANITIZE");
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_memory(_metadata, &self->v, self->before, "after RESTORE");
+}
+
 /* ---- PREPARE, ACK, THAW ---- */
 
 struct preparer {

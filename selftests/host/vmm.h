@@ -243,15 +243,20 @@ static inline struct veil_control *vmm_control(struct vmm *v)
 	return (struct veil_control *)(v->mem + VMM_CONTROL_GPA);
 }
 
-/* The guest's side of REGISTER: fill the control page, then call. */
-static inline uint32_t vmm_register(struct vmm *v)
+/* The guest's side of REGISTER with ABI @abi: fill the control page, call. */
+static inline uint32_t vmm_register_abi(struct vmm *v, uint32_t abi)
 {
 	struct veil_control *c = vmm_control(v);
 
 	memset(c, 0, sizeof(*c));
 	c->magic = VEIL_CONTROL_MAGIC;
-	c->abi_version = VEIL_ABI_VERSION;
-	return vmm_hypercall(v, VEIL_HC_REGISTER, VMM_CONTROL_GPA, VEIL_ABI_VERSION, 0);
+	c->abi_version = abi;
+	return vmm_hypercall(v, VEIL_HC_REGISTER, VMM_CONTROL_GPA, abi, 0);
+}
+
+static inline uint32_t vmm_register(struct vmm *v)
+{
+	return vmm_register_abi(v, VEIL_ABI_VERSION);
 }
 
 /* Lays @n extents out in extent pages from VMM_EXTENT_GPA. */

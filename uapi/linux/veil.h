@@ -25,8 +25,12 @@
  */
 #define VEIL_HC_NR		0x5645494cU
 
-/* Version of the guest <-> host ABI described in this file. */
-#define VEIL_ABI_VERSION	1
+/*
+ * Version of the guest <-> host ABI described in this file.  Version 2
+ * adds partial extent records (below).  A host accepts every version from
+ * 1 up to its own; a guest whose REGISTER is refused may try a lower one.
+ */
+#define VEIL_ABI_VERSION	2
 
 /*
  * Hypercall sub-operations.  RAX = VEIL_HC_NR, RBX = sub-operation,
@@ -85,7 +89,7 @@ struct veil_control {
 	/* guest -> host */
 	__le64 ack_seq;		/* last request sequence acted upon */
 	__le64 guest_generation; /* generation of the last PUBLISH */
-	__le64 guest_pages;	/* pages covered by the last PUBLISH */
+	__le64 guest_pages;	/* frames of the last PUBLISH (as veil_info) */
 	__le32 guest_frozen;	/* excluded tasks currently frozen */
 	__le32 guest_error;	/* last PREPARE failure (positive errno) or 0 */
 	__u8 reserved[4032];
@@ -93,15 +97,30 @@ struct veil_control {
 
 /*
  * Extent pages: a chain of 4 KiB-aligned guest pages, each a header and
- * up to VEIL_EXTENTS_PER_PAGE records.  Records are sorted by gfn,
- * non-empty and non-overlapping across the whole chain; next is the GPA of
- * the following page or 0 on the last.  The chain holds exactly the
- * number of extents PUBLISH announced.
+ * up to VEIL_EXTENTS_PER_PAGE records.  Records are sorted by the guest
+ * physical address they start at, non-empty and non-overlapping across the
+ * whole chain; next is the GPA of the following page or 0 on the last.
+ * The chain holds exactly the number of extents PUBLISH announced.
+ *
+ * A record covers npages whole frames from gfn.  From ABI 2 on, a record
+ * whose npages has VEIL_EXTENT_PARTIAL set covers only the bytes
+ * [off, off + len) of the one frame gfn, with off = VEIL_EXTENT_OFF(npages)
+ * below 4096 and 1 <= len = VEIL_EXTENT_LEN(npages) <= 4096 - off: data of
+ * an excluded process inside a kernel object that shares its frame with
+ * live kernel state (a socket buffer, a TTY buffer, saved registers).  The
+ * host stashes and zeroes those bytes only, so the rest of the frame stays
+ * usable in a guest restored from the checkpoint.
  */
 struct veil_extent {
 	__le64 gfn;
 	__le64 npages;
 };
+
+#define VEIL_EXTENT_PARTIAL	_BITULL(63)
+#define VEIL_EXTENT_PART(off, len) \
+	(VEIL_EXTENT_PARTIAL | ((__u64)(off) << 32) | (__u64)(__u32)(len))
+#define VEIL_EXTENT_OFF(npages)	((__u32)((npages) >> 32) & 0x7fffffffU)
+#define VEIL_EXTENT_LEN(npages)	((__u32)(npages))
 
 struct veil_extent_page {
 	__le64 next;
@@ -144,7 +163,7 @@ struct veil_info {
 	__u32 guest_abi;	/* version the guest registered with, or 0 */
 	__u64 generation;	/* of the current exclusion set */
 	__u64 nr_extents;
-	__u64 nr_pages;		/* pages in the current exclusion set */
+	__u64 nr_pages;		/* frames in the set, 1 per partial record */
 	__u64 req_seq;		/* last request sent to the guest */
 	__u64 ack_seq;		/* last request the guest acknowledged */
 	/* counters since ATTACH (or since the VM's first hypercall) */
