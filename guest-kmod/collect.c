@@ -2,7 +2,8 @@
 /*
  * Runs every collector over a selected process: its address space, the
  * files, pipes and sockets in its descriptor table, its controlling
- * terminal, and per thread the kernel stack and the saved FPU state.
+ * terminal, and per thread the kernel stack and the saved registers (not
+ * for a libveil subscriber, which runs on after a restore).
  */
 #include <linux/module.h>
 #include <linux/sched/mm.h>
@@ -14,6 +15,7 @@
 
 int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c)
 {
+	bool runs_on = veil_guest_client_aware(tsk);
 	struct task_struct *t;
 	struct mm_struct *mm;
 	int err = 0;
@@ -34,7 +36,8 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 	rcu_read_lock();
 	for_each_thread(tsk, t) {
 		veil_guest_collect_stack(t, c);
-		veil_guest_collect_fpu(t, c);
+		if (!runs_on)
+			veil_guest_collect_regs(t, c);
 	}
 	rcu_read_unlock();
 	return 0;

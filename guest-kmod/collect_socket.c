@@ -4,8 +4,11 @@
  * yet read, or written and not yet sent or acknowledged (TCP keeps sent
  * data in its retransmit queue until acked, and out-of-order data aside).
  * For a connected UNIX socket what it wrote sits in its peer's receive
- * queue, so that queue is taken too.  The linear part of a buffer may live
- * in a slab page; the whole page is taken.
+ * queue, so that queue is taken too.  The linear part of a buffer lives in
+ * a slab object or a page fragment next to other buffers, and fragments
+ * share pages too, so both are taken byte by byte: the buffer's whole head
+ * (headroom included, as headers and payload are moved around in it) and
+ * the fragments' data.
  */
 #include <linux/net.h>
 #include <linux/skbuff.h>
@@ -23,19 +26,15 @@ static void veil_guest_collect_skb(const struct sk_buff *skb,
 	const struct sk_buff *frag;
 	unsigned int i;
 
-	veil_guest_add_kernel_range(c, VEIL_GUEST_CAT_SOCKET, skb->head,
+	veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_SOCKET, skb->head,
 				    skb_end_offset(skb));
 	for (i = 0; i < shinfo->nr_frags; i++) {
 		const skb_frag_t *f = &shinfo->frags[i];
 		struct page *page = skb_frag_page(f);
-		unsigned long first, last;
 
-		if (!page || !skb_frag_size(f))
-			continue;
-		first = skb_frag_off(f) >> PAGE_SHIFT;
-		last = (skb_frag_off(f) + skb_frag_size(f) - 1) >> PAGE_SHIFT;
-		veil_guest_add(c, VEIL_GUEST_CAT_SOCKET, page_to_pfn(page) + first,
-			       last - first + 1);
+		if (page && skb_frag_size(f))
+			veil_guest_add_page_bytes(c, VEIL_GUEST_CAT_SOCKET, page,
+						  skb_frag_off(f), skb_frag_size(f));
 	}
 	if (depth)
 		return;

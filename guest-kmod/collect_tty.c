@@ -3,10 +3,11 @@
  * TTYs in the descriptor table and the controlling terminal (normally
  * open there as 0, 1 and 2, but a process may have closed them while
  * another keeps the terminal open) and, for a pty, its other end: the
- * flip buffers queued on the port, the line discipline's data (n_tty
- * keeps its read and echo buffers there, vmalloc'd; the pages are taken
- * up to the area's guard page, as find_vm_area() is not exported) and the
- * last chunk written (write_buf).
+ * characters and flags of the flip buffers queued on the port and the
+ * last chunk written (write_buf), byte by byte; with kernel_objects=1 the
+ * line discipline's data too (n_tty keeps its read and echo buffers in a
+ * private, vmalloc'd struct; its pages are taken up to the area's guard
+ * page, as find_vm_area() is not exported).
  */
 #include <linux/fs.h>
 #include <linux/major.h>
@@ -69,14 +70,14 @@ static void veil_guest_collect_one_tty(struct tty_struct *tty, struct veil_guest
 	if (port) {
 		tty_buffer_lock_exclusive(port);
 		for (b = port->buf.head; b; b = b->next)
-			veil_guest_add_kernel_range(c, VEIL_GUEST_CAT_TTY, b,
-						    offsetof(struct tty_buffer, data) +
+			veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_TTY,
+						    (void *)b->data,
 						    2 * (size_t)b->size);
 		tty_buffer_unlock_exclusive(port);
 	}
 	veil_guest_collect_ldisc(tty, c);
 	if (tty->write_buf)
-		veil_guest_add_kernel_range(c, VEIL_GUEST_CAT_TTY, tty->write_buf,
+		veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_TTY, tty->write_buf,
 					    tty->write_cnt);
 }
 

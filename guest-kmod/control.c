@@ -21,6 +21,7 @@
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/kvm_para.h>
 #include <asm/kvm_para.h>
 
 #include "veil_guest.h"
@@ -48,6 +49,7 @@ static DEFINE_MUTEX(veil_guest_ctl_lock);
 static struct veil_control *veil_guest_ctl;
 static struct task_struct *veil_guest_poller;
 static bool veil_guest_registered;
+static u32 veil_guest_host_abi;		/* the version REGISTER was accepted with */
 static u64 veil_guest_last_seq;
 static u64 veil_guest_generation;
 static u64 veil_guest_published;
@@ -76,13 +78,39 @@ static void veil_guest_free_chain(void)
 	veil_guest_chain_len = 0;
 }
 
+/*
+ * A host that speaks ABI 1 takes whole frames only: the partial runs are
+ * left out (and so is that data from its checkpoints).  Returns the number
+ * of runs to publish, the partial ones dropped from c->all.
+ */
+static size_t veil_guest_fit_abi(struct veil_guest_collect *c)
+{
+	size_t i, out = 0;
+
+	if (!veil_guest_registered || veil_guest_host_abi >= 2)
+		return c->all.nr;
+	for (i = 0; i < c->all.nr; i++) {
+		if (veil_guest_run_partial(&c->all.runs[i]))
+			continue;
+		c->all.runs[out++] = c->all.runs[i];
+	}
+	if (out != c->all.nr)
+		pr_warn_once("the host speaks ABI %u: data inside kernel objects (socket and TTY buffers, registers) stays in its checkpoints\n",
+			     veil_guest_host_abi);
+	c->all.nr = out;
+	c->nr_pages = veil_guest_extset_pages(&c->all);
+	return out;
+}
+
 /* Writes the extents into a chain of extent pages and sends PUBLISH. */
 static int veil_guest_publish(struct veil_guest_collect *c)
 {
-	unsigned int n = DIV_ROUND_UP(c->all.nr, VEIL_EXTENTS_PER_PAGE), i, j;
+	unsigned int n, i, j;
 	struct page **chain;
 	size_t k = 0;
 	long ret;
+
+	n = DIV_ROUND_UP(veil_guest_fit_abi(c), VEIL_EXTENTS_PER_PAGE);
 
 	chain = kcalloc(max(n, 1U), sizeof(*chain), GFP_KERNEL);
 	if (!chain)
@@ -386,22 +414,35 @@ int veil_guest_control_host_write(struct veil_guest_host_write *hw)
 	return 0;
 }
 
+/*
+ * REGISTER with this module's ABI version, then with the older one: a
+ * host refuses versions newer than its own with -KVM_EINVAL.
+ */
 static void veil_guest_register(void)
 {
+	u32 abi = VEIL_ABI_VERSION;
 	long ret;
 
 	if (!register_host || !kvm_para_available()) {
 		pr_info("no KVM host: control page not registered\n");
 		return;
 	}
-	ret = veil_guest_hypercall(VEIL_HC_REGISTER, virt_to_phys(veil_guest_ctl),
-				   VEIL_ABI_VERSION, 0);
+	for (;;) {
+		WRITE_ONCE(veil_guest_ctl->abi_version, cpu_to_le32(abi));
+		ret = veil_guest_hypercall(VEIL_HC_REGISTER,
+					   virt_to_phys(veil_guest_ctl), abi, 0);
+		if (ret != -KVM_EINVAL || abi == 1)
+			break;
+		abi--;
+	}
 	if (ret) {
+		WRITE_ONCE(veil_guest_ctl->abi_version, cpu_to_le32(VEIL_ABI_VERSION));
 		pr_info("host does not run veil (REGISTER: %ld)\n", ret);
 		return;
 	}
+	veil_guest_host_abi = abi;
 	veil_guest_registered = true;
-	pr_info("control page registered with the host\n");
+	pr_info("control page registered with the host, ABI %u\n", abi);
 }
 
 int veil_guest_control_start(void)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Extent sets: runs of guest frames, appended by the collectors in any
- * order, then sorted and merged into disjoint {gfn, npages} extents.
+ * Extent sets: runs of guest frames, and byte ranges inside one frame
+ * (partial runs, npages encoded as in the ABI), appended by the collectors
+ * in any order, then sorted by address and merged into disjoint extents.
  */
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -29,21 +30,24 @@ static int veil_guest_extset_grow(struct veil_guest_extset *set)
 	return 0;
 }
 
-void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages)
+/* First and last guest physical address + 1 of a run. */
+static u64 veil_guest_run_start(const struct veil_guest_run *r)
 {
-	struct veil_guest_run *last;
+	if (veil_guest_run_partial(r))
+		return (r->pfn << PAGE_SHIFT) + VEIL_EXTENT_OFF(r->npages);
+	return r->pfn << PAGE_SHIFT;
+}
 
-	if (!npages || set->error)
-		return;
-	if (set->nr) {
-		last = &set->runs[set->nr - 1];
-		if (last->pfn + last->npages == pfn) {
-			last->npages += npages;
-			return;
-		}
-		if (pfn >= last->pfn && pfn + npages <= last->pfn + last->npages)
-			return;
-	}
+static u64 veil_guest_run_end(const struct veil_guest_run *r)
+{
+	if (veil_guest_run_partial(r))
+		return veil_guest_run_start(r) + VEIL_EXTENT_LEN(r->npages);
+	return (r->pfn + r->npages) << PAGE_SHIFT;
+}
+
+static void veil_guest_extset_append(struct veil_guest_extset *set, u64 pfn,
+				     u64 npages)
+{
 	if (set->nr == set->cap) {
 		set->error = veil_guest_extset_grow(set);
 		if (set->error)
@@ -54,16 +58,68 @@ void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages)
 	set->nr++;
 }
 
+void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages)
+{
+	struct veil_guest_run *last;
+
+	if (!npages || set->error)
+		return;
+	if (set->nr) {
+		last = &set->runs[set->nr - 1];
+		if (!veil_guest_run_partial(last) && last->pfn + last->npages == pfn) {
+			last->npages += npages;
+			return;
+		}
+		if (!veil_guest_run_partial(last) && pfn >= last->pfn &&
+		    pfn + npages <= last->pfn + last->npages)
+			return;
+	}
+	veil_guest_extset_append(set, pfn, npages);
+}
+
+/* Bytes [off, off + len) of frame pfn; the whole frame when that is all of it. */
+void veil_guest_extset_add_bytes(struct veil_guest_extset *set, u64 pfn,
+				 unsigned int off, unsigned int len)
+{
+	struct veil_guest_run *last;
+
+	if (!len || set->error || WARN_ON_ONCE(off + len > PAGE_SIZE))
+		return;
+	if (len == PAGE_SIZE) {
+		veil_guest_extset_add(set, pfn, 1);
+		return;
+	}
+	if (set->nr) {
+		last = &set->runs[set->nr - 1];
+		if (!veil_guest_run_partial(last) && pfn >= last->pfn &&
+		    pfn < last->pfn + last->npages)
+			return;
+	}
+	veil_guest_extset_append(set, pfn, VEIL_EXTENT_PART(off, len));
+}
+
+/* By start address; at the same address the longer run first. */
 static int veil_guest_run_cmp(const void *a, const void *b)
 {
 	const struct veil_guest_run *x = a, *y = b;
+	u64 xs = veil_guest_run_start(x), ys = veil_guest_run_start(y);
+	u64 xe, ye;
 
-	if (x->pfn != y->pfn)
-		return x->pfn < y->pfn ? -1 : 1;
+	if (xs != ys)
+		return xs < ys ? -1 : 1;
+	xe = veil_guest_run_end(x);
+	ye = veil_guest_run_end(y);
+	if (xe != ye)
+		return xe > ye ? -1 : 1;
 	return 0;
 }
 
-/* Sorts by pfn and merges overlapping or adjacent runs, in place. */
+/*
+ * Sorts by address and merges, in place: whole runs that overlap or touch
+ * become one; a partial run inside a whole one goes; partial runs of one
+ * frame that overlap or touch become one, and a whole run once they cover
+ * the frame.  What is left is disjoint, which is what the host checks.
+ */
 int veil_guest_extset_finish(struct veil_guest_extset *set)
 {
 	size_t i, out = 0;
@@ -74,24 +130,53 @@ int veil_guest_extset_finish(struct veil_guest_extset *set)
 	for (i = 0; i < set->nr; i++) {
 		struct veil_guest_run *r = &set->runs[i];
 		struct veil_guest_run *o = out ? &set->runs[out - 1] : NULL;
+		u64 start, end;
 
-		if (o && r->pfn <= o->pfn + o->npages) {
-			o->npages = max(o->npages, r->pfn + r->npages - o->pfn);
+		if (!o || veil_guest_run_start(r) > veil_guest_run_end(o)) {
+			set->runs[out++] = *r;
 			continue;
 		}
-		set->runs[out++] = *r;
+		if (!veil_guest_run_partial(o)) {
+			if (!veil_guest_run_partial(r))
+				o->npages = max(o->npages, r->pfn + r->npages - o->pfn);
+			else if (veil_guest_run_end(r) > veil_guest_run_end(o))
+				set->runs[out++] = *r;	/* starts where o ends */
+			continue;
+		}
+		/* o is partial; r starts inside it or where it ends. */
+		if (veil_guest_run_partial(r) && r->pfn == o->pfn) {
+			start = veil_guest_run_start(o);
+			end = max(veil_guest_run_end(o), veil_guest_run_end(r));
+			o->npages = VEIL_EXTENT_PART(VEIL_EXTENT_OFF(o->npages),
+						     end - start);
+			if (end - start == PAGE_SIZE)
+				o->npages = 1;
+		} else {
+			set->runs[out++] = *r;	/* the next frame */
+		}
+		/* A frame that became whole may now touch the run before it. */
+		o = &set->runs[out - 1];
+		if (out >= 2 && !veil_guest_run_partial(o) &&
+		    !veil_guest_run_partial(&set->runs[out - 2]) &&
+		    set->runs[out - 2].pfn + set->runs[out - 2].npages >= o->pfn) {
+			struct veil_guest_run *p = &set->runs[out - 2];
+
+			p->npages = max(p->npages, o->pfn + o->npages - p->pfn);
+			out--;
+		}
 	}
 	set->nr = out;
 	return 0;
 }
 
+/* Frames the set names: one per partial run, so that it matches the host. */
 u64 veil_guest_extset_pages(const struct veil_guest_extset *set)
 {
 	u64 pages = 0;
 	size_t i;
 
 	for (i = 0; i < set->nr; i++)
-		pages += set->runs[i].npages;
+		pages += veil_guest_run_partial(&set->runs[i]) ? 1 : set->runs[i].npages;
 	return pages;
 }
 
@@ -120,8 +205,8 @@ int veil_guest_collect_finish(struct veil_guest_collect *c)
 			return err;
 		c->pages[i] = veil_guest_extset_pages(set);
 		for (j = 0; j < set->nr; j++)
-			veil_guest_extset_add(&c->all, set->runs[j].pfn,
-					      set->runs[j].npages);
+			veil_guest_extset_append(&c->all, set->runs[j].pfn,
+						 set->runs[j].npages);
 	}
 	err = veil_guest_extset_finish(&c->all);
 	if (err)
@@ -140,23 +225,32 @@ void veil_guest_collect_free(struct veil_guest_collect *c)
 }
 
 /*
- * Frames of kernel objects (kernel stacks, saved FPU state, the linear part
- * of socket buffers, TTY buffers and the line discipline's data) hold the
- * excluded data next to kernel metadata: a stack's live frames, other
- * objects of the same slab page, list heads, sizes.  Zeroed in a
- * checkpoint they leave no secret, but a guest restored from it crashes
- * on the first use of that metadata.  So they are published only on
- * request, for checkpoints that are never resumed (archives, forensics);
- * unused kernel stack is scrubbed at freeze time instead (freeze.c).
+ * Frames of kernel objects whose excluded data sits at offsets a module
+ * cannot know (n_tty keeps its read and echo buffers in a private struct)
+ * or next to state a restored guest runs on (a kernel stack's live
+ * frames): zeroed whole, a guest restored from the checkpoint crashes.
+ * So they are published only on request, for checkpoints that are never
+ * resumed (archives, forensics).  Socket and TTY buffer data and saved
+ * registers are published byte by byte without it; unused kernel stack is
+ * scrubbed at freeze time (freeze.c).
  */
 static bool kernel_objects;
 module_param(kernel_objects, bool, 0644);
 MODULE_PARM_DESC(kernel_objects,
-		 "Also publish frames of kernel objects holding excluded data (stacks, FPU state, linear socket buffers, TTY buffers); a guest restored from such a checkpoint crashes (default: off)");
+		 "Also publish whole frames of n_tty buffers and kernel stacks of excluded tasks; a guest restored from such a checkpoint crashes (default: off)");
 
 bool veil_guest_kernel_objects(void)
 {
 	return READ_ONCE(kernel_objects);
+}
+
+static struct page *veil_guest_kernel_page(unsigned long addr)
+{
+	if (is_vmalloc_addr((void *)addr))
+		return vmalloc_to_page((void *)addr);
+	if (virt_addr_valid((void *)addr))
+		return virt_to_page((void *)addr);
+	return NULL;
 }
 
 void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
@@ -169,13 +263,41 @@ void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
 	if (!len || !veil_guest_kernel_objects())
 		return;
 	for (; start < end; start += PAGE_SIZE) {
-		if (is_vmalloc_addr((void *)start))
-			page = vmalloc_to_page((void *)start);
-		else if (virt_addr_valid((void *)start))
-			page = virt_to_page((void *)start);
-		else
-			page = NULL;
+		page = veil_guest_kernel_page(start);
 		if (page)
 			veil_guest_add(c, cat, page_to_pfn(page), 1);
+	}
+}
+
+void veil_guest_add_kernel_bytes(struct veil_guest_collect *c, int cat,
+				 const void *addr, size_t len)
+{
+	unsigned long a = (unsigned long)addr, end = a + len;
+	unsigned int off, n;
+	struct page *page;
+
+	while (a < end) {
+		off = offset_in_page(a);
+		n = min_t(unsigned long, PAGE_SIZE - off, end - a);
+		page = veil_guest_kernel_page(a);
+		if (page)
+			veil_guest_extset_add_bytes(&c->cat[cat], page_to_pfn(page),
+						    off, n);
+		a += n;
+	}
+}
+
+void veil_guest_add_page_bytes(struct veil_guest_collect *c, int cat,
+			       struct page *page, size_t off, size_t len)
+{
+	u64 pfn = page_to_pfn(page) + (off >> PAGE_SHIFT);
+	unsigned int o = offset_in_page(off), n;
+
+	while (len) {
+		n = min_t(size_t, PAGE_SIZE - o, len);
+		veil_guest_extset_add_bytes(&c->cat[cat], pfn, o, n);
+		len -= n;
+		pfn++;
+		o = 0;
 	}
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Test hook: find every frame of guest RAM holding a 64-byte pattern, or
- * one of its 32-byte halves, so that a test can check that the published
- * extents cover every copy.  The pattern arrives XOR-masked and is only
+ * Test hook: find every place in guest RAM holding a 32-byte half of a
+ * 64-byte pattern, so that a test can check that the published extents
+ * cover every copy, to the byte.  The pattern arrives XOR-masked and is only
  * ever compared through the mask, so this module never stores it.  Frames
  * are copied with copy_from_kernel_nofault() because some RAM (secretmem,
  * for one) is not in the direct map.
@@ -16,11 +16,11 @@
 
 #include "veil_guest.h"
 
-#define VEIL_GUEST_HALF	(VEIL_GUEST_PATTERN_LEN / 2)
+#define VEIL_GUEST_HALF	VEIL_GUEST_SCAN_HALF
 
 struct veil_guest_scanner {
 	const struct veil_guest_scan *req;
-	u64 __user *ugfns;
+	u64 __user *uaddrs;
 	u8 *buf;		/* one frame, copied */
 	unsigned long buf_pfn;	/* the copy's own frame, never scanned */
 	u64 head[2], head_mask[2];
@@ -41,23 +41,38 @@ static bool veil_guest_half_at(const struct veil_guest_scanner *s,
 	return true;
 }
 
-static bool veil_guest_frame_holds(const struct veil_guest_scanner *s)
+static int veil_guest_report(struct veil_guest_scanner *s, u64 addr)
+{
+	if (s->copied < s->req->nr_addrs) {
+		if (put_user(addr, &s->uaddrs[s->copied]))
+			return -EFAULT;
+		s->copied++;
+	}
+	s->found++;
+	return 0;
+}
+
+/* Reports every half of the pattern found in the frame copied to s->buf. */
+static int veil_guest_scan_frame(struct veil_guest_scanner *s, unsigned long pfn)
 {
 	const u8 *p = s->buf;
 	unsigned int off;
+	int half, err;
 
 	for (off = 0; off + VEIL_GUEST_HALF <= PAGE_SIZE; off++) {
 		u64 w;
 
 		memcpy(&w, p + off, sizeof(w));
-
-		if (((w ^ s->head_mask[0]) == s->head[0] &&
-		     veil_guest_half_at(s, p + off, 0)) ||
-		    ((w ^ s->head_mask[1]) == s->head[1] &&
-		     veil_guest_half_at(s, p + off, 1)))
-			return true;
+		for (half = 0; half < 2; half++) {
+			if ((w ^ s->head_mask[half]) != s->head[half] ||
+			    !veil_guest_half_at(s, p + off, half))
+				continue;
+			err = veil_guest_report(s, PFN_PHYS(pfn) + off);
+			if (err)
+				return err;
+		}
 	}
-	return false;
+	return 0;
 }
 
 static int veil_guest_scan_range(unsigned long start_pfn, unsigned long nr_pages,
@@ -74,18 +89,9 @@ static int veil_guest_scan_range(unsigned long start_pfn, unsigned long nr_pages
 		if (copy_from_kernel_nofault(s->buf, page_address(page), PAGE_SIZE))
 			continue;
 		s->scanned++;
-		if (veil_guest_frame_holds(s)) {
-			u64 gfn = pfn;
-
-			if (s->copied < s->req->nr_gfns) {
-				if (put_user(gfn, &s->ugfns[s->copied])) {
-					s->err = -EFAULT;
-					return 1;
-				}
-				s->copied++;
-			}
-			s->found++;
-		}
+		s->err = veil_guest_scan_frame(s, pfn);
+		if (s->err)
+			return 1;
 		if (!(pfn & 255)) {
 			cond_resched();
 			if (fatal_signal_pending(current)) {
@@ -111,7 +117,7 @@ int veil_guest_scan(struct veil_guest_scan *req)
 {
 	struct veil_guest_scanner s = {
 		.req = req,
-		.ugfns = u64_to_user_ptr(req->gfns),
+		.uaddrs = u64_to_user_ptr(req->addrs),
 	};
 	int i;
 
@@ -127,7 +133,7 @@ int veil_guest_scan(struct veil_guest_scan *req)
 			    0, -1, &s, veil_guest_scan_res);
 	memzero_explicit(s.buf, PAGE_SIZE);
 	free_page((unsigned long)s.buf);
-	req->nr_gfns = s.copied;
+	req->nr_addrs = s.copied;
 	req->total = s.found;
 	req->scanned = s.scanned;
 	return s.err;

@@ -17,14 +17,21 @@ struct file;
 struct pid;
 
 /*
- * A growable array of {pfn, npages} runs.  Collectors append in any order;
- * veil_guest_extset_finish() sorts and merges them.  A guest PFN is its
- * GFN: the guest runs under KVM with an identity physical address space.
+ * A growable array of {pfn, npages} runs; npages may encode a byte range
+ * of the one frame pfn instead (VEIL_EXTENT_PART, as published).
+ * Collectors append in any order; veil_guest_extset_finish() sorts and
+ * merges them.  A guest PFN is its GFN: the guest runs under KVM with an
+ * identity physical address space.
  */
 struct veil_guest_run {
 	u64 pfn;
 	u64 npages;
 };
+
+static inline bool veil_guest_run_partial(const struct veil_guest_run *r)
+{
+	return r->npages & VEIL_EXTENT_PARTIAL;
+}
 
 struct veil_guest_extset {
 	struct veil_guest_run *runs;
@@ -42,6 +49,8 @@ struct veil_guest_collect {
 };
 
 void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages);
+void veil_guest_extset_add_bytes(struct veil_guest_extset *set, u64 pfn,
+				 unsigned int off, unsigned int len);
 int veil_guest_extset_finish(struct veil_guest_extset *set);
 void veil_guest_extset_free(struct veil_guest_extset *set);
 u64 veil_guest_extset_pages(const struct veil_guest_extset *set);
@@ -56,7 +65,21 @@ static inline void veil_guest_add(struct veil_guest_collect *c, int cat,
 	veil_guest_extset_add(&c->cat[cat], pfn, npages);
 }
 
-/* Adds the frames under [addr, addr + len) of the kernel's direct map or vmalloc. */
+/*
+ * Kernel objects holding an excluded process's data: the bytes
+ * [addr, addr + len) of the direct map or vmalloc, as partial runs where
+ * they share a frame with something else; the bytes [off, off + len) from
+ * page (a compound page's head with off past its first frame is fine).
+ */
+void veil_guest_add_kernel_bytes(struct veil_guest_collect *c, int cat,
+				 const void *addr, size_t len);
+void veil_guest_add_page_bytes(struct veil_guest_collect *c, int cat,
+			       struct page *page, size_t off, size_t len);
+/*
+ * Whole frames under [addr, addr + len), only with kernel_objects=1: for
+ * objects whose data offsets a module cannot know (n_tty's buffers) or
+ * whose live part a restored guest needs (a kernel stack).
+ */
 bool veil_guest_kernel_objects(void);
 void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
 				 const void *addr, size_t len);
@@ -147,7 +170,7 @@ unsigned int veil_guest_files_drop_cache(struct veil_guest_files *fs,
 					 unsigned int *busy, unsigned int *kept);
 
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
-void veil_guest_collect_fpu(struct task_struct *tsk, struct veil_guest_collect *c);
+void veil_guest_collect_regs(struct task_struct *tsk, struct veil_guest_collect *c);
 
 /* Freezing (freeze.c). */
 int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_ms);

@@ -32,20 +32,6 @@ static pid_t counter_child(int i)
 	return pid;
 }
 
-static int set_param(const char *name, const char *val)
-{
-	char path[128];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "/sys/module/veil_guest/parameters/%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -EIO;
-}
-
 static unsigned long moved(int i, int ms)
 {
 	unsigned long a = cnt->n[i];
@@ -155,7 +141,7 @@ TEST_F(freeze, thaws_by_itself_after_timeout)
 	struct veil_guest_status st;
 	__u32 auto_thaws;
 
-	ASSERT_EQ(0, set_param("thaw_timeout_ms", "700"));
+	ASSERT_EQ(0, veil_param("thaw_timeout_ms", "700"));
 	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
 	auto_thaws = st.auto_thaws;
 	EXPECT_EQ(0, moved(0, 200));
@@ -164,7 +150,7 @@ TEST_F(freeze, thaws_by_itself_after_timeout)
 	ASSERT_EQ(0, veil_status(self->fd, &st));
 	EXPECT_EQ(auto_thaws + 1, st.auto_thaws);
 	EXPECT_EQ(0, st.frozen);
-	ASSERT_EQ(0, set_param("thaw_timeout_ms", "30000"));
+	ASSERT_EQ(0, veil_param("thaw_timeout_ms", "30000"));
 }
 
 TEST_F(freeze, restore_from_sanitized_kills_excluded_task)

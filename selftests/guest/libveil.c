@@ -200,7 +200,7 @@ static int coverage(int fd, const struct veil_pattern *p, uint64_t *hits,
 	*hits = h.nr;
 	*covered = 0;
 	for (i = 0; i < h.nr; i++)
-		*covered += veil_covered(&e, h.gfn[i]);
+		*covered += veil_covered(&e, h.addr[i], VEIL_HALF);
 	free(e.ext);
 	return 0;
 }
@@ -238,7 +238,7 @@ FIXTURE_TEARDOWN(libveil)
 		close(self->fd);
 }
 
-TEST_F(libveil, protected_page_is_published_and_its_neighbour_is_not)
+TEST_F_TIMEOUT(libveil, protected_page_is_published_and_its_neighbour_is_not, 180)
 {
 	uint64_t hits, cov;
 
@@ -260,7 +260,7 @@ TEST_F(libveil, protected_page_is_published_and_its_neighbour_is_not)
 	EXPECT_EQ(0, cov) TH_LOG("still published after veil_unprotect()");
 }
 
-TEST_F(libveil, protected_file_page_cache_is_published)
+TEST_F_TIMEOUT(libveil, protected_file_page_cache_is_published, 180)
 {
 	uint64_t hits, cov;
 

@@ -76,16 +76,16 @@ static void run_oracle(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, veil_get_extents(fd, &e));
 	ASSERT_TRUE(veil_extents_canonical(&e));
 	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
-	TH_LOG("%llu frames scanned, pattern in %llu; %llu extents, %llu pages (category %d: %llu)",
+	TH_LOG("%llu frames scanned, pattern halves at %llu places; %llu extents, %llu frames (category %d: %llu)",
 	       (unsigned long long)h.scanned, (unsigned long long)h.total,
 	       (unsigned long long)e.hdr.total, (unsigned long long)e.hdr.nr_pages,
 	       cat, (unsigned long long)e.hdr.pages[cat]);
 	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
 	ASSERT_EQ(h.total, h.nr);
 	for (i = 0; i < h.nr; i++)
-		EXPECT_TRUE(veil_covered(&e, h.gfn[i]))
-			TH_LOG("frame 0x%llx holds the pattern and is not covered",
-			       (unsigned long long)h.gfn[i]);
+		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("the pattern at 0x%llx is not covered",
+			       (unsigned long long)h.addr[i]);
 
 	ASSERT_LT(0, e.hdr.pages[cat]) TH_LOG("nothing collected in category %d", cat);
 	EXPECT_GE(max_cat_pages, e.hdr.pages[cat]);
@@ -202,13 +202,13 @@ TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, 180)
 	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
 	ASSERT_LT(0, h.total) TH_LOG("the control pattern was not found in RAM");
 	for (i = 0; i < h.nr; i++)
-		EXPECT_FALSE(veil_covered(&e, h.gfn[i]))
-			TH_LOG("frame 0x%llx of a process that is not excluded is covered",
-			       (unsigned long long)h.gfn[i]);
+		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("the pattern at 0x%llx of a process that is not excluded is covered",
+			       (unsigned long long)h.addr[i]);
 	ASSERT_EQ(0, veil_scan(self->fd, &mine, &h));
 	ASSERT_LT(0, h.total);
 	for (i = 0; i < h.nr; i++)
-		EXPECT_TRUE(veil_covered(&e, h.gfn[i]));
+		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF));
 	free(e.ext);
 	veil_child_stop(&other);
 }
@@ -373,6 +373,46 @@ TEST_F_TIMEOUT(oracle, unix_both_directions_covered, 180)
 		   VEIL_GUEST_CAT_SOCKET, 64);
 }
 
+/*
+ * Many small datagrams: their buffers are slab objects packed several to
+ * a frame, next to one another, so the set must hold partial extents
+ * (merged where they touch, still canonical) rather than whole frames.
+ */
+#define SMALL_DGRAMS	128
+
+static int plant_small_dgrams(void *arg)
+{
+	int sv[2], i;
+
+	(void)arg;
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+		return -1;
+	for (i = 0; i < SMALL_DGRAMS; i++)
+		if (write_staged(sv[0]))
+			return -1;
+	return 0;
+}
+
+TEST_F_TIMEOUT(oracle, small_datagrams_covered_byte_by_byte, 180)
+{
+	struct veil_extents e;
+	uint64_t i, partial = 0;
+
+	run_oracle(_metadata, self->fd, &self->child, plant_small_dgrams, NULL,
+		   VEIL_GUEST_CAT_SOCKET, SMALL_DGRAMS);
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_small_dgrams, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	for (i = 0; i < e.hdr.nr_extents; i++)
+		partial += !!(e.ext[i].npages & VEIL_EXTENT_PARTIAL);
+	TH_LOG("%llu of %llu extents partial", (unsigned long long)partial,
+	       (unsigned long long)e.hdr.nr_extents);
+	EXPECT_LT(0, partial);
+	EXPECT_EQ(e.hdr.nr_pages, veil_extents_pages(&e));
+	free(e.ext);
+}
+
 static int plant_pty(void *arg)
 {
 	int m, sl, n, unlock = 0;
@@ -397,8 +437,11 @@ TEST_F_TIMEOUT(oracle, pty_buffers_covered, 180)
 		ASSERT_EQ(0, mount("devpts", "/dev/pts", "devpts", 0, "ptmxmode=0666"))
 			TH_LOG("mount devpts: %s", strerror(errno));
 	}
+	/* n_tty's read and echo buffers are only taken whole, on request. */
+	ASSERT_EQ(0, veil_param("kernel_objects", "Y"));
 	run_oracle(_metadata, self->fd, &self->child, plant_pty, NULL,
 		   VEIL_GUEST_CAT_TTY, 64);
+	ASSERT_EQ(0, veil_param("kernel_objects", "N"));
 }
 
 /*
@@ -445,8 +488,10 @@ TEST_F_TIMEOUT(oracle, controlling_tty_without_descriptor_covered, 180)
 	ASSERT_EQ(0, tcgetattr(t.sl, &tio));
 	cfmakeraw(&tio);
 	ASSERT_EQ(0, tcsetattr(t.sl, TCSANOW, &tio));
+	ASSERT_EQ(0, veil_param("kernel_objects", "Y"));
 	run_oracle(_metadata, self->fd, &self->child, plant_ctty, &t,
 		   VEIL_GUEST_CAT_TTY, 64);
+	ASSERT_EQ(0, veil_param("kernel_objects", "N"));
 	close(t.sl);
 	close(t.m);
 }
@@ -525,14 +570,14 @@ TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, 180)
 
 	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
 	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
-	TH_LOG("pattern in %llu frames; FPU category %llu pages",
+	TH_LOG("pattern halves at %llu places; FPU category %llu frames",
 	       (unsigned long long)h.total,
 	       (unsigned long long)e.hdr.pages[VEIL_GUEST_CAT_FPU]);
 	ASSERT_LT(0, h.total) TH_LOG("the registers' pattern was not found in RAM");
 	for (i = 0; i < h.nr; i++)
-		EXPECT_TRUE(veil_covered(&e, h.gfn[i]))
-			TH_LOG("frame 0x%llx holds the pattern and is not covered",
-			       (unsigned long long)h.gfn[i]);
+		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("the pattern at 0x%llx is not covered",
+			       (unsigned long long)h.addr[i]);
 	ASSERT_LT(0, e.hdr.pages[VEIL_GUEST_CAT_FPU]);
 	ASSERT_LT(0, e.hdr.pages[VEIL_GUEST_CAT_STACK]);
 	free(e.ext);
@@ -553,18 +598,6 @@ static int plant_dontdump(void *arg)
 	return 0;
 }
 
-static int set_dontdump(const char *val)
-{
-	int fd = open("/sys/module/veil_guest/parameters/dontdump", O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, val, 1) == 1;
-	close(fd);
-	return ok ? 0 : -EIO;
-}
-
 /* A process that is not excluded, with a secret in a MADV_DONTDUMP area. */
 TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 180)
 {
@@ -574,19 +607,19 @@ TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 180)
 
 	ASSERT_EQ(0, veil_child_start(&self->child, plant_dontdump, NULL));
 	ASSERT_EQ(0, veil_child_plant(&self->child));
-	ASSERT_EQ(0, set_dontdump("Y"));
+	ASSERT_EQ(0, veil_param("dontdump", "Y"));
 	ASSERT_EQ(0, veil_get_extents(self->fd, &on));
-	ASSERT_EQ(0, set_dontdump("N"));
+	ASSERT_EQ(0, veil_param("dontdump", "N"));
 	ASSERT_EQ(0, veil_get_extents(self->fd, &off));
 	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
 	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
 	for (i = 0; i < h.nr; i++) {
-		EXPECT_TRUE(veil_covered(&on, h.gfn[i]))
+		EXPECT_TRUE(veil_covered(&on, h.addr[i], VEIL_HALF))
 			TH_LOG("dontdump=Y: frame 0x%llx not covered",
-			       (unsigned long long)h.gfn[i]);
-		EXPECT_FALSE(veil_covered(&off, h.gfn[i]))
+			       (unsigned long long)h.addr[i]);
+		EXPECT_FALSE(veil_covered(&off, h.addr[i], VEIL_HALF))
 			TH_LOG("dontdump=N: frame 0x%llx covered",
-			       (unsigned long long)h.gfn[i]);
+			       (unsigned long long)h.addr[i]);
 	}
 	EXPECT_GE(16, on.hdr.pages[VEIL_GUEST_CAT_ANON])
 		TH_LOG("more than the MADV_DONTDUMP areas were taken");
@@ -623,18 +656,6 @@ static int plant_and_keep(void *arg)
 	return plant_pages() ? 0 : -1;
 }
 
-static int set_zero_freed(const char *val)
-{
-	int fd = open("/sys/module/veil_guest/parameters/zero_freed", O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, val, 1) == 1;
-	close(fd);
-	return ok ? 0 : -EIO;
-}
-
 /*
  * Plants in an excluded child that unmaps (exit_too: or exits), then counts
  * the frames of RAM still holding the pattern outside the extents.
@@ -656,7 +677,7 @@ static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, veil_get_extents(fd, &e)) return 0;
 	ASSERT_EQ(0, veil_scan(fd, &pat, &h)) return 0;
 	for (i = 0; i < h.nr; i++)
-		left += !veil_covered(&e, h.gfn[i]);
+		left += !veil_covered(&e, h.addr[i], VEIL_HALF);
 	free(e.ext);
 	if (!exit_too)
 		veil_child_stop(child);
@@ -668,9 +689,9 @@ TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 240)
 	uint64_t left;
 
 	/* Without zeroing, the scan does find the freed copies... */
-	ASSERT_EQ(0, set_zero_freed("N"));
+	ASSERT_EQ(0, veil_param("zero_freed", "N"));
 	left = freed_leftovers(_metadata, self->fd, &self->child, 0);
-	ASSERT_EQ(0, set_zero_freed("Y"));
+	ASSERT_EQ(0, veil_param("zero_freed", "Y"));
 	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
 	/* ...and with it none is left. */
 	left = freed_leftovers(_metadata, self->fd, &self->child, 0);
@@ -682,9 +703,9 @@ TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 240)
 {
 	uint64_t left;
 
-	ASSERT_EQ(0, set_zero_freed("N"));
+	ASSERT_EQ(0, veil_param("zero_freed", "N"));
 	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
-	ASSERT_EQ(0, set_zero_freed("Y"));
+	ASSERT_EQ(0, veil_param("zero_freed", "Y"));
 	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
 	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
 	EXPECT_EQ(0, left) TH_LOG("%llu frames left by an exited process hold the pattern",

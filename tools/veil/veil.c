@@ -225,19 +225,33 @@ static int do_extents(int fd, int json)
 		       (unsigned long long)x.nr_pages);
 		print_pages(x.pages, 1);
 		printf("}, \"extents\": [");
-		for (i = 0; i < x.nr_extents; i++)
-			printf("%s[%llu, %llu]", i ? ", " : "",
-			       (unsigned long long)ext[i].gfn,
-			       (unsigned long long)ext[i].npages);
+		for (i = 0; i < x.nr_extents; i++) {
+			uint64_t n = ext[i].npages;
+
+			printf("%s[%llu, ", i ? ", " : "", (unsigned long long)ext[i].gfn);
+			if (n & VEIL_EXTENT_PARTIAL)
+				printf("1, %u, %u]", VEIL_EXTENT_OFF(n), VEIL_EXTENT_LEN(n));
+			else
+				printf("%llu]", (unsigned long long)n);
+		}
 		printf("]}\n");
 	} else {
 		printf("%llu extents, %llu pages:", (unsigned long long)x.nr_extents,
 		       (unsigned long long)x.nr_pages);
 		print_pages(x.pages, 0);
 		printf("\n");
-		for (i = 0; i < x.nr_extents; i++)
-			printf("gfn 0x%llx +%llu\n", (unsigned long long)ext[i].gfn,
-			       (unsigned long long)ext[i].npages);
+		for (i = 0; i < x.nr_extents; i++) {
+			uint64_t n = ext[i].npages;
+
+			if (n & VEIL_EXTENT_PARTIAL)
+				printf("gfn 0x%llx bytes %u..%u\n",
+				       (unsigned long long)ext[i].gfn, VEIL_EXTENT_OFF(n),
+				       VEIL_EXTENT_OFF(n) + VEIL_EXTENT_LEN(n) - 1);
+			else
+				printf("gfn 0x%llx +%llu\n",
+				       (unsigned long long)ext[i].gfn,
+				       (unsigned long long)n);
+		}
 	}
 	free(ext);
 	return 0;

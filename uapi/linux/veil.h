@@ -322,11 +322,14 @@ struct veil_guest_extents {
 };
 
 /*
- * SCAN (test hook): list up to nr_gfns guest frames of RAM holding the
- * pattern (64 bytes) or one of its 32-byte halves, fully inside a frame.
- * The caller passes the pattern XOR-masked (masked[i] ^ mask[i]) so that
- * neither it nor the kernel keeps the plain pattern in memory.
+ * SCAN (test hook): list up to nr_addrs guest physical addresses of RAM
+ * where a 32-byte half of the pattern (64 bytes) lies fully inside one
+ * frame: a whole copy shows as two addresses 32 bytes apart.  total is the
+ * number of such places.  The caller passes the pattern XOR-masked
+ * (masked[i] ^ mask[i]) so that neither it nor the kernel keeps the plain
+ * pattern in memory.
  */
+#define VEIL_GUEST_SCAN_HALF	(VEIL_GUEST_PATTERN_LEN / 2)
 #define VEIL_GUEST_PATTERN_LEN	64
 
 struct veil_guest_scan {
@@ -334,10 +337,10 @@ struct veil_guest_scan {
 	__u32 pad;
 	__u8 masked[VEIL_GUEST_PATTERN_LEN];
 	__u8 mask[VEIL_GUEST_PATTERN_LEN];
-	__u64 nr_gfns;		/* in: room in gfns; out: number copied */
-	__u64 total;		/* out: frames found */
+	__u64 nr_addrs;		/* in: room in addrs; out: number copied */
+	__u64 total;		/* out: places found */
 	__u64 scanned;		/* out: frames scanned */
-	__u64 gfns;		/* user pointer to __u64[] */
+	__u64 addrs;		/* user pointer to __u64[] */
 };
 
 /*
