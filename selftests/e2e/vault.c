@@ -4,12 +4,14 @@
  * demo.  The secret is 64 printable bytes derived from a seed at run time,
  * so it is in no file of the test images.
  *
- * Socket and TTY buffers are left out: their data shares frames with kernel
- * metadata, which veil_guest publishes only with kernel_objects=1 (for
- * checkpoints never resumed); the guest suite covers those collectors.
+ * TTY buffers are left out: n_tty's are published only with
+ * kernel_objects=1 (for checkpoints never resumed); the guest suite covers
+ * that collector.
  *
  *   vault hold SEED [MIB]  keep the secret in anonymous memory (twice), a
- *                          file in /tmp and a pipe;
+ *                          file in /tmp, a pipe, and unread in both ends
+ *                          of a UNIX stream and datagram socket pair and a
+ *                          TCP connection over loopback;
  *                          check it every 100 ms and exit 3 the moment any
  *                          copy it can see is damaged; with MIB, also fill
  *                          that much anonymous memory with data that does
@@ -29,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -97,6 +101,41 @@ static int stash(int fd, const char *secret, const char *what)
 	return 0;
 }
 
+/* The secret written, and left unread, both ways on a connected pair. */
+static int stash_pair(int a, int b, const char *secret, const char *what)
+{
+	return stash(a, secret, what) || stash(b, secret, what) ? -1 : 0;
+}
+
+/* A TCP connection to itself over loopback: fd[0] connected, fd[1] accepted. */
+static int tcp_pair(int fd[2])
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int l;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sin, &len))
+		return -1;
+	fd[0] = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd[0] < 0 || connect(fd[0], (struct sockaddr *)&sin, sizeof(sin)))
+		return -1;
+	fd[1] = accept(l, NULL, NULL);
+	close(l);
+	return fd[1] < 0 ? -1 : 0;
+}
+
+/* Is the secret still the first unread data on fd?  Reads nothing. */
+static int peek_ok(int fd, const char *secret)
+{
+	char got[SECRET_LEN];
+
+	return recv(fd, got, SECRET_LEN, MSG_PEEK | MSG_DONTWAIT) == SECRET_LEN &&
+	       !memcmp(got, secret, SECRET_LEN);
+}
+
 /* MiB of non-zero, incompressible anonymous memory, kept until exit. */
 static int fill(const char *seed, unsigned long mib)
 {
@@ -122,7 +161,7 @@ static int fill(const char *seed, unsigned long mib)
 static int cmd_hold(const char *seed, unsigned long mib)
 {
 	char path[256], check[SECRET_LEN];
-	int pipefd[2], fd;
+	int pipefd[2], us[2], ud[2], tcp[2], fd, i;
 	char *mem;
 
 	if (fill(seed, mib))
@@ -140,16 +179,33 @@ static int cmd_hold(const char *seed, unsigned long mib)
 		return 2;
 	if (pipe(pipefd) || stash(pipefd[1], mem, "pipe"))
 		return 2;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, us) ||
+	    stash_pair(us[0], us[1], mem, "UNIX stream socket") ||
+	    socketpair(AF_UNIX, SOCK_DGRAM, 0, ud) ||
+	    stash_pair(ud[0], ud[1], mem, "UNIX datagram socket"))
+		return 2;
+	if (tcp_pair(tcp)) {
+		fprintf(stderr, "vault: TCP over loopback: %s\n", strerror(errno));
+		return 2;
+	}
+	if (stash_pair(tcp[0], tcp[1], mem, "TCP connection"))
+		return 2;
 
 	printf("vault %d holds its secret\n", getpid());
 	fflush(stdout);
 	for (;;) {
+		const int socks[] = { us[0], us[1], ud[0], ud[1], tcp[0], tcp[1] };
+		int bad = 0;
+
 		make_secret(seed, check);
-		if (memcmp(mem, check, SECRET_LEN) ||
+		for (i = 0; i < 6; i++)
+			bad |= !peek_ok(socks[i], check);
+		if (bad || memcmp(mem, check, SECRET_LEN) ||
 		    memcmp(mem + (2 << 20) - 4096, check, SECRET_LEN) ||
 		    pread(fd, check, SECRET_LEN, 0) != SECRET_LEN ||
 		    memcmp(mem, check, SECRET_LEN)) {
-			fprintf(stderr, "vault %d: the secret was damaged\n", getpid());
+			fprintf(stderr, "vault %d: the secret was damaged%s\n", getpid(),
+				bad ? " (in a socket)" : "");
 			return 3;
 		}
 		usleep(100000);

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The protected checkpoint end to end: a guest running veil_guest excludes
 # a vault process; a plain checkpoint holds the vault's secret, a veil
-# checkpoint does not, while a control process's secret is in both; the
-# running guest keeps its secret; a guest restored from the veil checkpoint
-# has the vault terminated and the control process alive.  A libveil
+# checkpoint does not (not even in its socket buffers), while a control
+# process's secret is in both; the running guest keeps its secret, socket
+# buffers included; a guest restored from the veil checkpoint has the vault
+# terminated and the control process alive.  A libveil
 # application next to them protects one page: it is zeroed in the veil
 # checkpoint only, the application sees the checkpoint begin and end, and
 # in the restored guest it is told, finds the page zeroed and runs on.
@@ -120,8 +121,19 @@ grep -q '^event restored' /tmp/c.out &&
 ok "restored guest: the libveil application was told, found its page zeroed and runs on" $? ||
 	sed 's/^/#   C.log| /' /tmp/c.out
 l2_run vm2 "dmesg | tail -n 20" | sed 's/^/#   vm2 dmesg| /'
+# The vault's socket buffers were zeroed byte by byte inside live kernel
+# objects; its killing freed them.
+l2_run vm2 "dmesg" | grep -E 'BUG|WARNING|Oops|general protection|corrupt' >/tmp/oops
+[ ! -s /tmp/oops ]
+ok "restored guest: no kernel bug or warning after freeing the zeroed buffers" $? ||
+	sed 's/^/#   vm2 dmesg| /' /tmp/oops
+l2_run vm2 "kill -0 $vb" >/dev/null
+ok "restored guest: the control process still finds its socket data intact" $?
 l2_run vm1 "kill -0 $va" >/dev/null
-ok "the original guest's vault is untouched by the restore" $?
+ok "the original guest's vault is untouched by the restore" $? || {
+	l2_run vm1 "cat /tmp/A.log; dmesg | tail -n 30" | sed 's/^/#   vm1| /'
+	tail -n 60 /tmp/vm1.log | sed 's/^/#   vm1 console| /'
+}
 
 # veilctl killed after each step of a protected checkpoint: the VM runs
 # on, the vault (which checks its secret every 100 ms) is alive and no
