@@ -3,11 +3,12 @@
  * TTYs in the descriptor table and the controlling terminal (normally
  * open there as 0, 1 and 2, but a process may have closed them while
  * another keeps the terminal open) and, for a pty, its other end: the
- * characters and flags of the flip buffers queued on the port and the
- * last chunk written (write_buf), byte by byte; with kernel_objects=1 the
- * line discipline's data too (n_tty keeps its read and echo buffers in a
- * private, vmalloc'd struct; its pages are taken up to the area's guard
- * page, as find_vm_area() is not exported).
+ * characters and flags of the flip buffers queued on the port, the last
+ * chunk written (write_buf) and n_tty's read and echo buffers, byte by
+ * byte (their offsets in n_tty's private, vmalloc'd struct come from the
+ * kernel's BTF, ntty_btf.c); with kernel_objects=1 the whole struct too,
+ * its pages taken up to the area's guard page, as find_vm_area() is not
+ * exported.
  */
 #include <linux/fs.h>
 #include <linux/major.h>
@@ -41,16 +42,23 @@ static void veil_guest_collect_ldisc(struct tty_struct *tty, struct veil_guest_c
 	struct tty_ldisc *ld = tty_ldisc_ref(tty);
 	unsigned long addr;
 	struct page *page;
+	u32 rb, eb;
 	int i;
 
 	if (!ld)
 		return;
-	if (!veil_guest_kernel_objects()) {
+	addr = (unsigned long)tty->disc_data;
+	if (ld->ops->num != N_TTY || !addr || !is_vmalloc_addr((void *)addr)) {
 		tty_ldisc_deref(ld);
 		return;
 	}
-	addr = (unsigned long)tty->disc_data;
-	if (ld->ops->num == N_TTY && addr && is_vmalloc_addr((void *)addr)) {
+	if (veil_guest_ntty_offsets(&rb, &eb)) {
+		veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_TTY, (void *)addr + rb,
+					    N_TTY_BUF_SIZE);
+		veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_TTY, (void *)addr + eb,
+					    N_TTY_BUF_SIZE);
+	}
+	if (veil_guest_kernel_objects()) {
 		addr &= PAGE_MASK;
 		for (i = 0; i < VEIL_GUEST_LDISC_MAX_PAGES; i++, addr += PAGE_SIZE) {
 			page = vmalloc_to_page((void *)addr);

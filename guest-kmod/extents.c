@@ -225,19 +225,19 @@ void veil_guest_collect_free(struct veil_guest_collect *c)
 }
 
 /*
- * Frames of kernel objects whose excluded data sits at offsets a module
- * cannot know (n_tty keeps its read and echo buffers in a private struct)
- * or next to state a restored guest runs on (a kernel stack's live
- * frames): zeroed whole, a guest restored from the checkpoint crashes.
- * So they are published only on request, for checkpoints that are never
- * resumed (archives, forensics).  Socket and TTY buffer data and saved
- * registers are published byte by byte without it; unused kernel stack is
- * scrubbed at freeze time (freeze.c).
+ * Frames of kernel objects whose excluded data sits next to state a
+ * restored guest runs on (a kernel stack's live frames) or at offsets not
+ * known (n_tty's private struct, when the kernel has no BTF): zeroed
+ * whole, a guest restored from the checkpoint crashes.  So they are
+ * published only on request, for checkpoints that are never resumed
+ * (archives, forensics).  Socket and TTY buffer data and saved registers
+ * are published byte by byte without it; unused kernel stack is scrubbed
+ * at freeze time (freeze.c).
  */
 static bool kernel_objects;
 module_param(kernel_objects, bool, 0644);
 MODULE_PARM_DESC(kernel_objects,
-		 "Also publish whole frames of n_tty buffers and kernel stacks of excluded tasks; a guest restored from such a checkpoint crashes (default: off)");
+		 "Also publish whole frames of kernel stacks of excluded tasks (and of n_tty's data where BTF lacks its offsets); a guest restored from such a checkpoint crashes (default: off)");
 
 bool veil_guest_kernel_objects(void)
 {

@@ -77,8 +77,8 @@ void veil_guest_add_page_bytes(struct veil_guest_collect *c, int cat,
 			       struct page *page, size_t off, size_t len);
 /*
  * Whole frames under [addr, addr + len), only with kernel_objects=1: for
- * objects whose data offsets a module cannot know (n_tty's buffers) or
- * whose live part a restored guest needs (a kernel stack).
+ * objects whose live part a restored guest needs (a kernel stack) or whose
+ * data offsets are not known (n_tty's, without BTF).
  */
 bool veil_guest_kernel_objects(void);
 void veil_guest_add_kernel_range(struct veil_guest_collect *c, int cat,
@@ -157,6 +157,9 @@ void veil_guest_tty_gather(struct file *file, void *arg);
 void veil_guest_tty_gather_ctty(struct task_struct *tsk, struct veil_guest_ttys *t);
 void veil_guest_collect_ctty(struct task_struct *tsk, struct veil_guest_collect *c);
 unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
+/* Offsets of n_tty's read and echo buffers, from the kernel's BTF (ntty_btf.c). */
+void veil_guest_ntty_init(void);
+bool veil_guest_ntty_offsets(u32 *read_buf, u32 *echo_buf);
 /* Page cache of excluded files, dropped after a restore (pagecache.c). */
 struct veil_guest_files {
 	struct file **f;

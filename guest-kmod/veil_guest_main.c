@@ -249,6 +249,7 @@ static int __init veil_guest_init(void)
 {
 	int err;
 
+	veil_guest_ntty_init();
 	err = veil_guest_control_start();
 	if (err)
 		return err;

@@ -437,11 +437,8 @@ TEST_F_TIMEOUT(oracle, pty_buffers_covered, 180)
 		ASSERT_EQ(0, mount("devpts", "/dev/pts", "devpts", 0, "ptmxmode=0666"))
 			TH_LOG("mount devpts: %s", strerror(errno));
 	}
-	/* n_tty's read and echo buffers are only taken whole, on request. */
-	ASSERT_EQ(0, veil_param("kernel_objects", "Y"));
 	run_oracle(_metadata, self->fd, &self->child, plant_pty, NULL,
 		   VEIL_GUEST_CAT_TTY, 64);
-	ASSERT_EQ(0, veil_param("kernel_objects", "N"));
 }
 
 /*
@@ -488,10 +485,8 @@ TEST_F_TIMEOUT(oracle, controlling_tty_without_descriptor_covered, 180)
 	ASSERT_EQ(0, tcgetattr(t.sl, &tio));
 	cfmakeraw(&tio);
 	ASSERT_EQ(0, tcsetattr(t.sl, TCSANOW, &tio));
-	ASSERT_EQ(0, veil_param("kernel_objects", "Y"));
 	run_oracle(_metadata, self->fd, &self->child, plant_ctty, &t,
 		   VEIL_GUEST_CAT_TTY, 64);
-	ASSERT_EQ(0, veil_param("kernel_objects", "N"));
 	close(t.sl);
 	close(t.m);
 }
