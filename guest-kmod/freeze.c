@@ -22,6 +22,8 @@
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/wait.h>
+#include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
 
 #include "veil_guest.h"
 
@@ -59,11 +61,36 @@ static noinline void veil_guest_scrub_stack(void)
 	local_irq_restore(flags);
 }
 
+/*
+ * The thread's vector registers may still sit in the CPU after it parks,
+ * until another task loads its own, and a checkpoint saves the vCPUs'
+ * registers too.  kernel_fpu_begin() saves them to the thread's FPU state
+ * (published byte by byte, and loaded again on its way back to user
+ * space); the CPU's copies of xmm/ymm0-15 are then cleared.
+ */
+static void veil_guest_clear_fpregs(void)
+{
+	kernel_fpu_begin();
+	if (boot_cpu_has(X86_FEATURE_AVX))
+		asm volatile("vzeroall");
+	else
+		asm volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+			     "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+			     "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+			     "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+			     "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+			     "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+			     "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+			     "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15" : : );
+	kernel_fpu_end();
+}
+
 static void veil_guest_park(struct callback_head *cb)
 {
 	kfree(container_of(cb, struct veil_guest_park_work, cb));
 	if (!(current->flags & PF_EXITING) && READ_ONCE(veil_guest_freezing)) {
 		veil_guest_scrub_stack();
+		veil_guest_clear_fpregs();
 		atomic_inc(&veil_guest_parked);
 		wake_up_all(&veil_guest_park_wq);
 		wait_event_killable(veil_guest_thaw_wq, !READ_ONCE(veil_guest_freezing));
