@@ -4,14 +4,12 @@
  * demo.  The secret is 64 printable bytes derived from a seed at run time,
  * so it is in no file of the test images.
  *
- * TTY buffers are left out: n_tty's are published only with
- * kernel_objects=1 (for checkpoints never resumed); the guest suite covers
- * that collector.
- *
  *   vault hold SEED [MIB]  keep the secret in anonymous memory (twice), a
  *                          file in /tmp, a pipe, and unread in both ends
- *                          of a UNIX stream and datagram socket pair and a
- *                          TCP connection over loopback;
+ *                          of a UNIX stream and datagram socket pair, a
+ *                          TCP connection over loopback and a pty of its
+ *                          own (raw mode), and in four vector registers
+ *                          while it sleeps;
  *                          check it every 100 ms and exit 3 the moment any
  *                          copy it can see is damaged; with MIB, also fill
  *                          that much anonymous memory with data that does
@@ -22,6 +20,7 @@
  *                          is damaged, but after RESTORED say whether the
  *                          page was zeroed and derive the secret again
  *   vault find SEED FILE   print how many times the secret occurs in FILE
+ *   vault pieces SEED FILE print how many times its four 16-byte pieces do
  *   vault show SEED        print the secret (for a person, never in tests)
  */
 #include <errno.h>
@@ -35,7 +34,10 @@
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "libveil.h"
@@ -62,9 +64,14 @@ static void make_secret(const char *seed, char *out)
 	}
 }
 
-static int cmd_find(const char *seed, const char *path)
+/*
+ * How many times the secret, or with piece > 0 any of its piece-byte
+ * aligned pieces (as in vector registers), occurs in FILE.
+ */
+static int cmd_find(const char *seed, const char *path, int piece)
 {
 	char secret[SECRET_LEN];
+	int len = piece ? piece : SECRET_LEN;
 	struct stat st;
 	long long count = 0;
 	const char *data;
@@ -76,16 +83,17 @@ static int cmd_find(const char *seed, const char *path)
 		fprintf(stderr, "vault: %s: %s\n", path, strerror(errno));
 		return 2;
 	}
-	if (st.st_size >= SECRET_LEN) {
+	if (st.st_size >= len) {
 		data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (data == MAP_FAILED) {
 			fprintf(stderr, "vault: mmap %s: %s\n", path, strerror(errno));
 			return 2;
 		}
-		for (const char *p = data, *end = data + st.st_size - SECRET_LEN + 1;
-		     (p = memchr(p, secret[0], end - p)); p++)
-			if (!memcmp(p, secret, SECRET_LEN))
-				count++;
+		for (int off = 0; off < SECRET_LEN; off += len)
+			for (const char *p = data, *end = data + st.st_size - len + 1;
+			     (p = memchr(p, secret[off], end - p)); p++)
+				if (!memcmp(p, secret + off, len))
+					count++;
 	}
 	printf("%lld\n", count);
 	return 0;
@@ -136,6 +144,56 @@ static int peek_ok(int fd, const char *secret)
 	       !memcmp(got, secret, SECRET_LEN);
 }
 
+/* A pty in raw mode (no echo, no signal characters): fd[0] master, fd[1] slave. */
+static int pty_pair(int fd[2])
+{
+	struct termios tio;
+	char *name;
+
+	fd[0] = posix_openpt(O_RDWR | O_NOCTTY);
+	if (fd[0] < 0 || grantpt(fd[0]) || unlockpt(fd[0]))
+		return -1;
+	name = ptsname(fd[0]);
+	fd[1] = name ? open(name, O_RDWR | O_NOCTTY) : -1;
+	if (fd[1] < 0 || tcgetattr(fd[1], &tio))
+		return -1;
+	cfmakeraw(&tio);
+	return tcsetattr(fd[1], TCSANOW, &tio);
+}
+
+/* Is exactly the secret's length waiting to be read on a TTY? */
+static int tty_ok(int fd)
+{
+	int n = -1;
+
+	return !ioctl(fd, FIONREAD, &n) && n == SECRET_LEN;
+}
+
+/*
+ * Sleeps 100 ms with the secret in xmm0-xmm3, through a raw system call so
+ * that no library code touches them: while the vault is frozen for a
+ * checkpoint they are in its saved FPU state.  Cleared afterwards.
+ */
+static void sleep_holding_registers(const char *secret)
+{
+	struct timespec ts = { .tv_nsec = 100 * 1000 * 1000 };
+	long ret;
+
+	__asm__ volatile("movdqu 0(%1), %%xmm0\n\t"
+			 "movdqu 16(%1), %%xmm1\n\t"
+			 "movdqu 32(%1), %%xmm2\n\t"
+			 "movdqu 48(%1), %%xmm3\n\t"
+			 "syscall\n\t"
+			 "pxor %%xmm0, %%xmm0\n\t"
+			 "pxor %%xmm1, %%xmm1\n\t"
+			 "pxor %%xmm2, %%xmm2\n\t"
+			 "pxor %%xmm3, %%xmm3"
+			 : "=a"(ret)
+			 : "r"(secret), "0"((long)SYS_nanosleep), "D"(&ts), "S"(NULL)
+			 : "rcx", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "memory");
+	(void)ret;
+}
+
 /* MiB of non-zero, incompressible anonymous memory, kept until exit. */
 static int fill(const char *seed, unsigned long mib)
 {
@@ -161,7 +219,7 @@ static int fill(const char *seed, unsigned long mib)
 static int cmd_hold(const char *seed, unsigned long mib)
 {
 	char path[256], check[SECRET_LEN];
-	int pipefd[2], us[2], ud[2], tcp[2], fd, i;
+	int pipefd[2], us[2], ud[2], tcp[2], pty[2], fd, i;
 	char *mem;
 
 	if (fill(seed, mib))
@@ -190,6 +248,12 @@ static int cmd_hold(const char *seed, unsigned long mib)
 	}
 	if (stash_pair(tcp[0], tcp[1], mem, "TCP connection"))
 		return 2;
+	if (pty_pair(pty)) {
+		fprintf(stderr, "vault: pty: %s\n", strerror(errno));
+		return 2;
+	}
+	if (stash_pair(pty[0], pty[1], mem, "pty"))
+		return 2;
 
 	printf("vault %d holds its secret\n", getpid());
 	fflush(stdout);
@@ -200,15 +264,16 @@ static int cmd_hold(const char *seed, unsigned long mib)
 		make_secret(seed, check);
 		for (i = 0; i < 6; i++)
 			bad |= !peek_ok(socks[i], check);
+		bad |= !tty_ok(pty[0]) || !tty_ok(pty[1]);
 		if (bad || memcmp(mem, check, SECRET_LEN) ||
 		    memcmp(mem + (2 << 20) - 4096, check, SECRET_LEN) ||
 		    pread(fd, check, SECRET_LEN, 0) != SECRET_LEN ||
 		    memcmp(mem, check, SECRET_LEN)) {
 			fprintf(stderr, "vault %d: the secret was damaged%s\n", getpid(),
-				bad ? " (in a socket)" : "");
+				bad ? " (in a socket or its pty)" : "");
 			return 3;
 		}
-		usleep(100000);
+		sleep_holding_registers(mem);
 	}
 }
 
@@ -288,7 +353,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "app"))
 		return cmd_app(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "find"))
-		return cmd_find(argv[2], argv[3]);
+		return cmd_find(argv[2], argv[3], 0);
+	if (argc == 4 && !strcmp(argv[1], "pieces"))
+		return cmd_find(argv[2], argv[3], 16);
 	if (argc == 3 && !strcmp(argv[1], "show")) {
 		make_secret(argv[2], secret);
 		secret[SECRET_LEN] = 0;
@@ -296,6 +363,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: vault hold SEED [MIB] | vault app SEED | vault find SEED FILE |\n"
-		"       vault show SEED\n");
+		"       vault pieces SEED FILE | vault show SEED\n");
 	return 2;
 }

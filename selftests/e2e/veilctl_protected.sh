@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # The protected checkpoint end to end: a guest running veil_guest excludes
 # a vault process; a plain checkpoint holds the vault's secret, a veil
-# checkpoint does not (not even in its socket buffers), while a control
-# process's secret is in both; the running guest keeps its secret, socket
-# buffers included; a guest restored from the veil checkpoint has the vault
-# terminated and the control process alive.  A libveil
-# application next to them protects one page: it is zeroed in the veil
-# checkpoint only, the application sees the checkpoint begin and end, and
-# in the restored guest it is told, finds the page zeroed and runs on.
+# checkpoint does not (not even in its socket and pty buffers), while a
+# control process's secret is in both; the running guest keeps its secret,
+# socket and pty buffers included; a guest restored from the veil
+# checkpoint has the vault terminated and the control process alive.  A
+# libveil application next to them protects one page: it is zeroed in the
+# veil checkpoint only, the application sees the checkpoint begin and end,
+# and in the restored guest it is told, finds the page zeroed and runs on.
 echo "TAP version 13"
 if ! insmod "$VEIL_MODDIR/veil_host.ko" || [ ! -c /dev/veil ]; then
 	echo "1..0 # SKIP veil_host does not provide /dev/veil"
@@ -61,6 +61,12 @@ ok "vault secret in the plain checkpoint: yes ($n copies)" $?
 n=$(vault find A /tmp/veil.mig)
 [ "$n" = 0 ]
 ok "vault secret in the veil checkpoint: no ($n copies)" $?
+# 16-byte pieces, as the vault's vector registers hold them: its saved FPU
+# state and whatever a vCPU kept in its own registers.
+n=$(vault pieces A /tmp/plain.mig)
+m=$(vault pieces A /tmp/veil.mig)
+[ "$n" -gt 0 ] && [ "$m" = 0 ]
+ok "16-byte pieces of the vault's secret: plain checkpoint $n, veil checkpoint $m" $?
 n=$(vault find B /tmp/plain.mig)
 m=$(vault find B /tmp/veil.mig)
 [ "$n" -gt 0 ] && [ "$m" -gt 0 ]
