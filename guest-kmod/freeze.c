@@ -22,7 +22,6 @@
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/wait.h>
-#include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
 
 #include "veil_guest.h"
@@ -66,22 +65,22 @@ static noinline void veil_guest_scrub_stack(void)
  * until another task loads its own, and a checkpoint saves the vCPUs'
  * registers too.  kernel_fpu_begin() saves them to the thread's FPU state
  * (published byte by byte, and loaded again on its way back to user
- * space); the CPU's copies of xmm/ymm0-15 are then cleared.
+ * space); the CPU's xmm0-15 are then cleared with SSE2, which every
+ * x86-64 CPU has.  The upper halves of ymm registers are left as they
+ * are: VEX-encoded instructions are not dependable under every
+ * virtualized CPU that claims AVX (vzeroall raised #UD in a nested guest).
  */
 static void veil_guest_clear_fpregs(void)
 {
 	kernel_fpu_begin();
-	if (boot_cpu_has(X86_FEATURE_AVX))
-		asm volatile("vzeroall");
-	else
-		asm volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
-			     "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
-			     "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
-			     "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
-			     "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
-			     "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
-			     "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
-			     "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15" : : );
+	asm volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+		     "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+		     "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+		     "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+		     "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+		     "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+		     "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+		     "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15" : : );
 	kernel_fpu_end();
 }
 
