@@ -16,6 +16,7 @@
 extern unsigned int veil_host_max_extents;
 extern unsigned int veil_host_max_mib;
 extern unsigned int veil_host_prepare_timeout_ms;
+extern unsigned int veil_host_max_abi;
 
 /*
  * One record of an exclusion set: @npages whole frames from @gfn, or, for

@@ -22,6 +22,7 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 {
 	/* The head of struct veil_control: magic and abi_version. */
 	__le32 hdr[2];
+	unsigned int max_abi;
 
 	BUILD_BUG_ON(offsetof(struct veil_control, magic) != 0 ||
 		     offsetof(struct veil_control, abi_version) != 4);
@@ -29,9 +30,10 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 		veil_host_reject(vm, "REGISTER while sanitized\n");
 		return -KVM_EINVAL;
 	}
-	if (abi < 1 || abi > VEIL_ABI_VERSION) {
-		veil_host_reject(vm, "REGISTER with ABI version %lu, host knows 1..%u\n",
-				 abi, VEIL_ABI_VERSION);
+	max_abi = READ_ONCE(veil_host_max_abi);
+	if (abi < 1 || abi > max_abi) {
+		veil_host_reject(vm, "REGISTER with ABI version %lu, host takes 1..%u\n",
+				 abi, max_abi);
 		return -KVM_EINVAL;
 	}
 	if (!PAGE_ALIGNED(gpa)) {

@@ -6,8 +6,10 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kstrtox.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/stringify.h>
 
 #include "compat.h"
 #include "veil_host.h"
@@ -27,6 +29,36 @@ module_param_named(prepare_timeout_ms, veil_host_prepare_timeout_ms, uint, 0644)
 MODULE_PARM_DESC(prepare_timeout_ms,
 		 "How long PREPARE waits for the guest's ACK when the caller gives no timeout (default 10000)");
 
+/*
+ * The newest guest ABI a REGISTER may ask for.  A guest refused its version
+ * registers again with an older one, so an operator can keep a fleet on one
+ * ABI while hosts are upgraded.  Applies to later REGISTERs.
+ */
+unsigned int veil_host_max_abi = VEIL_ABI_VERSION;
+
+static int veil_host_max_abi_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int r;
+
+	r = kstrtouint(val, 0, &v);
+	if (r)
+		return r;
+	if (v < 1 || v > VEIL_ABI_VERSION)
+		return -EINVAL;
+	WRITE_ONCE(veil_host_max_abi, v);
+	return 0;
+}
+
+static const struct kernel_param_ops veil_host_max_abi_ops = {
+	.set = veil_host_max_abi_set,
+	.get = param_get_uint,
+};
+module_param_cb(max_abi, &veil_host_max_abi_ops, &veil_host_max_abi, 0644);
+MODULE_PARM_DESC(max_abi,
+		 "Newest guest ABI version REGISTER accepts, 1.."
+		 __stringify(VEIL_ABI_VERSION) " (default " __stringify(VEIL_ABI_VERSION) ")");
+
 static int __init veil_host_init(void)
 {
 	int r;
@@ -41,8 +73,8 @@ static int __init veil_host_init(void)
 	r = veil_host_dev_init();
 	if (r)
 		goto err_hooks;
-	pr_info("loaded, guest ABI version %u, hypercall 0x%x\n",
-		VEIL_ABI_VERSION, VEIL_HC_NR);
+	pr_info("loaded, guest ABI versions 1..%u, hypercall 0x%x\n",
+		READ_ONCE(veil_host_max_abi), VEIL_HC_NR);
 	return 0;
 
 err_hooks:

@@ -555,6 +555,57 @@ TEST_F(guest, abi1_guest_gets_no_partial_records)
 	EXPECT_EQ(4, info.nr_pages);
 }
 
+/* Writes @val to veil_host's parameter @name: 0 or -errno. */
+static int set_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/veil_host/parameters/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * max_abi caps the version REGISTER takes: a guest asking for more is
+ * refused as by a host that never knew it, the older one is taken, and
+ * values outside 1..VEIL_ABI_VERSION are refused and change nothing.
+ */
+TEST_F(guest, max_abi_caps_the_versions_register_takes)
+{
+	char abi[16] = "";
+	struct veil_info info;
+	int fd;
+
+	EXPECT_EQ(-EINVAL, set_param("max_abi", "0"));
+	EXPECT_EQ(-EINVAL, set_param("max_abi", "3"));
+	EXPECT_EQ(-EINVAL, set_param("max_abi", "two"));
+	fd = open("/sys/module/veil_host/parameters/max_abi", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(0, read(fd, abi, sizeof(abi) - 1));
+	close(fd);
+	EXPECT_STREQ("2\n", abi);
+
+	/* Only EXPECTs until the parameter is back: later tests need 2. */
+	ASSERT_EQ(0, set_param("max_abi", "1"));
+	EXPECT_EQ(KVM_EINVAL_32, vmm_register_abi(&self->v, 2));
+	EXPECT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(0, info.flags & VEIL_INFO_REGISTERED);
+	EXPECT_EQ(0, vmm_register_abi(&self->v, 1));
+	ASSERT_EQ(0, set_param("max_abi", "2"));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_NE(0, info.flags & VEIL_INFO_REGISTERED);
+	EXPECT_EQ(1, info.guest_abi);
+	EXPECT_EQ(0, vmm_register_abi(&self->v, 2));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(2, info.guest_abi);
+}
+
 /*
  * Bad partial records: the guest registered (with @abi) and published one
  * good extent at generation 1, as in "hostile"; publishing @e at
