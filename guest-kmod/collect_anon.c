@@ -13,11 +13,15 @@
  * PTE tables are read under rcu_read_lock(), which keeps a table that
  * khugepaged retracts concurrently (6.12) from being freed under us.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/pgtable.h>
 #include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/swapops.h>
 
 #include "compat.h"
 #include "veil_guest.h"
@@ -25,7 +29,8 @@
 /*
  * A read-only walk of the page tables of mm over [addr, end): pte() for
  * every present PTE, leaf() for every present PMD or PUD leaf (the pfn of
- * addr and the pages up to the leaf's end or end).  Called under
+ * addr and the pages up to the leaf's end or end), swapped() for every PTE
+ * that holds a swap entry; each callback is optional.  Called under
  * mmap_read_lock, or on an mm no one else uses any more.
  */
 static void veil_guest_walk_pte(const struct veil_guest_walker *w, pmd_t pmd,
@@ -38,7 +43,13 @@ static void veil_guest_walk_pte(const struct veil_guest_walker *w, pmd_t pmd,
 	ptep = (pte_t *)pmd_page_vaddr(pmd) + pte_index(addr);
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
 		pte = ptep_get(ptep);
-		if (!pte_present(pte) || pte_special(pte) || !pfn_valid(pte_pfn(pte)))
+		if (!pte_present(pte)) {
+			if (w->swapped && !pte_none(pte) &&
+			    !non_swap_entry(pte_to_swp_entry(pte)))
+				w->swapped(w, addr);
+			continue;
+		}
+		if (!w->pte || pte_special(pte) || !pfn_valid(pte_pfn(pte)))
 			continue;
 		w->pte(w, pte_pfn(pte));
 	}
@@ -117,21 +128,88 @@ void veil_guest_walk_range(struct mm_struct *mm, unsigned long addr,
 	}
 }
 
+/*
+ * Swapped-out pages.  A page of an excluded process that reclaim swapped out
+ * leaves a swap entry in the page table, and its frame may stay in the swap
+ * cache (writeback not done yet, or read back by swap readahead or
+ * MADV_WILLNEED) holding the data, where no page-table walk finds it; the
+ * swap cache's own index is not exported to modules.  So before the walk
+ * every swap entry of the area is faulted back in, read-only, as ptrace
+ * reads another process's memory: the frame is then mapped and collected
+ * like any other, and a frame read back from the swap device is too.  The
+ * copy on the swap device itself (a disk, or zram's compressed copy in
+ * guest RAM) is beyond a module's reach.
+ */
+static bool swapin = true;
+module_param(swapin, bool, 0644);
+MODULE_PARM_DESC(swapin,
+		 "At PREPARE, read swapped-out pages of excluded processes back in so they are collected (default on)");
+
+/* One PMD's worth of PTEs: a window of it never has more swap entries. */
+#define VEIL_GUEST_SWAP_WINDOW	(PTRS_PER_PTE * PAGE_SIZE)
+
+struct veil_guest_swap_walk {
+	struct veil_guest_walker w;
+	unsigned int nr;
+	unsigned long addr[PTRS_PER_PTE];
+};
+
+static void veil_guest_swap_entry(const struct veil_guest_walker *w, unsigned long addr)
+{
+	struct veil_guest_swap_walk *sw = container_of(w, struct veil_guest_swap_walk, w);
+
+	if (sw->nr < ARRAY_SIZE(sw->addr))
+		sw->addr[sw->nr++] = addr;
+}
+
+/*
+ * Faults in the swap entries of [start, end) of vma, under mmap_read_lock
+ * (which GUP keeps held: no locked argument).  Returns how many could not
+ * be read back.
+ */
+static unsigned long veil_guest_swapin_range(struct mm_struct *mm,
+					     struct veil_guest_swap_walk *sw,
+					     unsigned long start, unsigned long end)
+{
+	unsigned long addr, next, failed = 0;
+	struct page *page;
+	unsigned int i;
+
+	for (addr = start; addr < end; addr = next) {
+		next = min(ALIGN(addr + 1, VEIL_GUEST_SWAP_WINDOW), end);
+		sw->nr = 0;
+		veil_guest_walk_range(mm, addr, next, &sw->w);
+		for (i = 0; i < sw->nr; i++) {
+			if (veil_guest_gup_remote(mm, sw->addr[i], FOLL_FORCE, &page) == 1)
+				put_page(page);
+			else
+				failed++;
+		}
+		cond_resched();
+	}
+	return failed;
+}
+
+static struct veil_guest_swap_walk *veil_guest_swap_walk_new(struct mm_struct *mm)
+{
+	struct veil_guest_swap_walk *sw;
+
+	if (!READ_ONCE(swapin) || get_mm_counter(mm, MM_SWAPENTS) <= 0)
+		return NULL;
+	sw = kmalloc(sizeof(*sw), GFP_KERNEL);
+	if (!sw) {
+		pr_warn_ratelimited("no memory to read swapped-out pages back: they may stay in the checkpoint\n");
+		return NULL;
+	}
+	sw->w = (struct veil_guest_walker){ .swapped = veil_guest_swap_entry };
+	return sw;
+}
+
 struct veil_guest_anon_walk {
 	struct veil_guest_walker w;
 	struct vm_area_struct *vma;
 	struct veil_guest_collect *c;
 };
-
-/*
- * A shared file mapping counts only where the process may write the file:
- * one mapped read-only (a library, another user's file) is everyone's.
- */
-static bool veil_guest_shared_writable(struct vm_area_struct *vma)
-{
-	return vma->vm_file && (vma->vm_flags & VM_SHARED) &&
-	       (vma->vm_flags & VM_MAYWRITE);
-}
 
 static bool veil_guest_private_data(struct vm_area_struct *vma, struct page *page)
 {
@@ -171,11 +249,16 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 		       .may_sleep = true },
 		.c = c,
 	};
+	struct veil_guest_swap_walk *sw;
+	unsigned long failed = 0;
 	struct vm_area_struct *vma;
 	struct vma_iterator vmi;
 
-	if (mmap_read_lock_killable(mm))
+	sw = veil_guest_swap_walk_new(mm);
+	if (mmap_read_lock_killable(mm)) {
+		kfree(sw);
 		return -EINTR;
+	}
 	vma_iter_init(&vmi, mm, start);
 	for_each_vma_range(vmi, vma, end) {
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
@@ -183,6 +266,9 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 		if (dontdump_only && !(vma->vm_flags & VM_DONTDUMP))
 			continue;
 		aw.vma = vma;
+		if (sw)
+			failed += veil_guest_swapin_range(mm, sw, max(start, vma->vm_start),
+							  min(end, vma->vm_end));
 		veil_guest_walk_range(mm, max(start, vma->vm_start),
 				      min(end, vma->vm_end), &aw.w);
 		/* Pages of a shared mapping that are not mapped right now. */
@@ -190,6 +276,10 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 			veil_guest_collect_mapping(vma->vm_file, c);
 	}
 	mmap_read_unlock(mm);
+	kfree(sw);
+	if (failed)
+		pr_warn_ratelimited("%lu swapped-out pages could not be read back: they may stay in the checkpoint\n",
+				    failed);
 	return 0;
 }
 

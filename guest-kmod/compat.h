@@ -33,4 +33,19 @@ static inline int veil_guest_page_mapcount(struct page *page)
 }
 #endif
 
+/* get_user_pages_remote() lost its vmas argument in 6.5. */
+#if (VEIL_GUEST_KERNEL >= 605)
+static inline long veil_guest_gup_remote(struct mm_struct *mm, unsigned long addr,
+					 unsigned int gup_flags, struct page **page)
+{
+	return get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL);
+}
+#else
+static inline long veil_guest_gup_remote(struct mm_struct *mm, unsigned long addr,
+					 unsigned int gup_flags, struct page **page)
+{
+	return get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL, NULL);
+}
+#endif
+
 #endif /* _VEIL_GUEST_COMPAT_H */

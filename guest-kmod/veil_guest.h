@@ -8,6 +8,7 @@
 
 #include <linux/types.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/veil.h>
 
@@ -119,11 +120,23 @@ struct veil_guest_walker {
 	void (*pte)(const struct veil_guest_walker *w, unsigned long pfn);
 	void (*leaf)(const struct veil_guest_walker *w, unsigned long pfn,
 		     unsigned long npages);
+	/* Optional: the address of every PTE that holds a swap entry. */
+	void (*swapped)(const struct veil_guest_walker *w, unsigned long addr);
 	bool may_sleep;
 };
 
 void veil_guest_walk_range(struct mm_struct *mm, unsigned long addr,
 			   unsigned long end, const struct veil_guest_walker *w);
+
+/*
+ * A shared file mapping counts only where the process may write the file:
+ * one mapped read-only (a library, another user's file) is everyone's.
+ */
+static inline bool veil_guest_shared_writable(struct vm_area_struct *vma)
+{
+	return vma->vm_file && (vma->vm_flags & VM_SHARED) &&
+	       (vma->vm_flags & VM_MAYWRITE);
+}
 
 /* Zeroing what excluded processes free (zero_freed.c). */
 void veil_guest_zero_track(struct mm_struct *mm);

@@ -3,12 +3,13 @@
  * The oracle: an excluded process plants a random 64-byte pattern in one
  * place (anonymous memory, a THP, a pipe, a FIFO, a file, a tmpfs file,
  * TCP, UDP and UNIX sockets in both directions, an FPU register across a
- * blocking syscall); every frame of guest RAM that holds the pattern must
- * be inside the extents veil_guest would publish, and the set must stay
- * tight.  The same pattern in a process that is not excluded must not be
- * covered.
+ * blocking syscall, pages swapped out); every frame of guest RAM that holds
+ * the pattern must be inside the extents veil_guest would publish, and the
+ * set must stay tight.  The same pattern in a process that is not excluded
+ * must not be covered.
  */
 #include <arpa/inet.h>
+#include <linux/kernel-page-flags.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -705,6 +706,138 @@ TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 240)
 	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
 	EXPECT_EQ(0, left) TH_LOG("%llu frames left by an exited process hold the pattern",
 				  (unsigned long long)left);
+}
+
+/*
+ * Swapped-out memory: the excluded child plants the pattern in pages it then
+ * pages out to a swap device and reads back into the swap cache with
+ * MADV_WILLNEED, so its page table holds swap entries while swap-cache
+ * frames hold the pattern.  Those frames must be covered.  Other copies are
+ * out of the oracle's reach and not judged: the frames reclaim freed after
+ * writing them out, and the swap device's own copy (here a loop device on
+ * a RAM file).
+ */
+#define SWAP_PAGES	16
+#define SWAP_DEV	"/dev/loop1"
+#define SWAP_IMG	"/tmp/veil-swap.img"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+
+static int plant_and_swap_out(void *arg)
+{
+	uint8_t *p = mmap(NULL, SWAP_PAGES * 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char vec[SWAP_PAGES];
+	int i;
+
+	(void)arg;
+	if (p == MAP_FAILED)
+		return -1;
+	for (i = 0; i < SWAP_PAGES; i++)
+		veil_pattern_make(&pat, p + i * 4096 + 500);
+	if (madvise(p, SWAP_PAGES * 4096, MADV_PAGEOUT) ||
+	    madvise(p, SWAP_PAGES * 4096, MADV_WILLNEED))
+		return -1;
+	/* Read back in, not mapped: mincore() reports the swap cache. */
+	usleep(200 * 1000);
+	if (mincore(p, SWAP_PAGES * 4096, vec))
+		return -1;
+	for (i = 0; i < SWAP_PAGES; i++)
+		if (vec[i] & 1)
+			return 0;
+	return -1;
+}
+
+static long swap_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Swap: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Swap-cache frames holding the pattern, and how many e leaves uncovered. */
+static void swap_cache_hits(struct __test_metadata *_metadata, int fd,
+			    const struct veil_extents *e, uint64_t *hits,
+			    uint64_t *uncovered, int judged)
+{
+	struct veil_hits h;
+	uint64_t i, flags;
+	int kpf;
+
+	*hits = *uncovered = 0;
+	kpf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, kpf) TH_LOG("/proc/kpageflags: %s", strerror(errno));
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
+	ASSERT_EQ(h.total, h.nr);
+	for (i = 0; i < h.nr; i++) {
+		ASSERT_EQ(sizeof(flags), pread(kpf, &flags, sizeof(flags),
+					       (h.addr[i] >> 12) * sizeof(flags)));
+		if (!(flags & (1ULL << KPF_SWAPCACHE)))
+			continue;
+		(*hits)++;
+		if (!veil_covered(e, h.addr[i], VEIL_HALF)) {
+			(*uncovered)++;
+			if (judged)
+				TH_LOG("swap-cache frame 0x%llx holds the pattern, not covered",
+				       (unsigned long long)h.addr[i]);
+		}
+	}
+	close(kpf);
+}
+
+TEST_F_TIMEOUT(oracle, swapped_out_pages_covered, 240)
+{
+	uint64_t hits, uncovered;
+	struct veil_extents e;
+	long kb;
+
+	ASSERT_EQ(0, system("swapoff " SWAP_DEV " 2>/dev/null; losetup -d " SWAP_DEV " 2>/dev/null; "
+			    "dd if=/dev/zero of=" SWAP_IMG " bs=1M count=16 2>/dev/null && "
+			    "losetup " SWAP_DEV " " SWAP_IMG " && mkswap " SWAP_DEV " >/dev/null && "
+			    "swapon " SWAP_DEV))
+		TH_LOG("cannot set up swap on a loop device");
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_and_swap_out, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child))
+		TH_LOG("the child could not page its memory out and back into the swap cache");
+	kb = swap_kb(self->child.pid);
+	ASSERT_LE(4, kb) TH_LOG("the child has no page on the swap device");
+
+	/* Without reading them back in, the swap-cache copies are missed... */
+	ASSERT_EQ(0, veil_param("swapin", "N"));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	ASSERT_EQ(0, veil_param("swapin", "Y"));
+	swap_cache_hits(_metadata, self->fd, &e, &hits, &uncovered, 0);
+	free(e.ext);
+	TH_LOG("swapin=N: %llu kB swapped, %llu swap-cache frames hold the pattern, %llu uncovered",
+	       (unsigned long long)kb, (unsigned long long)hits,
+	       (unsigned long long)uncovered);
+	ASSERT_LT(0, uncovered) TH_LOG("no uncovered swap-cache copy; the check would be blind");
+
+	/* ...and with it every one is covered, and no longer swapped out. */
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	swap_cache_hits(_metadata, self->fd, &e, &hits, &uncovered, 1);
+	free(e.ext);
+	TH_LOG("swapin=Y: %llu swap-cache frames hold the pattern, %llu uncovered",
+	       (unsigned long long)hits, (unsigned long long)uncovered);
+	EXPECT_LT(0, hits);
+	EXPECT_EQ(0, uncovered);
+	kb = swap_kb(self->child.pid);
+	EXPECT_EQ(0, kb) TH_LOG("%ld kB still swapped out after collection", kb);
+	veil_child_stop(&self->child);
+	system("swapoff " SWAP_DEV "; losetup -d " SWAP_DEV "; rm -f " SWAP_IMG);
 }
 
 TEST_HARNESS_MAIN
