@@ -3,7 +3,7 @@
  * The control page and the thread that polls it.  The host writes
  * requests (PREPARE, THAW) and the state into the page; every period_ms
  * the thread acts on a new request: PREPARE freezes the excluded tasks,
- * collects their frames, publishes them (when a host registered the page)
+ * writes back their files, collects their frames, publishes them (when a host registered the page)
  * and acknowledges; THAW thaws and acknowledges.  The tasks are thawed by
  * themselves after thaw_timeout_ms, so a guest is never left frozen when
  * the host goes away.  Finding state == SANITIZED means this guest was
@@ -157,6 +157,27 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * The files of the frozen tasks are written back, so that what they wrote
+ * is on disk when the checkpoint holds zeros in its place, and a restore
+ * can drop those pages and read the data again.
+ */
+static void veil_guest_prepare_writeback(struct task_struct **tasks, int nr)
+{
+	struct veil_guest_files files = {};
+	unsigned int failed;
+	int i;
+
+	for (i = 0; i < nr; i++)
+		veil_guest_files_gather_task(tasks[i], &files);
+	veil_guest_clients_gather_files(&files);
+	failed = veil_guest_files_writeback(&files);
+	if (failed || files.missed)
+		pr_warn_ratelimited("prepare: %u excluded files could not be written back%s; a restore keeps their dirty pages zeroed\n",
+				    failed, files.missed ? " (some not gathered: no memory)" : "");
+	veil_guest_files_put(&files);
+}
+
 static int veil_guest_prepare(u64 seq)
 {
 	struct task_struct **tasks, **frozen;
@@ -176,6 +197,7 @@ static int veil_guest_prepare(u64 seq)
 	veil_guest_frozen_since = jiffies;
 	ferr = veil_guest_freeze(frozen, nr_frozen, freeze_wait_ms);
 	veil_guest_put_tasks(frozen, nr_frozen);
+	veil_guest_prepare_writeback(tasks, nr);
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c) {
 		err = -ENOMEM;
@@ -263,10 +285,8 @@ static void veil_guest_restore(void)
 	}
 	for (i = 0; i < nr; i++) {
 		struct veil_guest_file_visitor vt = { .fn = veil_guest_tty_gather, .arg = ttys };
-		struct veil_guest_file_visitor vf = { .fn = veil_guest_files_gather };
 
-		vf.arg = &files;
-		veil_guest_visit_files(tasks[i], &vf);
+		veil_guest_files_gather_task(tasks[i], &files);
 		if (veil_guest_client_aware(tasks[i])) {
 			notified++;
 			continue;

@@ -1,24 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * After a restore from a sanitized checkpoint, the page cache of the files
- * whose frames were published holds zeros where file data was.  Clean pages
- * of a file with a backing store are dropped, so the next read finds the
- * data on disk again.  Dirty pages cannot be dropped without losing what
- * was written to them: they stay (zeroed) and are counted.  Files of
- * memory-only file systems (tmpfs, ramfs) have nothing to re-read; their
- * pages keep the zeros.
+ * The page cache of excluded files, around a checkpoint.
+ *
+ * At PREPARE, once the tasks are frozen, their files are written back, so
+ * the disk holds what they wrote and every page of them is clean.  The
+ * pages are not dropped there: a dropped frame goes back to the allocator
+ * still holding the file's data, outside the published set.  They are
+ * collected, and zeroed in the checkpoint like the rest.
+ *
+ * After a restore from a sanitized checkpoint, those pages hold zeros where
+ * file data was.  The clean pages of a file with a backing store are
+ * dropped then, so the next read finds the data on disk again.  A page
+ * dirtied between PREPARE and the checkpoint (by a process that is not
+ * excluded) cannot be dropped without losing what was written to it: it
+ * stays and is counted.  Files of memory-only file systems (tmpfs, ramfs)
+ * have nothing to re-read; their pages keep the zeros.
+ *
+ * The files are those in the tasks' descriptor tables and those they map
+ * shared and may write, even with every descriptor of them closed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
+#include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "veil_guest.h"
 
-/* Regular files gathered from excluded processes at restore, referenced. */
+/* Regular files gathered from excluded processes, referenced, once each. */
 void veil_guest_files_add(struct veil_guest_files *fs, struct file *file)
 {
 	struct file **grown;
@@ -47,6 +60,35 @@ void veil_guest_files_gather(struct file *file, void *arg)
 	veil_guest_files_add(arg, file);
 }
 
+/* The files the task maps shared and may write. */
+static void veil_guest_files_gather_mapped(struct task_struct *tsk,
+					   struct veil_guest_files *fs)
+{
+	struct vm_area_struct *vma;
+	struct vma_iterator vmi;
+	struct mm_struct *mm;
+
+	mm = get_task_mm(tsk);
+	if (!mm)
+		return;
+	mmap_read_lock(mm);
+	vma_iter_init(&vmi, mm, 0);
+	for_each_vma(vmi, vma)
+		if (veil_guest_shared_writable(vma))
+			veil_guest_files_add(fs, vma->vm_file);
+	mmap_read_unlock(mm);
+	mmput(mm);
+}
+
+void veil_guest_files_gather_task(struct task_struct *tsk, struct veil_guest_files *fs)
+{
+	struct veil_guest_file_visitor v = { .fn = veil_guest_files_gather, .arg = fs };
+
+	if (veil_guest_visit_files(tsk, &v))
+		fs->missed++;
+	veil_guest_files_gather_mapped(tsk, fs);
+}
+
 static bool veil_guest_memory_only(struct inode *inode)
 {
 	unsigned long magic = inode->i_sb->s_magic;
@@ -54,8 +96,40 @@ static bool veil_guest_memory_only(struct inode *inode)
 	return magic == TMPFS_MAGIC || magic == RAMFS_MAGIC;
 }
 
+void veil_guest_files_put(struct veil_guest_files *fs)
+{
+	unsigned int i;
+
+	for (i = 0; i < fs->nr; i++)
+		fput(fs->f[i]);
+	kfree(fs->f);
+	fs->f = NULL;
+	fs->nr = 0;
+	fs->cap = 0;
+}
+
 /*
- * Drops the clean page cache of every gathered file and the references;
+ * Writes back and waits for the dirty pages of every gathered file that
+ * has a backing store; returns how many files could not be written.
+ */
+unsigned int veil_guest_files_writeback(struct veil_guest_files *fs)
+{
+	unsigned int i, failed = 0;
+	struct inode *inode;
+
+	for (i = 0; i < fs->nr; i++) {
+		inode = file_inode(fs->f[i]);
+		if (veil_guest_memory_only(inode))
+			continue;
+		if (filemap_write_and_wait(inode->i_mapping))
+			failed++;
+		cond_resched();
+	}
+	return failed;
+}
+
+/*
+ * Drops the clean page cache of every gathered file, and the references;
  * returns the number of files whose cache was dropped entirely.
  */
 unsigned int veil_guest_files_drop_cache(struct veil_guest_files *fs,
@@ -74,11 +148,7 @@ unsigned int veil_guest_files_drop_cache(struct veil_guest_files *fs,
 			(*busy)++;
 		else
 			dropped++;
-		fput(fs->f[i]);
 	}
-	kfree(fs->f);
-	fs->f = NULL;
-	fs->nr = 0;
-	fs->cap = 0;
+	veil_guest_files_put(fs);
 	return dropped;
 }

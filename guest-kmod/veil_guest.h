@@ -173,7 +173,10 @@ unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
 /* Offsets of n_tty's read and echo buffers, from the kernel's BTF (ntty_btf.c). */
 void veil_guest_ntty_init(void);
 bool veil_guest_ntty_offsets(u32 *read_buf, u32 *echo_buf);
-/* Page cache of excluded files, dropped after a restore (pagecache.c). */
+/*
+ * Page cache of excluded files, written back at PREPARE and dropped after a
+ * restore (pagecache.c).
+ */
 struct veil_guest_files {
 	struct file **f;
 	unsigned int nr, cap;
@@ -182,6 +185,9 @@ struct veil_guest_files {
 
 void veil_guest_files_add(struct veil_guest_files *fs, struct file *file);
 void veil_guest_files_gather(struct file *file, void *arg);
+void veil_guest_files_gather_task(struct task_struct *tsk, struct veil_guest_files *fs);
+unsigned int veil_guest_files_writeback(struct veil_guest_files *fs);
+void veil_guest_files_put(struct veil_guest_files *fs);
 unsigned int veil_guest_files_drop_cache(struct veil_guest_files *fs,
 					 unsigned int *busy, unsigned int *kept);
 

@@ -250,7 +250,13 @@ static long resident(const char *path)
 	return n;
 }
 
+#define DISK_IMG	"/tmp/veil-disk.img"
 #define DISK_FILE	"/mnt/veil-disk/data"
+#define DISK_SETUP	"mkdir -p /mnt/veil-disk && " \
+			"dd if=/dev/zero of=" DISK_IMG " bs=1M count=8 2>/dev/null && " \
+			"losetup /dev/loop0 " DISK_IMG " && " \
+			"mkfs.ext4 -q /dev/loop0 && mount -t ext4 /dev/loop0 /mnt/veil-disk"
+#define DISK_TEARDOWN	"umount /mnt/veil-disk; losetup -d /dev/loop0; rm -f " DISK_IMG
 #define TMPFS_FILE	"/tmp/veil-tmpfs-data"
 
 static int write_file(const char *path, int pages)
@@ -284,11 +290,7 @@ TEST_F(freeze, restore_drops_page_cache_of_excluded_files)
 	int ready[2], fd, i, bad = 0;
 	pid_t child;
 
-	ASSERT_EQ(0, system("mkdir -p /mnt/veil-disk && "
-			    "dd if=/dev/zero of=/tmp/veil-disk.img bs=1M count=8 2>/dev/null && "
-			    "losetup /dev/loop0 /tmp/veil-disk.img && "
-			    "mkfs.ext4 -q /dev/loop0 && mount -t ext4 /dev/loop0 /mnt/veil-disk"))
-		TH_LOG("cannot set up an ext4 file system on a loop device");
+	ASSERT_EQ(0, system(DISK_SETUP)) TH_LOG("cannot set up an ext4 file system on a loop device");
 	ASSERT_EQ(0, write_file(DISK_FILE, 16));
 	ASSERT_EQ(0, write_file(TMPFS_FILE, 4));
 	ASSERT_EQ(0, pipe(ready));
@@ -329,7 +331,147 @@ TEST_F(freeze, restore_drops_page_cache_of_excluded_files)
 	close(ready[0]);
 	close(ready[1]);
 	unlink(TMPFS_FILE);
-	system("umount /mnt/veil-disk; losetup -d /dev/loop0; rm -f /tmp/veil-disk.img");
+	system(DISK_TEARDOWN);
+}
+
+#define DIRTY_FILE	"/mnt/veil-disk/dirty"
+#define MAPPED_FILE	"/mnt/veil-disk/mapped"
+#define WB_PAGES	8
+
+/*
+ * Pages' worth of the disk image filled with one of the WB_PAGES bytes from
+ * c, counted by 512-byte sector (the file system's blocks may be 1 KiB).
+ */
+static int pages_on_disk(char c)
+{
+	char buf[512];
+	int fd, n = 0, i;
+
+	fd = open(DISK_IMG, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	while (read(fd, buf, sizeof(buf)) == sizeof(buf)) {
+		if (buf[0] < c || buf[0] >= c + WB_PAGES)
+			continue;
+		for (i = 1; i < (int)sizeof(buf) && buf[i] == buf[0]; i++)
+			;
+		n += i == sizeof(buf);
+	}
+	close(fd);
+	return n / (4096 / sizeof(buf));
+}
+
+static int pages_read_back(const char *path, char c)
+{
+	char buf[4096];
+	int fd, i, good = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < WB_PAGES; i++)
+		good += read(fd, buf, sizeof(buf)) == sizeof(buf) && buf[0] == c + i &&
+			buf[4095] == c + i;
+	close(fd);
+	return good;
+}
+
+static int write_dirty_files(void)
+{
+	char buf[4096];
+	char *p;
+	int fd, i;
+
+	/* Written, not synced, the descriptor kept. */
+	fd = open(DIRTY_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	for (i = 0; fd >= 0 && i < WB_PAGES; i++) {
+		memset(buf, 'P' + i, sizeof(buf));
+		if (write(fd, buf, sizeof(buf)) != sizeof(buf))
+			return -1;
+	}
+	/* Written through a shared mapping whose descriptor is closed. */
+	fd = open(MAPPED_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, WB_PAGES * 4096))
+		return -1;
+	p = mmap(NULL, WB_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	for (i = 0; i < WB_PAGES; i++)
+		memset(p + i * 4096, 'p' + i, 4096);
+	return 0;
+}
+
+static int sysctl_vm(const char *name, const char *val, char *old, size_t len)
+{
+	char path[96];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/vm/%s", name);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -1;
+	if (old && read(fd, old, len - 1) <= 0)
+		r = -1;
+	if (!r && (lseek(fd, 0, SEEK_SET) || write(fd, val, strlen(val)) < 0))
+		r = -1;
+	close(fd);
+	return r;
+}
+
+/*
+ * What an excluded process wrote and did not sync, and what it wrote
+ * through a shared mapping whose descriptor it closed, reaches the disk at
+ * PREPARE (the kernel's own writeback is held off for the test).  After a
+ * restore from a sanitized checkpoint both files' page cache is dropped
+ * and reads find that data on disk.
+ */
+TEST_F(freeze, prepare_writes_back_and_restore_reads_it_again)
+{
+	char expire[32] = "", period[32] = "", c;
+	struct veil_guest_status st;
+	int ready[2], i;
+	pid_t child;
+
+	ASSERT_EQ(0, system(DISK_SETUP)) TH_LOG("cannot set up an ext4 file system on a loop device");
+	ASSERT_EQ(0, sysctl_vm("dirty_expire_centisecs", "360000", expire, sizeof(expire)));
+	ASSERT_EQ(0, sysctl_vm("dirty_writeback_centisecs", "0", period, sizeof(period)));
+	ASSERT_EQ(0, pipe(ready));
+	child = fork();
+	if (!child) {
+		c = write_dirty_files() ? 'f' : 'r';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ASSERT_LT(0, child);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	EXPECT_EQ('r', c) TH_LOG("the child could not write its files");
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, child, 0));
+	EXPECT_EQ(0, pages_on_disk('P')) TH_LOG("the written file reached the disk early");
+	EXPECT_EQ(0, pages_on_disk('p')) TH_LOG("the mapped file reached the disk early");
+
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(WB_PAGES, pages_on_disk('P')) TH_LOG("PREPARE did not write back the file");
+	EXPECT_EQ(WB_PAGES, pages_on_disk('p'))
+		TH_LOG("PREPARE did not write back the mapped file");
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(child, waitpid(child, NULL, 0));
+	for (i = 0; i < 100 && resident(DIRTY_FILE) + resident(MAPPED_FILE); i++)
+		usleep(10 * 1000);
+	EXPECT_EQ(0, resident(DIRTY_FILE)) TH_LOG("the written file's page cache was not dropped");
+	EXPECT_EQ(0, resident(MAPPED_FILE)) TH_LOG("the mapped file's page cache was not dropped");
+	EXPECT_EQ(WB_PAGES, pages_read_back(DIRTY_FILE, 'P'));
+	EXPECT_EQ(WB_PAGES, pages_read_back(MAPPED_FILE, 'p'));
+
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	veil_include_pid(self->fd, child);
+	sysctl_vm("dirty_expire_centisecs", expire, NULL, 0);
+	sysctl_vm("dirty_writeback_centisecs", period, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	system(DISK_TEARDOWN);
 }
 
 TEST_F(freeze, unload_while_frozen_thaws_first)
