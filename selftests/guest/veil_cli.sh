@@ -25,6 +25,14 @@ exit_code() {	# exit_code EXPECTED COMMAND...
 	[ $? -eq "$want" ]
 }
 
+json_escapes() {	# a command name with a quote and a backslash
+	veil exclude --comm 'a"b\c' || return 1
+	veil list --json >/tmp/veil_cli.json
+	veil include --comm 'a"b\c' || return 1
+	cat /tmp/veil_cli.json
+	grep -qF '"name": "a\"b\\c"' /tmp/veil_cli.json
+}
+
 if ! command -v veil >/dev/null; then
 	echo "1..0 # SKIP the veil tool is not installed"
 	exit 4
@@ -36,7 +44,7 @@ if [ ! -e /sys/module/veil_guest ] &&
 fi
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..15"
 sleep 1000 &
 pid=$!
 
@@ -51,6 +59,10 @@ ok "include it" veil include "$pid"
 ok "including it again is refused (exit 1)" exit_code 1 veil include "$pid"
 ok "a word is not a PID (exit 2)" exit_code 2 veil exclude notapid
 ok "--comm with a PID is bad usage (exit 2)" exit_code 2 veil exclude --comm sleep "$pid"
+ok "a bad PID after good ones changes nothing (exit 2)" \
+	sh -c "veil exclude $pid notapid; [ \$? = 2 ] && ! veil list | grep -q 'pid $pid'"
+ok "list --json escapes quotes and backslashes in names" json_escapes
+ok "an unknown command is bad usage (exit 2)" exit_code 2 veil frobnicate
 ok "dontdump on sets the module parameter" \
 	sh -c 'veil dontdump on && grep -q Y /sys/module/veil_guest/parameters/dontdump'
 ok "dontdump off clears it" \

@@ -57,6 +57,39 @@ static int open_dev(void)
 	return fd;
 }
 
+/* 0 when every argument is a PID, else 2 (the bad one is named). */
+static int check_pids(int argc, char **argv)
+{
+	int i;
+
+	if (!argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 0; i < argc; i++) {
+		char *end;
+		long pid;
+
+		errno = 0;
+		pid = strtol(argv[i], &end, 10);
+		if (errno || *end || end == argv[i] || pid <= 0 || pid > INT32_MAX) {
+			fprintf(stderr, "veil: not a PID: '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static int check_name(const char *name)
+{
+	struct veil_guest_select s;
+
+	if (strlen(name) < sizeof(s.name))
+		return 0;
+	fprintf(stderr, "veil: name too long: '%s'\n", name);
+	return 2;
+}
+
 static int do_select(int fd, unsigned long cmd, int argc, char **argv,
 		     int children, const char *comm, const char *cgroup)
 {
@@ -67,10 +100,6 @@ static int do_select(int fd, unsigned long cmd, int argc, char **argv,
 
 	if (name) {
 		s.kind = comm ? VEIL_GUEST_SEL_COMM : VEIL_GUEST_SEL_CGROUP;
-		if (strlen(name) >= sizeof(s.name)) {
-			fprintf(stderr, "veil: name too long: '%s'\n", name);
-			return 2;
-		}
 		snprintf(s.name, sizeof(s.name), "%s", name);
 		if (ioctl(fd, cmd, &s)) {
 			fprintf(stderr, "veil: %s %s %s: %s\n", verb,
@@ -79,18 +108,9 @@ static int do_select(int fd, unsigned long cmd, int argc, char **argv,
 		}
 		return 0;
 	}
-	if (!argc) {
-		usage(stderr);
-		return 2;
-	}
 	for (i = 0; i < argc; i++) {
-		char *end;
-		long pid = strtol(argv[i], &end, 10);
+		long pid = strtol(argv[i], NULL, 10);
 
-		if (*end || end == argv[i] || pid <= 0 || pid > INT32_MAX) {
-			fprintf(stderr, "veil: not a PID: '%s'\n", argv[i]);
-			return 2;
-		}
 		s.kind = VEIL_GUEST_SEL_PID;
 		s.pid = pid;
 		s.flags = children ? VEIL_GUEST_SEL_CHILDREN : 0;
@@ -100,6 +120,23 @@ static int do_select(int fd, unsigned long cmd, int argc, char **argv,
 		}
 	}
 	return rc;
+}
+
+/* s as a JSON string, quotes included. */
+static void print_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
 }
 
 static void print_pages(const __u64 *pages, int json)
@@ -140,10 +177,10 @@ static int do_list(int fd, int json)
 
 		if (json) {
 			printf("%s{\"kind\": \"%s\", \"pid\": %d, \"children\": %s, "
-			       "\"name\": \"%s\", \"processes\": %u, \"pages\": {",
-			       i ? ", " : "", kind, e->pid,
-			       e->flags & VEIL_GUEST_SEL_CHILDREN ? "true" : "false",
-			       e->name, e->nr_tasks);
+			       "\"name\": ", i ? ", " : "", kind, e->pid,
+			       e->flags & VEIL_GUEST_SEL_CHILDREN ? "true" : "false");
+			print_json_str(e->name);
+			printf(", \"processes\": %u, \"pages\": {", e->nr_tasks);
 			print_pages(e->pages, 1);
 			printf("}}");
 			continue;
@@ -330,6 +367,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "dontdump"))
 		return do_dontdump(argc - optind, argv + optind);
+	/* Every usage error before the device is opened. */
+	if (!strcmp(cmd, "exclude") || !strcmp(cmd, "include")) {
+		if (comm || cgroup) {
+			if (check_name(comm ? comm : cgroup))
+				return 2;
+		} else if (check_pids(argc - optind, argv + optind)) {
+			return 2;
+		}
+	} else if (strcmp(cmd, "list") && strcmp(cmd, "status") && strcmp(cmd, "extents")) {
+		usage(stderr);
+		return 2;
+	}
 	fd = open_dev();
 	if (fd < 0)
 		return 1;
@@ -343,12 +392,8 @@ int main(int argc, char **argv)
 		rc = do_list(fd, json);
 	else if (!strcmp(cmd, "status"))
 		rc = do_status(fd, json);
-	else if (!strcmp(cmd, "extents"))
+	else
 		rc = do_extents(fd, json);
-	else {
-		usage(stderr);
-		rc = 2;
-	}
 	close(fd);
 	return rc;
 }
