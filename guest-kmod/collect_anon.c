@@ -194,7 +194,7 @@ static struct veil_guest_swap_walk *veil_guest_swap_walk_new(struct mm_struct *m
 {
 	struct veil_guest_swap_walk *sw;
 
-	if (!READ_ONCE(swapin) || get_mm_counter(mm, MM_SWAPENTS) <= 0)
+	if (!READ_ONCE(swapin) || veil_guest_mm_swapents(mm) <= 0)
 		return NULL;
 	sw = kmalloc(sizeof(*sw), GFP_KERNEL);
 	if (!sw) {

@@ -33,6 +33,22 @@ static inline int veil_guest_page_mapcount(struct page *page)
 }
 #endif
 
+/*
+ * Swap entries in the page tables of mm.  Since 6.2 the counter is per CPU
+ * and its cheap read misses what is still batched on each CPU: sum it.
+ */
+#if (VEIL_GUEST_KERNEL >= 602)
+static inline long veil_guest_mm_swapents(struct mm_struct *mm)
+{
+	return percpu_counter_sum_positive(&mm->rss_stat[MM_SWAPENTS]);
+}
+#else
+static inline long veil_guest_mm_swapents(struct mm_struct *mm)
+{
+	return get_mm_counter(mm, MM_SWAPENTS);
+}
+#endif
+
 /* get_user_pages_remote() lost its vmas argument in 6.5. */
 #if (VEIL_GUEST_KERNEL >= 605)
 static inline long veil_guest_gup_remote(struct mm_struct *mm, unsigned long addr,
