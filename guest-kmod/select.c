@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 #include <linux/cgroup.h>
 #include <linux/cred.h>
+#include <linux/moduleparam.h>
 #include <linux/pid.h>
 #include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
@@ -26,6 +27,15 @@
 static DEFINE_MUTEX(veil_guest_sel_lock);
 static LIST_HEAD(veil_guest_sels);
 static u64 veil_guest_nr_sels;
+
+/*
+ * Any user may add entries (for its own processes), so their number is
+ * capped; the entries of processes that have exited make room first.
+ */
+static unsigned int max_entries = 1024;
+module_param(max_entries, uint, 0644);
+MODULE_PARM_DESC(max_entries,
+		 "Most entries in the selection; entries of exited processes are dropped to make room, then an exclusion gets ENOSPC (default 1024)");
 
 /*
  * Whether current may exclude tsk: CAP_SYS_ADMIN, or CAP_SYS_PTRACE over
@@ -165,9 +175,27 @@ static void veil_guest_sel_put(struct veil_guest_sel *sel)
 	sel->cgrp = NULL;
 }
 
+/* Moves the entries of exited processes to @dead; returns how many. */
+static unsigned int veil_guest_sel_prune(struct list_head *dead)
+{
+	struct veil_guest_sel *sel, *tmp;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&veil_guest_sel_lock);
+	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node) {
+		if (sel->kind != VEIL_GUEST_SEL_PID || pid_has_task(sel->pid, PIDTYPE_TGID))
+			continue;
+		list_move(&sel->node, dead);
+		veil_guest_nr_sels--;
+		n++;
+	}
+	return n;
+}
+
 int veil_guest_sel_exclude(const struct veil_guest_select *req)
 {
-	struct veil_guest_sel key, *sel;
+	struct veil_guest_sel key, *sel, *tmp;
+	LIST_HEAD(dead);
 	int err;
 
 	err = veil_guest_sel_parse(req, &key);
@@ -176,6 +204,11 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 	mutex_lock(&veil_guest_sel_lock);
 	if (veil_guest_sel_find(&key)) {
 		err = -EEXIST;
+		goto out;
+	}
+	if (veil_guest_nr_sels >= READ_ONCE(max_entries) &&
+	    (!veil_guest_sel_prune(&dead) || veil_guest_nr_sels >= READ_ONCE(max_entries))) {
+		err = -ENOSPC;
 		goto out;
 	}
 	sel = kmemdup(&key, sizeof(key), GFP_KERNEL);
@@ -190,6 +223,10 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 out:
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_sel_put(&key);
+	list_for_each_entry_safe(sel, tmp, &dead, node) {
+		veil_guest_sel_put(sel);
+		kfree(sel);
+	}
 	if (!err && req->kind == VEIL_GUEST_SEL_PID)
 		veil_guest_zero_track_pid(req->pid);
 	return err;

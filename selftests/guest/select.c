@@ -275,6 +275,42 @@ TEST_F(sel, bad_requests_refused)
 	EXPECT_EQ(before, nr_entries(_metadata, self->fd));
 }
 
+/*
+ * Any user may add entries, so there are at most max_entries; the entries
+ * of exited processes are dropped to make room, then ENOSPC.
+ */
+TEST_F(sel, entries_are_capped_and_exited_ones_make_room)
+{
+	pid_t a = sleeper(), b = sleeper(), c = sleeper();
+	uint64_t live;
+	char cap[24];
+
+	ASSERT_LT(0, a);
+	ASSERT_LT(0, b);
+	ASSERT_LT(0, c);
+	/* With no room at all, every exited entry goes and nothing is added. */
+	ASSERT_EQ(0, veil_param("max_entries", "0"));
+	EXPECT_EQ(-ENOSPC, veil_exclude_pid(self->fd, a, 0));
+	live = nr_entries(_metadata, self->fd);
+	snprintf(cap, sizeof(cap), "%llu", (unsigned long long)live + 2);
+	EXPECT_EQ(0, veil_param("max_entries", cap));
+	EXPECT_EQ(0, veil_exclude_pid(self->fd, a, 0));
+	EXPECT_EQ(0, veil_exclude_pid(self->fd, b, 0));
+	EXPECT_EQ(-ENOSPC, veil_exclude_pid(self->fd, c, 0));
+	EXPECT_EQ(live + 2, nr_entries(_metadata, self->fd));
+	/* a exits: its entry stays until room is needed, then makes it. */
+	reap(a);
+	EXPECT_EQ(live + 2, nr_entries(_metadata, self->fd));
+	EXPECT_EQ(0, veil_exclude_pid(self->fd, c, 0));
+	EXPECT_EQ(live + 2, nr_entries(_metadata, self->fd));
+	EXPECT_EQ(0, veil_param("max_entries", "1024"));
+	EXPECT_EQ(0, veil_include_pid(self->fd, b));
+	EXPECT_EQ(0, veil_include_pid(self->fd, c));
+	EXPECT_EQ(live, nr_entries(_metadata, self->fd));
+	reap(b);
+	reap(c);
+}
+
 /* An unprivileged user: its own processes yes, root's no, no test hooks. */
 TEST_F(sel, unprivileged_user_only_own_processes)
 {
