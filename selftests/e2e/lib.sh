@@ -109,6 +109,22 @@ l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	return 1
 }
 
+checkpoint_pair() {	# checkpoint_pair NAME: plain and veil checkpoints of guest NAME
+	local pid hp gp
+	pid=$(l2_pid "$1")
+	expect "plain checkpoint (--plain)" 0 veilctl checkpoint "$pid" --to /tmp/plain.mig --plain
+	expect "veil checkpoint" 0 veilctl checkpoint "$pid" --to /tmp/veil.mig --json
+	pages=$(sed -n 's/.*"excluded_pages":\([0-9]*\).*/\1/p' /tmp/out)
+	[ "${pages:-0}" -gt 0 ]
+	ok "the veil checkpoint excluded pages (${pages:-none})" $?
+	# REGISTER, PUBLISH and ACK reached the host: its INFO matches the guest.
+	hp=$(veilctl status "$pid" --json | sed -n 's/.*"pages":\([0-9]*\).*/\1/p')
+	gp=$(l2_run "$1" "veil status --json" |
+		sed -n 's/.*"published_pages": *\([0-9]*\).*/\1/p')
+	[ -n "$hp" ] && [ "$hp" = "$gp" ] && [ "$hp" = "$pages" ]
+	ok "host INFO and guest status agree on the published pages (host ${hp:-?}, guest ${gp:-?})" $?
+}
+
 magic() {	# magic FILE: first four bytes in hex
 	od -An -tx1 -N4 "$1" | tr -d ' \n'
 }

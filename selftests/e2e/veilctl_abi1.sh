@@ -42,15 +42,7 @@ ok "vault ($va) and a libveil application ($vc) hold their secrets" $?
 l2_run vm1 "veil exclude $va" >/tmp/out
 ok "veil exclude $va" $?
 
-expect "plain checkpoint (--plain)" 0 veilctl checkpoint "$pid" --to /tmp/plain.mig --plain
-expect "veil checkpoint" 0 veilctl checkpoint "$pid" --to /tmp/veil.mig --json
-pages=$(sed -n 's/.*"excluded_pages":\([0-9]*\).*/\1/p' /tmp/out)
-[ "${pages:-0}" -gt 0 ]
-ok "the veil checkpoint excluded pages (${pages:-none})" $?
-hp=$(veilctl status "$pid" --json | sed -n 's/.*"pages":\([0-9]*\).*/\1/p')
-gp=$(l2_run vm1 "veil status --json" | sed -n 's/.*"published_pages": *\([0-9]*\).*/\1/p')
-[ -n "$hp" ] && [ "$hp" = "$gp" ] && [ "$hp" = "$pages" ]
-ok "host and guest agree on the published pages (host ${hp:-?}, guest ${gp:-?})" $?
+checkpoint_pair vm1
 n=$(l2_run vm1 "dmesg" | grep -c 'the host speaks ABI 1: data inside kernel objects')
 [ "$n" = 1 ]
 ok "the guest says once that byte ranges stay in this host's checkpoints ($n lines)" $?

@@ -43,17 +43,7 @@ ok "the libveil application ($vc) protects its secret" $?
 l2_run vm1 "veil exclude $va" >/tmp/out
 ok "veil exclude $va" $?
 
-expect "plain checkpoint (--plain)" 0 veilctl checkpoint "$pid" --to /tmp/plain.mig --plain
-expect "veil checkpoint" 0 veilctl checkpoint "$pid" --to /tmp/veil.mig --json
-pages=$(sed -n 's/.*"excluded_pages":\([0-9]*\).*/\1/p' /tmp/out)
-[ "${pages:-0}" -gt 0 ]
-ok "the veil checkpoint excluded pages (${pages:-none})" $?
-
-# REGISTER, PUBLISH and ACK reached the host: its INFO matches the guest.
-hp=$(veilctl status "$pid" --json | sed -n 's/.*"pages":\([0-9]*\).*/\1/p')
-gp=$(l2_run vm1 "veil status --json" | sed -n 's/.*"published_pages": *\([0-9]*\).*/\1/p')
-[ -n "$hp" ] && [ "$hp" = "$gp" ] && [ "$hp" = "$pages" ]
-ok "host INFO and guest status agree on the published pages (host ${hp:-?}, guest ${gp:-?})" $?
+checkpoint_pair vm1
 
 n=$(vault find A /tmp/plain.mig)
 [ "$n" -gt 0 ]

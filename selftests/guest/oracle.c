@@ -126,9 +126,11 @@ TEST_F_TIMEOUT(oracle, anon_4k_pages_covered, 180)
 
 #define THP_SIZE	(2UL << 20)
 
-static long anon_huge_kb(pid_t pid)
+/* A field of /proc/PID/smaps_rollup in kB ("AnonHugePages", "Swap"), or -1. */
+static long rollup_kb(pid_t pid, const char *field)
 {
 	char path[64], line[256];
+	size_t n = strlen(field);
 	long kb = -1;
 	FILE *f;
 
@@ -137,7 +139,8 @@ static long anon_huge_kb(pid_t pid)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+		if (!strncmp(line, field, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%ld kB", &kb) == 1)
 			break;
 	fclose(f);
 	return kb;
@@ -173,7 +176,7 @@ TEST_F_TIMEOUT(oracle, anon_thp_covered, 180)
 	ASSERT_EQ(0, veil_child_start(&self->child, plant_anon_thp, NULL));
 	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
 	ASSERT_EQ(0, veil_child_plant(&self->child));
-	ASSERT_LE(2048, anon_huge_kb(self->child.pid))
+	ASSERT_LE(2048, rollup_kb(self->child.pid, "AnonHugePages"))
 		TH_LOG("the child got no huge page; the THP path is not exercised");
 	veil_child_stop(&self->child);
 	veil_pattern_new(&pat);
@@ -750,23 +753,6 @@ static int plant_and_swap_out(void *arg)
 	return -1;
 }
 
-static long swap_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Swap: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* Swap-cache frames holding the pattern, and how many e leaves uncovered. */
 static void swap_cache_hits(struct __test_metadata *_metadata, int fd,
 			    const struct veil_extents *e, uint64_t *hits,
@@ -812,7 +798,7 @@ TEST_F_TIMEOUT(oracle, swapped_out_pages_covered, 240)
 	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
 	ASSERT_EQ(0, veil_child_plant(&self->child))
 		TH_LOG("the child could not page its memory out and back into the swap cache");
-	kb = swap_kb(self->child.pid);
+	kb = rollup_kb(self->child.pid, "Swap");
 	ASSERT_LE(4, kb) TH_LOG("the child has no page on the swap device");
 
 	/* Without reading them back in, the swap-cache copies are missed... */
@@ -834,7 +820,7 @@ TEST_F_TIMEOUT(oracle, swapped_out_pages_covered, 240)
 	       (unsigned long long)hits, (unsigned long long)uncovered);
 	EXPECT_LT(0, hits);
 	EXPECT_EQ(0, uncovered);
-	kb = swap_kb(self->child.pid);
+	kb = rollup_kb(self->child.pid, "Swap");
 	EXPECT_EQ(0, kb) TH_LOG("%ld kB still swapped out after collection", kb);
 	veil_child_stop(&self->child);
 	system("swapoff " SWAP_DEV "; losetup -d " SWAP_DEV "; rm -f " SWAP_IMG);
