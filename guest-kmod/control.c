@@ -40,6 +40,11 @@ module_param(freeze_wait_ms, uint, 0644);
 MODULE_PARM_DESC(freeze_wait_ms,
 		 "How long PREPARE waits for excluded threads to park (default 1000)");
 
+static unsigned int writeback_ms = 5000;
+module_param(writeback_ms, uint, 0644);
+MODULE_PARM_DESC(writeback_ms,
+		 "How long PREPARE waits for excluded processes' files to be written back (default 5000)");
+
 static bool register_host = true;
 module_param(register_host, bool, 0444);
 MODULE_PARM_DESC(register_host, "Register the control page with a KVM host (default yes)");
@@ -165,16 +170,16 @@ nomem:
 static void veil_guest_prepare_writeback(struct task_struct **tasks, int nr)
 {
 	struct veil_guest_files files = {};
-	unsigned int failed;
+	unsigned int late;
 	int i;
 
 	for (i = 0; i < nr; i++)
 		veil_guest_files_gather_task(tasks[i], &files);
 	veil_guest_clients_gather_files(&files);
-	failed = veil_guest_files_writeback(&files);
-	if (failed || files.missed)
-		pr_warn_ratelimited("prepare: %u excluded files could not be written back%s; a restore keeps their dirty pages zeroed\n",
-				    failed, files.missed ? " (some not gathered: no memory)" : "");
+	late = veil_guest_files_writeback(&files, READ_ONCE(writeback_ms));
+	if (late || files.missed)
+		pr_warn_ratelimited("prepare: %u excluded files not written back within writeback_ms%s; a restore keeps their dirty pages zeroed\n",
+				    late, files.missed ? " (some not gathered: no memory)" : "");
 	veil_guest_files_put(&files);
 }
 

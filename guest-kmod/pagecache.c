@@ -2,8 +2,9 @@
 /*
  * The page cache of excluded files, around a checkpoint.
  *
- * At PREPARE, once the tasks are frozen, their files are written back, so
- * the disk holds what they wrote and every page of them is clean.  The
+ * At PREPARE, once the tasks are frozen, their files are written back (for
+ * at most writeback_ms), so the disk holds what they wrote and every page
+ * of them is clean.  The
  * pages are not dropped there: a dropped frame goes back to the allocator
  * still holding the file's data, outside the published set.  They are
  * collected, and zeroed in the checkpoint like the rest.
@@ -21,8 +22,10 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/jiffies.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -108,24 +111,43 @@ void veil_guest_files_put(struct veil_guest_files *fs)
 	fs->cap = 0;
 }
 
-/*
- * Writes back and waits for the dirty pages of every gathered file that
- * has a backing store; returns how many files could not be written.
- */
-unsigned int veil_guest_files_writeback(struct veil_guest_files *fs)
+/* Whether mapping still has pages dirty or under writeback. */
+static bool veil_guest_mapping_busy(struct address_space *mapping)
 {
-	unsigned int i, failed = 0;
-	struct inode *inode;
+	return mapping_tagged(mapping, PAGECACHE_TAG_DIRTY) ||
+	       mapping_tagged(mapping, PAGECACHE_TAG_WRITEBACK);
+}
+
+/*
+ * Starts writeback of every gathered file that has a backing store, and
+ * waits up to @ms for it: a file system that hangs (a network server gone)
+ * must not keep PREPARE, and the tasks it froze, waiting.  Write errors are
+ * left for the files' owners to see (fsync), not consumed here.  Returns
+ * how many files were still dirty or under writeback at the end.
+ */
+unsigned int veil_guest_files_writeback(struct veil_guest_files *fs, unsigned int ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(ms);
+	struct address_space *mapping;
+	unsigned int i, late = 0;
 
 	for (i = 0; i < fs->nr; i++) {
-		inode = file_inode(fs->f[i]);
-		if (veil_guest_memory_only(inode))
-			continue;
-		if (filemap_write_and_wait(inode->i_mapping))
-			failed++;
-		cond_resched();
+		if (!veil_guest_memory_only(file_inode(fs->f[i])))
+			filemap_flush(fs->f[i]->f_mapping);
 	}
-	return failed;
+	for (i = 0; i < fs->nr; i++) {
+		mapping = fs->f[i]->f_mapping;
+		if (veil_guest_memory_only(file_inode(fs->f[i])))
+			continue;
+		while (veil_guest_mapping_busy(mapping) && time_before(jiffies, deadline)) {
+			/* Pages skipped by the first pass (locked then) get another. */
+			if (!mapping_tagged(mapping, PAGECACHE_TAG_WRITEBACK))
+				filemap_flush(mapping);
+			usleep_range(1000, 2000);
+		}
+		late += veil_guest_mapping_busy(mapping);
+	}
+	return late;
 }
 
 /*

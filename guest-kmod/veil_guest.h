@@ -186,7 +186,7 @@ struct veil_guest_files {
 void veil_guest_files_add(struct veil_guest_files *fs, struct file *file);
 void veil_guest_files_gather(struct file *file, void *arg);
 void veil_guest_files_gather_task(struct task_struct *tsk, struct veil_guest_files *fs);
-unsigned int veil_guest_files_writeback(struct veil_guest_files *fs);
+unsigned int veil_guest_files_writeback(struct veil_guest_files *fs, unsigned int ms);
 void veil_guest_files_put(struct veil_guest_files *fs);
 unsigned int veil_guest_files_drop_cache(struct veil_guest_files *fs,
 					 unsigned int *busy, unsigned int *kept);
