@@ -87,6 +87,85 @@ static int veil_guest_collect_dontdump(struct veil_guest_collect *c)
 	return err;
 }
 
+/* An area dontdump=1 collects: not a device mapping, which drivers mark too. */
+static bool veil_guest_dontdump_area(struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & VM_DONTDUMP) && !(vma->vm_flags & (VM_IO | VM_PFNMAP));
+}
+
+static bool veil_guest_owns_dontdump(struct task_struct *tsk)
+{
+	struct vm_area_struct *vma;
+	struct vma_iterator vmi;
+	struct mm_struct *mm;
+	bool found = false;
+
+	mm = get_task_mm(tsk);
+	if (!mm)
+		return false;
+	mmap_read_lock(mm);
+	vma_iter_init(&vmi, mm, 0);
+	for_each_vma(vmi, vma) {
+		if (veil_guest_dontdump_area(vma)) {
+			found = true;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return found;
+}
+
+/*
+ * With dontdump=1, the processes that own such an area are frozen with the
+ * excluded ones and, in a guest restored from the checkpoint, killed like
+ * them (a libveil subscriber is told instead): otherwise they would run on
+ * with those areas zeroed, and a zeroed key is used as silently as a good
+ * one.  Appends them to the @nr tasks of *@tasks (which it may replace);
+ * returns the new count, or a negative error with *@tasks untouched.
+ */
+int veil_guest_dontdump_add_owners(struct task_struct ***tasks, int nr)
+{
+	struct task_struct **all, *p;
+	int cap = nr, n, i, k;
+
+	if (!READ_ONCE(dontdump))
+		return nr;
+	rcu_read_lock();
+	for_each_process(p)
+		cap++;
+	rcu_read_unlock();
+	all = kvmalloc_array(cap, sizeof(*all), GFP_KERNEL);
+	if (!all)
+		return -ENOMEM;
+	memcpy(all, *tasks, nr * sizeof(*all));
+	n = nr;
+	rcu_read_lock();
+	for_each_process(p) {
+		if (n == cap)
+			break;
+		/* init runs on: killing it would bring the restored guest down. */
+		if ((p->flags & (PF_KTHREAD | PF_EXITING)) || !p->mm || is_global_init(p))
+			continue;
+		for (i = 0; i < nr && all[i] != p; i++)
+			;
+		if (i < nr)
+			continue;
+		get_task_struct(p);
+		all[n++] = p;
+	}
+	rcu_read_unlock();
+	for (i = k = nr; i < n; i++) {
+		if (veil_guest_owns_dontdump(all[i]))
+			all[k++] = all[i];
+		else
+			put_task_struct(all[i]);
+	}
+	kvfree(*tasks);
+	*tasks = all;
+	return k;
+}
+
 /*
  * Collects every frame of the given processes and what libveil clients
  * protect, and finishes the set.

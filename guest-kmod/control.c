@@ -192,8 +192,18 @@ static int veil_guest_prepare(u64 seq)
 	nr = veil_guest_sel_tasks(NULL, &tasks);
 	if (nr < 0)
 		return nr;
-	/* Protecting libveil clients are frozen too, but only what they protect is collected. */
+	/*
+	 * Protecting libveil clients and, with dontdump=1, the owners of
+	 * MADV_DONTDUMP areas are frozen too, but only what they protect (or
+	 * those areas) is collected.
+	 */
 	nr_frozen = veil_guest_client_add_owners(tasks, nr, &frozen);
+	if (nr_frozen >= 0) {
+		err = veil_guest_dontdump_add_owners(&frozen, nr_frozen);
+		if (err < 0)
+			veil_guest_put_tasks(frozen, nr_frozen);
+		nr_frozen = err;
+	}
 	if (nr_frozen < 0) {
 		veil_guest_put_tasks(tasks, nr);
 		return nr_frozen;
@@ -274,7 +284,7 @@ static void veil_guest_restore(void)
 	unsigned int nr_ttys = 0, dropped, busy, kept;
 	struct veil_guest_ttys *ttys;
 	unsigned long flags = 0;
-	int nr, i, killed = 0, notified = 0;
+	int nr, nr_sel, i, killed = 0, dd_killed = 0, notified = 0;
 
 	ttys = kzalloc(sizeof(*ttys), GFP_KERNEL);
 	nr = veil_guest_sel_tasks(NULL, &sel);
@@ -282,6 +292,14 @@ static void veil_guest_restore(void)
 		i = nr;
 		nr = veil_guest_client_add_owners(sel, i, &tasks);
 		veil_guest_put_tasks(sel, i);
+	}
+	/* Owners of dontdump areas come last: only killed (or told). */
+	nr_sel = nr;
+	if (nr >= 0) {
+		i = veil_guest_dontdump_add_owners(&tasks, nr);
+		if (i < 0)
+			veil_guest_put_tasks(tasks, nr);
+		nr = i;
 	}
 	if (nr < 0) {
 		pr_err("restore: cannot list excluded tasks: %d\n", nr);
@@ -291,17 +309,19 @@ static void veil_guest_restore(void)
 	for (i = 0; i < nr; i++) {
 		struct veil_guest_file_visitor vt = { .fn = veil_guest_tty_gather, .arg = ttys };
 
-		veil_guest_files_gather_task(tasks[i], &files);
+		if (i < nr_sel)
+			veil_guest_files_gather_task(tasks[i], &files);
 		if (veil_guest_client_aware(tasks[i])) {
 			notified++;
 			continue;
 		}
-		if (ttys) {
+		if (ttys && i < nr_sel) {
 			veil_guest_visit_files(tasks[i], &vt);
 			veil_guest_tty_gather_ctty(tasks[i], ttys);
 		}
 		send_sig(SIGKILL, tasks[i], 1);
 		killed++;
+		dd_killed += i >= nr_sel;
 	}
 	veil_guest_put_tasks(tasks, nr);
 	veil_guest_clients_gather_files(&files);
@@ -309,8 +329,8 @@ static void veil_guest_restore(void)
 		flags |= VEIL_RESTORED_KILLED;
 	if (veil_guest_clients_event(VEIL_GUEST_EV_RESTORED, 0))
 		flags |= VEIL_RESTORED_NOTIFIED;
-	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint, notified %d\n",
-		killed, notified);
+	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint (%d for their dontdump areas), notified %d\n",
+		killed, dd_killed, notified);
 	veil_guest_do_thaw("restore", 0);
 	if (ttys) {
 		nr_ttys = veil_guest_tty_flush(ttys);

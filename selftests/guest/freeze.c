@@ -17,7 +17,7 @@
 #include "veil_test.h"
 
 struct counters {
-	volatile unsigned long n[2];
+	volatile unsigned long n[3];
 };
 
 static struct counters *cnt;
@@ -174,6 +174,53 @@ TEST_F(freeze, restore_from_sanitized_kills_excluded_task)
 	EXPECT_EQ(restores + 1, st.restores);
 	EXPECT_EQ(0, st.frozen);
 	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	self->excluded = counter_child(0);	/* for the teardown */
+}
+
+/*
+ * With dontdump=1, a process that owns a MADV_DONTDUMP area is frozen at
+ * PREPARE with the excluded ones and, after a restore, killed with them
+ * instead of running on with that area zeroed.  Others run on.
+ */
+TEST_F(freeze, dontdump_owner_frozen_and_killed_at_restore)
+{
+	struct veil_guest_status st;
+	int i, status_ = 0;
+	pid_t owner, got = 0;
+
+	owner = fork();
+	if (!owner) {
+		char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED || madvise(p, 4096, MADV_DONTDUMP))
+			_exit(1);
+		memset(p, 0x5a, 4096);
+		for (;;)
+			cnt->n[2]++;
+	}
+	ASSERT_LT(0, owner);
+	ASSERT_LT(0, moved(2, 200)) TH_LOG("the owner of the area does not run");
+	ASSERT_EQ(0, veil_param("dontdump", "Y"));
+	EXPECT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_LE(2, st.frozen);
+	EXPECT_EQ(0, moved(2, 300)) TH_LOG("the owner of a dontdump area ran while frozen");
+	EXPECT_LT(0, moved(1, 300)) TH_LOG("a task that is not excluded stopped");
+	EXPECT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	for (i = 0; i < 500 && !got; i++) {
+		got = waitpid(owner, &status_, WNOHANG);
+		usleep(10 * 1000);
+	}
+	veil_param("dontdump", "N");
+	EXPECT_EQ(owner, got) TH_LOG("the owner of a dontdump area was not killed");
+	EXPECT_TRUE(WIFSIGNALED(status_) && WTERMSIG(status_) == SIGKILL);
+	EXPECT_LT(0, moved(1, 200)) TH_LOG("a task that is not excluded was hit");
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	if (got != owner) {
+		kill(owner, SIGKILL);
+		waitpid(owner, NULL, 0);
+	}
+	waitpid(self->excluded, NULL, 0);
 	self->excluded = counter_child(0);	/* for the teardown */
 }
 
