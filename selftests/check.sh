@@ -53,7 +53,7 @@ tap_count() {
 
 # run_suite SUITE L1-KERNEL L2-KERNEL: one suite in its VMs, counted.
 run_suite() {
-	local s=$1 k=$2 k2=$3 res out rc p f sk
+	local s=$1 k=$2 k2=$3 res out rc p f sk log
 	if [ "$k" = "$k2" ]; then
 		echo "== kernel $k: suite $s"
 	else
@@ -69,6 +69,11 @@ run_suite() {
 	# loaded) voids the whole run: it is run once more, and says so.
 	if grep -q '^not ok L1: did not finish' "$out"; then
 		echo "# check: L1 of suite $s on $k/$k2 hung; the suite runs once more"
+		# Where it hung: the end of its console, and the whole of it kept.
+		log=$top/build/vm/$k-$k2/$s/console.log
+		cp "$log" "$log.hung" 2>/dev/null &&
+			echo "# check: its console log is kept as ${log#"$top"/}.hung; it ended:"
+		tail -n 60 "$log" 2>/dev/null | sed 's/^/#   hung| /'
 		retried+=("suite $s on $k/$k2")
 		rm -f "$res"
 		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2"
