@@ -254,7 +254,7 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 	struct vm_area_struct *vma;
 	struct vma_iterator vmi;
 
-	sw = veil_guest_swap_walk_new(mm);
+	sw = c->count_only ? NULL : veil_guest_swap_walk_new(mm);
 	if (mmap_read_lock_killable(mm)) {
 		kfree(sw);
 		return -EINTR;

@@ -409,6 +409,7 @@ static int veil_guest_sel_fill(struct veil_guest_sel *sel,
 		goto out;
 	}
 	veil_guest_collect_init(c);
+	c->count_only = true;
 	for (i = 0; i < nr && !err; i++)
 		err = veil_guest_collect_task(tasks[i], c);
 	if (!err)

@@ -47,6 +47,7 @@ struct veil_guest_collect {
 	struct veil_guest_extset all;
 	u64 pages[VEIL_GUEST_NR_CAT];
 	u64 nr_pages;
+	bool count_only;	/* for veil list: swapped-out pages stay out */
 };
 
 void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages);
