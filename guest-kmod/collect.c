@@ -53,40 +53,6 @@ module_param(dontdump, bool, 0644);
 MODULE_PARM_DESC(dontdump,
 		 "Also exclude every MADV_DONTDUMP and memfd_secret area in the guest");
 
-static int veil_guest_collect_dontdump(struct veil_guest_collect *c)
-{
-	struct task_struct **tasks, *p;
-	struct mm_struct *mm;
-	int nr = 0, cap = 16, i, err = 0;
-
-	rcu_read_lock();
-	for_each_process(p)
-		cap++;
-	rcu_read_unlock();
-	tasks = kvmalloc_array(cap, sizeof(*tasks), GFP_KERNEL);
-	if (!tasks)
-		return -ENOMEM;
-	rcu_read_lock();
-	for_each_process(p) {
-		if (nr == cap)
-			break;
-		if (p->flags & (PF_KTHREAD | PF_EXITING))
-			continue;
-		get_task_struct(p);
-		tasks[nr++] = p;
-	}
-	rcu_read_unlock();
-	for (i = 0; i < nr; i++) {
-		mm = err ? NULL : get_task_mm(tasks[i]);
-		if (mm) {
-			err = veil_guest_collect_anon(mm, c, true);
-			mmput(mm);
-		}
-	}
-	veil_guest_put_tasks(tasks, nr);
-	return err;
-}
-
 /* An area dontdump=1 collects: not a device mapping, which drivers mark too. */
 static bool veil_guest_dontdump_area(struct vm_area_struct *vma)
 {
@@ -121,10 +87,12 @@ static bool veil_guest_owns_dontdump(struct task_struct *tsk)
  * excluded ones and, in a guest restored from the checkpoint, killed like
  * them (a libveil subscriber is told instead): otherwise they would run on
  * with those areas zeroed, and a zeroed key is used as silently as a good
- * one.  Appends them to the @nr tasks of *@tasks (which it may replace);
- * returns the new count, or a negative error with *@tasks untouched.
+ * one.  init is collected but neither frozen nor killed (@with_init false):
+ * killing it would bring the restored guest down.  Appends the owners to
+ * the @nr tasks of *@tasks (which it may replace); returns the new count,
+ * or a negative error with *@tasks untouched.
  */
-int veil_guest_dontdump_add_owners(struct task_struct ***tasks, int nr)
+int veil_guest_dontdump_add_owners(struct task_struct ***tasks, int nr, bool with_init)
 {
 	struct task_struct **all, *p;
 	int cap = nr, n, i, k;
@@ -138,14 +106,15 @@ int veil_guest_dontdump_add_owners(struct task_struct ***tasks, int nr)
 	all = kvmalloc_array(cap, sizeof(*all), GFP_KERNEL);
 	if (!all)
 		return -ENOMEM;
-	memcpy(all, *tasks, nr * sizeof(*all));
+	if (nr)
+		memcpy(all, *tasks, nr * sizeof(*all));
 	n = nr;
 	rcu_read_lock();
 	for_each_process(p) {
 		if (n == cap)
 			break;
-		/* init runs on: killing it would bring the restored guest down. */
-		if ((p->flags & (PF_KTHREAD | PF_EXITING)) || !p->mm || is_global_init(p))
+		if ((p->flags & (PF_KTHREAD | PF_EXITING)) || !p->mm ||
+		    (!with_init && is_global_init(p)))
 			continue;
 		for (i = 0; i < nr && all[i] != p; i++)
 			;
@@ -164,6 +133,27 @@ int veil_guest_dontdump_add_owners(struct task_struct ***tasks, int nr)
 	kvfree(*tasks);
 	*tasks = all;
 	return k;
+}
+
+/* The dontdump areas of every process that has one. */
+static int veil_guest_collect_dontdump(struct veil_guest_collect *c)
+{
+	struct task_struct **tasks = NULL;
+	struct mm_struct *mm;
+	int nr, i, err = 0;
+
+	nr = veil_guest_dontdump_add_owners(&tasks, 0, true);
+	if (nr < 0)
+		return nr;
+	for (i = 0; i < nr; i++) {
+		mm = err ? NULL : get_task_mm(tasks[i]);
+		if (mm) {
+			err = veil_guest_collect_anon(mm, c, true);
+			mmput(mm);
+		}
+	}
+	veil_guest_put_tasks(tasks, nr);
+	return err;
 }
 
 /*

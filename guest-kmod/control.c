@@ -3,10 +3,10 @@
  * The control page and the thread that polls it.  The host writes
  * requests (PREPARE, THAW) and the state into the page; every period_ms
  * the thread acts on a new request: PREPARE freezes the excluded tasks,
- * writes back their files, collects their frames, publishes them (when a host registered the page)
- * and acknowledges; THAW thaws and acknowledges.  The tasks are thawed by
- * themselves after thaw_timeout_ms, so a guest is never left frozen when
- * the host goes away.  Finding state == SANITIZED means this guest was
+ * writes back their files, collects their frames, publishes them (when a
+ * host registered the page) and acknowledges; THAW thaws and acknowledges.
+ * The tasks are thawed by themselves after thaw_timeout_ms, so a guest is
+ * never left frozen when the host goes away.  Finding state == SANITIZED means this guest was
  * resumed from a sanitized checkpoint: the excluded tasks, still frozen
  * since PREPARE, are killed before they can run on zeroed memory, but for
  * libveil subscribers, which are told and thawed; the clean page cache of
@@ -199,7 +199,7 @@ static int veil_guest_prepare(u64 seq)
 	 */
 	nr_frozen = veil_guest_client_add_owners(tasks, nr, &frozen);
 	if (nr_frozen >= 0) {
-		err = veil_guest_dontdump_add_owners(&frozen, nr_frozen);
+		err = veil_guest_dontdump_add_owners(&frozen, nr_frozen, false);
 		if (err < 0)
 			veil_guest_put_tasks(frozen, nr_frozen);
 		nr_frozen = err;
@@ -296,7 +296,7 @@ static void veil_guest_restore(void)
 	/* Owners of dontdump areas come last: only killed (or told). */
 	nr_sel = nr;
 	if (nr >= 0) {
-		i = veil_guest_dontdump_add_owners(&tasks, nr);
+		i = veil_guest_dontdump_add_owners(&tasks, nr, false);
 		if (i < 0)
 			veil_guest_put_tasks(tasks, nr);
 		nr = i;

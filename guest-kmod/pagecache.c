@@ -4,10 +4,10 @@
  *
  * At PREPARE, once the tasks are frozen, their files are written back (for
  * at most writeback_ms), so the disk holds what they wrote and every page
- * of them is clean.  The
- * pages are not dropped there: a dropped frame goes back to the allocator
- * still holding the file's data, outside the published set.  They are
- * collected, and zeroed in the checkpoint like the rest.
+ * of them is clean.  The pages are not dropped there: a dropped frame goes
+ * back to the allocator still holding the file's data, outside the
+ * published set.  They are collected, and zeroed in the checkpoint like
+ * the rest.
  *
  * After a restore from a sanitized checkpoint, those pages hold zeros where
  * file data was.  The clean pages of a file with a backing store are

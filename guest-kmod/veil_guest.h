@@ -112,7 +112,7 @@ void veil_guest_put_tasks(struct task_struct **tasks, int nr);
 
 /* Collect every frame of every selected process (collect.c). */
 int veil_guest_collect_selected(struct veil_guest_collect *c);
-int veil_guest_dontdump_add_owners(struct task_struct ***tasks, int nr);
+int veil_guest_dontdump_add_owners(struct task_struct ***tasks, int nr, bool with_init);
 int veil_guest_collect_all(struct task_struct **tasks, int nr,
 			   struct veil_guest_collect *c);
 int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c);
