@@ -57,7 +57,7 @@ conf=$top/selftests/$suite/suite.conf
 
 l1_modules= l1_veil= l1_tests= l1_bins= l1_tools= l1_helpers= l1_mem=2048
 l2_modules= l2_veil= l2_tests= l2_bins= l2_tools= l2_helpers= l2_mem=512 l2_cpu=host,xsave=off
-timeout=600 test_timeout=300 l2_timeout=400 l2_autoboot=yes
+timeout=600 test_timeout=300 l2_timeout=400 l2_autoboot=yes hang_after=240
 # shellcheck source=/dev/null
 . "$conf"
 [ -z "$timeout_override" ] || timeout=$timeout_override
@@ -115,6 +115,15 @@ make -s -C "$top/selftests/$suite" OUT="$tests_out" \
 	echo "vmrun: building the tests of '$suite' failed" >&2
 	exit 2
 }
+keeper=$top/build/selftests/lib/kvm_keeper
+if [ ! -x "$keeper" ] || [ "$top/selftests/lib/kvm_keeper.c" -nt "$keeper" ]; then
+	mkdir -p "$(dirname "$keeper")"
+	gcc -static -O2 -Wall -Wextra -Werror -o "$keeper" \
+		"$top/selftests/lib/kvm_keeper.c" || {
+		echo "vmrun: building kvm_keeper failed" >&2
+		exit 2
+	}
+fi
 
 cmdline="console=ttyS0 panic=-1 loglevel=4 rdinit=/init watchdog_thresh=60"
 cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
@@ -151,6 +160,7 @@ stage_level() {
 		install -m 0755 "$tests_out/$b" "$root/usr/bin/$b"
 	done
 	install -m 0755 "$top/selftests/lib/init" "$root/init"
+	[ "$level" != L1 ] || install -m 0755 "$keeper" "$root/bin/kvm_keeper"
 	cat >"$root/etc/veil/vm.conf" <<CONF
 VEIL_LEVEL=$level
 VEIL_SUITE=$suite
@@ -159,6 +169,11 @@ VEIL_MODULES="${names# }"
 VEIL_TEST_TIMEOUT=$test_timeout
 VEIL_L2_TESTS=
 CONF
+	# Per-program limits: test_timeout_NAME=SECONDS in suite.conf.
+	for t in $tests; do
+		eval "lim=\${test_timeout_$t:-}"
+		[ -z "$lim" ] || echo "VEIL_TEST_TIMEOUT_$t=$lim" >>"$root/etc/veil/vm.conf"
+	done
 }
 
 want_l2=0
@@ -193,19 +208,43 @@ pack "$work/l1" "$work/l1.cpio"
 
 echo "# vmrun: suite $suite, L1 $rel1${l2_tests:+, L2 $rel2}"
 log=$work/console.log
+heartbeat=$work/heartbeat
+rm -f "$heartbeat" "$work/qemu.pid"
 start=$(date +%s)
 set +e
 qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
-      -nodefaults -no-user-config -display none -serial stdio -no-reboot
+      -nodefaults -no-user-config -display none -serial stdio
+      -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
       -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
       -initrd "$work/l1.cpio" -append "$cmdline")
 if [ $verbose = 1 ]; then
-	timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
-	qrc=${PIPESTATUS[0]}
+	(timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+	 exit "${PIPESTATUS[0]}") &
 else
-	timeout -k 10 "$timeout" "${qemu[@]}" </dev/null >"$log" 2>&1
-	qrc=$?
+	timeout -k 10 "$timeout" "${qemu[@]}" </dev/null >"$log" 2>&1 &
 fi
+qjob=$!
+# L1's /init writes a line to its second serial port every 10 s.  An L1
+# that writes none for hang_after seconds (a stall of the emulated nested
+# SVM: both vCPUs busy, nothing scheduled) is stopped now rather than at
+# the suite's limit; the run then reads "did not finish", as for a hang.
+quiet=0 seen=-1 stopped=0
+while kill -0 "$qjob" 2>/dev/null; do
+	sleep 5
+	size=$(stat -c %s "$heartbeat" 2>/dev/null || echo 0)
+	if [ "$size" != "$seen" ]; then
+		seen=$size quiet=0
+		continue
+	fi
+	quiet=$((quiet + 5))
+	if [ $quiet -ge "$hang_after" ] && [ $stopped = 0 ]; then
+		echo "# vmrun: L1 wrote no heartbeat for ${quiet}s; stopping it as hung"
+		kill "$(cat "$work/qemu.pid" 2>/dev/null)" 2>/dev/null
+		stopped=1
+	fi
+done
+wait "$qjob"
+qrc=$?
 set -e
 elapsed=$(( $(date +%s) - start ))
 [ $qrc != 124 ] || echo "# vmrun: L1 killed after the ${timeout}s limit"

@@ -42,6 +42,12 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 		cases[key] = 0; notok[key] = 0
 	} else if (ev == "END") {
 		key = lvl " " f[4]; rc = f[5] + 0
+		# "END LEVEL NAME RC SECONDS LIMIT": how close it came to its limit
+		if (f[6] != "" && f[7] != "") {
+			printf "# time %s: %d s of its %d s limit\n", key, f[6], f[7]
+			if (f[6] * 3 > f[7])
+				printf "# slow: %s took more than a third of its limit\n", key
+		}
 		if (f[4] == "l2-boot") {
 			if (rc != 0)
 				fail(key ": the L2 VM exited with status " rc)
