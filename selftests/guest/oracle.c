@@ -118,7 +118,7 @@ static int plant_anon_4k(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, anon_4k_pages_covered, 180)
+TEST_F_TIMEOUT(oracle, anon_4k_pages_covered, 600)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_anon_4k, NULL,
 		   VEIL_GUEST_CAT_ANON, 1 << 20);
@@ -165,7 +165,7 @@ static int plant_anon_thp(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, anon_thp_covered, 180)
+TEST_F_TIMEOUT(oracle, anon_thp_covered, 600)
 {
 	char mode[128] = "";
 	int f = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
@@ -184,7 +184,7 @@ TEST_F_TIMEOUT(oracle, anon_thp_covered, 180)
 		   VEIL_GUEST_CAT_ANON, 1 << 20);
 }
 
-TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, 180)
+TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, 600)
 {
 	struct veil_child other = { 0 };
 	struct veil_pattern mine = pat;
@@ -237,7 +237,7 @@ static int plant_pipe(void *arg)
 	return write_staged(p[1]);
 }
 
-TEST_F_TIMEOUT(oracle, pipe_buffer_covered, 180)
+TEST_F_TIMEOUT(oracle, pipe_buffer_covered, 600)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_pipe, NULL,
 		   VEIL_GUEST_CAT_PIPE, 8);
@@ -259,7 +259,7 @@ static int plant_fifo(void *arg)
 	return write_staged(fd);
 }
 
-TEST_F_TIMEOUT(oracle, fifo_buffer_covered, 180)
+TEST_F_TIMEOUT(oracle, fifo_buffer_covered, 600)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_fifo, NULL,
 		   VEIL_GUEST_CAT_PIPE, 8);
@@ -280,13 +280,13 @@ static int plant_file(void *arg)
 	return write_staged(fd);
 }
 
-TEST_F_TIMEOUT(oracle, written_file_page_cache_covered, 180)
+TEST_F_TIMEOUT(oracle, written_file_page_cache_covered, 600)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_file, "/tmp",
 		   VEIL_GUEST_CAT_FILE, 8);
 }
 
-TEST_F_TIMEOUT(oracle, tmpfs_file_covered, 180)
+TEST_F_TIMEOUT(oracle, tmpfs_file_covered, 600)
 {
 	snprintf(tmpfs_dir, sizeof(tmpfs_dir), "/tmp/veil-tmpfs-%d", getpid());
 	ASSERT_EQ(0, mkdir(tmpfs_dir, 0700));
@@ -328,7 +328,7 @@ static int plant_tcp(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, 180)
+TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, 600)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_tcp, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -354,7 +354,7 @@ static int plant_udp(void *arg)
 	return plant_both_ways(a, b);
 }
 
-TEST_F_TIMEOUT(oracle, udp_both_directions_covered, 180)
+TEST_F_TIMEOUT(oracle, udp_both_directions_covered, 600)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_udp, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -371,7 +371,7 @@ static int plant_unix(void *arg)
 	return plant_both_ways(sv[0], sv[1]) || plant_both_ways(dv[0], dv[1]) ? -1 : 0;
 }
 
-TEST_F_TIMEOUT(oracle, unix_both_directions_covered, 180)
+TEST_F_TIMEOUT(oracle, unix_both_directions_covered, 600)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_unix, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -397,7 +397,7 @@ static int plant_small_dgrams(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, small_datagrams_covered_byte_by_byte, 180)
+TEST_F_TIMEOUT(oracle, small_datagrams_covered_byte_by_byte, 600)
 {
 	struct veil_extents e;
 	uint64_t i, partial = 0;
@@ -434,7 +434,7 @@ static int plant_pty(void *arg)
 	return plant_both_ways(sl, m);
 }
 
-TEST_F_TIMEOUT(oracle, pty_buffers_covered, 180)
+TEST_F_TIMEOUT(oracle, pty_buffers_covered, 600)
 {
 	if (access("/dev/pts/ptmx", F_OK)) {
 		mkdir("/dev/pts", 0755);
@@ -466,7 +466,7 @@ static int plant_ctty(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, controlling_tty_without_descriptor_covered, 180)
+TEST_F_TIMEOUT(oracle, controlling_tty_without_descriptor_covered, 600)
 {
 	struct termios tio;
 	struct ctty t;
@@ -535,7 +535,7 @@ static int plant_fpu(void *arg)
 	_exit(0);
 }
 
-TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, 180)
+TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, 600)
 {
 	int start[2], done[2], block[2], fds[2];
 	struct veil_extents e;
@@ -598,7 +598,7 @@ static int plant_dontdump(void *arg)
 }
 
 /* A process that is not excluded, with a secret in a MADV_DONTDUMP area. */
-TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 180)
+TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 600)
 {
 	struct veil_extents on, off;
 	struct veil_hits h;
@@ -683,7 +683,7 @@ static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
 	return left;
 }
 
-TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 240)
+TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 600)
 {
 	uint64_t left;
 
@@ -698,7 +698,7 @@ TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 240)
 				  (unsigned long long)left);
 }
 
-TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 240)
+TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 600)
 {
 	uint64_t left;
 
@@ -783,7 +783,7 @@ static void swap_cache_hits(struct __test_metadata *_metadata, int fd,
 	close(kpf);
 }
 
-TEST_F_TIMEOUT(oracle, swapped_out_pages_covered, 240)
+TEST_F_TIMEOUT(oracle, swapped_out_pages_covered, 600)
 {
 	uint64_t hits, uncovered;
 	struct veil_extents e;
