@@ -73,7 +73,26 @@ static inline bool veil_compat_hc_foreign(struct kvm_vcpu *vcpu)
 	pin_user_pages_remote(mm, start, nr, flags, pages, NULL, NULL)
 #endif
 
-/* ---- veil_host ---- */
+/* Memslots backed by guest_memfd (6.8+): private memory outside the mm. */
+#ifdef KVM_MEM_GUEST_MEMFD
+#define VEIL_COMPAT_MEM_GUEST_MEMFD	KVM_MEM_GUEST_MEMFD
+#else
+#define VEIL_COMPAT_MEM_GUEST_MEMFD	0
+#endif
+
+/* VMs whose memory is encrypted or private to the guest (VM types, 6.11). */
+#if KERNEL_VERSION(6, 11, 0) <= LINUX_VERSION_CODE
+static inline bool veil_compat_vm_protected(struct kvm *kvm)
+{
+	return kvm->arch.vm_type != KVM_X86_DEFAULT_VM ||
+	       kvm->arch.has_private_mem || kvm->arch.has_protected_state;
+}
+#else
+static inline bool veil_compat_vm_protected(struct kvm *kvm)
+{
+	return false;
+}
+#endif
 
 /* ---- dm-veilcrypt ---- */
 #include <linux/crypto.h>

@@ -17,6 +17,7 @@ extern unsigned int veil_host_max_extents;
 extern unsigned int veil_host_max_mib;
 extern unsigned int veil_host_prepare_timeout_ms;
 extern unsigned int veil_host_max_abi;
+extern unsigned int veil_host_max_total_mib;
 
 /*
  * One record of an exclusion set: @npages whole frames from @gfn, or, for
@@ -80,6 +81,14 @@ struct veil_host_vm {
 	struct veil_host_set *set;	/* current exclusion set or NULL */
 	u64 req_seq;
 	u64 ack_seq;			/* also read by PREPARE's wait */
+	u64 epoch;			/* bumped by every (UN)REGISTER; read by the wait */
+	/* read from the control page with the last ACK */
+	u32 ack_error;			/* the guest's positive errno, or 0 */
+	u64 ack_generation;
+	u64 gen_at_request;		/* @generation when PREPARE was sent */
+	u64 prepared_generation;	/* the set a successful PREPARE acked, or 0 */
+	/* while SANITIZED: the set's frames, then the control page, pinned */
+	struct page **pins;
 	void *stash;			/* frames of @set while SANITIZED */
 	struct veil_host_counters c;
 };
@@ -95,6 +104,7 @@ void veil_host_vm_destroyed(struct kvm *kvm);
 int veil_host_vm_attach(struct veil_host_vm *vm);
 void veil_host_vm_detach(struct veil_host_vm *vm);
 void veil_host_vm_info(struct veil_host_vm *vm, struct veil_info *info);
+void veil_host_vm_forget_locked(struct veil_host_vm *vm);
 int veil_host_vm_prepare(struct veil_host_vm *vm, struct veil_prepare *p);
 int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages);
 int veil_host_vm_restore(struct veil_host_vm *vm, u64 *nr_pages);
@@ -109,13 +119,21 @@ unsigned long veil_host_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 
 /* veil_host_mem.c */
 bool veil_host_mem_is_ram(struct kvm *kvm, u64 gfn, u64 npages);
+int veil_host_mem_read(struct kvm *kvm, gpa_t gpa, void *data, unsigned int len);
 int veil_host_mem_write(struct kvm *kvm, gpa_t gpa, const void *data,
 			unsigned int len);
 int veil_host_mem_check(struct kvm *kvm, const struct veil_host_set *set);
-int veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
-			   void *stash);
-int veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
-			  const void *stash, u64 upto);
+int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
+		      gpa_t control_gpa, struct page **pages);
+void veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
+			    struct page **pages, void *stash);
+void veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
+			   struct page **pages, const void *stash);
+void veil_host_mem_write_pinned(struct kvm *kvm, struct page *page, gpa_t gpa,
+				const void *data, unsigned int len);
+void veil_host_mem_read_pinned(struct page *page, gpa_t gpa, void *data,
+			       unsigned int len);
+void veil_host_mem_fail_pin_batch(unsigned int n);
 
 /* veil_host_hook.c */
 int veil_host_hooks_init(void);

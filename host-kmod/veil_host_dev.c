@@ -162,20 +162,31 @@ static long veil_host_get_extents(struct veil_host_vm *vm, void __user *uarg)
 	return r;
 }
 
-static long veil_host_prepare(struct veil_host_vm *vm, void __user *uarg)
+/*
+ * PREPARE in its current form, or in the 24-byte form of ABI 1 callers
+ * (@size), which has no room for the guest's error.  The result is copied
+ * out on EREMOTEIO too, with the guest's error in it.
+ */
+static long veil_host_prepare(struct veil_host_vm *vm, void __user *uarg,
+			      size_t size)
 {
-	struct veil_prepare p;
+	struct veil_prepare p = {};
 	int r;
 
-	r = veil_host_arg_in(&p, sizeof(p), uarg);
+	r = veil_host_arg_in(&p, size, uarg);
 	if (r)
 		return r;
+	if (size == sizeof(p) && p.pad)
+		return -EINVAL;
 	p.generation = 0;
 	p.nr_pages = 0;
+	p.guest_error = 0;
 	r = veil_host_vm_prepare(vm, &p);
-	if (r)
+	if (r && r != -EREMOTEIO)
 		return r;
-	return copy_to_user(uarg, &p, sizeof(p)) ? -EFAULT : 0;
+	if (copy_to_user(uarg, &p, size))
+		return -EFAULT;
+	return r;
 }
 
 static long veil_host_move(struct veil_host_vm *vm, void __user *uarg,
@@ -221,7 +232,10 @@ static long veil_host_ioctl(struct file *file, unsigned int cmd,
 		r = veil_host_get_extents(vf->vm, uarg);
 		break;
 	case VEIL_IOC_PREPARE:
-		r = veil_host_prepare(vf->vm, uarg);
+		r = veil_host_prepare(vf->vm, uarg, sizeof(struct veil_prepare));
+		break;
+	case VEIL_IOC_PREPARE_V1:
+		r = veil_host_prepare(vf->vm, uarg, VEIL_PREPARE_SIZE_V1);
 		break;
 	case VEIL_IOC_SANITIZE:
 		r = veil_host_move(vf->vm, uarg, true);

@@ -55,9 +55,7 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 	}
 
 	/* A new registration is a new guest (reboot, kexec): forget the old set. */
-	kvfree(vm->set);
-	vm->set = NULL;
-	vm->generation = 0;
+	veil_host_vm_forget_locked(vm);
 	vm->registered = true;
 	vm->guest_abi = abi;
 	vm->control_gpa = gpa;
@@ -257,11 +255,25 @@ static long veil_host_hc_publish(struct veil_host_vm *vm, unsigned long gpa,
 
 static long veil_host_hc_ack(struct veil_host_vm *vm, unsigned long seq)
 {
+	gpa_t ctl = vm->control_gpa;
+	__le64 gen;
+	__le32 err;
+
 	if (!vm->registered || !vm->req_seq || seq != vm->req_seq) {
 		veil_host_reject(vm, "ACK of request %lu, the last sent is %llu\n",
 				 seq, vm->req_seq);
 		return -KVM_EINVAL;
 	}
+	/* What the guest says of its PREPARE, written before the ACK. */
+	if (kvm_read_guest(vm->kvm, ctl + offsetof(struct veil_control, guest_generation),
+			   &gen, sizeof(gen)) ||
+	    kvm_read_guest(vm->kvm, ctl + offsetof(struct veil_control, guest_error),
+			   &err, sizeof(err))) {
+		veil_host_reject(vm, "ACK %lu: the control page cannot be read\n", seq);
+		return -KVM_EFAULT;
+	}
+	vm->ack_generation = le64_to_cpu(gen);
+	vm->ack_error = le32_to_cpu(err);
 	WRITE_ONCE(vm->ack_seq, seq);
 	wake_up_all(&vm->wq);
 	pr_debug("vm %u: ack %lu\n", vm->id, seq);
@@ -282,6 +294,32 @@ static long veil_host_hc_restored(struct veil_host_vm *vm, unsigned long flags,
 	pr_info_ratelimited("vm %u: guest restored from a sanitized image: flags 0x%lx, %lu tasks killed, %lu notified\n",
 			    vm->id, flags, killed, notified);
 	return 0;
+}
+
+static long veil_host_hc_unregister(struct veil_host_vm *vm, unsigned long gpa)
+{
+	if (!vm->registered || gpa != vm->control_gpa) {
+		veil_host_reject(vm, "UNREGISTER of 0x%lx, registered: 0x%llx\n",
+				 gpa, vm->registered ? (u64)vm->control_gpa : 0);
+		return -KVM_EINVAL;
+	}
+	if (vm->state == VEIL_HOST_SANITIZED) {
+		veil_host_reject(vm, "UNREGISTER while sanitized\n");
+		return -KVM_EINVAL;
+	}
+	veil_host_vm_forget_locked(vm);
+	pr_debug("vm %u: unregistered\n", vm->id);
+	return 0;
+}
+
+/*
+ * A VM whose memory the host cannot read or write as plain pages (SEV-ES,
+ * SNP, private guest_memfd memory): zeroing it would corrupt it, not hide
+ * it.
+ */
+static bool veil_host_vm_protected(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.guest_state_protected || veil_compat_vm_protected(vcpu->kvm);
 }
 
 /*
@@ -310,6 +348,12 @@ unsigned long veil_host_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 	if (nr != VEIL_HC_NR)
 		return -KVM_ENOSYS;
 
+	if (veil_host_vm_protected(vcpu)) {
+		pr_warn_ratelimited("VM of pid %d has protected memory (SEV-ES, SNP or private memory): veil refuses it\n",
+				    vcpu->kvm->userspace_pid);
+		return -KVM_EPERM;
+	}
+
 	vm = veil_host_vm_get(vcpu->kvm, true);
 	if (!vm)
 		return -KVM_E2BIG;
@@ -328,6 +372,9 @@ unsigned long veil_host_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 		break;
 	case VEIL_HC_RESTORED:
 		r = veil_host_hc_restored(vm, a1, a2, a3);
+		break;
+	case VEIL_HC_UNREGISTER:
+		r = veil_host_hc_unregister(vm, a1);
 		break;
 	default:
 		veil_host_reject(vm, "unknown sub-operation %lu\n", a0);

@@ -63,6 +63,19 @@ static void veil_host_diverted_done(void)
 	atomic_dec(&veil_host_inflight);
 }
 
+/*
+ * A hypercall from a nested (L2) guest that L1 did not intercept: it is
+ * meant for L1's hypervisor, not for veil, and goes to KVM untouched.
+ */
+static bool veil_host_from_l2(struct kvm_vcpu *vcpu)
+{
+	if (!(vcpu->arch.hflags & HF_GUEST_MASK))
+		return false;
+	pr_info_ratelimited("VM of pid %d: veil's hypercall from a nested guest left to KVM\n",
+			    vcpu->kvm->userspace_pid);
+	return true;
+}
+
 /* ---- hypercall ---- */
 
 #if VEIL_COMPAT_HC_SPLIT
@@ -86,8 +99,10 @@ static void notrace veil_host_hc_hook(unsigned long ip, unsigned long parent_ip,
 				      struct ftrace_ops *op,
 				      struct ftrace_regs *fregs)
 {
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)ftrace_get_regs(fregs)->di;
+
 	/* nr is the second argument; KVM masks it to 32 bits outside long mode. */
-	if ((u32)ftrace_get_regs(fregs)->si == VEIL_HC_NR)
+	if ((u32)ftrace_get_regs(fregs)->si == VEIL_HC_NR && !veil_host_from_l2(vcpu))
 		veil_host_divert(fregs, veil_host_emulate_hc);
 }
 
@@ -139,7 +154,8 @@ static void notrace veil_host_hc_hook(unsigned long ip, unsigned long parent_ip,
 
 	if (veil_compat_hc_foreign(vcpu))
 		return;
-	if ((u32)veil_compat_reg_read(vcpu, VCPU_REGS_RAX) == VEIL_HC_NR)
+	if ((u32)veil_compat_reg_read(vcpu, VCPU_REGS_RAX) == VEIL_HC_NR &&
+	    !veil_host_from_l2(vcpu))
 		veil_host_divert(fregs, veil_host_emulate_hc);
 }
 
@@ -205,7 +221,14 @@ static void notrace veil_host_destroy_hook(unsigned long ip,
 
 /* ---- registration ---- */
 
-#define VEIL_HOST_HOOK_FLAGS	(FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY)
+/*
+ * Permanent: with the hooks off (sysctl kernel.ftrace_enabled=0) a vCPU of
+ * a sanitized VM would run on zeroed frames and a destroyed VM would leave
+ * its entry to the next struct kvm at that address, so ftrace refuses to
+ * be turned off while veil_host is loaded.
+ */
+#define VEIL_HOST_HOOK_FLAGS	(FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY | \
+				 FTRACE_OPS_FL_PERMANENT)
 
 static struct ftrace_ops veil_host_destroy_ops = {
 	.func = veil_host_destroy_hook,

@@ -19,7 +19,9 @@
 
 static bool veil_host_slot_usable(const struct kvm_memory_slot *slot)
 {
-	return slot && !(slot->flags & (KVM_MEM_READONLY | KVM_MEMSLOT_INVALID));
+	/* guest_memfd memory is not in the VMM's mm: out of veil's reach. */
+	return slot && !(slot->flags & (KVM_MEM_READONLY | KVM_MEMSLOT_INVALID |
+					VEIL_COMPAT_MEM_GUEST_MEMFD));
 }
 
 /* Are @npages frames from @gfn all in writable memslots of address space 0? */
@@ -61,56 +63,12 @@ static void veil_host_mark_dirty(const struct kvm_memory_slot *slot, u64 gfn,
 }
 
 /*
- * Pins @n frames at @hva of @mm and moves them: into @stash and zeroed
- * (@sanitize), or back from @stash, last page first.  A partial record
- * (@len != 0, one frame) moves only the bytes [@off, @off + @len), kept at
- * the same offsets of its stash slot; veil never writes the rest of the
- * frame.
+ * Reads or writes @len bytes at @gpa, inside one frame, through the VMM's
+ * mm: /dev/veil runs in the manager, whose own mm (what kvm_read_guest()
+ * and kvm_write_guest() use) does not map guest RAM.
  */
-static int veil_host_copy_batch(struct mm_struct *mm, unsigned long hva,
-				unsigned long n, unsigned int off,
-				unsigned int len, void *stash, bool sanitize,
-				struct page **pages)
-{
-	unsigned long i;
-	long got;
-	void *p;
-
-	if (WARN_ON_ONCE(len && (n != 1 || off + len > PAGE_SIZE)))
-		return -EINVAL;
-	mmap_read_lock(mm);
-	got = veil_compat_pin_user_pages_remote(mm, hva, n, FOLL_WRITE, pages);
-	mmap_read_unlock(mm);
-	if (got < 0)
-		return got;
-	if (got != n) {
-		unpin_user_pages(pages, got);
-		return -EFAULT;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned long j = sanitize ? i : n - 1 - i;
-		void *slot = stash + j * PAGE_SIZE;
-
-		p = kmap_local_page(pages[j]);
-		if (len && sanitize) {
-			memcpy(slot + off, p + off, len);
-			memset(p + off, 0, len);
-		} else if (len) {
-			memcpy(p + off, slot + off, len);
-		} else if (sanitize) {
-			copy_page(slot, p);
-			clear_page(p);
-		} else {
-			copy_page(p, slot);
-		}
-		kunmap_local(p);
-	}
-	unpin_user_pages_dirty_lock(pages, n, true);
-	return 0;
-}
-
-int veil_host_mem_write(struct kvm *kvm, gpa_t gpa, const void *data,
-			unsigned int len)
+static int veil_host_mem_access(struct kvm *kvm, gpa_t gpa, void *data,
+				unsigned int len, bool write)
 {
 	struct kvm_memory_slot *slot;
 	unsigned int off = offset_in_page(gpa);
@@ -132,21 +90,40 @@ int veil_host_mem_write(struct kvm *kvm, gpa_t gpa, const void *data,
 	}
 	hva = gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT);
 	mmap_read_lock(kvm->mm);
-	got = veil_compat_pin_user_pages_remote(kvm->mm, hva, 1, FOLL_WRITE, &page);
+	got = veil_compat_pin_user_pages_remote(kvm->mm, hva, 1,
+						write ? FOLL_WRITE : 0, &page);
 	mmap_read_unlock(kvm->mm);
 	if (got != 1) {
 		r = got < 0 ? got : -EFAULT;
 		goto out;
 	}
 	p = kmap_local_page(page);
-	memcpy(p + off, data, len);
+	if (write)
+		memcpy(p + off, data, len);
+	else
+		memcpy(data, p + off, len);
 	kunmap_local(p);
-	unpin_user_pages_dirty_lock(&page, 1, true);
-	veil_host_mark_dirty(slot, gpa >> PAGE_SHIFT, 1);
+	if (write) {
+		unpin_user_pages_dirty_lock(&page, 1, true);
+		veil_host_mark_dirty(slot, gpa >> PAGE_SHIFT, 1);
+	} else {
+		unpin_user_page(page);
+	}
 out:
 	srcu_read_unlock(&kvm->srcu, idx);
 	mmput(kvm->mm);
 	return r;
+}
+
+int veil_host_mem_read(struct kvm *kvm, gpa_t gpa, void *data, unsigned int len)
+{
+	return veil_host_mem_access(kvm, gpa, data, len, false);
+}
+
+int veil_host_mem_write(struct kvm *kvm, gpa_t gpa, const void *data,
+			unsigned int len)
+{
+	return veil_host_mem_access(kvm, gpa, (void *)data, len, true);
 }
 
 /* Before SANITIZE: every frame still in a usable memslot, dirty log writable. */
@@ -181,30 +158,77 @@ int veil_host_mem_check(struct kvm *kvm, const struct veil_host_set *set)
 	return r;
 }
 
+/* Test hook (fail_pin_batch): the pin batch that fails next, counted from 1. */
+static unsigned int veil_host_fail_pin;
+
+void veil_host_mem_fail_pin_batch(unsigned int n)
+{
+	WRITE_ONCE(veil_host_fail_pin, n);
+}
+
 /*
- * Copies every frame of @set into @stash and zeroes it, in set order, one
- * slot per frame.  A batch never spans two records, so a partial record
- * (one frame) is always a batch of its own.
+ * Pins @n frames at @hva, all inside one private VMA of @mm, into @pages.
+ * A frame of a shared mapping (ivshmem, a share=on memory backend,
+ * virtio-pmem) is refused: another VM or process would see it zeroed and
+ * have its writes reverted by RESTORE.
  */
-int veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
-			   void *stash)
+static int veil_host_pin_batch(struct kvm *kvm, unsigned long hva,
+			       unsigned long n, struct page **pages,
+			       unsigned int *batch)
+{
+	struct mm_struct *mm = kvm->mm;
+	struct vm_area_struct *vma;
+	unsigned int fail;
+	long got;
+	int r = 0;
+
+	fail = READ_ONCE(veil_host_fail_pin);
+	if (fail && ++*batch == fail) {
+		WRITE_ONCE(veil_host_fail_pin, 0);
+		return -EFAULT;
+	}
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, hva);
+	if (!vma || hva + (n << PAGE_SHIFT) > vma->vm_end) {
+		r = -EFAULT;
+	} else if (vma->vm_flags & VM_SHARED) {
+		pr_warn_ratelimited("SANITIZE refused: guest RAM at 0x%lx is a shared mapping\n",
+				    hva);
+		r = -EOPNOTSUPP;
+	} else {
+		got = veil_compat_pin_user_pages_remote(mm, hva, n, FOLL_WRITE, pages);
+		if (got >= 0 && got != n) {
+			unpin_user_pages(pages, got);
+			got = -EFAULT;
+		}
+		r = got < 0 ? got : 0;
+	}
+	mmap_read_unlock(mm);
+	return r;
+}
+
+/*
+ * Pins every frame of @set, in set order, into @pages[0, nr_pages), and the
+ * control page @control_gpa into @pages[nr_pages], before a byte is
+ * written.  A fatal signal, a fault or a changed memslot fails it here,
+ * with nothing pinned and nothing changed; once it returns 0, SANITIZE and
+ * RESTORE only copy between pinned pages and the stash, which cannot fail.
+ */
+int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
+		      gpa_t control_gpa, struct page **pages)
 {
 	struct kvm_memory_slot *slot;
 	u64 i, gfn, end, n, done = 0;
-	struct page **pages;
+	unsigned int batch = 0;
 	int idx, r = 0;
 
-	pages = kmalloc_array(VEIL_HOST_BATCH, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
-	if (!mmget_not_zero(kvm->mm)) {
-		kfree(pages);
+	if (!mmget_not_zero(kvm->mm))
 		return -ESRCH;
-	}
 	idx = srcu_read_lock(&kvm->srcu);
-	for (i = 0; i < set->nr_extents && !r; i++) {
-		gfn = set->ext[i].gfn;
-		end = gfn + set->ext[i].npages;
+	for (i = 0; i <= set->nr_extents && !r; i++) {
+		/* The control page comes last, as one more frame. */
+		gfn = i < set->nr_extents ? set->ext[i].gfn : control_gpa >> PAGE_SHIFT;
+		end = gfn + (i < set->nr_extents ? set->ext[i].npages : 1);
 		while (gfn < end) {
 			slot = gfn_to_memslot(kvm, gfn);
 			if (!veil_host_slot_usable(slot)) {
@@ -213,13 +237,10 @@ int veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
 			}
 			n = min3(end, slot->base_gfn + slot->npages,
 				 gfn + VEIL_HOST_BATCH) - gfn;
-			r = veil_host_copy_batch(kvm->mm, gfn_to_hva_memslot(slot, gfn),
-						 n, set->ext[i].off, set->ext[i].len,
-						 stash + (done << PAGE_SHIFT),
-						 true, pages);
+			r = veil_host_pin_batch(kvm, gfn_to_hva_memslot(slot, gfn), n,
+						pages + done, &batch);
 			if (r)
 				break;
-			veil_host_mark_dirty(slot, gfn, n);
 			done += n;
 			gfn += n;
 			cond_resched();
@@ -227,76 +248,127 @@ int veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	mmput(kvm->mm);
-	kfree(pages);
 	if (r) {
-		pr_warn_ratelimited("SANITIZE failed after %llu of %llu pages: %d\n",
-				    done, set->nr_pages, r);
-		if (done)
-			veil_host_mem_restore(kvm, set, stash, done);
-		memzero_explicit(stash, done << PAGE_SHIFT);
+		pr_warn_ratelimited("SANITIZE refused: %d pinning frame %llu of %llu; nothing was zeroed\n",
+				    r, done, set->nr_pages + 1);
+		unpin_user_pages(pages, done);
 	}
 	return r;
 }
 
-/*
- * Copies the first @upto frames of @set back from @stash, last frame first:
- * if a hostile memslot layout made two GFNs share a frame, the stash holds
- * the real contents for the first and zeroes for the second, so the first
- * must be written last.  The same holds for the bytes of partial records,
- * each restored alone, in the reverse order of SANITIZE.  Goes on past
- * errors; returns the first.
- */
-int veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
-			  const void *stash, u64 upto)
+/* Marks the frames of record @e in the dirty log of their memslots. */
+static void veil_host_mark_extent(struct kvm *kvm, const struct veil_host_extent *e)
 {
 	struct kvm_memory_slot *slot;
-	u64 i = 0, base = 0, pos = upto, start, end, n;
-	struct page **pages;
-	int idx, r, err = 0;
+	u64 gfn = e->gfn, end = e->gfn + e->npages, n;
 
-	if (!upto)
-		return 0;
-	pages = kmalloc_array(VEIL_HOST_BATCH, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
-	if (!mmget_not_zero(kvm->mm)) {
-		kfree(pages);
-		return -ESRCH;
+	while (gfn < end) {
+		slot = gfn_to_memslot(kvm, gfn);
+		if (!slot) {
+			/* Gone since PREPARE: nobody logs it any more. */
+			gfn++;
+			continue;
+		}
+		n = min(end, slot->base_gfn + slot->npages) - gfn;
+		veil_host_mark_dirty(slot, gfn, n);
+		gfn += n;
 	}
-	/* Find the extent holding page upto - 1; base is its first page. */
-	while (base + set->ext[i].npages < upto)
-		base += set->ext[i++].npages;
+}
+
+/* Moves one frame between guest RAM and its stash slot; cannot fail. */
+static void veil_host_move_frame(struct page *page, void *slot,
+				 const struct veil_host_extent *e, bool sanitize)
+{
+	void *p = kmap_local_page(page);
+
+	if (e->len && sanitize) {
+		memcpy(slot + e->off, p + e->off, e->len);
+		memset(p + e->off, 0, e->len);
+	} else if (e->len) {
+		memcpy(p + e->off, slot + e->off, e->len);
+	} else if (sanitize) {
+		copy_page(slot, p);
+		clear_page(p);
+	} else {
+		copy_page(p, slot);
+	}
+	kunmap_local(p);
+}
+
+/*
+ * Copies every frame of @set from the pinned @pages into @stash and zeroes
+ * it, in set order, one slot per frame; a partial record moves only its
+ * bytes, kept at the same offsets of its slot.  Every frame is marked in
+ * KVM's dirty log, so that incremental consumers send it again.
+ */
+void veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
+			    struct page **pages, void *stash)
+{
+	u64 i, j, f = 0;
+	int idx;
 
 	idx = srcu_read_lock(&kvm->srcu);
-	while (pos > 0) {
-		end = set->ext[i].gfn + (pos - base);
-		slot = gfn_to_memslot(kvm, end - 1);
-		if (!veil_host_slot_usable(slot)) {
-			n = 1;
-			err = err ?: -EFAULT;
-		} else {
-			start = max3(set->ext[i].gfn, slot->base_gfn,
-				     end > VEIL_HOST_BATCH ? end - VEIL_HOST_BATCH : 0);
-			n = end - start;
-			/* start is the record's gfn for a partial one: n == 1. */
-			r = veil_host_copy_batch(kvm->mm,
-						 gfn_to_hva_memslot(slot, start), n,
-						 set->ext[i].off, set->ext[i].len,
-						 (void *)stash +
-						 ((pos - n) << PAGE_SHIFT),
-						 false, pages);
-			if (r)
-				err = err ?: r;
-			else
-				veil_host_mark_dirty(slot, start, n);
+	for (i = 0; i < set->nr_extents; i++) {
+		for (j = 0; j < set->ext[i].npages; j++, f++) {
+			veil_host_move_frame(pages[f], stash + (f << PAGE_SHIFT),
+					     &set->ext[i], true);
+			if (!(f % VEIL_HOST_BATCH))
+				cond_resched();
 		}
-		pos -= n;
-		if (pos == base && i > 0)
-			base -= set->ext[--i].npages;
-		cond_resched();
+		veil_host_mark_extent(kvm, &set->ext[i]);
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
-	mmput(kvm->mm);
-	kfree(pages);
-	return err;
+}
+
+/*
+ * Copies every frame of @set back from @stash into the pinned @pages, last
+ * frame first: if a hostile memslot layout made two GFNs share a frame,
+ * the stash holds the real contents for the first and zeroes for the
+ * second, so the first must be written last.  The same holds for the
+ * bytes of partial records, each restored alone.  Cannot fail: the pages
+ * are the ones SANITIZE zeroed, whatever happened to the memslots since.
+ */
+void veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
+			   struct page **pages, const void *stash)
+{
+	u64 i, j, f = set->nr_pages;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	for (i = set->nr_extents; i-- > 0;) {
+		for (j = 0; j < set->ext[i].npages; j++) {
+			f--;
+			veil_host_move_frame(pages[f], (void *)stash + (f << PAGE_SHIFT),
+					     &set->ext[i], false);
+			if (!(f % VEIL_HOST_BATCH))
+				cond_resched();
+		}
+		veil_host_mark_extent(kvm, &set->ext[i]);
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+
+/* Writes @len bytes at @off of a pinned page of guest RAM at @gpa. */
+void veil_host_mem_write_pinned(struct kvm *kvm, struct page *page, gpa_t gpa,
+				const void *data, unsigned int len)
+{
+	const struct veil_host_extent e = { .gfn = gpa >> PAGE_SHIFT, .npages = 1 };
+	void *p = kmap_local_page(page);
+	int idx;
+
+	memcpy(p + offset_in_page(gpa), data, len);
+	kunmap_local(p);
+	idx = srcu_read_lock(&kvm->srcu);
+	veil_host_mark_extent(kvm, &e);
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+
+/* Reads @len bytes at @gpa of a pinned page. */
+void veil_host_mem_read_pinned(struct page *page, gpa_t gpa, void *data,
+			       unsigned int len)
+{
+	void *p = kmap_local_page(page);
+
+	memcpy(data, p + offset_in_page(gpa), len);
+	kunmap_local(p);
 }

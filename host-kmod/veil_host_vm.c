@@ -69,8 +69,7 @@ static void veil_host_vm_free(struct veil_host_vm *vm)
 {
 	veil_host_debugfs_remove(vm);
 	/* A stash only exists while attached, and attached VMs stay alive. */
-	if (WARN_ON_ONCE(vm->stash))
-		vfree(vm->stash);
+	WARN_ON_ONCE(vm->stash || vm->pins);
 	kvfree(vm->set);
 	mutex_destroy(&vm->lock);
 	kfree_rcu(vm, rcu);
@@ -166,11 +165,59 @@ void veil_host_vms_exit(void)
 
 /* ---- the control page ---- */
 
+/*
+ * The guest is gone from under its registration (UNREGISTER, a reboot or
+ * kexec into a kernel without veil_guest, a new REGISTER): forget the page
+ * and the set, and wake a PREPARE that waits for it.
+ */
+void veil_host_vm_forget_locked(struct veil_host_vm *vm)
+{
+	lockdep_assert_held(&vm->lock);
+	if (WARN_ON_ONCE(vm->state == VEIL_HOST_SANITIZED))
+		return;
+	kvfree(vm->set);
+	vm->set = NULL;
+	vm->generation = 0;
+	vm->prepared_generation = 0;
+	vm->registered = false;
+	vm->guest_abi = 0;
+	vm->control_gpa = 0;
+	vm->state = VEIL_HOST_RUNNING;
+	WRITE_ONCE(vm->epoch, vm->epoch + 1);
+	wake_up_all(&vm->wq);
+}
+
+/* Does the control page still hold what REGISTER found there? */
+static bool veil_host_control_valid(struct veil_host_vm *vm, const __le32 *hdr)
+{
+	return le32_to_cpu(hdr[0]) == VEIL_CONTROL_MAGIC &&
+	       le32_to_cpu(hdr[1]) == vm->guest_abi;
+}
+
+static void veil_host_control_lost(struct veil_host_vm *vm)
+{
+	pr_warn_ratelimited("vm %u: the control page at 0x%llx no longer holds veil's magic (the guest rebooted or unloaded veil_guest); registration dropped\n",
+			    vm->id, (u64)vm->control_gpa);
+	veil_host_vm_forget_locked(vm);
+}
+
+/*
+ * Writes into the control page, after checking that it still is one: a
+ * guest that rebooted without UNREGISTER may use that frame for anything.
+ */
 static int veil_host_control_write(struct veil_host_vm *vm, size_t off,
 				   const void *data, unsigned int len)
 {
-	int r = veil_host_mem_write(vm->kvm, vm->control_gpa + off, data, len);
+	__le32 hdr[2];
+	int r;
 
+	lockdep_assert_held(&vm->lock);
+	if (veil_host_mem_read(vm->kvm, vm->control_gpa, hdr, sizeof(hdr)) ||
+	    !veil_host_control_valid(vm, hdr)) {
+		veil_host_control_lost(vm);
+		return -ENODEV;
+	}
+	r = veil_host_mem_write(vm->kvm, vm->control_gpa + off, data, len);
 	if (r)
 		pr_warn_ratelimited("vm %u: cannot write the control page at 0x%llx: %d\n",
 				    vm->id, (u64)vm->control_gpa, r);
@@ -197,18 +244,19 @@ static int veil_host_request(struct veil_host_vm *vm, u32 op)
 	return 0;
 }
 
-static int veil_host_control_state(struct veil_host_vm *vm, u32 state)
+/* The state fields, written into the pinned control page: cannot fail. */
+static void veil_host_control_state(struct veil_host_vm *vm, struct page *page,
+				    u32 state)
 {
 	__le32 st = cpu_to_le32(state);
 	__le64 n = cpu_to_le64(vm->c.sanitizes);
-	int r;
 
-	r = veil_host_control_write(vm, offsetof(struct veil_control, host_sanitized),
-				    &n, sizeof(n));
-	if (!r)
-		r = veil_host_control_write(vm, offsetof(struct veil_control, state),
-					    &st, sizeof(st));
-	return r;
+	veil_host_mem_write_pinned(vm->kvm, page, vm->control_gpa +
+				   offsetof(struct veil_control, host_sanitized),
+				   &n, sizeof(n));
+	veil_host_mem_write_pinned(vm->kvm, page, vm->control_gpa +
+				   offsetof(struct veil_control, state),
+				   &st, sizeof(st));
 }
 
 /* ---- /dev/veil operations ---- */
@@ -275,11 +323,34 @@ int veil_host_vm_thaw(struct veil_host_vm *vm)
 	return r;
 }
 
+/*
+ * The acknowledgment of a PREPARE: good only without a guest error and
+ * naming the set the guest published for this very request.
+ */
+static int veil_host_check_ack(struct veil_host_vm *vm, u64 seq,
+			       struct veil_prepare *p)
+{
+	if (vm->ack_error) {
+		p->guest_error = vm->ack_error;
+		pr_info_ratelimited("vm %u: the guest failed PREPARE %llu with error %u; nothing can be sanitized\n",
+				    vm->id, seq, vm->ack_error);
+		return -EREMOTEIO;
+	}
+	if (vm->generation <= vm->gen_at_request ||
+	    vm->ack_generation != vm->generation) {
+		pr_warn_ratelimited("vm %u: PREPARE %llu acknowledged for generation %llu; the host holds %llu, published %s the request\n",
+				    vm->id, seq, vm->ack_generation, vm->generation,
+				    vm->generation > vm->gen_at_request ? "after" : "before");
+		return -EPROTO;
+	}
+	return 0;
+}
+
 int veil_host_vm_prepare(struct veil_host_vm *vm, struct veil_prepare *p)
 {
 	unsigned int ms = p->timeout_ms ? p->timeout_ms : veil_host_prepare_timeout_ms;
+	u64 seq, epoch;
 	long left;
-	u64 seq;
 	int r;
 
 	mutex_lock(&vm->lock);
@@ -291,28 +362,41 @@ int veil_host_vm_prepare(struct veil_host_vm *vm, struct veil_prepare *p)
 		r = -EBUSY;
 		goto out;
 	}
+	vm->prepared_generation = 0;
+	vm->gen_at_request = vm->generation;
 	r = veil_host_request(vm, VEIL_REQ_PREPARE);
 	if (r)
 		goto out;
 	seq = vm->req_seq;
+	epoch = vm->epoch;
 	vm->state = VEIL_HOST_PREPARING;
 	mutex_unlock(&vm->lock);
 
 	/* The guest answers with the ACK hypercall, which takes vm->lock. */
 	left = wait_event_interruptible_timeout(vm->wq,
 						READ_ONCE(vm->ack_seq) >= seq ||
-						READ_ONCE(vm->req_seq) != seq,
+						READ_ONCE(vm->req_seq) != seq ||
+						READ_ONCE(vm->epoch) != epoch,
 						msecs_to_jiffies(ms));
 
 	mutex_lock(&vm->lock);
-	if (vm->req_seq != seq) {
-		/* THAW or a re-registered guest overtook this request. */
+	if (vm->epoch != epoch) {
+		/* The guest unregistered or registered again meanwhile. */
+		r = vm->registered ? -ECANCELED : -ENODEV;
+	} else if (vm->req_seq != seq) {
+		/* THAW overtook this request. */
 		r = -ECANCELED;
 	} else if (vm->ack_seq >= seq) {
 		vm->state = VEIL_HOST_PREPARED;
+		r = veil_host_check_ack(vm, seq, p);
+		if (r) {
+			/* Thawed now: the caller must not checkpoint it. */
+			veil_host_thaw_locked(vm);
+			goto out;
+		}
+		vm->prepared_generation = vm->generation;
 		p->generation = vm->generation;
 		p->nr_pages = vm->set ? vm->set->nr_pages : 0;
-		r = 0;
 	} else {
 		r = left < 0 ? -EINTR : -ETIMEDOUT;
 		pr_warn_ratelimited("vm %u: guest did not acknowledge PREPARE %llu within %u ms\n",
@@ -357,65 +441,118 @@ static void veil_host_unlock_vcpus(struct kvm *kvm, unsigned long locked)
 	}
 }
 
+/* Host memory stashed by every VM, in pages, against max_total_mib. */
+static atomic64_t veil_host_stashed = ATOMIC64_INIT(0);
+
+static u64 veil_host_stash_cap(void)
+{
+	u64 mib = READ_ONCE(veil_host_max_total_mib);
+
+	/* 0: a quarter of the host's RAM. */
+	return mib ? mib << (20 - PAGE_SHIFT) : totalram_pages() / 4;
+}
+
+static int veil_host_stash_charge(struct veil_host_vm *vm, u64 pages)
+{
+	if (atomic64_add_return(pages, &veil_host_stashed) > veil_host_stash_cap()) {
+		atomic64_sub(pages, &veil_host_stashed);
+		pr_warn_ratelimited("vm %u: SANITIZE refused: %llu more pages would pass the host-wide stash cap (max_total_mib)\n",
+				    vm->id, pages);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Why SANITIZE may not run now, or 0. */
+static int veil_host_sanitize_allowed(struct veil_host_vm *vm)
+{
+	if (!vm->registered)
+		return -ENODEV;
+	switch (vm->state) {
+	case VEIL_HOST_SANITIZED:
+		return -EALREADY;
+	case VEIL_HOST_PREPARING:
+		return -EBUSY;
+	case VEIL_HOST_PREPARED:
+		if (!vm->prepared_generation)
+			break;
+		if (vm->generation != vm->prepared_generation) {
+			pr_warn_ratelimited("vm %u: SANITIZE refused: the guest published generation %llu after PREPARE acknowledged %llu\n",
+					    vm->id, vm->generation, vm->prepared_generation);
+			return -ESTALE;
+		}
+		return 0;
+	}
+	pr_info_ratelimited("vm %u: SANITIZE refused: no successful PREPARE\n", vm->id);
+	return -EINVAL;
+}
+
+static const struct veil_host_set veil_host_empty_set;
+
 int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
 {
-	struct veil_host_set *set;
-	unsigned long locked;
+	const struct veil_host_set *set;
+	struct page **pins = NULL;
+	unsigned long locked = 0;
 	void *stash = NULL;
+	__le32 hdr[2];
+	u64 n;
 	int r;
 
 	mutex_lock(&vm->lock);
-	if (!vm->registered) {
-		r = -ENODEV;
+	r = veil_host_sanitize_allowed(vm);
+	if (r)
 		goto out;
-	}
-	if (vm->state == VEIL_HOST_SANITIZED) {
-		r = -EALREADY;
-		goto out;
-	}
-	if (vm->state == VEIL_HOST_PREPARING) {
-		r = -EBUSY;
-		goto out;
-	}
-	set = vm->set;
+	set = vm->set ?: &veil_host_empty_set;
+	n = set->nr_pages;
 	r = veil_host_lock_vcpus(vm->kvm, &locked);
 	if (r) {
 		pr_info_ratelimited("vm %u: SANITIZE refused: a vCPU is running\n",
 				    vm->id);
 		goto unlock;
 	}
-	if (set && set->nr_pages) {
-		r = veil_host_mem_check(vm->kvm, set);
-		if (r)
-			goto unlock;
-		stash = __vmalloc(set->nr_pages << PAGE_SHIFT,
-				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (!stash) {
-			r = -ENOMEM;
-			goto unlock;
-		}
-		r = veil_host_mem_sanitize(vm->kvm, set, stash);
-		if (r) {
-			vfree(stash);
-			goto unlock;
-		}
-	}
-	vm->c.sanitizes++;
-	r = veil_host_control_state(vm, VEIL_STATE_SANITIZED);
-	if (r) {
-		if (stash) {
-			veil_host_mem_restore(vm->kvm, set, stash, set->nr_pages);
-			memzero_explicit(stash, set->nr_pages << PAGE_SHIFT);
-			vfree(stash);
-		}
-		vm->c.sanitizes--;
+	r = veil_host_mem_check(vm->kvm, set);
+	if (r)
 		goto unlock;
+	r = veil_host_stash_charge(vm, n);
+	if (r)
+		goto unlock;
+	r = -ENOMEM;
+	pins = kvmalloc_array(n + 1, sizeof(*pins),
+			      GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (n)
+		stash = __vmalloc(n << PAGE_SHIFT, GFP_KERNEL_ACCOUNT |
+				  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (!pins || (n && !stash))
+		goto uncharge;
+	/* Every frame pinned, or none: nothing is zeroed yet. */
+	r = veil_host_mem_pin(vm->kvm, set, vm->control_gpa, pins);
+	if (r)
+		goto uncharge;
+	veil_host_mem_read_pinned(pins[n], vm->control_gpa, hdr, sizeof(hdr));
+	if (!veil_host_control_valid(vm, hdr)) {
+		unpin_user_pages(pins, n + 1);
+		veil_host_control_lost(vm);
+		r = -ENODEV;
+		goto uncharge;
 	}
+
+	/* From here to SANITIZED nothing can fail or be interrupted. */
+	veil_host_mem_sanitize(vm->kvm, set, pins, stash);
+	vm->c.sanitizes++;
+	veil_host_control_state(vm, pins[n], VEIL_STATE_SANITIZED);
+	vm->pins = pins;
 	vm->stash = stash;
 	vm->state_before_sanitize = vm->state;
 	WRITE_ONCE(vm->state, VEIL_HOST_SANITIZED);
-	*nr_pages = set ? set->nr_pages : 0;
-	pr_debug("vm %u: sanitized %llu pages\n", vm->id, *nr_pages);
+	*nr_pages = n;
+	pr_debug("vm %u: sanitized %llu pages\n", vm->id, n);
+	goto unlock;
+
+uncharge:
+	vfree(stash);
+	kvfree(pins);
+	atomic64_sub(n, &veil_host_stashed);
 unlock:
 	veil_host_unlock_vcpus(vm->kvm, locked);
 out:
@@ -423,36 +560,34 @@ out:
 	return r;
 }
 
-static int veil_host_restore_locked(struct veil_host_vm *vm, u64 *nr_pages,
-				    bool force)
+/* Puts every frame back from the stash; cannot fail once SANITIZED. */
+static int veil_host_restore_locked(struct veil_host_vm *vm, u64 *nr_pages)
 {
-	struct veil_host_set *set = vm->set;
-	u64 pages = set ? set->nr_pages : 0;
-	int r = 0;
+	const struct veil_host_set *set = vm->set ?: &veil_host_empty_set;
+	u64 n = set->nr_pages;
 
 	lockdep_assert_held(&vm->lock);
 	if (vm->state != VEIL_HOST_SANITIZED)
 		return -EINVAL;
-	if (vm->stash)
-		r = veil_host_mem_restore(vm->kvm, set, vm->stash, pages);
-	if (r && !force)
-		return r;
-	if (r)
-		pr_warn_ratelimited("vm %u: %d restoring frames; stash wiped\n",
-				    vm->id, r);
+	if (n)
+		veil_host_mem_restore(vm->kvm, set, vm->pins, vm->stash);
+	veil_host_control_state(vm, vm->pins[n], VEIL_STATE_RUNNING);
+	unpin_user_pages_dirty_lock(vm->pins, n + 1, true);
+	kvfree(vm->pins);
+	vm->pins = NULL;
 	if (vm->stash) {
-		memzero_explicit(vm->stash, pages << PAGE_SHIFT);
+		memzero_explicit(vm->stash, n << PAGE_SHIFT);
 		vfree(vm->stash);
 		vm->stash = NULL;
 	}
-	veil_host_control_state(vm, VEIL_STATE_RUNNING);
+	atomic64_sub(n, &veil_host_stashed);
 	vm->c.restores++;
 	WRITE_ONCE(vm->state, vm->state_before_sanitize);
 	wake_up_all(&vm->wq);
 	if (nr_pages)
-		*nr_pages = pages;
-	pr_debug("vm %u: restored %llu pages\n", vm->id, pages);
-	return r;
+		*nr_pages = n;
+	pr_debug("vm %u: restored %llu pages\n", vm->id, n);
+	return 0;
 }
 
 int veil_host_vm_restore(struct veil_host_vm *vm, u64 *nr_pages)
@@ -460,7 +595,7 @@ int veil_host_vm_restore(struct veil_host_vm *vm, u64 *nr_pages)
 	int r;
 
 	mutex_lock(&vm->lock);
-	r = veil_host_restore_locked(vm, nr_pages, false);
+	r = veil_host_restore_locked(vm, nr_pages);
 	mutex_unlock(&vm->lock);
 	return r;
 }
@@ -470,8 +605,9 @@ void veil_host_vm_detach(struct veil_host_vm *vm)
 {
 	mutex_lock(&vm->lock);
 	if (vm->state == VEIL_HOST_SANITIZED)
-		veil_host_restore_locked(vm, NULL, true);
+		veil_host_restore_locked(vm, NULL);
 	veil_host_thaw_locked(vm);
+	vm->prepared_generation = 0;
 	vm->attached = false;
 	mutex_unlock(&vm->lock);
 }

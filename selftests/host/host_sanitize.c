@@ -70,6 +70,19 @@ static void install_kick(void)
 	sigaction(SIGUSR1, &sa, NULL);
 }
 
+/*
+ * PREPARE answered as the guest answers it: @set published again, at the
+ * generation after the host's, and acknowledged without an error.
+ */
+static int prepare_set(struct vmm *v, int veil, const struct veil_extent *set,
+		       uint32_t n)
+{
+	struct veil_info info;
+	int r = veil_info(veil, &info);
+
+	return r ? r : vmm_prepare(v, veil, set, n, info.generation + 1);
+}
+
 /* A guest that registered and published test_set at generation 1. */
 FIXTURE(vm) {
 	struct vmm v;
@@ -124,6 +137,7 @@ TEST_F(vm, sanitize_zeroes_exactly_the_excluded_frames_and_restore_returns_them)
 	uint64_t gfn, pages = 0, wrong = 0;
 	struct veil_info info;
 
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, &pages));
 	EXPECT_EQ(TEST_SET_PAGES, pages);
 	for (gfn = 0; gfn < NR_PAGES; gfn++) {
@@ -148,6 +162,9 @@ TEST_F(vm, sanitize_zeroes_exactly_the_excluded_frames_and_restore_returns_them)
 	EXPECT_EQ(TEST_SET_PAGES, pages);
 	expect_all_restored(_metadata, &self->v, self->before);
 	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_HOST_PREPARED, info.state) TH_LOG("frozen until THAW");
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_THAW));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
 	EXPECT_EQ(VEIL_HOST_RUNNING, info.state);
 	EXPECT_EQ(1, info.sanitizes);
 	EXPECT_EQ(1, info.restores);
@@ -166,6 +183,7 @@ TEST_F(vm, sanitize_marks_the_frames_in_the_dirty_log)
 
 	ASSERT_EQ(0, ioctl(self->v.vm, KVM_SET_USER_MEMORY_REGION, &region));
 	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));	/* clear */
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
 	memset(bitmap, 0, sizeof(bitmap));
 	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));
@@ -208,17 +226,18 @@ static void *run_hypercall(void *arg)
 
 TEST_F(vm, vcpu_is_held_while_sanitized_and_runs_after_restore)
 {
-	struct runner r = { .v = &self->v, .op = VEIL_HC_PUBLISH, .a3 = 2 };
+	struct runner r = { .v = &self->v, .op = VEIL_HC_PUBLISH, .a3 = 3 };
 	struct veil_info info;
 	pthread_t t;
 
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
 	ASSERT_EQ(0, pthread_create(&t, NULL, run_hypercall, &r));
 	usleep(500 * 1000);
 	EXPECT_FALSE(r.done) TH_LOG("the guest ran while its frames were zeroed");
 	ASSERT_EQ(0, veil_info(self->veil, &info));
 	EXPECT_EQ(1, info.runs_held);
-	EXPECT_EQ(1, info.generation) TH_LOG("the guest published while sanitized");
+	EXPECT_EQ(2, info.generation) TH_LOG("the guest published while sanitized");
 
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
 	pthread_join(t, NULL);
@@ -226,15 +245,16 @@ TEST_F(vm, vcpu_is_held_while_sanitized_and_runs_after_restore)
 	EXPECT_EQ(0, r.err);
 	EXPECT_EQ(0, r.ret) TH_LOG("the held hypercall after RESTORE");
 	ASSERT_EQ(0, veil_info(self->veil, &info));
-	EXPECT_EQ(2, info.generation);
+	EXPECT_EQ(3, info.generation);
 }
 
 TEST_F(vm, held_vcpu_returns_eintr_on_a_signal_without_running)
 {
-	struct runner r = { .v = &self->v, .op = VEIL_HC_PUBLISH, .a3 = 2 };
+	struct runner r = { .v = &self->v, .op = VEIL_HC_PUBLISH, .a3 = 3 };
 	struct kvm_regs regs;
 	pthread_t t;
 
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
 	ASSERT_EQ(0, pthread_create(&t, NULL, run_hypercall, &r));
 	usleep(300 * 1000);
@@ -267,6 +287,7 @@ TEST_F(vm, sanitize_is_refused_while_a_vcpu_runs)
 	struct runner r = { .v = &self->v };
 	pthread_t t;
 
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
 	ASSERT_EQ(0, pthread_create(&t, NULL, run_spin, &r));
 	usleep(300 * 1000);
 	EXPECT_EQ(-EBUSY, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
@@ -398,6 +419,7 @@ TEST_F(partial, sanitize_zeroes_only_the_bytes_of_partial_records)
 	EXPECT_EQ(PARTIAL_SET_EXTENTS, info.nr_extents);
 	EXPECT_EQ(PARTIAL_SET_PAGES, info.nr_pages);
 
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, partial_set, PARTIAL_SET_EXTENTS));
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, &pages));
 	EXPECT_EQ(PARTIAL_SET_PAGES, pages);
 	expect_memory(_metadata, &self->v, self->sanitized, "after SANITIZE");
@@ -425,6 +447,7 @@ TEST_F(partial, frames_of_partial_records_are_marked_dirty)
 
 	ASSERT_EQ(0, ioctl(self->v.vm, KVM_SET_USER_MEMORY_REGION, &region));
 	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));	/* clear */
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, partial_set, PARTIAL_SET_EXTENTS));
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
 	memset(bitmap, 0, sizeof(bitmap));
 	ASSERT_EQ(0, ioctl(self->v.vm, KVM_GET_DIRTY_LOG, &log));
@@ -459,7 +482,7 @@ TEST_F(partial, aliased_partial_records_are_restored_last_first)
 	};
 
 	ASSERT_EQ(0, ioctl(self->v.vm, KVM_SET_USER_MEMORY_REGION, &alias));
-	ASSERT_EQ(0, vmm_publish(&self->v, set, 2, 2));
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, set, 2));
 	memcpy(self->before, self->v.mem, VMM_MEM_SIZE);	/* new extent page */
 	memcpy(self->sanitized, self->v.mem, VMM_MEM_SIZE);
 	memset(self->sanitized + PART_GFN * 4096 + 100, 0, 250);
@@ -517,8 +540,9 @@ static void prepare_and_ack(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, pthread_create(&t, NULL, do_prepare, &pr));
 	ASSERT_TRUE(wait_request(&self->v, 1, VEIL_REQ_PREPARE))
 		TH_LOG("no PREPARE request in the control page");
-	/* The guest collects, publishes and acknowledges. */
+	/* The guest collects, publishes, says so and acknowledges. */
 	ASSERT_EQ(0, vmm_publish(&self->v, more, 5, 2));
+	vmm_control(&self->v)->guest_generation = 2;
 	ASSERT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_ACK, 1, 0, 0));
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, pr.r) TH_LOG("PREPARE: %s", strerror(-pr.r));
@@ -574,6 +598,7 @@ TEST_F(vm, prepare_without_ack_times_out_and_thaws)
 
 TEST_F(vm, closing_the_descriptor_while_sanitized_restores)
 {
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
 	ASSERT_TRUE(vmm_page_is_zero(&self->v, DATA_GFN));
 	close(self->veil);
@@ -670,13 +695,8 @@ TEST_F(lifetime, vm_destroyed_leaves_nothing_behind)
 	struct preparer pr = { .veil = self->veil, .timeout_ms = 1000 };
 	pthread_t t;
 
-	if (variant->state == VEIL_HOST_PREPARED) {
-		ASSERT_EQ(0, pthread_create(&t, NULL, do_prepare, &pr));
-		ASSERT_TRUE(wait_request(&self->v, 1, VEIL_REQ_PREPARE));
-		ASSERT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_ACK, 1, 0, 0));
-		pthread_join(t, NULL);
-		ASSERT_EQ(0, pr.r);
-	}
+	if (variant->state == VEIL_HOST_PREPARED || variant->state == VEIL_HOST_SANITIZED)
+		ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
 	if (variant->state == VEIL_HOST_SANITIZED)
 		ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
 	if (variant->state == VEIL_HOST_PREPARING) {
@@ -724,6 +744,20 @@ static int vmm_child(int cmd, int res)
 		return 1;
 	while (read(cmd, &c, 1) == 1) {
 		ok = 1;
+		if (c == 'P') {
+			/* The guest's side of the PREPARE the manager sends. */
+			volatile struct veil_control *ctl = vmm_control(&v);
+			int i;
+
+			for (i = 0; i < 2000 && ctl->req_seq != 1; i++)
+				usleep(5000);
+			ok = ctl->req_seq == 1 && !vmm_publish(&v, test_set, 4, 2);
+			ctl->guest_generation = 2;
+			ok &= !vmm_hypercall(&v, VEIL_HC_ACK, 1, 0, 0);
+			if (write(res, &ok, 1) != 1)
+				return 1;
+			continue;
+		}
 		for (gfn = 0; gfn < NR_PAGES; gfn++) {
 			if (gfn == CONTROL_GFN)
 				continue;
@@ -771,6 +805,15 @@ TEST(manager_in_another_process_sanitizes_the_vmm_memory)
 	close(a.vm_fd);
 	close(pidfd);
 
+	/* The guest acks from the other process: PREPARE waits for it. */
+	ASSERT_EQ(1, write(cmd[1], "P", 1));
+	{
+		struct veil_prepare p = { .size = sizeof(p), .timeout_ms = 20000 };
+
+		ASSERT_EQ(0, ioctl(fd, VEIL_IOC_PREPARE, &p)) TH_LOG("PREPARE: %s", strerror(errno));
+	}
+	ASSERT_EQ(1, read(res[0], &ok, 1));
+	ASSERT_EQ(1, ok) TH_LOG("the VMM did not see the PREPARE request");
 	ASSERT_EQ(0, veil_sanitize(fd, VEIL_IOC_SANITIZE, NULL));
 	ASSERT_EQ(1, write(cmd[1], "S", 1));
 	ASSERT_EQ(1, read(res[0], &ok, 1));
@@ -805,6 +848,7 @@ TEST(two_vms_do_not_touch)
 	hash_all(&a, before_a);
 	hash_all(&b, before_b);
 
+	ASSERT_EQ(0, prepare_set(&a, va, test_set, 4));
 	ASSERT_EQ(0, veil_sanitize(va, VEIL_IOC_SANITIZE, NULL));
 	for (gfn = 0; gfn < NR_PAGES; gfn++)
 		changed += vmm_page_hash(&b, gfn) != before_b[gfn];
@@ -816,9 +860,11 @@ TEST(two_vms_do_not_touch)
 	EXPECT_EQ(0, vmm_publish(&b, test_set, 3, 2));
 	hash_all(&b, before_b);		/* the guest wrote its extent page */
 	ASSERT_EQ(0, veil_info(va, &info));
-	EXPECT_EQ(1, info.generation) TH_LOG("B's PUBLISH reached A");
+	EXPECT_EQ(2, info.generation) TH_LOG("B's PUBLISH reached A");
 	EXPECT_EQ(4, info.nr_extents);
 
+	ASSERT_EQ(0, prepare_set(&b, vb, test_set, 3));
+	hash_all(&b, before_b);
 	ASSERT_EQ(0, veil_sanitize(vb, VEIL_IOC_SANITIZE, NULL));
 	ASSERT_EQ(0, veil_sanitize(va, VEIL_IOC_RESTORE, NULL));
 	expect_all_restored(_metadata, &a, before_a);
@@ -830,6 +876,365 @@ TEST(two_vms_do_not_touch)
 	close(vb);
 	vmm_destroy(&a);
 	vmm_destroy(&b);
+}
+
+/* ---- only a successful PREPARE of the current set is sanitized ---- */
+
+/* Every data frame as it was at setup: nothing was zeroed. */
+static void expect_data_untouched(struct __test_metadata *_metadata,
+				  struct vmm *v, const uint64_t *before,
+				  const char *when)
+{
+	uint64_t gfn, bad = 0;
+
+	for (gfn = DATA_GFN; gfn < NR_PAGES; gfn++)
+		bad += vmm_page_hash(v, gfn) != before[gfn];
+	EXPECT_EQ(0, bad) TH_LOG("%s: %llu data frames changed", when,
+				 (unsigned long long)bad);
+}
+
+TEST_F(vm, sanitize_needs_a_successful_prepare_of_the_current_set)
+{
+	struct veil_prepare p;
+	struct veil_info info;
+
+	EXPECT_EQ(-EINVAL, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL))
+		TH_LOG("SANITIZE without any PREPARE");
+
+	/* The guest publishes, then fails (a freeze that timed out, ENOMEM). */
+	EXPECT_EQ(-EREMOTEIO, vmm_prepare_sized(&self->v, self->veil, sizeof(p),
+						test_set, 4, 2, ENOMEM, &p));
+	EXPECT_EQ(ENOMEM, p.guest_error) TH_LOG("PREPARE passes the guest's error on");
+	EXPECT_EQ(VEIL_REQ_THAW, vmm_control(&self->v)->req_op)
+		TH_LOG("a failed PREPARE must thaw the guest");
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(VEIL_HOST_RUNNING, info.state);
+	EXPECT_EQ(-EINVAL, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL))
+		TH_LOG("SANITIZE after a PREPARE the guest failed");
+
+	/* An ACK that names the old set: nothing was published for it. */
+	EXPECT_EQ(-EPROTO, vmm_prepare_sized(&self->v, self->veil, sizeof(p),
+					     NULL, 0, 2, 0, &p));
+	EXPECT_EQ(-EINVAL, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL))
+		TH_LOG("SANITIZE of a set older than the PREPARE");
+
+	/* The 24-byte form of older callers keeps the same rule. */
+	EXPECT_EQ(-EREMOTEIO, vmm_prepare_sized(&self->v, self->veil,
+						VEIL_PREPARE_SIZE_V1, test_set, 4,
+						4, EBUSY, NULL));
+	ASSERT_EQ(0, vmm_prepare_sized(&self->v, self->veil, VEIL_PREPARE_SIZE_V1,
+				       test_set, 4, 5, 0, NULL));
+
+	/* A good PREPARE, then the guest publishes again: stale. */
+	ASSERT_EQ(0, vmm_publish(&self->v, test_set, 3, 6));
+	EXPECT_EQ(-ESTALE, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL))
+		TH_LOG("SANITIZE of a set published after the PREPARE");
+	expect_data_untouched(_metadata, &self->v, self->before, "refused SANITIZEs");
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(0, info.sanitizes);
+
+	/* And a PREPARE that works still works. */
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	EXPECT_TRUE(vmm_page_is_zero(&self->v, DATA_GFN));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_data_untouched(_metadata, &self->v, self->before, "after RESTORE");
+}
+
+/*
+ * test_set and the control page take six pin batches (the 300-frame record
+ * takes two): whichever fails, SANITIZE fails before a byte is zeroed.
+ */
+TEST_F(vm, sanitize_that_cannot_pin_every_frame_zeroes_none)
+{
+	struct veil_info info;
+	char n[16];
+	int batch;
+
+	for (batch = 1; batch <= 6; batch++) {
+		ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+		snprintf(n, sizeof(n), "%d", batch);
+		ASSERT_EQ(0, veil_set_param("fail_pin_batch", n))
+			TH_LOG("no fail_pin_batch test hook");
+		EXPECT_EQ(-EFAULT, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL))
+			TH_LOG("pin batch %d failed", batch);
+		expect_data_untouched(_metadata, &self->v, self->before, "a failed pin");
+		EXPECT_EQ(VEIL_STATE_RUNNING, vmm_control(&self->v)->state);
+		ASSERT_EQ(0, veil_info(self->veil, &info));
+		EXPECT_EQ(VEIL_HOST_PREPARED, info.state);
+		EXPECT_EQ(0, info.sanitizes);
+		ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_THAW));
+	}
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_all_restored(_metadata, &self->v, self->before);
+}
+
+/* ---- a guest that unregisters, or reboots without saying so ---- */
+
+TEST_F(vm, unregister_forgets_the_control_page_and_the_set)
+{
+	struct veil_prepare p = { .size = sizeof(p), .timeout_ms = 2000 };
+	struct veil_info info;
+	uint8_t *img = malloc(VMM_MEM_SIZE);
+
+	ASSERT_NE(NULL, img);
+	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_UNREGISTER,
+					       VMM_CONTROL_GPA + 4096, 0, 0))
+		TH_LOG("UNREGISTER of a page that is not the control page");
+	ASSERT_EQ(0, vmm_hypercall(&self->v, VEIL_HC_UNREGISTER, VMM_CONTROL_GPA, 0, 0));
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_FALSE(info.flags & VEIL_INFO_REGISTERED);
+	EXPECT_EQ(0, info.nr_extents);
+	EXPECT_EQ(0, info.generation);
+
+	memcpy(img, self->v.mem, VMM_MEM_SIZE);
+	EXPECT_EQ(-1, ioctl(self->veil, VEIL_IOC_PREPARE, &p));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-ENODEV, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	EXPECT_EQ(0, memcmp(img, self->v.mem, VMM_MEM_SIZE))
+		TH_LOG("veil wrote into an unregistered guest");
+	free(img);
+}
+
+TEST_F(vm, guest_that_rebooted_without_unregister_is_forgotten)
+{
+	struct veil_prepare p = { .size = sizeof(p), .timeout_ms = 2000 };
+	struct veil_info info;
+	uint8_t *img = malloc(VMM_MEM_SIZE);
+
+	ASSERT_NE(NULL, img);
+	/* A kernel without veil_guest now uses the frame of the control page. */
+	memset(vmm_control(&self->v), 0x5a, 4096);
+	memcpy(img, self->v.mem, VMM_MEM_SIZE);
+	EXPECT_EQ(-1, ioctl(self->veil, VEIL_IOC_PREPARE, &p));
+	EXPECT_EQ(ENODEV, errno) TH_LOG("PREPARE into a page without veil's magic");
+	EXPECT_EQ(0, memcmp(img, self->v.mem, VMM_MEM_SIZE))
+		TH_LOG("veil wrote into the page of a guest that rebooted");
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_FALSE(info.flags & VEIL_INFO_REGISTERED);
+	EXPECT_EQ(0, info.nr_pages) TH_LOG("the old set outlived the guest");
+	EXPECT_EQ(-ENODEV, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	EXPECT_EQ(0, memcmp(img, self->v.mem, VMM_MEM_SIZE));
+
+	/* The next kernel that registers is served as a new guest. */
+	ASSERT_EQ(0, vmm_register(&self->v));
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_data_untouched(_metadata, &self->v, self->before, "after RESTORE");
+	free(img);
+}
+
+/* ---- guest RAM that other processes share ---- */
+
+TEST(shared_guest_memory_is_refused)
+{
+	uint64_t before[NR_PAGES];
+	struct vmm v;
+	int fd;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create_opts(&v, 0, false, VMM_MEM_SIZE, VMM_SHARED));
+	fill_random(&v, 99);
+	ASSERT_EQ(0, vmm_register(&v));
+	ASSERT_EQ(0, vmm_publish(&v, test_set, 4, 1));
+	fd = veil_attach(&v);
+	ASSERT_LE(0, fd);
+	hash_all(&v, before);
+	ASSERT_EQ(0, prepare_set(&v, fd, test_set, 4));
+	EXPECT_EQ(-EOPNOTSUPP, veil_sanitize(fd, VEIL_IOC_SANITIZE, NULL))
+		TH_LOG("SANITIZE of a MAP_SHARED memslot");
+	expect_data_untouched(_metadata, &v, before, "a refused SANITIZE");
+	close(fd);
+	vmm_destroy(&v);
+}
+
+/* ---- the manager killed at any point of SANITIZE or RESTORE ---- */
+
+#define BIG_PAGES	(256UL << 8)		/* 256 MiB excluded */
+#define BIG_MEM		(VMM_DATA_GPA + (BIG_PAGES << 12))
+
+static const struct veil_extent big_set[] = {
+	{ .gfn = DATA_GFN, .npages = BIG_PAGES },
+};
+
+/* Two words of every excluded frame name it, so a zeroed frame shows. */
+static void big_fill(struct vmm *v)
+{
+	uint64_t i, *p;
+
+	for (i = 0; i < BIG_PAGES; i++) {
+		p = (uint64_t *)(v->mem + VMM_DATA_GPA + (i << 12));
+		p[0] = 0x5eed000000000000ULL | i;
+		p[511] = ~i;
+	}
+}
+
+static uint64_t big_damaged(const struct vmm *v)
+{
+	uint64_t i, bad = 0;
+	const uint64_t *p;
+
+	for (i = 0; i < BIG_PAGES; i++) {
+		p = (const uint64_t *)(v->mem + VMM_DATA_GPA + (i << 12));
+		bad += p[0] != (0x5eed000000000000ULL | i) || p[511] != ~i;
+	}
+	return bad;
+}
+
+static unsigned int kill_rounds(void)
+{
+	const char *s = getenv("VEIL_KILL_ROUNDS");
+
+	return s && *s ? strtoul(s, NULL, 10) : 20;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * One checkpoint by a manager in a child process, killed by @sig @delay
+ * seconds after the guest acknowledged PREPARE (never, when @sig is 0).
+ * The manager uses the 24-byte PREPARE that every veil_host takes.
+ * Returns the child's wait status, or -1.
+ */
+static int managed_round(struct vmm *v, int sig, double delay, double *took)
+{
+	volatile struct veil_control *c = vmm_control(v);
+	struct veil_prepare p = { .size = VEIL_PREPARE_SIZE_V1, .timeout_ms = 20000 };
+	struct veil_info info;
+	int ready[2], status, fd, i;
+	uint64_t seq = c->req_seq + 1, gen;
+	double t0;
+	pid_t pid;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		fd = veil_attach(v);
+		if (fd < 0)
+			_exit(2);
+		if (veil_info(fd, &info) ||
+		    write(ready[1], &info.generation, sizeof(info.generation)) != 8)
+			_exit(3);
+		if (ioctl(fd, VEIL_IOC_PREPARE_V1, &p))
+			_exit(4);
+		if (veil_sanitize(fd, VEIL_IOC_SANITIZE, NULL))
+			_exit(5);
+		if (veil_sanitize(fd, VEIL_IOC_RESTORE, NULL))
+			_exit(6);
+		_exit(0);
+	}
+	close(ready[1]);
+	if (read(ready[0], &gen, sizeof(gen)) != sizeof(gen))
+		gen = 0;
+	close(ready[0]);
+	/* The guest's side: the set again at the next generation, ACK. */
+	for (i = 0; i < 4000 && c->req_seq != seq; i++)
+		usleep(5000);
+	if (c->req_seq == seq) {
+		vmm_publish(v, big_set, 1, gen + 1);
+		c->guest_generation = gen + 1;
+		c->guest_error = 0;
+		c->ack_seq = seq;
+		vmm_hypercall(v, VEIL_HC_ACK, seq, 0, 0);
+	}
+	t0 = mono_s();
+	if (sig) {
+		usleep(delay * 1e6);
+		kill(pid, sig);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	*took = mono_s() - t0;
+	return status;
+}
+
+FIXTURE(big) {
+	struct vmm v;
+};
+
+FIXTURE_SETUP(big)
+{
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create_opts(&self->v, 0, false, BIG_MEM, VMM_PRIVATE));
+	big_fill(&self->v);
+	ASSERT_EQ(0, vmm_register(&self->v));
+	ASSERT_EQ(0, vmm_publish(&self->v, big_set, 1, 1));
+}
+
+FIXTURE_TEARDOWN(big)
+{
+	vmm_destroy(&self->v);
+}
+
+/*
+ * The manager (as veilctl) gets SIGKILL, SIGINT or SIGTERM (none handled,
+ * so each is fatal) at a random point between the guest's ACK and the end
+ * of RESTORE, over 256 MiB: every frame holds its data afterwards, the
+ * guest runs, and a new checkpoint works.  VEIL_KILL_ROUNDS sets the
+ * number of rounds (make stress: 200).
+ */
+TEST_F_TIMEOUT(big, killed_manager_never_leaves_the_guest_on_zeros, 1200)
+{
+	static const int sigs[] = { SIGKILL, SIGINT, SIGTERM };
+	unsigned int rounds = kill_rounds(), i, killed = 0, finished = 0;
+	double took, window;
+	uint64_t bad, total_bad = 0;
+	int status, fd, err;
+	uint32_t ret;
+
+	/* A round nobody kills: how long SANITIZE and RESTORE take. */
+	status = managed_round(&self->v, 0, 0, &window);
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("an undisturbed checkpoint failed: status 0x%x", status);
+	ASSERT_EQ(0, big_damaged(&self->v));
+	TH_LOG("SANITIZE and RESTORE of %lu MiB took %.2f s", BIG_PAGES >> 8, window);
+
+	srandom(0x7e11);
+	for (i = 0; i < rounds; i++) {
+		double delay = window * 1.2 * (random() % 1000) / 1000.0;
+
+		status = managed_round(&self->v, sigs[i % 3], delay, &took);
+		ASSERT_NE(-1, status);
+		if (WIFSIGNALED(status))
+			killed++;
+		else
+			finished++;
+		bad = big_damaged(&self->v);
+		total_bad += bad;
+		EXPECT_EQ(0, bad) TH_LOG("round %u: signal %d after %.3f s left %llu frames damaged",
+					 i, sigs[i % 3], delay, (unsigned long long)bad);
+		/* The guest runs: its vCPU is not held. */
+		ret = vmm_hypercall_nr(&self->v, VEIL_HC_NR, VEIL_HC_ACK, 0, 0, 0, &err);
+		EXPECT_EQ(0, err) TH_LOG("round %u: the vCPU did not run", i);
+		EXPECT_EQ(KVM_EINVAL_32, ret);
+		if (bad)
+			big_fill(&self->v);	/* the next round starts whole */
+	}
+	TH_LOG("%u rounds: %u managers killed mid-way, %u finished first; %llu frames damaged",
+	       rounds, killed, finished, (unsigned long long)total_bad);
+	EXPECT_LT(0, killed) TH_LOG("no round killed the manager before it finished");
+
+	/* A new checkpoint works. */
+	fd = veil_attach(&self->v);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, prepare_set(&self->v, fd, big_set, 1));
+	ASSERT_EQ(0, veil_sanitize(fd, VEIL_IOC_SANITIZE, NULL));
+	EXPECT_EQ(BIG_PAGES, big_damaged(&self->v));
+	ASSERT_EQ(0, veil_sanitize(fd, VEIL_IOC_RESTORE, NULL));
+	EXPECT_EQ(0, big_damaged(&self->v));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/kvm.h>
 #include <linux/veil.h>
 #include <stdbool.h>
@@ -44,8 +45,13 @@ struct vmm {
 	struct kvm_run *run;
 	int run_size;
 	uint8_t *mem;
+	size_t mem_size;
 	int cpl;
 };
+
+/* How guest RAM is mapped: private as QEMU's default, or shared. */
+#define VMM_PRIVATE	0
+#define VMM_SHARED	1
 
 #define VMM_PT_GPA	0x80000UL	/* PML4, PDPT, PD of a 64-bit guest */
 
@@ -85,7 +91,13 @@ static inline int vmm_enter_long_mode(struct vmm *v, struct kvm_sregs *sregs)
 	return 0;
 }
 
-static inline int vmm_create_mode(struct vmm *v, int cpl, bool long_mode)
+/*
+ * A VM with @size bytes of RAM (at least VMM_MEM_SIZE), mapped @sharing,
+ * in long mode or flat 32-bit protected mode at @cpl.  The mapping is not
+ * inherited by forked children, as QEMU's is not.
+ */
+static inline int vmm_create_opts(struct vmm *v, int cpl, bool long_mode,
+				  size_t size, int sharing)
 {
 	static const uint8_t code[] = {
 		0x0f, 0x01, 0xd9,	/* vmmcall */
@@ -99,22 +111,26 @@ static inline int vmm_create_mode(struct vmm *v, int cpl, bool long_mode)
 
 	memset(v, 0, sizeof(*v));
 	v->cpl = cpl;
+	v->mem_size = size;
 	v->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (v->kvm < 0)
 		return -errno;
 	v->vm = ioctl(v->kvm, KVM_CREATE_VM, 0);
 	if (v->vm < 0)
 		return -errno;
-	v->mem = mmap(NULL, VMM_MEM_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	v->mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		      (sharing == VMM_SHARED ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
+		      -1, 0);
 	if (v->mem == MAP_FAILED)
+		return -errno;
+	if (madvise(v->mem, size, MADV_DONTFORK))
 		return -errno;
 	memcpy(v->mem + VMM_CODE_GPA, code, sizeof(code));
 	memcpy(v->mem + VMM_SPIN_GPA, spin, sizeof(spin));
 	region = (struct kvm_userspace_memory_region) {
 		.slot = 0,
 		.guest_phys_addr = 0,
-		.memory_size = VMM_MEM_SIZE,
+		.memory_size = size,
 		.userspace_addr = (unsigned long)v->mem,
 	};
 	if (ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &region))
@@ -154,6 +170,11 @@ static inline int vmm_create_mode(struct vmm *v, int cpl, bool long_mode)
 	return 0;
 }
 
+static inline int vmm_create_mode(struct vmm *v, int cpl, bool long_mode)
+{
+	return vmm_create_opts(v, cpl, long_mode, VMM_MEM_SIZE, VMM_PRIVATE);
+}
+
 /* A 32-bit guest at @cpl. */
 static inline int vmm_create(struct vmm *v, int cpl)
 {
@@ -171,7 +192,7 @@ static inline void vmm_destroy(struct vmm *v)
 	if (v->kvm > 0)
 		close(v->kvm);
 	if (v->mem && v->mem != MAP_FAILED)
-		munmap(v->mem, VMM_MEM_SIZE);
+		munmap(v->mem, v->mem_size);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -328,6 +349,22 @@ static inline int veil_module_unload(void)
 	return syscall(SYS_delete_module, "veil_host", O_NONBLOCK) ? -errno : 0;
 }
 
+/* Writes @val into veil_host's module parameter @name; 0 or -errno. */
+static inline int veil_set_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/veil_host/parameters/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 static inline int veil_attach(struct vmm *v)
 {
 	struct veil_attach a = { .size = sizeof(a), .vm_fd = v->vm };
@@ -349,6 +386,74 @@ static inline int veil_info(int fd, struct veil_info *info)
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
 	return ioctl(fd, VEIL_IOC_INFO, info) ? -errno : 0;
+}
+
+/*
+ * PREPARE answered as veil_guest answers it: when the request shows up in
+ * the control page, the guest publishes @n records of @set (none if @set is
+ * NULL) at generation @gen, writes @gen and @guest_error into the control
+ * page and acknowledges.  Returns PREPARE's result, 0 or -errno, and what
+ * it copied out in @out.  @size is the argument's size: sizeof(struct
+ * veil_prepare), or VEIL_PREPARE_SIZE_V1 for the older form.
+ */
+struct vmm_preparer {
+	int veil;
+	unsigned long cmd;
+	struct veil_prepare p;
+	int r;
+};
+
+static void *vmm_do_prepare(void *arg)
+{
+	struct vmm_preparer *pr = arg;
+
+	pr->r = ioctl(pr->veil, pr->cmd, &pr->p) ? -errno : 0;
+	return NULL;
+}
+
+static inline int vmm_prepare_sized(struct vmm *v, int veil, size_t size,
+				    const struct veil_extent *set, uint32_t n,
+				    uint64_t gen, uint32_t guest_error,
+				    struct veil_prepare *out)
+{
+	volatile struct veil_control *c = vmm_control(v);
+	struct vmm_preparer pr = {
+		.veil = veil,
+		.cmd = size == sizeof(pr.p) ? VEIL_IOC_PREPARE : VEIL_IOC_PREPARE_V1,
+		.p = { .size = size, .timeout_ms = 20000 },
+	};
+	uint64_t seq = c->req_seq + 1;
+	pthread_t t;
+	int i;
+
+	if (pthread_create(&t, NULL, vmm_do_prepare, &pr))
+		return -EAGAIN;
+	for (i = 0; i < 4000; i++) {
+		if (c->req_seq == seq && c->req_op == VEIL_REQ_PREPARE)
+			break;
+		if (i > 10 && pr.r)
+			break;		/* refused before the request went out */
+		usleep(5000);
+	}
+	if (c->req_seq == seq) {
+		if (set)
+			vmm_publish(v, set, n, gen);
+		c->guest_generation = gen;
+		c->guest_error = guest_error;
+		c->ack_seq = seq;
+		vmm_hypercall(v, VEIL_HC_ACK, seq, 0, 0);
+	}
+	pthread_join(t, NULL);
+	if (out)
+		*out = pr.p;
+	return pr.r;
+}
+
+static inline int vmm_prepare(struct vmm *v, int veil, const struct veil_extent *set,
+			      uint32_t n, uint64_t gen)
+{
+	return vmm_prepare_sized(v, veil, sizeof(struct veil_prepare), set, n,
+				 gen, 0, NULL);
 }
 
 static inline int veil_sanitize(int fd, unsigned long cmd, uint64_t *nr_pages)

@@ -44,15 +44,22 @@
  * PUBLISH   RCX = GPA of the first extent page (ignored when RDX is 0),
  *           RDX = number of extents, RSI = generation (strictly greater
  *           than the last accepted one).  Replaces the whole set.
- * ACK       RCX = request sequence number being acknowledged.
+ * ACK       RCX = request sequence number being acknowledged.  The guest
+ *           writes guest_generation and guest_error into the control page
+ *           first: the host reads them with the ACK.
  * RESTORED  RCX = VEIL_RESTORED_* flags saying what the guest did after
  *           finding state == VEIL_STATE_SANITIZED, RDX = tasks killed,
  *           RSI = tasks notified.
+ * UNREGISTER RCX = GPA of the registered control page.  The host forgets
+ *           the page and the set; sent when the guest module unloads and
+ *           before the guest reboots or kexecs, so that the host never
+ *           writes into a page the next kernel owns.
  */
 #define VEIL_HC_REGISTER	1
 #define VEIL_HC_PUBLISH		2
 #define VEIL_HC_ACK		3
 #define VEIL_HC_RESTORED	4
+#define VEIL_HC_UNREGISTER	5
 
 #define VEIL_RESTORED_KILLED	_BITUL(0)	/* transparent tasks killed */
 #define VEIL_RESTORED_NOTIFIED	_BITUL(1)	/* libveil tasks notified */
@@ -192,15 +199,36 @@ struct veil_get_extents {
 	__u64 extents;
 };
 
-/* PREPARE: ask the guest to freeze, collect and publish; wait for its ack. */
+/*
+ * PREPARE: ask the guest to freeze, collect and publish; wait for its ack.
+ * Succeeds only when the guest acknowledged without an error and with the
+ * generation of a set it published for this very request; only then may
+ * SANITIZE follow.  A guest that reports an error fails it with EREMOTEIO
+ * (guest_error: the guest's positive errno); an acknowledgment naming a
+ * set the host does not hold fails it with EPROTO.  Either way the guest
+ * is thawed and nothing can be sanitized.  The 24-byte form without
+ * guest_error (ABI 1 callers) is still accepted.
+ */
 struct veil_prepare {
 	__u32 size;
 	__u32 timeout_ms;	/* 0: the module's default */
 	__u64 generation;	/* out: generation published */
 	__u64 nr_pages;		/* out: pages in the published set */
+	__u32 guest_error;	/* out: the guest's errno on EREMOTEIO, else 0 */
+	__u32 pad;
 };
 
-/* SANITIZE and RESTORE report what they moved. */
+#define VEIL_PREPARE_SIZE_V1	24
+
+/*
+ * SANITIZE and RESTORE report what they moved.  SANITIZE needs the
+ * successful PREPARE above (EINVAL without one, ESTALE when the guest
+ * published again since, EBUSY while a vCPU runs, ENODEV when the guest
+ * unregistered or its control page no longer holds veil's magic) and is
+ * all-or-nothing: every frame is pinned before the first is zeroed, and
+ * nothing interrupts it after that.  RESTORE cannot fail once SANITIZE
+ * succeeded: the frames stay pinned until it has put them back.
+ */
 struct veil_sanitize {
 	__u32 size;
 	__u32 pad;
@@ -211,6 +239,8 @@ struct veil_sanitize {
 #define VEIL_IOC_INFO		_IOR(VEIL_IOC_MAGIC, 0x02, struct veil_info)
 #define VEIL_IOC_GET_EXTENTS	_IOWR(VEIL_IOC_MAGIC, 0x03, struct veil_get_extents)
 #define VEIL_IOC_PREPARE	_IOWR(VEIL_IOC_MAGIC, 0x04, struct veil_prepare)
+#define VEIL_IOC_PREPARE_V1	_IOC(_IOC_READ | _IOC_WRITE, VEIL_IOC_MAGIC, 0x04, \
+				     VEIL_PREPARE_SIZE_V1)
 #define VEIL_IOC_SANITIZE	_IOWR(VEIL_IOC_MAGIC, 0x05, struct veil_sanitize)
 #define VEIL_IOC_RESTORE	_IOWR(VEIL_IOC_MAGIC, 0x06, struct veil_sanitize)
 #define VEIL_IOC_THAW		_IO(VEIL_IOC_MAGIC, 0x07)
@@ -223,7 +253,7 @@ static_assert(sizeof(struct veil_extent_page) == 4096, "veil_extent_page size");
 static_assert(sizeof(struct veil_attach) == 8, "veil_attach size");
 static_assert(sizeof(struct veil_info) == 112, "veil_info size");
 static_assert(sizeof(struct veil_get_extents) == 48, "veil_get_extents size");
-static_assert(sizeof(struct veil_prepare) == 24, "veil_prepare size");
+static_assert(sizeof(struct veil_prepare) == 32, "veil_prepare size");
 static_assert(sizeof(struct veil_sanitize) == 16, "veil_sanitize size");
 
 /*
