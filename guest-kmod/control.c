@@ -19,6 +19,7 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/reboot.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/kvm_para.h>
@@ -490,6 +491,44 @@ static void veil_guest_register(void)
 	pr_info("control page registered with the host, ABI %u\n", abi);
 }
 
+/*
+ * Tells the host to forget the control page, so that it never writes into
+ * the frame once this module or this kernel no longer owns it.  Returns
+ * whether the host still knows the page (the call failed).
+ */
+static bool veil_guest_unregister(void)
+{
+	long ret;
+
+	if (!veil_guest_registered)
+		return false;
+	ret = veil_guest_hypercall(VEIL_HC_UNREGISTER, virt_to_phys(veil_guest_ctl),
+				   0, 0);
+	if (ret && ret != -KVM_ENOSYS) {
+		pr_warn("UNREGISTER refused by the host: %ld\n", ret);
+		return true;
+	}
+	veil_guest_registered = false;
+	return false;
+}
+
+/*
+ * Reboot, halt, power-off and kexec: the next kernel owns the frame of the
+ * control page.  Runs in the task that reboots; the poller may hold the
+ * lock in a PREPARE, so the page is not touched, only unregistered.
+ */
+static int veil_guest_reboot(struct notifier_block *nb, unsigned long action,
+			     void *data)
+{
+	if (veil_guest_registered && !veil_guest_unregister())
+		pr_info("control page unregistered for the reboot\n");
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block veil_guest_reboot_nb = {
+	.notifier_call = veil_guest_reboot,
+};
+
 int veil_guest_control_start(void)
 {
 	veil_guest_ctl = (struct veil_control *)get_zeroed_page(GFP_KERNEL);
@@ -502,27 +541,31 @@ int veil_guest_control_start(void)
 	if (IS_ERR(veil_guest_poller)) {
 		int err = PTR_ERR(veil_guest_poller);
 
-		free_page((unsigned long)veil_guest_ctl);
+		if (!veil_guest_unregister())
+			free_page((unsigned long)veil_guest_ctl);
 		return err;
 	}
+	register_reboot_notifier(&veil_guest_reboot_nb);
 	return 0;
 }
 
 /*
- * Module unload: stop polling, thaw everything.  A registered host keeps
- * the GPA of the control page, so the page is left allocated (one page)
- * rather than handed back to the allocator while the host may write it.
+ * Module unload: stop polling, thaw everything, unregister.  A host that
+ * refused UNREGISTER keeps the GPA of the control page, so the page is
+ * then left allocated (one page) rather than handed back to the allocator
+ * while the host may write it.
  */
 void veil_guest_control_stop(void)
 {
+	unregister_reboot_notifier(&veil_guest_reboot_nb);
 	kthread_stop(veil_guest_poller);
 	mutex_lock(&veil_guest_ctl_lock);
 	veil_guest_do_thaw("module unload", 0);
+	if (veil_guest_unregister())
+		pr_warn("control page left allocated: the host still knows it\n");
+	else
+		free_page((unsigned long)veil_guest_ctl);
 	mutex_unlock(&veil_guest_ctl_lock);
 	veil_guest_freeze_drain();
-	if (!veil_guest_registered)
-		free_page((unsigned long)veil_guest_ctl);
-	else
-		pr_warn("control page left allocated: the host still knows it\n");
 	veil_guest_free_chain();
 }
