@@ -13,12 +13,19 @@
 
 #include "veil_guest.h"
 
+/*
+ * Runs one thread can add to a category: its kernel stack, a run per page
+ * (kernel_objects=1), and pt_regs; or the FPU state, two ranges that may
+ * each cross a page boundary.
+ */
+#define VEIL_GUEST_RUNS_PER_THREAD	(THREAD_SIZE / PAGE_SIZE + 4)
+
 int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c)
 {
 	bool runs_on = veil_guest_client_aware(tsk);
 	struct task_struct *t;
 	struct mm_struct *mm;
-	int err = 0;
+	int err = 0, nr;
 
 	mm = get_task_mm(tsk);
 	if (mm) {
@@ -33,6 +40,24 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 		return err;
 	veil_guest_collect_ctty(tsk, c);
 
+	/*
+	 * The threads are walked under RCU, which also keeps an exiting
+	 * thread's stack from being freed under the reads: nothing in there
+	 * may sleep.  Room is made first for every thread (a stack of up to
+	 * VEIL_GUEST_RUNS_PER_THREAD runs, as many for the registers); a
+	 * thread cloned meanwhile may need more, which is then allocated
+	 * without sleeping.
+	 */
+	nr = get_nr_threads(tsk) + 1;
+	err = veil_guest_extset_reserve(&c->cat[VEIL_GUEST_CAT_STACK],
+					nr * VEIL_GUEST_RUNS_PER_THREAD);
+	if (!err)
+		err = veil_guest_extset_reserve(&c->cat[VEIL_GUEST_CAT_FPU],
+						nr * VEIL_GUEST_RUNS_PER_THREAD);
+	if (err)
+		return err;
+	c->cat[VEIL_GUEST_CAT_STACK].nosleep = true;
+	c->cat[VEIL_GUEST_CAT_FPU].nosleep = true;
 	rcu_read_lock();
 	for_each_thread(tsk, t) {
 		veil_guest_collect_stack(t, c);
@@ -40,7 +65,9 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 			veil_guest_collect_regs(t, c);
 	}
 	rcu_read_unlock();
-	return 0;
+	c->cat[VEIL_GUEST_CAT_STACK].nosleep = false;
+	c->cat[VEIL_GUEST_CAT_FPU].nosleep = false;
+	return c->cat[VEIL_GUEST_CAT_STACK].error ?: c->cat[VEIL_GUEST_CAT_FPU].error;
 }
 
 /*

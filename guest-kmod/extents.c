@@ -14,12 +14,17 @@
 
 #define VEIL_GUEST_RUNS_MIN	256
 
-static int veil_guest_extset_grow(struct veil_guest_extset *set)
+static int veil_guest_extset_grow_to(struct veil_guest_extset *set, size_t cap)
 {
-	size_t cap = set->cap ? set->cap * 2 : VEIL_GUEST_RUNS_MIN;
 	struct veil_guest_run *runs;
 
-	runs = kvmalloc_array(cap, sizeof(*runs), GFP_KERNEL);
+	/*
+	 * Under RCU (set->nosleep) only a non-sleeping allocation is allowed;
+	 * kvmalloc then falls back to nothing but kmalloc, and a failure
+	 * fails the collection (and PREPARE) rather than leaving runs out.
+	 */
+	runs = kvmalloc_array(cap, sizeof(*runs),
+			      set->nosleep ? GFP_NOWAIT | __GFP_NOWARN : GFP_KERNEL);
 	if (!runs)
 		return -ENOMEM;
 	if (set->nr)
@@ -28,6 +33,26 @@ static int veil_guest_extset_grow(struct veil_guest_extset *set)
 	set->runs = runs;
 	set->cap = cap;
 	return 0;
+}
+
+static int veil_guest_extset_grow(struct veil_guest_extset *set)
+{
+	return veil_guest_extset_grow_to(set, set->cap ? set->cap * 2 : VEIL_GUEST_RUNS_MIN);
+}
+
+/* Room for @more runs without allocating, before appending under RCU. */
+int veil_guest_extset_reserve(struct veil_guest_extset *set, size_t more)
+{
+	size_t cap = set->cap ? set->cap : VEIL_GUEST_RUNS_MIN;
+
+	if (set->error)
+		return set->error;
+	if (set->nr + more <= set->cap)
+		return 0;
+	while (cap < set->nr + more)
+		cap *= 2;
+	set->error = veil_guest_extset_grow_to(set, cap);
+	return set->error;
 }
 
 /* First and last guest physical address + 1 of a run. */

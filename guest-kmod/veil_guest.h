@@ -39,6 +39,7 @@ struct veil_guest_extset {
 	size_t nr;
 	size_t cap;
 	int error;		/* first allocation failure, sticky */
+	bool nosleep;		/* appended to under RCU: grow without sleeping */
 };
 
 /* One extent set per category, merged into all by veil_guest_collect_finish(). */
@@ -53,6 +54,7 @@ struct veil_guest_collect {
 void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages);
 void veil_guest_extset_add_bytes(struct veil_guest_extset *set, u64 pfn,
 				 unsigned int off, unsigned int len);
+int veil_guest_extset_reserve(struct veil_guest_extset *set, size_t more);
 int veil_guest_extset_finish(struct veil_guest_extset *set);
 void veil_guest_extset_free(struct veil_guest_extset *set);
 u64 veil_guest_extset_pages(const struct veil_guest_extset *set);
