@@ -432,6 +432,29 @@ static void print_result(struct ckpt *c)
 	       c->t_save);
 }
 
+/*
+ * A PREPARE that failed, for --json: which step, why, the guest's own
+ * error when it gave one, and that nothing was written.
+ */
+static void print_prepare_failure(const struct ckpt *c, int err)
+{
+	json_t *j;
+	char *s;
+
+	if (!c->o->json)
+		return;
+	j = json_pack("{s:i, s:s, s:s, s:s, s:i, s:b}", "pid", c->vm.pid,
+		      "name", c->vm.name, "result", "refused", "step", "prepare",
+		      "errno", err, "written", 0);
+	json_object_set_new(j, "error", json_string(strerror(err)));
+	if (err == EREMOTEIO)
+		json_object_set_new(j, "guest_error", json_integer(c->prep.guest_error));
+	s = json_dumps(j, JSON_COMPACT);
+	printf("%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
 /* Connects QMP and, unless unprotected, /dev/veil.  Returns an exit code. */
 static int ckpt_setup(struct ckpt *c, const char *spec)
 {
@@ -521,10 +544,24 @@ int cmd_checkpoint(const char *spec, const struct options *o)
 				err_msg("VM %d: the guest did not acknowledge within %u s; nothing written, VM left running",
 					c.vm.pid, o->timeout_s);
 				rc = EXIT_TIMEOUT;
+			} else if (e == EREMOTEIO) {
+				err_msg("VM %d: the guest could not prepare: %s (guest error %u); nothing written, VM left running",
+					c.vm.pid, strerror(c.prep.guest_error),
+					c.prep.guest_error);
+				rc = EXIT_FAIL;
+			} else if (e == EPROTO) {
+				err_msg("VM %d: the guest acknowledged PREPARE without publishing its set for it; nothing written, VM left running",
+					c.vm.pid);
+				rc = EXIT_FAIL;
+			} else if (e == ENODEV) {
+				err_msg("VM %d: the guest no longer runs veil_guest (it unloaded it or rebooted); nothing written",
+					c.vm.pid);
+				rc = EXIT_UNPROTECTED;
 			} else {
 				err_msg("VM %d: PREPARE: %s", c.vm.pid, strerror(e));
 				rc = EXIT_FAIL;
 			}
+			print_prepare_failure(&c, e);
 			recover(&c);
 			goto done;
 		}
