@@ -74,8 +74,9 @@ struct veil_host_vm {
 	bool registered;
 	u32 guest_abi;
 	gpa_t control_gpa;
-	/* VEIL_HOST_*; also read under RCU by the KVM_RUN hook */
-	u32 state;
+	u32 state;			/* VEIL_HOST_* */
+	/* vCPUs entering KVM_RUN wait: from SANITIZE until RESTORE; read under RCU */
+	bool holding;
 	u32 state_before_sanitize;
 	u64 generation;			/* of the last accepted PUBLISH */
 	struct veil_host_set *set;	/* current exclusion set or NULL */
@@ -98,7 +99,7 @@ int veil_host_vms_init(void);
 void veil_host_vms_exit(void);
 struct veil_host_vm *veil_host_vm_get(struct kvm *kvm, bool create);
 void veil_host_vm_put(struct veil_host_vm *vm);
-bool veil_host_vm_sanitized_rcu(struct kvm *kvm);
+bool veil_host_vm_held_rcu(struct kvm *kvm);
 bool veil_host_vm_known_rcu(struct kvm *kvm);
 void veil_host_vm_destroyed(struct kvm *kvm);
 int veil_host_vm_attach(struct veil_host_vm *vm);

@@ -185,7 +185,7 @@ static void notrace veil_host_run_hook(unsigned long ip, unsigned long parent_ip
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
 	rcu_read_lock();
-	held = veil_host_vm_sanitized_rcu(vcpu->kvm);
+	held = veil_host_vm_held_rcu(vcpu->kvm);
 	rcu_read_unlock();
 	if (held)
 		veil_host_divert(fregs, veil_host_run);

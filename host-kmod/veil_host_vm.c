@@ -42,11 +42,12 @@ bool veil_host_vm_known_rcu(struct kvm *kvm)
 	return veil_host_vm_find(kvm);
 }
 
-bool veil_host_vm_sanitized_rcu(struct kvm *kvm)
+/* Must a vCPU of @kvm entering KVM_RUN be held (SANITIZE, or SANITIZED)? */
+bool veil_host_vm_held_rcu(struct kvm *kvm)
 {
 	struct veil_host_vm *vm = veil_host_vm_find(kvm);
 
-	return vm && READ_ONCE(vm->state) == VEIL_HOST_SANITIZED;
+	return vm && READ_ONCE(vm->holding);
 }
 
 static struct veil_host_vm *veil_host_vm_alloc(struct kvm *kvm)
@@ -411,34 +412,37 @@ out:
 }
 
 /*
- * Try to take the mutex of every vCPU: a vCPU in KVM_RUN (or any other vCPU
- * ioctl) holds its own, so success means none is in guest mode, and none
- * can enter it before veil_host_run sees the new state.
+ * Holds the vCPUs for SANITIZE.  @vm->holding goes up first, and from then
+ * on the KVM_RUN hook holds every vCPU that enters; then the mutex of each
+ * vCPU is taken and dropped again, one at a time.  A vCPU in KVM_RUN (or
+ * in any other vCPU ioctl) holds its own mutex, so success means none is
+ * in guest mode, and every later KVM_RUN takes the mutex after veil did
+ * and finds @holding set.  One vCPU mutex at a time: any number of vCPUs
+ * stays within lockdep's MAX_LOCK_DEPTH, and nothing waits on a vCPU.
  */
-static int veil_host_lock_vcpus(struct kvm *kvm, unsigned long *locked)
+static int veil_host_hold_vcpus(struct veil_host_vm *vm)
 {
 	struct kvm_vcpu *vcpu;
 	unsigned long i;
 
-	*locked = 0;
-	kvm_for_each_vcpu(i, vcpu, kvm) {
-		if (!mutex_trylock(&vcpu->mutex))
+	lockdep_assert_held(&vm->lock);
+	WRITE_ONCE(vm->holding, true);
+	smp_mb();	/* @holding before the vCPUs' mutexes */
+	kvm_for_each_vcpu(i, vcpu, vm->kvm) {
+		if (!mutex_trylock(&vcpu->mutex)) {
+			WRITE_ONCE(vm->holding, false);
+			wake_up_all(&vm->wq);
 			return -EBUSY;
-		*locked = i + 1;
+		}
+		mutex_unlock(&vcpu->mutex);
 	}
 	return 0;
 }
 
-static void veil_host_unlock_vcpus(struct kvm *kvm, unsigned long locked)
+static void veil_host_release_vcpus(struct veil_host_vm *vm)
 {
-	struct kvm_vcpu *vcpu;
-	unsigned long i;
-
-	kvm_for_each_vcpu(i, vcpu, kvm) {
-		if (i >= locked)
-			break;
-		mutex_unlock(&vcpu->mutex);
-	}
+	WRITE_ONCE(vm->holding, false);
+	wake_up_all(&vm->wq);
 }
 
 /* Host memory stashed by every VM, in pages, against max_total_mib. */
@@ -493,7 +497,6 @@ int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
 {
 	const struct veil_host_set *set;
 	struct page **pins = NULL;
-	unsigned long locked = 0;
 	void *stash = NULL;
 	__le32 hdr[2];
 	u64 n;
@@ -505,18 +508,18 @@ int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
 		goto out;
 	set = vm->set ?: &veil_host_empty_set;
 	n = set->nr_pages;
-	r = veil_host_lock_vcpus(vm->kvm, &locked);
+	r = veil_host_hold_vcpus(vm);
 	if (r) {
 		pr_info_ratelimited("vm %u: SANITIZE refused: a vCPU is running\n",
 				    vm->id);
-		goto unlock;
+		goto out;
 	}
 	r = veil_host_mem_check(vm->kvm, set);
 	if (r)
-		goto unlock;
+		goto release;
 	r = veil_host_stash_charge(vm, n);
 	if (r)
-		goto unlock;
+		goto release;
 	r = -ENOMEM;
 	pins = kvmalloc_array(n + 1, sizeof(*pins),
 			      GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
@@ -547,14 +550,14 @@ int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
 	WRITE_ONCE(vm->state, VEIL_HOST_SANITIZED);
 	*nr_pages = n;
 	pr_debug("vm %u: sanitized %llu pages\n", vm->id, n);
-	goto unlock;
+	goto out;
 
 uncharge:
 	vfree(stash);
 	kvfree(pins);
 	atomic64_sub(n, &veil_host_stashed);
-unlock:
-	veil_host_unlock_vcpus(vm->kvm, locked);
+release:
+	veil_host_release_vcpus(vm);
 out:
 	mutex_unlock(&vm->lock);
 	return r;
@@ -583,7 +586,7 @@ static int veil_host_restore_locked(struct veil_host_vm *vm, u64 *nr_pages)
 	atomic64_sub(n, &veil_host_stashed);
 	vm->c.restores++;
 	WRITE_ONCE(vm->state, vm->state_before_sanitize);
-	wake_up_all(&vm->wq);
+	veil_host_release_vcpus(vm);
 	if (nr_pages)
 		*nr_pages = n;
 	pr_debug("vm %u: restored %llu pages\n", vm->id, n);
@@ -623,14 +626,13 @@ int veil_host_vm_run_held(struct kvm_vcpu *vcpu)
 
 	if (!vm)
 		return 0;
-	if (READ_ONCE(vm->state) == VEIL_HOST_SANITIZED) {
+	if (READ_ONCE(vm->holding)) {
 		mutex_lock(&vm->lock);
 		vm->c.runs_held++;
 		mutex_unlock(&vm->lock);
 		pr_info_ratelimited("vm %u: KVM_RUN of vCPU %d held until RESTORE\n",
 				    vm->id, vcpu->vcpu_id);
-		if (wait_event_interruptible(vm->wq,
-					     READ_ONCE(vm->state) != VEIL_HOST_SANITIZED))
+		if (wait_event_interruptible(vm->wq, !READ_ONCE(vm->holding)))
 			r = -EINTR;
 	}
 	veil_host_vm_put(vm);

@@ -304,6 +304,84 @@ TEST_F(vm, sanitize_is_refused_while_a_vcpu_runs)
 	expect_all_restored(_metadata, &self->v, self->before);
 }
 
+/* A vCPU spinning in the guest (jmp .) until a signal ends its KVM_RUN. */
+struct spinner {
+	int fd;
+	pthread_t t;
+	int err;
+	volatile bool done;
+};
+
+static void *spin_vcpu(void *arg)
+{
+	struct spinner *s = arg;
+	struct kvm_regs regs = { .rip = VMM_SPIN_GPA, .rflags = 0x2 };
+
+	s->err = ioctl(s->fd, KVM_SET_REGS, &regs) ? -errno : 0;
+	if (!s->err && ioctl(s->fd, KVM_RUN, 0))
+		s->err = -errno;
+	s->done = true;
+	return NULL;
+}
+
+static void stop_spinner(struct spinner *s)
+{
+	while (!s->done) {
+		pthread_kill(s->t, SIGUSR1);
+		usleep(20 * 1000);
+	}
+	pthread_join(s->t, NULL);
+}
+
+/*
+ * Four vCPUs: any one of them in the guest refuses SANITIZE, and once
+ * sanitized each of the four is held before it enters the guest, until
+ * RESTORE.
+ */
+TEST_F(vm, every_vcpu_of_four_is_held_and_any_running_one_refuses_sanitize)
+{
+	struct spinner s[4] = { { .fd = self->v.vcpu } };
+	struct veil_info info;
+	int i;
+
+	for (i = 1; i < 4; i++) {
+		s[i].fd = vmm_add_vcpu(&self->v, i);
+		ASSERT_LE(0, s[i].fd) TH_LOG("vCPU %d: %s", i, strerror(-s[i].fd));
+	}
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_create(&s[i].t, NULL, spin_vcpu, &s[i]));
+		usleep(200 * 1000);
+		EXPECT_EQ(-EBUSY, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL))
+			TH_LOG("SANITIZE while vCPU %d runs", i);
+		stop_spinner(&s[i]);
+		EXPECT_EQ(-EINTR, s[i].err);
+	}
+	EXPECT_FALSE(vmm_page_is_zero(&self->v, DATA_GFN)) TH_LOG("a refused SANITIZE zeroed");
+
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	for (i = 0; i < 4; i++) {
+		s[i].done = false;
+		ASSERT_EQ(0, pthread_create(&s[i].t, NULL, spin_vcpu, &s[i]));
+	}
+	usleep(500 * 1000);
+	for (i = 0; i < 4; i++)
+		EXPECT_FALSE(s[i].done) TH_LOG("vCPU %d left KVM_RUN while sanitized", i);
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(4, info.runs_held);
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	/* Released: each now spins in the guest until its signal. */
+	usleep(300 * 1000);
+	for (i = 0; i < 4; i++) {
+		EXPECT_FALSE(s[i].done) TH_LOG("vCPU %d did not run after RESTORE", i);
+		stop_spinner(&s[i]);
+		EXPECT_EQ(-EINTR, s[i].err);
+	}
+	expect_all_restored(_metadata, &self->v, self->before);
+	for (i = 1; i < 4; i++)
+		close(s[i].fd);
+}
+
 /* ---- partial extent records ---- */
 
 #define PART_GFN	(DATA_GFN + 10)
@@ -723,6 +801,32 @@ TEST_F(lifetime, vm_destroyed_leaves_nothing_behind)
 	EXPECT_EQ(self->known, veil_vms_known()) TH_LOG("veil still knows the VM");
 	if (variant->state == VEIL_HOST_SANITIZED && !variant->unmap)
 		expect_all_restored(_metadata, &self->v, self->before);
+}
+
+/*
+ * KVM may put a new VM where a destroyed one was: veil forgets a VM when
+ * KVM destroys it (a permanent hook), so the next one starts unknown.
+ */
+TEST(a_new_vm_inherits_nothing_from_a_destroyed_one)
+{
+	struct veil_info info;
+	struct vmm v;
+	int i, fd;
+
+	ASSERT_EQ(0, veil_module_load());
+	for (i = 0; i < 16; i++) {
+		setup_guest(_metadata, &v, i);
+		vmm_destroy(&v);
+		ASSERT_EQ(0, vmm_create(&v, 0));
+		fd = veil_attach(&v);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, veil_info(fd, &info));
+		EXPECT_FALSE(info.flags & VEIL_INFO_REGISTERED) TH_LOG("VM %d", i);
+		EXPECT_EQ(0, info.nr_extents);
+		EXPECT_EQ(0, info.hypercalls);
+		close(fd);
+		vmm_destroy(&v);
+	}
 }
 
 /* ---- a manager that is not the VMM ---- */
@@ -1185,7 +1289,7 @@ FIXTURE_TEARDOWN(big)
  * guest runs, and a new checkpoint works.  VEIL_KILL_ROUNDS sets the
  * number of rounds (make stress: 200).
  */
-TEST_F_TIMEOUT(big, killed_manager_never_leaves_the_guest_on_zeros, 1200)
+TEST_F_TIMEOUT(big, killed_manager_never_leaves_the_guest_on_zeros, 2700)
 {
 	static const int sigs[] = { SIGKILL, SIGINT, SIGTERM };
 	unsigned int rounds = kill_rounds(), i, killed = 0, finished = 0;

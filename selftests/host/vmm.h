@@ -196,6 +196,23 @@ static inline void vmm_destroy(struct vmm *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* One more vCPU, @id, set up as the first; its descriptor or -errno. */
+static inline int vmm_add_vcpu(struct vmm *v, int id)
+{
+	struct kvm_sregs sregs;
+	int fd, e;
+
+	fd = ioctl(v->vm, KVM_CREATE_VCPU, id);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(v->vcpu, KVM_GET_SREGS, &sregs) || ioctl(fd, KVM_SET_SREGS, &sregs)) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
 /* Points the vCPU at @rip with the given registers (IOPL 3 for the OUT). */
 static inline int vmm_set_regs(struct vmm *v, uint64_t rip, uint64_t rax,
 			       uint64_t rbx, uint64_t rcx, uint64_t rdx,
