@@ -55,8 +55,9 @@ done
 conf=$top/selftests/$suite/suite.conf
 [ -f "$conf" ] || { echo "vmrun: no suite '$suite' ($conf missing)" >&2; exit 2; }
 
-l1_modules= l1_veil= l1_tests= l1_bins= l1_tools= l1_helpers= l1_mem=2048
-l2_modules= l2_veil= l2_tests= l2_bins= l2_tools= l2_helpers= l2_mem=512 l2_cpu=host,xsave=off
+l1_modules= l1_veil= l1_tests= l1_bins= l1_tools= l1_helpers= l1_mem=2048 l1_env=
+l2_modules= l2_veil= l2_tests= l2_bins= l2_tools= l2_helpers= l2_mem=512 l2_env=
+l2_cpu=host,xsave=off
 timeout=600 test_timeout=300 l2_timeout=400 l2_autoboot=yes hang_after=240
 # shellcheck source=/dev/null
 . "$conf"
@@ -130,10 +131,10 @@ cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
 # A soft lockup prints the stacks of every CPU, not only the stuck one.
 cmdline="$cmdline softlockup_all_cpu_backtrace=1"
 
-# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS
+# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV
 stage_level() {
 	local root=$1 level=$2 k=$3 rel=$4 mods=$5 veil=$6 tests=$7 bins=$8 tools=$9
-	local helpers=${10}
+	local helpers=${10} env=${11}
 	local m t b names=
 	rm -rf "$root"
 	stage_busybox "$root"
@@ -168,6 +169,7 @@ VEIL_TESTS="$tests"
 VEIL_MODULES="${names# }"
 VEIL_TEST_TIMEOUT=$test_timeout
 VEIL_L2_TESTS=
+VEIL_ENV="$env"
 CONF
 	# Per-program limits: test_timeout_NAME=SECONDS in suite.conf.
 	for t in $tests; do
@@ -179,13 +181,15 @@ CONF
 want_l2=0
 if [ -n "${l2_tests// }" ]; then
 	want_l2=1
-	stage_level "$work/l2" L2 "$l2kernel" "$rel2" "$l2_modules" "$l2_veil" "$l2_tests" "$l2_bins" "$l2_tools" "$l2_helpers"
+	stage_level "$work/l2" L2 "$l2kernel" "$rel2" "$l2_modules" "$l2_veil" "$l2_tests" \
+		"$l2_bins" "$l2_tools" "$l2_helpers" "$l2_env"
 	pack "$work/l2" "$work/l2.cpio"
 fi
 
 l1_mods=$l1_modules
 [ $want_l2 = 0 ] || l1_mods="$l1_mods kvm_amd"
-stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins" "$l1_tools" "$l1_helpers"
+stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins" \
+	"$l1_tools" "$l1_helpers" "$l1_env"
 if [ $want_l2 = 1 ]; then
 	stage_qemu "$work/l1"
 	mkdir -p "$work/l1/l2"
