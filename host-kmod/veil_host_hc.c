@@ -13,6 +13,7 @@
 
 #include "compat.h"
 #include "veil_host.h"
+#include "veil_host_validate.h"
 
 #define veil_host_reject(vm, fmt, ...) \
 	pr_warn_ratelimited("vm %u: " fmt, (vm)->id, ##__VA_ARGS__)
@@ -23,6 +24,7 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 	/* The head of struct veil_control: magic and abi_version. */
 	__le32 hdr[2];
 	unsigned int max_abi;
+	long r;
 
 	BUILD_BUG_ON(offsetof(struct veil_control, magic) != 0 ||
 		     offsetof(struct veil_control, abi_version) != 4);
@@ -31,28 +33,18 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 		return -KVM_EINVAL;
 	}
 	max_abi = READ_ONCE(veil_host_max_abi);
-	if (abi < 1 || abi > max_abi) {
-		veil_host_reject(vm, "REGISTER with ABI version %lu, host takes 1..%u\n",
-				 abi, max_abi);
-		return -KVM_EINVAL;
-	}
-	if (!PAGE_ALIGNED(gpa)) {
-		veil_host_reject(vm, "REGISTER: control page 0x%lx is not page-aligned\n",
-				 gpa);
-		return -KVM_EINVAL;
-	}
+	r = veil_host_validate_register(vm->id, gpa, abi, max_abi);
+	if (r)
+		return r;
 	if (!veil_host_mem_is_ram(vm->kvm, gpa >> PAGE_SHIFT, 1) ||
 	    kvm_read_guest(vm->kvm, gpa, hdr, sizeof(hdr))) {
 		veil_host_reject(vm, "REGISTER: control page 0x%lx is not guest RAM\n",
 				 gpa);
 		return -KVM_EFAULT;
 	}
-	if (le32_to_cpu(hdr[0]) != VEIL_CONTROL_MAGIC ||
-	    le32_to_cpu(hdr[1]) != abi) {
-		veil_host_reject(vm, "REGISTER: control page 0x%lx has magic 0x%x version %u\n",
-				 gpa, le32_to_cpu(hdr[0]), le32_to_cpu(hdr[1]));
-		return -KVM_EINVAL;
-	}
+	r = veil_host_validate_control(vm->id, gpa, abi, hdr);
+	if (r)
+		return r;
 
 	/* A new registration is a new guest (reboot, kexec): forget the old set. */
 	veil_host_vm_forget_locked(vm);
@@ -63,86 +55,10 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 	return 0;
 }
 
-/*
- * Decodes a partial record (ABI 2): the bytes [off, off + len) of one frame.
- * Every bit of @npages besides VEIL_EXTENT_PARTIAL, off and len must be
- * zero; stray ones land in off, above the frame.
- */
-static long veil_host_check_partial(struct veil_host_vm *vm, u64 idx,
-				    u64 npages, u32 *off, u32 *len)
+/* Guest RAM for veil_host_validate_extent(): @kvm is the VM's. */
+static bool veil_host_hc_is_ram(void *kvm, u64 gfn, u64 npages)
 {
-	if (vm->guest_abi < 2) {
-		veil_host_reject(vm, "PUBLISH: extent %llu is partial, guest ABI %u\n",
-				 idx, vm->guest_abi);
-		return -KVM_EINVAL;
-	}
-	*off = VEIL_EXTENT_OFF(npages);
-	*len = VEIL_EXTENT_LEN(npages);
-	if (*off >= PAGE_SIZE) {
-		veil_host_reject(vm, "PUBLISH: extent %llu: offset %u past the frame (0x%llx)\n",
-				 idx, *off, npages);
-		return -KVM_EINVAL;
-	}
-	if (!*len) {
-		veil_host_reject(vm, "PUBLISH: extent %llu is an empty partial record\n",
-				 idx);
-		return -KVM_EINVAL;
-	}
-	if (*len > PAGE_SIZE - *off) {
-		veil_host_reject(vm, "PUBLISH: extent %llu: %u bytes at %u cross the frame\n",
-				 idx, *len, *off);
-		return -KVM_EINVAL;
-	}
-	return 0;
-}
-
-/*
- * Checks one record against the end of the previous one, @prev_end (a GPA,
- * 0 before the first record), and against the memslots; on success stores
- * it in @out and moves @prev_end to its end.
- */
-static long veil_host_check_extent(struct veil_host_vm *vm, u64 idx,
-				   const struct veil_extent *rec, u64 *prev_end,
-				   struct veil_host_extent *out)
-{
-	u64 gfn = le64_to_cpu(rec->gfn), npages = le64_to_cpu(rec->npages);
-	u64 start, end;
-	u32 off = 0, len = 0;
-	long r;
-
-	if (npages & VEIL_EXTENT_PARTIAL) {
-		r = veil_host_check_partial(vm, idx, npages, &off, &len);
-		if (r)
-			return r;
-		npages = 1;
-	} else if (!npages) {
-		veil_host_reject(vm, "PUBLISH: extent %llu is empty\n", idx);
-		return -KVM_EINVAL;
-	}
-	if (gfn + npages < gfn || gfn + npages > (1ULL << (52 - PAGE_SHIFT))) {
-		veil_host_reject(vm, "PUBLISH: extent %llu (gfn 0x%llx, %llu pages) overflows\n",
-				 idx, gfn, npages);
-		return -KVM_EINVAL;
-	}
-	/* Below 2^52: neither shift nor sum overflows. */
-	start = (gfn << PAGE_SHIFT) + off;
-	end = len ? start + len : (gfn + npages) << PAGE_SHIFT;
-	if (start < *prev_end) {
-		veil_host_reject(vm, "PUBLISH: extent %llu at GPA 0x%llx < 0x%llx\n",
-				 idx, start, *prev_end);
-		return -KVM_EINVAL;
-	}
-	if (!veil_host_mem_is_ram(vm->kvm, gfn, npages)) {
-		veil_host_reject(vm, "PUBLISH: extent %llu (gfn 0x%llx +%llu) not guest RAM\n",
-				 idx, gfn, npages);
-		return -KVM_EFAULT;
-	}
-	out->gfn = gfn;
-	out->npages = npages;
-	out->off = off;
-	out->len = len;
-	*prev_end = end;
-	return 0;
+	return veil_host_mem_is_ram(kvm, gfn, npages);
 }
 
 /* Reads the extent-page chain at @gpa into @set; no more than @count records. */
@@ -150,54 +66,51 @@ static long veil_host_read_chain(struct veil_host_vm *vm, gpa_t gpa, u64 count,
 				 struct veil_host_set *set,
 				 struct veil_extent_page *page)
 {
-	u64 max_pages = (u64)veil_host_max_mib << (20 - PAGE_SHIFT);
-	u64 idx = 0, prev_end = 0;
+	struct veil_host_validate v = {
+		.id = vm->id,
+		.guest_abi = vm->guest_abi,
+		.count = count,
+		.max_mib = READ_ONCE(veil_host_max_mib),
+		.is_ram = veil_host_hc_is_ram,
+		.ctx = vm->kvm,
+	};
+	struct veil_host_extent *e;
+	struct veil_host_record rec;
 	u32 i, n;
 	long r;
 
-	while (idx < count) {
-		if (!gpa || !PAGE_ALIGNED(gpa)) {
-			veil_host_reject(vm, "PUBLISH: extent page 0x%llx at %llu/%llu: %s\n",
-					 (u64)gpa, idx, count,
-					 gpa ? "not page-aligned" : "missing");
-			return -KVM_EINVAL;
-		}
+	while (v.idx < count) {
+		r = veil_host_validate_link(&v, gpa);
+		if (r)
+			return r;
 		if (!veil_host_mem_is_ram(vm->kvm, gpa >> PAGE_SHIFT, 1) ||
 		    kvm_read_guest(vm->kvm, gpa, page, sizeof(*page))) {
 			veil_host_reject(vm, "PUBLISH: extent page 0x%llx is not guest RAM\n",
 					 (u64)gpa);
 			return -KVM_EFAULT;
 		}
-		n = le32_to_cpu(page->count);
-		if (!n || n > VEIL_EXTENTS_PER_PAGE || n > count - idx ||
-		    page->reserved) {
-			veil_host_reject(vm, "PUBLISH: page 0x%llx: %u recs, rsvd %x, %llu left\n",
-					 (u64)gpa, n, le32_to_cpu(page->reserved),
-					 count - idx);
-			return -KVM_EINVAL;
-		}
-		for (i = 0; i < n; i++, idx++) {
-			r = veil_host_check_extent(vm, idx, &page->ext[i], &prev_end,
-						   &set->ext[idx]);
+		r = veil_host_validate_page(&v, gpa, page, &n);
+		if (r)
+			return r;
+		for (i = 0; i < n; i++) {
+			e = &set->ext[v.idx];
+			r = veil_host_validate_extent(&v, &page->ext[i], &rec);
 			if (r)
 				return r;
-			/* One frame, and one stash slot, per partial record. */
-			set->nr_pages += set->ext[idx].npages;
-			if (set->nr_pages > max_pages) {
-				veil_host_reject(vm, "PUBLISH: more than %u MiB excluded\n",
-						 veil_host_max_mib);
-				return -KVM_E2BIG;
-			}
+			e->gfn = rec.gfn;
+			e->npages = rec.npages;
+			e->off = rec.off;
+			e->len = rec.len;
 		}
 		gpa = le64_to_cpu(page->next);
+		/* Up to max_extents / 255 pages, under vm->lock: let others run. */
+		cond_resched();
 	}
-	if (gpa) {
-		/* Also how a chain that loops ends: longer than announced. */
-		veil_host_reject(vm, "PUBLISH: extent page chain goes on after %llu extents\n",
-				 count);
-		return -KVM_EINVAL;
-	}
+	r = veil_host_validate_end(&v, gpa);
+	if (r)
+		return r;
 	set->nr_extents = count;
+	set->nr_pages = v.nr_pages;
 	return 0;
 }
 
