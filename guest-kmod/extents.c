@@ -73,6 +73,9 @@ static u64 veil_guest_run_end(const struct veil_guest_run *r)
 static void veil_guest_extset_append(struct veil_guest_extset *set, u64 pfn,
 				     u64 npages)
 {
+	/* Sticky: a later allocation that succeeds must not hide a lost run. */
+	if (set->error)
+		return;
 	if (set->nr == set->cap) {
 		set->error = veil_guest_extset_grow(set);
 		if (set->error)
@@ -108,7 +111,7 @@ void veil_guest_extset_add_bytes(struct veil_guest_extset *set, u64 pfn,
 {
 	struct veil_guest_run *last;
 
-	if (!len || set->error || WARN_ON_ONCE(off + len > PAGE_SIZE))
+	if (!len || set->error || WARN_ON_ONCE(off >= PAGE_SIZE || len > PAGE_SIZE - off))
 		return;
 	if (len == PAGE_SIZE) {
 		veil_guest_extset_add(set, pfn, 1);
