@@ -8,6 +8,8 @@
 #   make demo      boot the nested host and guest and show veil at work
 #   make bench     run the benchmarks under selftests/bench/
 #   make lint      checkpatch --strict on kernel code, warnings build of the tools
+#   make fuzz      libFuzzer on the parsers of untrusted input (FUZZ_SECONDS=60 each)
+#   make stress    the host suite's killed-manager test, 200 rounds per kernel
 #   make install   build and install the modules for the running kernel
 #
 # On a real host: make -C host-kmod KDIR=/lib/modules/$(uname -r)/build
@@ -17,6 +19,7 @@ SUITE ?=
 KERNEL ?=
 KSRC := build/linux-source
 KDIR ?= /lib/modules/$(shell uname -r)/build
+FUZZ_SECONDS ?= 60
 
 all: modules tools
 
@@ -37,6 +40,17 @@ demo: deps
 
 bench: deps
 	@selftests/bench/run.sh
+
+# Each target of selftests/fuzz for FUZZ_SECONDS; fails on any finding.
+fuzz: deps
+	@$(MAKE) -s -C selftests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# SANITIZE and RESTORE of 256 MiB with the manager killed at random points:
+# 200 rounds on each kernel (KERNEL=...) where make check runs 20.
+stress: deps
+	@for k in $(or $(KERNEL),$(KERNELS)); do \
+		VEIL_STRESS=1 selftests/vmrun.sh --suite host --kernel $$k || exit 1; \
+	done
 
 # Kernel C sources and headers: everything Kbuild compiles, plus the uapi.
 KERNEL_SOURCES = $(wildcard host-kmod/*.[ch] guest-kmod/*.[ch] uapi/linux/*.h \
@@ -64,4 +78,4 @@ clean:
 	rm -rf build/[0-9]* build/vm build/selftests build/*.log
 	$(MAKE) -C tools clean
 
-.PHONY: all deps modules tools check demo bench lint install clean
+.PHONY: all deps modules tools check demo bench fuzz stress lint install clean

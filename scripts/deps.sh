@@ -19,6 +19,8 @@ packages=(
 	xz-utils zstd kmod cpio
 	# user-space tools
 	libjansson-dev libdevmapper-dev libkmod-dev zlib1g-dev
+	# fuzz targets: clang's libFuzzer and sanitizer runtimes
+	clang libclang-rt-14-dev
 	# test VMs
 	qemu-system-x86 qemu-utils busybox-static dmsetup cryptsetup-bin fio
 	keyutils

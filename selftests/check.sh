@@ -97,6 +97,11 @@ else
 	count fail "tools build"
 fi
 
+echo "== fuzz targets, a short run each (selftests/fuzz)"
+out=$("$top/selftests/fuzz/smoke.sh")
+echo "$out"
+tap_count "$out"
+
 for k in $kernels; do
 	echo "== kernel $k: module builds (-Werror W=1)"
 	while IFS= read -r line; do
