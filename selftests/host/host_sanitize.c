@@ -1188,21 +1188,6 @@ static uint64_t big_damaged(const struct vmm *v)
 	return bad;
 }
 
-static unsigned int kill_rounds(void)
-{
-	const char *s = getenv("VEIL_KILL_ROUNDS");
-
-	return s && *s ? strtoul(s, NULL, 10) : 20;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * One checkpoint by a manager in a child process, killed by @sig @delay
  * seconds after the guest acknowledged PREPARE (never, when @sig is 0).
@@ -1253,14 +1238,14 @@ static int managed_round(struct vmm *v, int sig, double delay, double *took)
 		c->ack_seq = seq;
 		vmm_hypercall(v, VEIL_HC_ACK, seq, 0, 0);
 	}
-	t0 = mono_s();
+	t0 = vmm_seconds();
 	if (sig) {
 		usleep(delay * 1e6);
 		kill(pid, sig);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
-	*took = mono_s() - t0;
+	*took = vmm_seconds() - t0;
 	return status;
 }
 
@@ -1292,7 +1277,8 @@ FIXTURE_TEARDOWN(big)
 TEST_F_TIMEOUT(big, killed_manager_never_leaves_the_guest_on_zeros, 2700)
 {
 	static const int sigs[] = { SIGKILL, SIGINT, SIGTERM };
-	unsigned int rounds = kill_rounds(), i, killed = 0, finished = 0;
+	unsigned int rounds = vmm_env_count("VEIL_KILL_ROUNDS", 20);
+	unsigned int i, killed = 0, finished = 0;
 	double took, window;
 	uint64_t bad, total_bad = 0;
 	int status, fd, err;

@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VMM_MEM_SIZE	(4UL << 20)
@@ -482,6 +483,23 @@ static inline int veil_sanitize(int fd, unsigned long cmd, uint64_t *nr_pages)
 	if (nr_pages)
 		*nr_pages = s.nr_pages;
 	return 0;
+}
+
+/* A count from the environment variable @name, or @dflt without one. */
+static inline uint64_t vmm_env_count(const char *name, uint64_t dflt)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? strtoull(s, NULL, 10) : dflt;
+}
+
+/* Seconds on the monotonic clock. */
+static inline double vmm_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* FNV-1a of one guest page. */
