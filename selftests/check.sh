@@ -51,9 +51,11 @@ tap_count() {
 	done <<<"$1"
 }
 
-# run_suite SUITE L1-KERNEL L2-KERNEL: one suite in its VMs, counted.
+# run_suite SUITE L1-KERNEL L2-KERNEL [VMRUN-ARGS...]: one suite in its
+# VMs, counted.
 run_suite() {
 	local s=$1 k=$2 k2=$3 res out rc p f sk log
+	shift 3
 	if [ "$k" = "$k2" ]; then
 		echo "== kernel $k: suite $s"
 	else
@@ -63,7 +65,7 @@ run_suite() {
 	out=$top/build/vm/$k-$k2/$s.out
 	mkdir -p "$top/build/vm/$k-$k2"
 	rm -f "$res"
-	"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" | tee "$out"
+	"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "$@" | tee "$out"
 	rc=${PIPESTATUS[0]}
 	# L1 itself hanging (nested SVM under TCG, seen with veil not even
 	# loaded) voids the whole run: it is run once more, and says so.
@@ -76,7 +78,7 @@ run_suite() {
 		tail -n 60 "$log" 2>/dev/null | sed 's/^/#   hung| /'
 		retried+=("suite $s on $k/$k2")
 		rm -f "$res"
-		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2"
+		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "$@"
 		rc=$?
 	fi
 	if [ $rc = 2 ] || [ ! -f "$res" ]; then
@@ -127,12 +129,17 @@ for k in $kernels; do
 done
 
 # Suites with mixed_kernels=yes in suite.conf also run with the host on one
-# kernel of the matrix and the guest on another.
+# kernel of the matrix and the guest on another: the programs named by
+# mixed_tests="..." there, or all of them.
 for s in $suites; do
 	grep -q '^mixed_kernels=yes' "$top/selftests/$s/suite.conf" || continue
+	only=()
+	for t in $(sed -n 's/^mixed_tests="\(.*\)".*/\1/p' "$top/selftests/$s/suite.conf"); do
+		only+=(--test "$t")
+	done
 	for k in $kernels; do
 		for k2 in $kernels; do
-			[ "$k" = "$k2" ] || run_suite "$s" "$k" "$k2"
+			[ "$k" = "$k2" ] || run_suite "$s" "$k" "$k2" "${only[@]}"
 		done
 	done
 done
