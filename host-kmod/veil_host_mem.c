@@ -167,20 +167,21 @@ void veil_host_mem_fail_pin_batch(unsigned int n)
 }
 
 /*
- * Pins @n frames at @hva, all inside one private VMA of @mm, into @pages.
- * A frame of a shared mapping (ivshmem, a share=on memory backend,
- * virtio-pmem) is refused: another VM or process would see it zeroed and
- * have its writes reverted by RESTORE.
+ * Pins up to @n frames at @hva into @pages, no further than the end of the
+ * VMA @hva is in (a memslot may span several: the VMM's madvise() and
+ * mprotect() split them); returns how many, or an error.  A frame of a
+ * shared mapping (ivshmem, a share=on memory backend, virtio-pmem) is
+ * refused: another VM or process would see it zeroed and have its writes
+ * reverted by RESTORE.
  */
-static int veil_host_pin_batch(struct kvm *kvm, unsigned long hva,
-			       unsigned long n, struct page **pages,
-			       unsigned int *batch)
+static long veil_host_pin_batch(struct kvm *kvm, unsigned long hva,
+				unsigned long n, struct page **pages,
+				unsigned int *batch)
 {
 	struct mm_struct *mm = kvm->mm;
 	struct vm_area_struct *vma;
 	unsigned int fail;
-	long got;
-	int r = 0;
+	long got, r;
 
 	fail = READ_ONCE(veil_host_fail_pin);
 	if (fail && ++*batch == fail) {
@@ -189,19 +190,20 @@ static int veil_host_pin_batch(struct kvm *kvm, unsigned long hva,
 	}
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, hva);
-	if (!vma || hva + (n << PAGE_SHIFT) > vma->vm_end) {
+	if (!vma) {
 		r = -EFAULT;
 	} else if (vma->vm_flags & VM_SHARED) {
 		pr_warn_ratelimited("SANITIZE refused: guest RAM at 0x%lx is a shared mapping\n",
 				    hva);
 		r = -EOPNOTSUPP;
 	} else {
+		n = min(n, (vma->vm_end - hva) >> PAGE_SHIFT);
 		got = veil_compat_pin_user_pages_remote(mm, hva, n, FOLL_WRITE, pages);
 		if (got >= 0 && got != n) {
 			unpin_user_pages(pages, got);
 			got = -EFAULT;
 		}
-		r = got < 0 ? got : 0;
+		r = got;
 	}
 	mmap_read_unlock(mm);
 	return r;
@@ -221,6 +223,7 @@ int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
 	u64 i, gfn, end, n, done = 0;
 	unsigned int batch = 0;
 	int idx, r = 0;
+	long got;
 
 	if (!mmget_not_zero(kvm->mm))
 		return -ESRCH;
@@ -237,12 +240,14 @@ int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
 			}
 			n = min3(end, slot->base_gfn + slot->npages,
 				 gfn + VEIL_HOST_BATCH) - gfn;
-			r = veil_host_pin_batch(kvm, gfn_to_hva_memslot(slot, gfn), n,
-						pages + done, &batch);
-			if (r)
+			got = veil_host_pin_batch(kvm, gfn_to_hva_memslot(slot, gfn), n,
+						  pages + done, &batch);
+			if (got < 0) {
+				r = got;
 				break;
-			done += n;
-			gfn += n;
+			}
+			done += got;
+			gfn += got;
 			cond_resched();
 		}
 	}

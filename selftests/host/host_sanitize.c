@@ -1131,6 +1131,25 @@ TEST_F(vm, guest_that_rebooted_without_unregister_is_forgotten)
 	free(img);
 }
 
+/*
+ * A memslot over several VMAs: the VMM's madvise() splits its mapping, and
+ * test_set's 300-frame record crosses two splits.
+ */
+TEST_F(vm, sanitize_covers_a_record_across_split_mappings)
+{
+	uint8_t *mid = self->v.mem + (DATA_GFN + 200) * 4096UL;
+
+	ASSERT_EQ(0, madvise(mid, 8 * 4096, MADV_DONTDUMP));
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL))
+		TH_LOG("SANITIZE of a record over three VMAs");
+	EXPECT_TRUE(vmm_page_is_zero(&self->v, DATA_GFN + 199));
+	EXPECT_TRUE(vmm_page_is_zero(&self->v, DATA_GFN + 204));
+	EXPECT_TRUE(vmm_page_is_zero(&self->v, DATA_GFN + 208));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_all_restored(_metadata, &self->v, self->before);
+}
+
 /* ---- guest RAM that other processes share ---- */
 
 TEST(shared_guest_memory_is_refused)
