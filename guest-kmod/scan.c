@@ -7,6 +7,7 @@
  * are copied with copy_from_kernel_nofault() because some RAM (secretmem,
  * for one) is not in the direct map.
  */
+#include <linux/hash.h>
 #include <linux/ioport.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
@@ -18,12 +19,25 @@
 
 #define VEIL_GUEST_HALF	VEIL_GUEST_SCAN_HALF
 
+/*
+ * A half starting at byte off of a frame holds, at the next 8-byte aligned
+ * address, the 8 bytes from half offset (-off & 7).  So the scan reads only
+ * the aligned words of a frame (512, not 4065 offsets times two halves) and
+ * looks each up in a filter of the 16 words a half can show there; only a
+ * filter hit is compared in full.  The filter holds hash bits, and the words
+ * are kept masked like the pattern, so no piece of it stays in memory.
+ */
+#define VEIL_GUEST_FILTER_SHIFT	12
+#define VEIL_GUEST_NR_ALIGN	8
+
 struct veil_guest_scanner {
 	const struct veil_guest_scan *req;
 	u64 __user *uaddrs;
 	u8 *buf;		/* one frame, copied */
 	unsigned long buf_pfn;	/* the copy's own frame, never scanned */
-	u64 head[2], head_mask[2];
+	/* half h at misalignment a: its aligned word, masked, and the mask */
+	u64 word[2][VEIL_GUEST_NR_ALIGN], word_mask[2][VEIL_GUEST_NR_ALIGN];
+	DECLARE_BITMAP(filter, 1 << VEIL_GUEST_FILTER_SHIFT);
 	u64 found, copied, scanned;
 	int err;
 };
@@ -41,6 +55,24 @@ static bool veil_guest_half_at(const struct veil_guest_scanner *s,
 	return true;
 }
 
+static void veil_guest_scanner_init(struct veil_guest_scanner *s)
+{
+	int half, a;
+
+	bitmap_zero(s->filter, 1 << VEIL_GUEST_FILTER_SHIFT);
+	for (half = 0; half < 2; half++) {
+		for (a = 0; a < VEIL_GUEST_NR_ALIGN; a++) {
+			unsigned int k = half * VEIL_GUEST_HALF +
+					 (-a & (VEIL_GUEST_NR_ALIGN - 1));
+
+			memcpy(&s->word[half][a], s->req->masked + k, sizeof(u64));
+			memcpy(&s->word_mask[half][a], s->req->mask + k, sizeof(u64));
+			__set_bit(hash_64(s->word[half][a] ^ s->word_mask[half][a],
+					  VEIL_GUEST_FILTER_SHIFT), s->filter);
+		}
+	}
+}
+
 static int veil_guest_report(struct veil_guest_scanner *s, u64 addr)
 {
 	if (s->copied < s->req->nr_addrs) {
@@ -52,25 +84,42 @@ static int veil_guest_report(struct veil_guest_scanner *s, u64 addr)
 	return 0;
 }
 
-/* Reports every half of the pattern found in the frame copied to s->buf. */
-static int veil_guest_scan_frame(struct veil_guest_scanner *s, unsigned long pfn)
+/* A filter hit at aligned offset q: which halves really start near it. */
+static int veil_guest_scan_hit(struct veil_guest_scanner *s, unsigned long pfn,
+			       unsigned int q, u64 w)
 {
-	const u8 *p = s->buf;
-	unsigned int off;
-	int half, err;
+	int half, a, err;
 
-	for (off = 0; off + VEIL_GUEST_HALF <= PAGE_SIZE; off++) {
-		u64 w;
+	for (half = 0; half < 2; half++) {
+		for (a = 0; a < VEIL_GUEST_NR_ALIGN; a++) {
+			unsigned int k = -a & (VEIL_GUEST_NR_ALIGN - 1);
+			unsigned int off = q - k;
 
-		memcpy(&w, p + off, sizeof(w));
-		for (half = 0; half < 2; half++) {
-			if ((w ^ s->head_mask[half]) != s->head[half] ||
-			    !veil_guest_half_at(s, p + off, half))
+			if ((w ^ s->word_mask[half][a]) != s->word[half][a] ||
+			    q < k || off + VEIL_GUEST_HALF > PAGE_SIZE ||
+			    !veil_guest_half_at(s, s->buf + off, half))
 				continue;
 			err = veil_guest_report(s, PFN_PHYS(pfn) + off);
 			if (err)
 				return err;
 		}
+	}
+	return 0;
+}
+
+/* Reports every half of the pattern found in the frame copied to s->buf. */
+static int veil_guest_scan_frame(struct veil_guest_scanner *s, unsigned long pfn)
+{
+	const u64 *words = (const u64 *)s->buf;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < PAGE_SIZE / sizeof(u64); i++) {
+		if (!test_bit(hash_64(words[i], VEIL_GUEST_FILTER_SHIFT), s->filter))
+			continue;
+		err = veil_guest_scan_hit(s, pfn, i * sizeof(u64), words[i]);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -119,12 +168,8 @@ int veil_guest_scan(struct veil_guest_scan *req)
 		.req = req,
 		.uaddrs = u64_to_user_ptr(req->addrs),
 	};
-	int i;
 
-	for (i = 0; i < 2; i++) {
-		memcpy(&s.head[i], req->masked + i * VEIL_GUEST_HALF, sizeof(u64));
-		memcpy(&s.head_mask[i], req->mask + i * VEIL_GUEST_HALF, sizeof(u64));
-	}
+	veil_guest_scanner_init(&s);
 	s.buf = (u8 *)__get_free_page(GFP_KERNEL);
 	if (!s.buf)
 		return -ENOMEM;

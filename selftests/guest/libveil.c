@@ -238,7 +238,7 @@ FIXTURE_TEARDOWN(libveil)
 		close(self->fd);
 }
 
-TEST_F_TIMEOUT(libveil, protected_page_is_published_and_its_neighbour_is_not, 600)
+TEST_F_TIMEOUT(libveil, protected_page_is_published_and_its_neighbour_is_not, 120)
 {
 	uint64_t hits, cov;
 
@@ -260,7 +260,7 @@ TEST_F_TIMEOUT(libveil, protected_page_is_published_and_its_neighbour_is_not, 60
 	EXPECT_EQ(0, cov) TH_LOG("still published after veil_unprotect()");
 }
 
-TEST_F_TIMEOUT(libveil, protected_file_page_cache_is_published, 600)
+TEST_F_TIMEOUT(libveil, protected_file_page_cache_is_published, 120)
 {
 	uint64_t hits, cov;
 

@@ -105,6 +105,83 @@ static void run_oracle(struct __test_metadata *_metadata, int fd,
 	veil_child_stop(child);
 }
 
+/* The frame of a virtual address, from /proc/self/pagemap; 0 if unknown. */
+static uint64_t self_pfn(const void *va)
+{
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / 4096 * sizeof(ent)) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	return ent >> 63 ? ent & ((1ULL << 55) - 1) : 0;
+}
+
+/*
+ * The instrument itself: a half at each of the 8 alignments, at both ends
+ * of a frame, and halves that cross a frame's end (not reported, as the
+ * SCAN hook documents).  The scan must report exactly the halves that lie
+ * inside one frame, at their addresses.
+ */
+#define SCAN_PAGES	13
+
+TEST_F_TIMEOUT(oracle, scan_finds_halves_at_every_alignment, 120)
+{
+	static const unsigned int off[SCAN_PAGES - 1] = {
+		0, 1, 2, 3, 4, 5, 6, 7, 33, 4032, 4033, 4070,
+	};
+	uint64_t want[2 * SCAN_PAGES], pfn[SCAN_PAGES], found;
+	unsigned int nwant = 0, i, j, half, tries;
+	struct veil_hits h;
+	uint8_t *p;
+
+	p = mmap(NULL, SCAN_PAGES * 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	madvise(p, SCAN_PAGES * 4096, MADV_NOHUGEPAGE);
+	ASSERT_EQ(0, mlock(p, SCAN_PAGES * 4096));
+	for (i = 0; i < SCAN_PAGES - 1; i++)
+		veil_pattern_make(&pat, p + i * 4096 + off[i]);
+
+	for (tries = 0; tries < 3; tries++) {
+		for (i = 0; i < SCAN_PAGES; i++) {
+			pfn[i] = self_pfn(p + i * 4096);
+			ASSERT_NE(0, pfn[i]) TH_LOG("no frame for page %u in pagemap", i);
+		}
+		nwant = 0;
+		for (i = 0; i < SCAN_PAGES - 1; i++)
+			for (half = 0; half < 2; half++) {
+				unsigned int o = off[i] + half * VEIL_HALF;
+				unsigned int pg = i + o / 4096;
+
+				if (o % 4096 + VEIL_HALF <= 4096)
+					want[nwant++] = pfn[pg] * 4096 + o % 4096;
+			}
+		ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+		for (i = 0; i < SCAN_PAGES && self_pfn(p + i * 4096) == pfn[i]; i++)
+			;
+		if (i == SCAN_PAGES)
+			break;
+		TH_LOG("page %u moved during the scan; once more", i);
+	}
+	ASSERT_GT(3, tries) TH_LOG("the pages kept moving");
+	/* 12 patterns: 4033 and 4070 lose the half that crosses the end. */
+	ASSERT_EQ(22, nwant);
+	EXPECT_EQ(nwant, h.total);
+	ASSERT_EQ(h.total, h.nr);
+	for (i = 0; i < nwant; i++) {
+		for (found = 0, j = 0; j < h.nr; j++)
+			found += h.addr[j] == want[i];
+		EXPECT_EQ(1, found) TH_LOG("the half at 0x%llx was reported %llu times",
+					   (unsigned long long)want[i],
+					   (unsigned long long)found);
+	}
+	explicit_bzero(p, SCAN_PAGES * 4096);
+	munmap(p, SCAN_PAGES * 4096);
+}
+
 static int plant_anon_4k(void *arg)
 {
 	uint8_t *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
@@ -118,7 +195,7 @@ static int plant_anon_4k(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, anon_4k_pages_covered, 600)
+TEST_F_TIMEOUT(oracle, anon_4k_pages_covered, 120)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_anon_4k, NULL,
 		   VEIL_GUEST_CAT_ANON, 1 << 20);
@@ -165,7 +242,7 @@ static int plant_anon_thp(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, anon_thp_covered, 600)
+TEST_F_TIMEOUT(oracle, anon_thp_covered, 120)
 {
 	char mode[128] = "";
 	int f = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
@@ -184,7 +261,7 @@ TEST_F_TIMEOUT(oracle, anon_thp_covered, 600)
 		   VEIL_GUEST_CAT_ANON, 1 << 20);
 }
 
-TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, 600)
+TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, 120)
 {
 	struct veil_child other = { 0 };
 	struct veil_pattern mine = pat;
@@ -237,7 +314,7 @@ static int plant_pipe(void *arg)
 	return write_staged(p[1]);
 }
 
-TEST_F_TIMEOUT(oracle, pipe_buffer_covered, 600)
+TEST_F_TIMEOUT(oracle, pipe_buffer_covered, 120)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_pipe, NULL,
 		   VEIL_GUEST_CAT_PIPE, 8);
@@ -259,7 +336,7 @@ static int plant_fifo(void *arg)
 	return write_staged(fd);
 }
 
-TEST_F_TIMEOUT(oracle, fifo_buffer_covered, 600)
+TEST_F_TIMEOUT(oracle, fifo_buffer_covered, 120)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_fifo, NULL,
 		   VEIL_GUEST_CAT_PIPE, 8);
@@ -280,13 +357,13 @@ static int plant_file(void *arg)
 	return write_staged(fd);
 }
 
-TEST_F_TIMEOUT(oracle, written_file_page_cache_covered, 600)
+TEST_F_TIMEOUT(oracle, written_file_page_cache_covered, 120)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_file, "/tmp",
 		   VEIL_GUEST_CAT_FILE, 8);
 }
 
-TEST_F_TIMEOUT(oracle, tmpfs_file_covered, 600)
+TEST_F_TIMEOUT(oracle, tmpfs_file_covered, 120)
 {
 	snprintf(tmpfs_dir, sizeof(tmpfs_dir), "/tmp/veil-tmpfs-%d", getpid());
 	ASSERT_EQ(0, mkdir(tmpfs_dir, 0700));
@@ -328,7 +405,7 @@ static int plant_tcp(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, 600)
+TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, 120)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_tcp, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -354,7 +431,7 @@ static int plant_udp(void *arg)
 	return plant_both_ways(a, b);
 }
 
-TEST_F_TIMEOUT(oracle, udp_both_directions_covered, 600)
+TEST_F_TIMEOUT(oracle, udp_both_directions_covered, 120)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_udp, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -371,7 +448,7 @@ static int plant_unix(void *arg)
 	return plant_both_ways(sv[0], sv[1]) || plant_both_ways(dv[0], dv[1]) ? -1 : 0;
 }
 
-TEST_F_TIMEOUT(oracle, unix_both_directions_covered, 600)
+TEST_F_TIMEOUT(oracle, unix_both_directions_covered, 120)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_unix, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
@@ -397,7 +474,7 @@ static int plant_small_dgrams(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, small_datagrams_covered_byte_by_byte, 600)
+TEST_F_TIMEOUT(oracle, small_datagrams_covered_byte_by_byte, 120)
 {
 	struct veil_extents e;
 	uint64_t i, partial = 0;
@@ -434,7 +511,7 @@ static int plant_pty(void *arg)
 	return plant_both_ways(sl, m);
 }
 
-TEST_F_TIMEOUT(oracle, pty_buffers_covered, 600)
+TEST_F_TIMEOUT(oracle, pty_buffers_covered, 120)
 {
 	if (access("/dev/pts/ptmx", F_OK)) {
 		mkdir("/dev/pts", 0755);
@@ -466,7 +543,7 @@ static int plant_ctty(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(oracle, controlling_tty_without_descriptor_covered, 600)
+TEST_F_TIMEOUT(oracle, controlling_tty_without_descriptor_covered, 120)
 {
 	struct termios tio;
 	struct ctty t;
@@ -535,7 +612,7 @@ static int plant_fpu(void *arg)
 	_exit(0);
 }
 
-TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, 600)
+TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, 120)
 {
 	int start[2], done[2], block[2], fds[2];
 	struct veil_extents e;
@@ -598,7 +675,7 @@ static int plant_dontdump(void *arg)
 }
 
 /* A process that is not excluded, with a secret in a MADV_DONTDUMP area. */
-TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 600)
+TEST_F_TIMEOUT(oracle, dontdump_switch_covers_madv_dontdump_areas, 120)
 {
 	struct veil_extents on, off;
 	struct veil_hits h;
@@ -683,7 +760,7 @@ static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
 	return left;
 }
 
-TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 600)
+TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 120)
 {
 	uint64_t left;
 
@@ -698,7 +775,7 @@ TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 600)
 				  (unsigned long long)left);
 }
 
-TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 600)
+TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 120)
 {
 	uint64_t left;
 
@@ -783,7 +860,7 @@ static void swap_cache_hits(struct __test_metadata *_metadata, int fd,
 	close(kpf);
 }
 
-TEST_F_TIMEOUT(oracle, swapped_out_pages_covered, 600)
+TEST_F_TIMEOUT(oracle, swapped_out_pages_covered, 120)
 {
 	uint64_t hits, uncovered;
 	struct veil_extents e;
