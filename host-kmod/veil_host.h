@@ -12,6 +12,8 @@
 #include <linux/veil.h>
 #include <linux/wait.h>
 
+#include "veil_host_validate.h"
+
 /* Module parameters (veil_host_main.c). */
 extern unsigned int veil_host_max_extents;
 extern unsigned int veil_host_max_mib;
@@ -65,6 +67,7 @@ struct veil_host_vm {
 	struct kref ref;
 	struct kvm *kvm;
 	unsigned int id;
+	struct veil_host_log log;	/* id and the VM's own log rate limit */
 	pid_t pid;			/* the VMM that created the VM */
 	wait_queue_head_t wq;		/* acks from the guest, end of SANITIZED */
 	struct dentry *debugfs;

@@ -16,7 +16,7 @@
 #include "veil_host_validate.h"
 
 #define veil_host_reject(vm, fmt, ...) \
-	pr_warn_ratelimited("vm %u: " fmt, (vm)->id, ##__VA_ARGS__)
+	veil_log_warn(&(vm)->log, fmt, ##__VA_ARGS__)
 
 static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 				  unsigned long abi)
@@ -33,7 +33,7 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 		return -KVM_EINVAL;
 	}
 	max_abi = READ_ONCE(veil_host_max_abi);
-	r = veil_host_validate_register(vm->id, gpa, abi, max_abi);
+	r = veil_host_validate_register(&vm->log, gpa, abi, max_abi);
 	if (r)
 		return r;
 	if (!veil_host_mem_is_ram(vm->kvm, gpa >> PAGE_SHIFT, 1) ||
@@ -42,7 +42,7 @@ static long veil_host_hc_register(struct veil_host_vm *vm, unsigned long gpa,
 				 gpa);
 		return -KVM_EFAULT;
 	}
-	r = veil_host_validate_control(vm->id, gpa, abi, hdr);
+	r = veil_host_validate_control(&vm->log, gpa, abi, hdr);
 	if (r)
 		return r;
 
@@ -67,7 +67,7 @@ static long veil_host_read_chain(struct veil_host_vm *vm, gpa_t gpa, u64 count,
 				 struct veil_extent_page *page)
 {
 	struct veil_host_validate v = {
-		.id = vm->id,
+		.log = &vm->log,
 		.guest_abi = vm->guest_abi,
 		.count = count,
 		.max_mib = READ_ONCE(veil_host_max_mib),
@@ -204,8 +204,8 @@ static long veil_host_hc_restored(struct veil_host_vm *vm, unsigned long flags,
 		return -KVM_EINVAL;
 	}
 	vm->c.restored_flags = flags;
-	pr_info_ratelimited("vm %u: guest restored from a sanitized image: flags 0x%lx, %lu tasks killed, %lu notified\n",
-			    vm->id, flags, killed, notified);
+	veil_log_info(&vm->log, "guest restored from a sanitized image: flags 0x%lx, %lu tasks killed, %lu notified\n",
+		      flags, killed, notified);
 	return 0;
 }
 

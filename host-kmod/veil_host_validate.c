@@ -9,35 +9,32 @@
 
 #include "veil_host_validate.h"
 
-#define veil_host_refuse(id, fmt, ...) \
-	pr_warn_ratelimited("vm %u: " fmt, (id), ##__VA_ARGS__)
-
 /* The ABI version REGISTER asks for, and where its control page is. */
-long veil_host_validate_register(unsigned int id, unsigned long gpa,
+long veil_host_validate_register(struct veil_host_log *log, unsigned long gpa,
 				 unsigned long abi, unsigned int max_abi)
 {
 	if (abi < 1 || abi > max_abi) {
-		veil_host_refuse(id, "REGISTER with ABI version %lu, host takes 1..%u\n",
-				 abi, max_abi);
+		veil_log_warn(log, "REGISTER with ABI version %lu, host takes 1..%u\n",
+			      abi, max_abi);
 		return -KVM_EINVAL;
 	}
 	if (!PAGE_ALIGNED(gpa)) {
-		veil_host_refuse(id, "REGISTER: control page 0x%lx is not page-aligned\n",
-				 gpa);
+		veil_log_warn(log, "REGISTER: control page 0x%lx is not page-aligned\n",
+			      gpa);
 		return -KVM_EINVAL;
 	}
 	return 0;
 }
 
 /* @head: the first two words of the control page, magic and abi_version. */
-long veil_host_validate_control(unsigned int id, unsigned long gpa,
+long veil_host_validate_control(struct veil_host_log *log, unsigned long gpa,
 				unsigned long abi, const __le32 *head)
 {
 	u32 magic = le32_to_cpu(head[0]), version = le32_to_cpu(head[1]);
 
 	if (magic != VEIL_CONTROL_MAGIC || version != abi) {
-		veil_host_refuse(id, "REGISTER: control page 0x%lx has magic 0x%x version %u\n",
-				 gpa, magic, version);
+		veil_log_warn(log, "REGISTER: control page 0x%lx has magic 0x%x version %u\n",
+			      gpa, magic, version);
 		return -KVM_EINVAL;
 	}
 	return 0;
@@ -46,9 +43,9 @@ long veil_host_validate_control(unsigned int id, unsigned long gpa,
 long veil_host_validate_link(const struct veil_host_validate *v, u64 gpa)
 {
 	if (!gpa || !PAGE_ALIGNED(gpa)) {
-		veil_host_refuse(v->id, "PUBLISH: extent page 0x%llx at %llu/%llu: %s\n",
-				 gpa, v->idx, v->count,
-				 gpa ? "not page-aligned" : "missing");
+		veil_log_warn(v->log, "PUBLISH: extent page 0x%llx at %llu/%llu: %s\n",
+			      gpa, v->idx, v->count,
+			      gpa ? "not page-aligned" : "missing");
 		return -KVM_EINVAL;
 	}
 	return 0;
@@ -62,8 +59,8 @@ long veil_host_validate_page(const struct veil_host_validate *v, u64 gpa,
 
 	*n = le32_to_cpu(page->count);
 	if (!*n || *n > VEIL_EXTENTS_PER_PAGE || *n > left || page->reserved) {
-		veil_host_refuse(v->id, "PUBLISH: page 0x%llx: %u recs, rsvd %x, %llu left\n",
-				 gpa, *n, le32_to_cpu(page->reserved), left);
+		veil_log_warn(v->log, "PUBLISH: page 0x%llx: %u recs, rsvd %x, %llu left\n",
+			      gpa, *n, le32_to_cpu(page->reserved), left);
 		return -KVM_EINVAL;
 	}
 	return 0;
@@ -78,25 +75,25 @@ static long veil_host_validate_partial(const struct veil_host_validate *v,
 				       u64 npages, u32 *off, u32 *len)
 {
 	if (v->guest_abi < 2) {
-		veil_host_refuse(v->id, "PUBLISH: extent %llu is partial, guest ABI %u\n",
-				 v->idx, v->guest_abi);
+		veil_log_warn(v->log, "PUBLISH: extent %llu is partial, guest ABI %u\n",
+			      v->idx, v->guest_abi);
 		return -KVM_EINVAL;
 	}
 	*off = VEIL_EXTENT_OFF(npages);
 	*len = VEIL_EXTENT_LEN(npages);
 	if (*off >= PAGE_SIZE) {
-		veil_host_refuse(v->id, "PUBLISH: extent %llu: offset %u past the frame (0x%llx)\n",
-				 v->idx, *off, npages);
+		veil_log_warn(v->log, "PUBLISH: extent %llu: offset %u past the frame (0x%llx)\n",
+			      v->idx, *off, npages);
 		return -KVM_EINVAL;
 	}
 	if (!*len) {
-		veil_host_refuse(v->id, "PUBLISH: extent %llu is an empty partial record\n",
-				 v->idx);
+		veil_log_warn(v->log, "PUBLISH: extent %llu is an empty partial record\n",
+			      v->idx);
 		return -KVM_EINVAL;
 	}
 	if (*len > PAGE_SIZE - *off) {
-		veil_host_refuse(v->id, "PUBLISH: extent %llu: %u bytes at %u cross the frame\n",
-				 v->idx, *len, *off);
+		veil_log_warn(v->log, "PUBLISH: extent %llu: %u bytes at %u cross the frame\n",
+			      v->idx, *len, *off);
 		return -KVM_EINVAL;
 	}
 	return 0;
@@ -122,25 +119,25 @@ long veil_host_validate_extent(struct veil_host_validate *v,
 			return r;
 		npages = 1;
 	} else if (!npages) {
-		veil_host_refuse(v->id, "PUBLISH: extent %llu is empty\n", v->idx);
+		veil_log_warn(v->log, "PUBLISH: extent %llu is empty\n", v->idx);
 		return -KVM_EINVAL;
 	}
 	if (gfn + npages < gfn || gfn + npages > (1ULL << (52 - PAGE_SHIFT))) {
-		veil_host_refuse(v->id, "PUBLISH: extent %llu (gfn 0x%llx, %llu pages) overflows\n",
-				 v->idx, gfn, npages);
+		veil_log_warn(v->log, "PUBLISH: extent %llu (gfn 0x%llx, %llu pages) overflows\n",
+			      v->idx, gfn, npages);
 		return -KVM_EINVAL;
 	}
 	/* Below 2^52: neither shift nor sum overflows. */
 	start = (gfn << PAGE_SHIFT) + off;
 	end = len ? start + len : (gfn + npages) << PAGE_SHIFT;
 	if (start < v->prev_end) {
-		veil_host_refuse(v->id, "PUBLISH: extent %llu at GPA 0x%llx < 0x%llx\n",
-				 v->idx, start, v->prev_end);
+		veil_log_warn(v->log, "PUBLISH: extent %llu at GPA 0x%llx < 0x%llx\n",
+			      v->idx, start, v->prev_end);
 		return -KVM_EINVAL;
 	}
 	if (!v->is_ram(v->ctx, gfn, npages)) {
-		veil_host_refuse(v->id, "PUBLISH: extent %llu (gfn 0x%llx +%llu) not guest RAM\n",
-				 v->idx, gfn, npages);
+		veil_log_warn(v->log, "PUBLISH: extent %llu (gfn 0x%llx +%llu) not guest RAM\n",
+			      v->idx, gfn, npages);
 		return -KVM_EFAULT;
 	}
 	out->gfn = gfn;
@@ -152,8 +149,8 @@ long veil_host_validate_extent(struct veil_host_validate *v,
 	/* One frame, and one stash slot, per partial record. */
 	v->nr_pages += npages;
 	if (v->nr_pages > max_pages) {
-		veil_host_refuse(v->id, "PUBLISH: more than %u MiB excluded\n",
-				 v->max_mib);
+		veil_log_warn(v->log, "PUBLISH: more than %u MiB excluded\n",
+			      v->max_mib);
 		return -KVM_E2BIG;
 	}
 	return 0;
@@ -163,8 +160,8 @@ long veil_host_validate_end(const struct veil_host_validate *v, u64 next)
 {
 	if (next) {
 		/* Also how a chain that loops ends: longer than announced. */
-		veil_host_refuse(v->id, "PUBLISH: extent page chain goes on after %llu extents\n",
-				 v->count);
+		veil_log_warn(v->log, "PUBLISH: extent page chain goes on after %llu extents\n",
+			      v->count);
 		return -KVM_EINVAL;
 	}
 	return 0;

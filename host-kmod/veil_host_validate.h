@@ -13,6 +13,7 @@
 #include <linux/kvm_para.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
+#include <linux/ratelimit.h>
 #include <linux/types.h>
 #include <asm/byteorder.h>
 #else
@@ -37,8 +38,43 @@ typedef __u64 u64;
 #endif
 /* The program supplies the log: one call per line the module would print. */
 void veil_host_validate_log(const char *fmt, ...);
-#define pr_warn_ratelimited(fmt, ...) \
-	veil_host_validate_log(pr_fmt(fmt), ##__VA_ARGS__)
+#endif
+
+/*
+ * Whom a message is about: the VM's number and, in the kernel, a rate
+ * limit of its own, so that one guest flooding the log never silences the
+ * messages about another.
+ */
+struct veil_host_log {
+	unsigned int id;
+#ifdef __KERNEL__
+	struct ratelimit_state rs;
+#endif
+};
+
+#ifdef __KERNEL__
+static inline void veil_host_log_init(struct veil_host_log *log, unsigned int id)
+{
+	log->id = id;
+	ratelimit_state_init(&log->rs, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
+}
+
+#define veil_log_warn(log, fmt, ...) do {				\
+	struct veil_host_log *__log = (log);				\
+									\
+	if (__ratelimit(&__log->rs))					\
+		pr_warn("vm %u: " fmt, __log->id, ##__VA_ARGS__);	\
+} while (0)
+#define veil_log_info(log, fmt, ...) do {				\
+	struct veil_host_log *__log = (log);				\
+									\
+	if (__ratelimit(&__log->rs))					\
+		pr_info("vm %u: " fmt, __log->id, ##__VA_ARGS__);	\
+} while (0)
+#else
+#define veil_log_warn(log, fmt, ...) \
+	veil_host_validate_log(pr_fmt("vm %u: " fmt), (log)->id, ##__VA_ARGS__)
 #endif
 
 #include <linux/veil.h>
@@ -49,7 +85,7 @@ void veil_host_validate_log(const char *fmt, ...);
  * second group on.
  */
 struct veil_host_validate {
-	unsigned int id;		/* names the VM in the log */
+	struct veil_host_log *log;	/* names the VM in the log */
 	u32 guest_abi;			/* partial records need 2 */
 	u64 count;			/* records the PUBLISH announced */
 	unsigned int max_mib;		/* cap on the frames the set names */
@@ -80,11 +116,11 @@ struct veil_host_record {
 /*
  * Each returns 0 or the hypercall's error (-KVM_EINVAL, -KVM_EFAULT for a
  * range that is not guest RAM, -KVM_E2BIG over the cap), after logging
- * the reason once, rate-limited.
+ * the reason once, rate-limited per VM.
  */
-long veil_host_validate_register(unsigned int id, unsigned long gpa,
+long veil_host_validate_register(struct veil_host_log *log, unsigned long gpa,
 				 unsigned long abi, unsigned int max_abi);
-long veil_host_validate_control(unsigned int id, unsigned long gpa,
+long veil_host_validate_control(struct veil_host_log *log, unsigned long gpa,
 				unsigned long abi, const __le32 *head);
 
 /* The GPA of the next extent page, while records are still due. */

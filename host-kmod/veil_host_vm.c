@@ -59,6 +59,7 @@ static struct veil_host_vm *veil_host_vm_alloc(struct kvm *kvm)
 	kref_init(&vm->ref);
 	vm->kvm = kvm;
 	vm->id = atomic_inc_return(&veil_host_next_id);
+	veil_host_log_init(&vm->log, vm->id);
 	vm->pid = kvm->userspace_pid;
 	init_waitqueue_head(&vm->wq);
 	mutex_init(&vm->lock);
@@ -197,8 +198,8 @@ static bool veil_host_control_valid(struct veil_host_vm *vm, const __le32 *hdr)
 
 static void veil_host_control_lost(struct veil_host_vm *vm)
 {
-	pr_warn_ratelimited("vm %u: the control page at 0x%llx no longer holds veil's magic (the guest rebooted or unloaded veil_guest); registration dropped\n",
-			    vm->id, (u64)vm->control_gpa);
+	veil_log_warn(&vm->log, "the control page at 0x%llx no longer holds veil's magic (the guest rebooted or unloaded veil_guest); registration dropped\n",
+		      (u64)vm->control_gpa);
 	veil_host_vm_forget_locked(vm);
 }
 
@@ -220,8 +221,8 @@ static int veil_host_control_write(struct veil_host_vm *vm, size_t off,
 	}
 	r = veil_host_mem_write(vm->kvm, vm->control_gpa + off, data, len);
 	if (r)
-		pr_warn_ratelimited("vm %u: cannot write the control page at 0x%llx: %d\n",
-				    vm->id, (u64)vm->control_gpa, r);
+		veil_log_warn(&vm->log, "cannot write the control page at 0x%llx: %d\n",
+			      (u64)vm->control_gpa, r);
 	return r;
 }
 
@@ -333,15 +334,15 @@ static int veil_host_check_ack(struct veil_host_vm *vm, u64 seq,
 {
 	if (vm->ack_error) {
 		p->guest_error = vm->ack_error;
-		pr_info_ratelimited("vm %u: the guest failed PREPARE %llu with error %u; nothing can be sanitized\n",
-				    vm->id, seq, vm->ack_error);
+		veil_log_info(&vm->log, "the guest failed PREPARE %llu with error %u; nothing can be sanitized\n",
+			      seq, vm->ack_error);
 		return -EREMOTEIO;
 	}
 	if (vm->generation <= vm->gen_at_request ||
 	    vm->ack_generation != vm->generation) {
-		pr_warn_ratelimited("vm %u: PREPARE %llu acknowledged for generation %llu; the host holds %llu, published %s the request\n",
-				    vm->id, seq, vm->ack_generation, vm->generation,
-				    vm->generation > vm->gen_at_request ? "after" : "before");
+		veil_log_warn(&vm->log, "PREPARE %llu acknowledged for generation %llu; the host holds %llu, published %s the request\n",
+			      seq, vm->ack_generation, vm->generation,
+			      vm->generation > vm->gen_at_request ? "after" : "before");
 		return -EPROTO;
 	}
 	return 0;
@@ -400,8 +401,8 @@ int veil_host_vm_prepare(struct veil_host_vm *vm, struct veil_prepare *p)
 		p->nr_pages = vm->set ? vm->set->nr_pages : 0;
 	} else {
 		r = left < 0 ? -EINTR : -ETIMEDOUT;
-		pr_warn_ratelimited("vm %u: guest did not acknowledge PREPARE %llu within %u ms\n",
-				    vm->id, seq, ms);
+		veil_log_warn(&vm->log, "guest did not acknowledge PREPARE %llu within %u ms\n",
+			      seq, ms);
 		/* Never leave a half-frozen guest behind. */
 		vm->state = VEIL_HOST_PREPARED;
 		veil_host_thaw_locked(vm);
@@ -460,8 +461,8 @@ static int veil_host_stash_charge(struct veil_host_vm *vm, u64 pages)
 {
 	if (atomic64_add_return(pages, &veil_host_stashed) > veil_host_stash_cap()) {
 		atomic64_sub(pages, &veil_host_stashed);
-		pr_warn_ratelimited("vm %u: SANITIZE refused: %llu more pages would pass the host-wide stash cap (max_total_mib)\n",
-				    vm->id, pages);
+		veil_log_warn(&vm->log, "SANITIZE refused: %llu more pages would pass the host-wide stash cap (max_total_mib)\n",
+			      pages);
 		return -ENOSPC;
 	}
 	return 0;
@@ -481,13 +482,13 @@ static int veil_host_sanitize_allowed(struct veil_host_vm *vm)
 		if (!vm->prepared_generation)
 			break;
 		if (vm->generation != vm->prepared_generation) {
-			pr_warn_ratelimited("vm %u: SANITIZE refused: the guest published generation %llu after PREPARE acknowledged %llu\n",
-					    vm->id, vm->generation, vm->prepared_generation);
+			veil_log_warn(&vm->log, "SANITIZE refused: the guest published generation %llu after PREPARE acknowledged %llu\n",
+				      vm->generation, vm->prepared_generation);
 			return -ESTALE;
 		}
 		return 0;
 	}
-	pr_info_ratelimited("vm %u: SANITIZE refused: no successful PREPARE\n", vm->id);
+	veil_log_info(&vm->log, "SANITIZE refused: no successful PREPARE\n");
 	return -EINVAL;
 }
 
@@ -510,8 +511,7 @@ int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
 	n = set->nr_pages;
 	r = veil_host_hold_vcpus(vm);
 	if (r) {
-		pr_info_ratelimited("vm %u: SANITIZE refused: a vCPU is running\n",
-				    vm->id);
+		veil_log_info(&vm->log, "SANITIZE refused: a vCPU is running\n");
 		goto out;
 	}
 	r = veil_host_mem_check(vm->kvm, set);
@@ -630,8 +630,8 @@ int veil_host_vm_run_held(struct kvm_vcpu *vcpu)
 		mutex_lock(&vm->lock);
 		vm->c.runs_held++;
 		mutex_unlock(&vm->lock);
-		pr_info_ratelimited("vm %u: KVM_RUN of vCPU %d held until RESTORE\n",
-				    vm->id, vcpu->vcpu_id);
+		veil_log_info(&vm->log, "KVM_RUN of vCPU %d held until RESTORE\n",
+			      vcpu->vcpu_id);
 		if (wait_event_interruptible(vm->wq, !READ_ONCE(vm->holding)))
 			r = -EINTR;
 	}

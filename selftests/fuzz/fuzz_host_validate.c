@@ -205,6 +205,8 @@ static void fuzz_publish(const uint8_t *d, size_t n)
 	chain_free(&vm);
 }
 
+static struct veil_host_log vm7 = { .id = 7 };
+
 static void fuzz_register(const uint8_t *d)
 {
 	unsigned int max_abi = d[1];
@@ -221,14 +223,14 @@ static void fuzz_register(const uint8_t *d)
 
 	/* veil_host_hc_register(), with @readable for the memslot and the read. */
 	chain_log_reset();
-	r = veil_host_validate_register(7, gpa, abi, max_abi);
+	r = veil_host_validate_register(&vm7, gpa, abi, max_abi);
 	if (!r && !readable) {
 		veil_host_validate_log("veil_host: vm 7: REGISTER: control page 0x%lx is not guest RAM\n",
 				       gpa);
 		r = -KVM_EFAULT;
 	}
 	if (!r)
-		r = veil_host_validate_control(7, gpa, abi, head);
+		r = veil_host_validate_control(&vm7, gpa, abi, head);
 	check(r == want, "REGISTER of 0x%lx, ABI %lu (host: 1..%u) returned %ld, not %ld",
 	      gpa, abi, max_abi, r, want);
 	check(chain_log_lines == (r ? 1U : 0U), "REGISTER returned %ld after %lu log lines",

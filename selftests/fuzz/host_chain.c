@@ -104,13 +104,15 @@ void chain_free(struct chain_vm *vm)
 		free(vm->page[--vm->nr_pages]);
 }
 
+static struct veil_host_log chain_log_vm = { .id = CHAIN_VM_ID };
+
 /* veil_host_read_chain(), with chain_page() for kvm_read_guest(). */
 long chain_publish(struct chain_vm *vm, u64 gpa, u64 count, u32 guest_abi,
 		   unsigned int max_mib, struct veil_host_record *out,
 		   u64 *nr_pages)
 {
 	struct veil_host_validate v = {
-		.id = CHAIN_VM_ID,
+		.log = &chain_log_vm,
 		.guest_abi = guest_abi,
 		.count = count,
 		.max_mib = max_mib,

@@ -700,6 +700,73 @@ TEST_F(bad_partial, is_refused_and_changes_nothing)
 
 /* ---- /dev/veil's own arguments ---- */
 
+/* /dev/kmsg, positioned after the last record logged so far. */
+static int kmsg_open_at_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* Counts the records from there on that contain each of two strings. */
+static void kmsg_count(int fd, const char *a, int *na, const char *b, int *nb)
+{
+	char rec[2048];
+	ssize_t n;
+
+	*na = *nb = 0;
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* records overwritten: go on */
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		*na += !!strstr(rec, a);
+		*nb += !!strstr(rec, b);
+	}
+}
+
+/*
+ * Each VM has its own log rate limit: a guest that floods veil_host with
+ * bad hypercalls has its own lines limited, and the line about another
+ * VM's one bad call still reaches the log.
+ */
+TEST(one_guest_flooding_the_log_does_not_silence_another)
+{
+	char flood_msg[80], quiet_msg[80];
+	int i, kmsg, flood_lines, quiet_lines;
+	struct vmm flood, quiet;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create(&flood, 0));
+	ASSERT_EQ(0, vmm_create(&quiet, 0));
+	snprintf(flood_msg, sizeof(flood_msg), "control page 0x%lx is not page-aligned",
+		 VMM_CONTROL_GPA + 8);
+	snprintf(quiet_msg, sizeof(quiet_msg), "control page 0x%lx is not page-aligned",
+		 VMM_CONTROL_GPA + 24);
+	kmsg = kmsg_open_at_end();
+	ASSERT_LE(0, kmsg) TH_LOG("open /dev/kmsg: %s", strerror(errno));
+	for (i = 0; i < 50; i++)
+		ASSERT_EQ(KVM_EINVAL_32, vmm_hypercall(&flood, VEIL_HC_REGISTER,
+						       VMM_CONTROL_GPA + 8,
+						       VEIL_ABI_VERSION, 0));
+	ASSERT_EQ(KVM_EINVAL_32, vmm_hypercall(&quiet, VEIL_HC_REGISTER,
+					       VMM_CONTROL_GPA + 24,
+					       VEIL_ABI_VERSION, 0));
+	kmsg_count(kmsg, flood_msg, &flood_lines, quiet_msg, &quiet_lines);
+	close(kmsg);
+	TH_LOG("50 bad calls of one VM: %d lines; one of another: %d",
+	       flood_lines, quiet_lines);
+	EXPECT_LE(1, flood_lines);
+	EXPECT_GT(50, flood_lines) TH_LOG("the flood was not rate-limited");
+	EXPECT_EQ(1, quiet_lines) TH_LOG("the other VM's refusal was not logged");
+	vmm_destroy(&quiet);
+	vmm_destroy(&flood);
+}
+
 TEST(dev_veil_checks_its_arguments)
 {
 	struct veil_attach a = { .size = sizeof(a) };
