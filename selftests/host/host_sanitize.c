@@ -1218,13 +1218,19 @@ static int managed_round(struct vmm *v, int sig, double delay, double *took)
 	volatile struct veil_control *c = vmm_control(v);
 	struct veil_prepare p = { .size = VEIL_PREPARE_SIZE_V1, .timeout_ms = 20000 };
 	struct veil_info info;
-	int ready[2], status, fd, i;
+	int ready[2], stopped[2], status, fd, i;
+	char b = 's';
 	uint64_t seq = c->req_seq + 1, gen;
 	double t0;
 	pid_t pid;
 
 	if (pipe(ready))
 		return -1;
+	if (pipe(stopped)) {
+		close(ready[0]);
+		close(ready[1]);
+		return -1;
+	}
 	pid = fork();
 	if (pid < 0)
 		return -1;
@@ -1237,6 +1243,9 @@ static int managed_round(struct vmm *v, int sig, double delay, double *took)
 			_exit(3);
 		if (ioctl(fd, VEIL_IOC_PREPARE_V1, &p))
 			_exit(4);
+		/* As veilctl stops QEMU's vCPUs: wait for the ACK's KVM_RUN to end. */
+		if (read(stopped[0], &b, 1) != 1)
+			_exit(7);
 		if (veil_sanitize(fd, VEIL_IOC_SANITIZE, NULL))
 			_exit(5);
 		if (veil_sanitize(fd, VEIL_IOC_RESTORE, NULL))
@@ -1244,6 +1253,7 @@ static int managed_round(struct vmm *v, int sig, double delay, double *took)
 		_exit(0);
 	}
 	close(ready[1]);
+	close(stopped[0]);
 	if (read(ready[0], &gen, sizeof(gen)) != sizeof(gen))
 		gen = 0;
 	close(ready[0]);
@@ -1257,6 +1267,9 @@ static int managed_round(struct vmm *v, int sig, double delay, double *took)
 		c->ack_seq = seq;
 		vmm_hypercall(v, VEIL_HC_ACK, seq, 0, 0);
 	}
+	if (write(stopped[1], &b, 1) != 1)
+		b = 0;
+	close(stopped[1]);
 	t0 = vmm_seconds();
 	if (sig) {
 		usleep(delay * 1e6);
