@@ -129,6 +129,7 @@ int veil_host_mem_write(struct kvm *kvm, gpa_t gpa, const void *data,
 int veil_host_mem_check(struct kvm *kvm, const struct veil_host_set *set);
 int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
 		      gpa_t control_gpa, struct page **pages);
+void veil_host_mem_unpin(struct page **pages, u64 n, bool dirty);
 void veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
 			    struct page **pages, void *stash);
 void veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,

@@ -8,6 +8,7 @@
 
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -167,19 +168,101 @@ void veil_host_mem_fail_pin_batch(unsigned int n)
 }
 
 /*
+ * Is a frame pinned for reading a hole: the shared zero page or a huge zero
+ * page, which the VMM never touched or gave back (as a balloon does)?  It
+ * holds nothing, and pinning it for writing would allocate it.  The huge
+ * zero page is not exported: it is known by what it is, a compound page
+ * neither anonymous nor in a file that reads as zeroes.  Mistaking any
+ * other page of zeroes for it is harmless: its frame is zero in the image.
+ */
+static bool veil_host_page_is_hole(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	bool zero;
+	void *p;
+
+	if (is_zero_pfn(page_to_pfn(page)))
+		return true;
+	if (!folio_test_large(folio) || folio_test_anon(folio) ||
+	    folio_mapping(folio))
+		return false;
+	p = kmap_local_page(page);
+	zero = !memchr_inv(p, 0, PAGE_SIZE);
+	kunmap_local(p);
+	return zero;
+}
+
+/* Unpins the @n entries of @pages that are not holes (NULL). */
+void veil_host_mem_unpin(struct page **pages, u64 n, bool dirty)
+{
+	u64 i = 0, run;
+
+	while (i < n) {
+		if (!pages[i]) {
+			i++;
+			continue;
+		}
+		for (run = 1; i + run < n && pages[i + run]; run++)
+			;
+		if (dirty)
+			unpin_user_pages_dirty_lock(pages + i, run, true);
+		else
+			unpin_user_pages(pages + i, run);
+		i += run;
+	}
+}
+
+/*
+ * Pins for writing, into @pages, the @n frames at @hva that @pages does not
+ * mark as holes (NULL): writing breaks copy-on-write, so that zeroing a
+ * frame never reaches a page another mapping shares (a forked VMM's, KSM's
+ * or a private file mapping's page cache).
+ */
+static long veil_host_pin_written(struct mm_struct *mm, unsigned long hva,
+				  unsigned long n, struct page **pages)
+{
+	unsigned long i = 0, run;
+	long got;
+
+	while (i < n) {
+		if (!pages[i]) {
+			i++;
+			continue;
+		}
+		for (run = 1; i + run < n && pages[i + run]; run++)
+			;
+		unpin_user_pages(pages + i, run);
+		got = veil_compat_pin_user_pages_remote(mm, hva + (i << PAGE_SHIFT),
+							run, FOLL_WRITE, pages + i);
+		if (got != run) {
+			/* Nothing of this batch stays pinned. */
+			if (got > 0)
+				unpin_user_pages(pages + i, got);
+			veil_host_mem_unpin(pages, i, false);
+			veil_host_mem_unpin(pages + i + run, n - i - run, false);
+			return got < 0 ? got : -EFAULT;
+		}
+		i += run;
+	}
+	return n;
+}
+
+/*
  * Pins up to @n frames at @hva into @pages, no further than the end of the
  * VMA @hva is in (a memslot may span several: the VMM's madvise() and
- * mprotect() split them); returns how many, or an error.  A frame of a
- * shared mapping (ivshmem, a share=on memory backend, virtio-pmem) is
+ * mprotect() split them); returns how many, or an error.  With @holes, a
+ * frame the VMM never backed is left NULL instead, not allocated.  A frame
+ * of a shared mapping (ivshmem, a share=on memory backend, virtio-pmem) is
  * refused: another VM or process would see it zeroed and have its writes
  * reverted by RESTORE.
  */
 static long veil_host_pin_batch(struct kvm *kvm, unsigned long hva,
 				unsigned long n, struct page **pages,
-				unsigned int *batch)
+				unsigned int *batch, bool holes)
 {
 	struct mm_struct *mm = kvm->mm;
 	struct vm_area_struct *vma;
+	unsigned long i;
 	unsigned int fail;
 	long got, r;
 
@@ -198,10 +281,21 @@ static long veil_host_pin_batch(struct kvm *kvm, unsigned long hva,
 		r = -EOPNOTSUPP;
 	} else {
 		n = min(n, (vma->vm_end - hva) >> PAGE_SHIFT);
-		got = veil_compat_pin_user_pages_remote(mm, hva, n, FOLL_WRITE, pages);
+		/* Reading maps the zero page over a hole and allocates nothing. */
+		got = veil_compat_pin_user_pages_remote(mm, hva, n,
+							holes ? 0 : FOLL_WRITE, pages);
 		if (got >= 0 && got != n) {
 			unpin_user_pages(pages, got);
 			got = -EFAULT;
+		}
+		if (got > 0 && holes) {
+			for (i = 0; i < n; i++) {
+				if (veil_host_page_is_hole(pages[i])) {
+					unpin_user_page(pages[i]);
+					pages[i] = NULL;
+				}
+			}
+			got = veil_host_pin_written(mm, hva, n, pages);
 		}
 		r = got;
 	}
@@ -212,9 +306,11 @@ static long veil_host_pin_batch(struct kvm *kvm, unsigned long hva,
 /*
  * Pins every frame of @set, in set order, into @pages[0, nr_pages), and the
  * control page @control_gpa into @pages[nr_pages], before a byte is
- * written.  A fatal signal, a fault or a changed memslot fails it here,
- * with nothing pinned and nothing changed; once it returns 0, SANITIZE and
- * RESTORE only copy between pinned pages and the stash, which cannot fail.
+ * written.  A frame of the set that the VMM never backed stays NULL: it
+ * reads as zeroes already, and SANITIZE and RESTORE pass it by.  A fatal
+ * signal, a fault or a changed memslot fails it here, with nothing pinned
+ * and nothing changed; once it returns 0, SANITIZE and RESTORE only copy
+ * between pinned pages and the stash, which cannot fail.
  */
 int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
 		      gpa_t control_gpa, struct page **pages)
@@ -241,7 +337,8 @@ int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
 			n = min3(end, slot->base_gfn + slot->npages,
 				 gfn + VEIL_HOST_BATCH) - gfn;
 			got = veil_host_pin_batch(kvm, gfn_to_hva_memslot(slot, gfn), n,
-						  pages + done, &batch);
+						  pages + done, &batch,
+						  i < set->nr_extents);
 			if (got < 0) {
 				r = got;
 				break;
@@ -256,7 +353,7 @@ int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
 	if (r) {
 		pr_warn_ratelimited("SANITIZE refused: %d pinning frame %llu of %llu; nothing was zeroed\n",
 				    r, done, set->nr_pages + 1);
-		unpin_user_pages(pages, done);
+		veil_host_mem_unpin(pages, done, false);
 	}
 	return r;
 }
@@ -315,8 +412,9 @@ void veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
 	idx = srcu_read_lock(&kvm->srcu);
 	for (i = 0; i < set->nr_extents; i++) {
 		for (j = 0; j < set->ext[i].npages; j++, f++) {
-			veil_host_move_frame(pages[f], stash + (f << PAGE_SHIFT),
-					     &set->ext[i], true);
+			if (pages[f])
+				veil_host_move_frame(pages[f], stash + (f << PAGE_SHIFT),
+						     &set->ext[i], true);
 			if (!(f % VEIL_HOST_BATCH))
 				cond_resched();
 		}
@@ -343,8 +441,10 @@ void veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
 	for (i = set->nr_extents; i-- > 0;) {
 		for (j = 0; j < set->ext[i].npages; j++) {
 			f--;
-			veil_host_move_frame(pages[f], (void *)stash + (f << PAGE_SHIFT),
-					     &set->ext[i], false);
+			if (pages[f])
+				veil_host_move_frame(pages[f],
+						     (void *)stash + (f << PAGE_SHIFT),
+						     &set->ext[i], false);
 			if (!(f % VEIL_HOST_BATCH))
 				cond_resched();
 		}

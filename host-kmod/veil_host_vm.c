@@ -534,7 +534,7 @@ int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
 		goto uncharge;
 	veil_host_mem_read_pinned(pins[n], vm->control_gpa, hdr, sizeof(hdr));
 	if (!veil_host_control_valid(vm, hdr)) {
-		unpin_user_pages(pins, n + 1);
+		veil_host_mem_unpin(pins, n + 1, false);
 		veil_host_control_lost(vm);
 		r = -ENODEV;
 		goto uncharge;
@@ -575,7 +575,7 @@ static int veil_host_restore_locked(struct veil_host_vm *vm, u64 *nr_pages)
 	if (n)
 		veil_host_mem_restore(vm->kvm, set, vm->pins, vm->stash);
 	veil_host_control_state(vm, vm->pins[n], VEIL_STATE_RUNNING);
-	unpin_user_pages_dirty_lock(vm->pins, n + 1, true);
+	veil_host_mem_unpin(vm->pins, n + 1, true);
 	kvfree(vm->pins);
 	vm->pins = NULL;
 	if (vm->stash) {

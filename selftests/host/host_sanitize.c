@@ -1150,6 +1150,79 @@ TEST_F(vm, sanitize_covers_a_record_across_split_mappings)
 	expect_all_restored(_metadata, &self->v, self->before);
 }
 
+/* The RssAnon of this process (the VMM's) in kB, or -1. */
+static long rss_anon_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+#define HOLE_MEM	(64UL << 20)
+#define HOLE_GFN	(32UL << 8)	/* 32 MiB of RAM nobody touched, from 32 MiB */
+#define HOLE_PAGES	(32UL << 8)
+
+/*
+ * Frames the VMM never backed hold nothing: SANITIZE passes them by
+ * instead of allocating them (a hostile guest would otherwise make the host
+ * populate up to max_mib of its RAM per checkpoint), and the frames of the
+ * set that hold data are zeroed and restored as ever.
+ */
+TEST(never_backed_frames_are_not_allocated_by_sanitize)
+{
+	static const struct veil_extent set[] = {
+		{ .gfn = DATA_GFN + 100, .npages = 300 },
+		{ .gfn = HOLE_GFN, .npages = HOLE_PAGES },
+	};
+	uint64_t before[NR_PAGES], gfn, pages, wrong = 0;
+	long rss0, rss_sanitized, rss_restored;
+	struct vmm v;
+	int veil;
+
+	ASSERT_EQ(0, veil_module_load());
+	ASSERT_EQ(0, vmm_create_opts(&v, 0, false, HOLE_MEM, VMM_PRIVATE));
+	fill_random(&v, 4242);
+	ASSERT_EQ(0, vmm_register(&v));
+	ASSERT_EQ(0, vmm_publish(&v, set, 2, 1));
+	hash_all(&v, before);
+	veil = veil_attach(&v);
+	ASSERT_LE(0, veil);
+	ASSERT_EQ(0, prepare_set(&v, veil, set, 2));
+
+	rss0 = rss_anon_kb();
+	ASSERT_LT(0, rss0);
+	ASSERT_EQ(0, veil_sanitize(veil, VEIL_IOC_SANITIZE, &pages));
+	rss_sanitized = rss_anon_kb();
+	EXPECT_EQ(300 + HOLE_PAGES, pages);
+	for (gfn = DATA_GFN + 100; gfn < DATA_GFN + 400; gfn++)
+		wrong += !vmm_page_is_zero(&v, gfn);
+	EXPECT_EQ(0, wrong) TH_LOG("%llu frames with data not zeroed",
+				   (unsigned long long)wrong);
+	ASSERT_EQ(0, veil_sanitize(veil, VEIL_IOC_RESTORE, &pages));
+	rss_restored = rss_anon_kb();
+	expect_all_restored(_metadata, &v, before);
+	/* Reading the hole maps the zero page: it is zero, and still not allocated. */
+	for (gfn = HOLE_GFN; gfn < HOLE_GFN + HOLE_PAGES; gfn += 97)
+		wrong += !vmm_page_is_zero(&v, gfn);
+	EXPECT_EQ(0, wrong);
+	TH_LOG("RssAnon %ld kB before SANITIZE, %ld kB sanitized, %ld kB restored; the set has %lu kB never backed",
+	       rss0, rss_sanitized, rss_restored, HOLE_PAGES * 4);
+	EXPECT_GT(4096, rss_sanitized - rss0)
+		TH_LOG("SANITIZE allocated the frames the VMM never backed");
+	EXPECT_GT(4096, rss_restored - rss0);
+	ASSERT_EQ(0, ioctl(veil, VEIL_IOC_THAW));
+	close(veil);
+	vmm_destroy(&v);
+}
+
 /* ---- guest RAM that other processes share ---- */
 
 TEST(shared_guest_memory_is_refused)
