@@ -125,6 +125,25 @@ checkpoint_pair() {	# checkpoint_pair NAME: plain and veil checkpoints of guest 
 	ok "host INFO and guest status agree on the published pages (host ${hp:-?}, guest ${gp:-?})" $?
 }
 
+wait_running() {	# wait_running QEMU-PID: QMP answers and says running
+	local i
+	for i in $(seq 1 240); do
+		veilctl status "$1" --json 2>/dev/null | grep -q '"run_state":"running"' &&
+			return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+wait_guardian() {	# wait_guardian: a killed veilctl's guardian is done
+	local i
+	for i in $(seq 1 240); do
+		cat /proc/[0-9]*/comm 2>/dev/null | grep -q '^veilctl$' || return 0
+		sleep 0.5
+	done
+	return 1
+}
+
 magic() {	# magic FILE: first four bytes in hex
 	od -An -tx1 -N4 "$1" | tr -d ' \n'
 }

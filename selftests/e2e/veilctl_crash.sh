@@ -11,18 +11,7 @@ ok "the guest boots under KVM and answers on ttyS1" $?
 pid=$(l2_pid vm1)
 last=$(l2_ping vm1)
 
-# wait_running: the guardian has finished once QMP answers and says running
-wait_running() {
-	local i
-	for i in $(seq 1 60); do
-		veilctl status "$pid" --json 2>/dev/null | grep -q '"run_state":"running"' &&
-			return 0
-		sleep 0.5
-	done
-	return 1
-}
-
-for step in stop save-started save cont; do
+for step in stop save-started save link cont; do
 	rm -f /tmp/k.mig /tmp/k.err
 	VEILCTL_PAUSE_AFTER=$step veilctl checkpoint "$pid" --to /tmp/k.mig \
 		--allow-unprotected 2>/tmp/k.err &
@@ -35,7 +24,7 @@ for step in stop save-started save cont; do
 	ok "veilctl reaches step '$step'" $?
 	kill -9 $k
 	wait $k 2>/dev/null
-	wait_running
+	wait_guardian && wait_running "$pid"
 	ok "killed after '$step': the VM is running again" $?
 	p=$(l2_ping vm1)
 	[ "$p" = $((last + 1)) ]

@@ -134,7 +134,7 @@ ok "the original guest's vault is untouched by the restore" $? || {
 # veilctl killed after each step of a protected checkpoint: the VM runs
 # on, the vault (which checks its secret every 100 ms) is alive and no
 # longer frozen, and no file is left behind.
-for step in prepare sanitize save restore; do
+for step in prepare sanitize save link restore; do
 	rm -f /tmp/k.mig /tmp/k.err
 	VEILCTL_PAUSE_AFTER=$step veilctl checkpoint "$pid" --to /tmp/k.mig 2>/tmp/k.err &
 	k=$!
@@ -144,13 +144,8 @@ for step in prepare sanitize save restore; do
 	done
 	kill -9 $k
 	wait $k 2>/dev/null
-	running=1
-	for i in $(seq 1 60); do
-		veilctl status "$pid" --json 2>/dev/null | grep -q '"run_state":"running"' &&
-			{ running=0; break; }
-		sleep 0.5
-	done
-	ok "killed after '$step': the VM is running again" $running
+	wait_guardian && wait_running "$pid"
+	ok "killed after '$step': the VM is running again" $?
 	frozen=$(l2_run vm1 "veil status --json" | sed -n 's/.*"frozen": *\([0-9]*\).*/\1/p')
 	l2_run vm1 "kill -0 $va" >/dev/null && [ "$frozen" = 0 ]
 	ok "killed after '$step': the vault's secret is intact and it is thawed (frozen: ${frozen:-?})" $?

@@ -42,6 +42,7 @@ struct ckpt {
 	int guard_pipe;		/* write end; EOF without "D" = recover */
 	pid_t guard;
 	int out_fd;
+	pid_t owner;		/* the veilctl that writes it (names the link) */
 	char tmp_path[4200];	/* fallback temporary name, if not O_TMPFILE */
 	struct veil_prepare prep;
 	struct veil_sanitize san;
@@ -124,7 +125,7 @@ static const char *wait_job(struct ckpt *c, int dump, int timeout_s, int progres
 
 /*
  * VEILCTL_PAUSE_AFTER=STEP makes veilctl stop for good after STEP
- * (prepare, stop, sanitize, save-started, save, restore, cont), so that
+ * (prepare, stop, sanitize, save-started, save, restore, cont, link), so that
  * the crash-safety tests can kill it exactly there.
  */
 static void step_done(const char *step)
@@ -164,6 +165,29 @@ static void recover(struct ckpt *c)
 		veil_thaw(c->veil);
 }
 
+/* The name the finished file is linked under before it is renamed. */
+static void link_name(const struct ckpt *c, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s.veilctl-%d", c->o->to, (int)c->owner);
+}
+
+/*
+ * The guardian, once the snapshot writer is cancelled: removes whatever
+ * name the file of a veilctl killed while publishing it still has, short
+ * of its final one.
+ */
+static void discard_output(const struct ckpt *c)
+{
+	char tmp[4200];
+
+	if (c->out_fd < 0)
+		return;
+	link_name(c, tmp, sizeof(tmp));
+	unlink(tmp);
+	if (c->tmp_path[0])
+		unlink(c->tmp_path);
+}
+
 static void guardian_start(struct ckpt *c)
 {
 	int p[2];
@@ -194,6 +218,7 @@ static void guardian_start(struct ckpt *c)
 		if (n == 1 && b == 'D')
 			_exit(0);
 		recover(c);
+		discard_output(c);
 		_exit(0);
 	}
 	close(p[0]);
@@ -234,6 +259,7 @@ static int open_output(struct ckpt *c)
 		snprintf(dir, sizeof(dir), "/");
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - to), to);
+	c->owner = getpid();
 	c->out_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (c->out_fd >= 0)
 		return 0;
@@ -272,11 +298,12 @@ static int publish_output(struct ckpt *c)
 		return 0;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", c->out_fd);
-	snprintf(tmp, sizeof(tmp), "%s.veilctl-%d", to, (int)getpid());
+	link_name(c, tmp, sizeof(tmp));
 	if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW)) {
 		err_msg("creating %s: %s", to, strerror(errno));
 		return -1;
 	}
+	step_done("link");
 	if (rename(tmp, to)) {
 		err_msg("renaming to %s: %s", to, strerror(errno));
 		unlink(tmp);
