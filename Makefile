@@ -9,7 +9,7 @@
 #   make bench     run the benchmarks under selftests/bench/
 #   make lint      checkpatch --strict on kernel code, warnings build of the tools
 #   make fuzz      libFuzzer on the parsers of untrusted input (FUZZ_SECONDS=60 each)
-#   make stress    the host suite's killed-manager test, 200 rounds per kernel
+#   make stress    the killed-manager and killed-veilctl tests, 200 rounds per kernel
 #   make install   build and install the modules for the running kernel
 #
 # On a real host: make -C host-kmod KDIR=/lib/modules/$(uname -r)/build
@@ -45,11 +45,13 @@ bench: deps
 fuzz: deps
 	@$(MAKE) -s -C selftests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-# SANITIZE and RESTORE of 256 MiB with the manager killed at random points:
-# 200 rounds on each kernel (KERNEL=...) where make check runs 20.
+# SANITIZE and RESTORE of 256 MiB with the manager (host suite) and veilctl
+# (e2e suite) killed at random points: 200 rounds each on each kernel
+# (KERNEL=...) where make check runs 20.
 stress: deps
 	@for k in $(or $(KERNEL),$(KERNELS)); do \
 		VEIL_STRESS=1 selftests/vmrun.sh --suite host --kernel $$k || exit 1; \
+		VEIL_STRESS=1 selftests/vmrun.sh --suite e2e --kernel $$k || exit 1; \
 	done
 
 # Kernel C sources and headers: everything Kbuild compiles, plus the uapi.

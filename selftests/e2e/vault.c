@@ -13,7 +13,9 @@
  *                          check it every 100 ms and exit 3 the moment any
  *                          copy it can see is damaged; with MIB, also fill
  *                          that much anonymous memory with data that does
- *                          not compress (for benchmarks)
+ *                          not compress (for benchmarks); SIGUSR1 makes
+ *                          it check all of that memory, print "bulk check
+ *                          N: P pages intact" and exit 3 if any is damaged
  *   vault app SEED         a libveil application: keep the secret in one
  *                          protected page, print each checkpoint event,
  *                          check the secret every 100 ms and exit 3 if it
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
@@ -208,25 +211,61 @@ static void sleep_holding_registers(const char *secret)
 }
 
 /* MiB of non-zero, incompressible anonymous memory, kept until exit. */
+static uint64_t *bulk;
+static size_t bulk_len;
+static uint64_t bulk_seed;
+static volatile sig_atomic_t bulk_check_due;
+
+static void bulk_sequence(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+}
+
 static int fill(const char *seed, unsigned long mib)
 {
-	size_t len = mib << 20;
-	uint64_t *p, x = 0x2545f4914f6cdd1dULL ^ (uintptr_t)seed[0];
+	uint64_t x;
 
 	if (!mib)
 		return 0;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
+	bulk_len = mib << 20;
+	bulk_seed = 0x2545f4914f6cdd1dULL ^ (uintptr_t)seed[0];
+	bulk = mmap(NULL, bulk_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (bulk == MAP_FAILED) {
 		fprintf(stderr, "vault: cannot map %lu MiB: %s\n", mib, strerror(errno));
 		return -1;
 	}
-	for (size_t i = 0; i < len / sizeof(*p); i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = x | 1;
+	x = bulk_seed;
+	for (size_t i = 0; i < bulk_len / sizeof(*bulk); i++) {
+		bulk_sequence(&x);
+		bulk[i] = x | 1;
 	}
 	return 0;
+}
+
+static void bulk_check_request(int sig)
+{
+	(void)sig;
+	bulk_check_due = 1;
+}
+
+/* Pages of the bulk memory that no longer hold what fill() wrote. */
+static size_t bulk_damaged(void)
+{
+	uint64_t x = bulk_seed;
+	size_t i, bad = 0, page_bad = 0;
+
+	for (i = 0; i < bulk_len / sizeof(*bulk); i++) {
+		bulk_sequence(&x);
+		page_bad |= bulk[i] != (x | 1);
+		if ((i + 1) % (4096 / sizeof(*bulk)) == 0) {
+			bad += page_bad;
+			page_bad = 0;
+		}
+	}
+	return bad;
 }
 
 static int cmd_hold(const char *seed, unsigned long mib)
@@ -282,7 +321,23 @@ static int cmd_hold(const char *seed, unsigned long mib)
 	}
 	printf("vault %d holds its secret\n", getpid());
 	fflush(stdout);
+	if (bulk)
+		signal(SIGUSR1, bulk_check_request);
+	i = 0;
 	for (;;) {
+		if (bulk_check_due) {
+			size_t bad = bulk_damaged();
+
+			bulk_check_due = 0;
+			if (bad) {
+				fprintf(stderr, "vault %d: %zu of %zu bulk pages damaged\n",
+					getpid(), bad, bulk_len / 4096);
+				return 3;
+			}
+			printf("vault %d: bulk check %d: %zu pages intact\n", getpid(),
+			       ++i, bulk_len / 4096);
+			fflush(stdout);
+		}
 		make_secret(seed, check);
 		bad = !queued_ok(us, ud, tcp, pty, check);
 		if (bad || memcmp(mem, check, SECRET_LEN) ||
