@@ -214,8 +214,19 @@ static int veil_host_control_write(struct veil_host_vm *vm, size_t off,
 	int r;
 
 	lockdep_assert_held(&vm->lock);
-	if (veil_host_mem_read(vm->kvm, vm->control_gpa, hdr, sizeof(hdr)) ||
-	    !veil_host_control_valid(vm, hdr)) {
+	/*
+	 * A read that fails says nothing of the guest: the caller may have a
+	 * fatal signal pending (a killed manager's PREPARE or close), or the
+	 * VMM be tearing its memory down.  Only a page read back without
+	 * veil's magic means the guest is gone.
+	 */
+	r = veil_host_mem_read(vm->kvm, vm->control_gpa, hdr, sizeof(hdr));
+	if (r) {
+		veil_log_warn(&vm->log, "cannot read the control page at 0x%llx: %d\n",
+			      (u64)vm->control_gpa, r);
+		return r;
+	}
+	if (!veil_host_control_valid(vm, hdr)) {
 		veil_host_control_lost(vm);
 		return -ENODEV;
 	}
@@ -311,6 +322,14 @@ static int veil_host_thaw_locked(struct veil_host_vm *vm)
 	if (vm->state == VEIL_HOST_RUNNING)
 		return 0;
 	r = veil_host_request(vm, VEIL_REQ_THAW);
+	/*
+	 * Not sent, with the guest still there (a manager with a fatal signal
+	 * pending cannot reach guest memory): it stays frozen until the next
+	 * THAW, from veilctl's guardian or the descriptor's close, sends it,
+	 * or until the guest's own thaw timeout.
+	 */
+	if (r && vm->registered)
+		return r;
 	vm->state = VEIL_HOST_RUNNING;
 	return r;
 }

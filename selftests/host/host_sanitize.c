@@ -672,6 +672,52 @@ TEST_F(vm, prepare_without_ack_times_out_and_thaws)
 	EXPECT_EQ(KVM_EINVAL_32, vmm_hypercall(&self->v, VEIL_HC_ACK, 1, 0, 0));
 }
 
+/*
+ * A manager killed while PREPARE waits for the guest: the host cannot
+ * reach guest memory from a task with a fatal signal pending, which must
+ * not be taken for a guest that rebooted.  The guest stays registered, and
+ * the next manager's THAW and checkpoint work.
+ */
+TEST_F(vm, manager_killed_in_prepare_leaves_the_guest_registered)
+{
+	volatile struct veil_control *c = vmm_control(&self->v);
+	struct veil_prepare p = { .size = sizeof(p), .timeout_ms = 20000 };
+	uint64_t seq = c->req_seq + 1;
+	struct veil_info info;
+	int fd, i, status;
+	pid_t pid;
+
+	/* One manager at a time: this one hands the VM over to the child. */
+	close(self->veil);
+	self->veil = -1;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		fd = veil_attach(&self->v);
+		_exit(fd < 0 ? 2 : ioctl(fd, VEIL_IOC_PREPARE, &p) ? 3 : 0);
+	}
+	for (i = 0; i < 4000 && c->req_seq != seq; i++)
+		usleep(5000);
+	ASSERT_EQ(seq, c->req_seq) TH_LOG("the manager's PREPARE never reached the guest");
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+
+	self->veil = veil_attach(&self->v);
+	ASSERT_LE(0, self->veil);
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_TRUE(info.flags & VEIL_INFO_REGISTERED)
+		TH_LOG("a killed manager made the host forget the guest");
+	/* Its own THAW could not reach the guest: the next manager's does. */
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_THAW));
+	EXPECT_EQ(VEIL_REQ_THAW, c->req_op);
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_all_restored(_metadata, &self->v, self->before);
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_THAW));
+}
+
 /* ---- the managing descriptor closes ---- */
 
 TEST_F(vm, closing_the_descriptor_while_sanitized_restores)
