@@ -11,7 +11,9 @@
  * tables are walked here directly, under mmap_read_lock.  The walk only
  * reads entries and records frame numbers: it takes no page references.
  * PTE tables are read under rcu_read_lock(), which keeps a table that
- * khugepaged retracts concurrently (6.12) from being freed under us.
+ * khugepaged retracts concurrently (6.12) from being freed under us; the
+ * callbacks run there and must not sleep, so the set they add to makes
+ * room before each table.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -39,6 +41,8 @@ static void veil_guest_walk_pte(const struct veil_guest_walker *w, pmd_t pmd,
 	pte_t *ptep;
 	pte_t pte;
 
+	if (w->reserve)
+		w->reserve(w, (end - addr) >> PAGE_SHIFT);
 	rcu_read_lock();
 	ptep = (pte_t *)pmd_page_vaddr(pmd) + pte_index(addr);
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
@@ -69,6 +73,8 @@ static void veil_guest_walk_pmd(const struct veil_guest_walker *w, pud_t *pudp,
 		if (pmd_none(pmd) || !pmd_present(pmd))
 			continue;
 		if (pmd_leaf(pmd)) {
+			if (w->reserve)
+				w->reserve(w, 1);
 			if (pfn_valid(pmd_pfn(pmd)) && w->leaf)
 				w->leaf(w, pmd_pfn(pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT),
 					(next - addr) >> PAGE_SHIFT);
@@ -93,6 +99,8 @@ static void veil_guest_walk_pud(const struct veil_guest_walker *w, p4d_t *p4dp,
 		if (pud_none(pud) || !pud_present(pud))
 			continue;
 		if (pud_leaf(pud)) {
+			if (w->reserve)
+				w->reserve(w, 1);
 			if (pfn_valid(pud_pfn(pud)) && w->leaf)
 				w->leaf(w, pud_pfn(pud) + ((addr & ~PUD_MASK) >> PAGE_SHIFT),
 					(next - addr) >> PAGE_SHIFT);
@@ -237,6 +245,23 @@ static void veil_guest_anon_leaf(const struct veil_guest_walker *w,
 }
 
 /*
+ * Room in the anonymous set for what the next PTE table or leaf can add,
+ * made while sleeping is allowed; in between the set grows only without
+ * sleeping (nosleep), and a failure here is sticky and fails the
+ * collection.
+ */
+static void veil_guest_anon_reserve(const struct veil_guest_walker *w,
+				    unsigned long nr)
+{
+	struct veil_guest_extset *set =
+		&container_of(w, struct veil_guest_anon_walk, w)->c->cat[VEIL_GUEST_CAT_ANON];
+
+	set->nosleep = false;
+	veil_guest_extset_reserve(set, nr);
+	set->nosleep = true;
+}
+
+/*
  * Walks the areas of mm that meet [start, end).  A whole walk (range is
  * false) also takes the unmapped page cache of shared file mappings.
  */
@@ -246,7 +271,7 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 {
 	struct veil_guest_anon_walk aw = {
 		.w = { .pte = veil_guest_anon_pte, .leaf = veil_guest_anon_leaf,
-		       .may_sleep = true },
+		       .reserve = veil_guest_anon_reserve, .may_sleep = true },
 		.c = c,
 	};
 	struct veil_guest_swap_walk *sw;
@@ -259,6 +284,7 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 		kfree(sw);
 		return -EINTR;
 	}
+	c->cat[VEIL_GUEST_CAT_ANON].nosleep = true;
 	vma_iter_init(&vmi, mm, start);
 	for_each_vma_range(vmi, vma, end) {
 		if (vma->vm_flags & (VM_IO | VM_PFNMAP))
@@ -275,6 +301,7 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 		if (!range && veil_guest_shared_writable(vma))
 			veil_guest_collect_mapping(vma->vm_file, c);
 	}
+	c->cat[VEIL_GUEST_CAT_ANON].nosleep = false;
 	mmap_read_unlock(mm);
 	kfree(sw);
 	if (failed)

@@ -6,6 +6,7 @@
  */
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
@@ -17,14 +18,20 @@
 static int veil_guest_extset_grow_to(struct veil_guest_extset *set, size_t cap)
 {
 	struct veil_guest_run *runs;
+	bool nosleep = set->nosleep;
 
 	/*
 	 * Under RCU (set->nosleep) only a non-sleeping allocation is allowed;
 	 * kvmalloc then falls back to nothing but kmalloc, and a failure
 	 * fails the collection (and PREPARE) rather than leaving runs out.
+	 * Preemptible RCU (Debian's) tolerates a reader that sleeps and other
+	 * kernels do not: a caller inside one that forgot nosleep is caught
+	 * here, loudly, and does not sleep either.
 	 */
+	if (WARN_ON_ONCE(!nosleep && rcu_preempt_depth()))
+		nosleep = true;
 	runs = kvmalloc_array(cap, sizeof(*runs),
-			      set->nosleep ? GFP_NOWAIT | __GFP_NOWARN : GFP_KERNEL);
+			      nosleep ? GFP_NOWAIT | __GFP_NOWARN : GFP_KERNEL);
 	if (!runs)
 		return -ENOMEM;
 	if (set->nr)

@@ -126,6 +126,12 @@ struct veil_guest_walker {
 		     unsigned long npages);
 	/* Optional: the address of every PTE that holds a swap entry. */
 	void (*swapped)(const struct veil_guest_walker *w, unsigned long addr);
+	/*
+	 * Optional, for a walker that may sleep: called before up to @nr
+	 * entries are handed to pte() or leaf(), which must not sleep (a PTE
+	 * table is read under RCU), to make room for them.
+	 */
+	void (*reserve)(const struct veil_guest_walker *w, unsigned long nr);
 	bool may_sleep;
 };
 

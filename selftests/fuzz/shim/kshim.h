@@ -61,6 +61,7 @@ typedef unsigned int gfp_t;
 extern unsigned long kshim_allocs;		/* calls so far */
 extern unsigned long kshim_alloc_fail_at;	/* this call fails; 0: none */
 extern bool kshim_atomic;			/* sleeping is a bug now */
+#define rcu_preempt_depth()	((int)kshim_atomic)
 void *kvmalloc_array(size_t n, size_t size, gfp_t gfp);
 void kvfree(const void *p);
 
