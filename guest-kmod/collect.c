@@ -198,6 +198,8 @@ int veil_guest_collect_all(struct task_struct **tasks, int nr,
 		err = veil_guest_collect_clients(c);
 	if (!err && READ_ONCE(dontdump))
 		err = veil_guest_collect_dontdump(c);
+	if (!err)
+		err = veil_guest_shared_resolve(c);
 	if (err)
 		return err;
 	return veil_guest_collect_finish(c);

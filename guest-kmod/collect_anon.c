@@ -217,6 +217,7 @@ struct veil_guest_anon_walk {
 	struct veil_guest_walker w;
 	struct vm_area_struct *vma;
 	struct veil_guest_collect *c;
+	bool count_shared;	/* count pages mapped more than once */
 };
 
 static bool veil_guest_private_data(struct vm_area_struct *vma, struct page *page)
@@ -229,8 +230,17 @@ static void veil_guest_anon_pte(const struct veil_guest_walker *w, unsigned long
 	const struct veil_guest_anon_walk *aw =
 		container_of(w, struct veil_guest_anon_walk, w);
 
-	if (veil_guest_private_data(aw->vma, pfn_to_page(pfn)))
-		veil_guest_add(aw->c, VEIL_GUEST_CAT_ANON, pfn, 1);
+	struct page *page = pfn_to_page(pfn);
+
+	if (!veil_guest_private_data(aw->vma, page))
+		return;
+	/* Others may map it too: published once all its mappings are known. */
+	if (!PageCompound(page) && veil_guest_page_mapcount(page) > 1) {
+		if (aw->count_shared)
+			veil_guest_shared_note(aw->c, pfn);
+		return;
+	}
+	veil_guest_add(aw->c, VEIL_GUEST_CAT_ANON, pfn, 1);
 }
 
 static void veil_guest_anon_leaf(const struct veil_guest_walker *w,
@@ -278,7 +288,11 @@ static int veil_guest_collect_areas(struct mm_struct *mm, struct veil_guest_coll
 	unsigned long failed = 0;
 	struct vm_area_struct *vma;
 	struct vma_iterator vmi;
+	int r;
 
+	r = veil_guest_shared_begin(c, mm, !range, &aw.count_shared);
+	if (r)
+		return r < 0 ? r : 0;
 	sw = c->count_only ? NULL : veil_guest_swap_walk_new(mm);
 	if (mmap_read_lock_killable(mm)) {
 		kfree(sw);

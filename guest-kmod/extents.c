@@ -254,6 +254,8 @@ void veil_guest_collect_free(struct veil_guest_collect *c)
 {
 	int i;
 
+	if (c->release)
+		c->release(c);
 	for (i = 0; i < VEIL_GUEST_NR_CAT; i++)
 		veil_guest_extset_free(&c->cat[i]);
 	veil_guest_extset_free(&c->all);

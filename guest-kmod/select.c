@@ -413,6 +413,8 @@ static int veil_guest_sel_fill(struct veil_guest_sel *sel,
 	for (i = 0; i < nr && !err; i++)
 		err = veil_guest_collect_task(tasks[i], c);
 	if (!err)
+		err = veil_guest_shared_resolve(c);
+	if (!err)
 		err = veil_guest_collect_finish(c);
 	if (!err)
 		memcpy(e->pages, c->pages, sizeof(e->pages));

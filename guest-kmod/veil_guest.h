@@ -42,6 +42,8 @@ struct veil_guest_extset {
 	bool nosleep;		/* appended to under RCU: grow without sleeping */
 };
 
+struct veil_guest_shared;
+
 /* One extent set per category, merged into all by veil_guest_collect_finish(). */
 struct veil_guest_collect {
 	struct veil_guest_extset cat[VEIL_GUEST_NR_CAT];
@@ -49,6 +51,11 @@ struct veil_guest_collect {
 	u64 pages[VEIL_GUEST_NR_CAT];
 	u64 nr_pages;
 	bool count_only;	/* for veil list: swapped-out pages stay out */
+	/* pages mapped more than once (collect_shared.c) */
+	struct veil_guest_shared *shared;
+	int shared_error;
+	u64 shared_out;		/* frames left out: mapped outside the set */
+	void (*release)(struct veil_guest_collect *c);	/* frees shared */
 };
 
 void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages);
@@ -137,6 +144,12 @@ struct veil_guest_walker {
 
 void veil_guest_walk_range(struct mm_struct *mm, unsigned long addr,
 			   unsigned long end, const struct veil_guest_walker *w);
+
+/* collect_shared.c */
+int veil_guest_shared_begin(struct veil_guest_collect *c, struct mm_struct *mm,
+			    bool whole, bool *count);
+void veil_guest_shared_note(struct veil_guest_collect *c, unsigned long pfn);
+int veil_guest_shared_resolve(struct veil_guest_collect *c);
 
 /*
  * A shared file mapping counts only where the process may write the file:

@@ -294,6 +294,75 @@ TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, 120)
 	veil_child_stop(&other);
 }
 
+/*
+ * A process that is not excluded plants the pattern and then forks the
+ * child that will be: the frame holding it is shared copy-on-write by the
+ * two, and is the parent's data as much as the child's.
+ */
+static int plant_then_fork(void *arg)
+{
+	volatile pid_t *forked = arg;
+	uint8_t *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+
+	if (p == MAP_FAILED)
+		return -1;
+	madvise(p, 3 * 4096, MADV_NOHUGEPAGE);
+	memset(p, 0x5a, 3 * 4096);
+	veil_pattern_make(&pat, p + 4096 + 100);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		for (;;)
+			pause();
+	}
+	*forked = pid;
+	return 0;
+}
+
+/*
+ * A page an excluded process shares with one outside the set (here its
+ * parent's, copy-on-write) is not published: zeroing it would zero the
+ * other's memory too.  Once the parent is excluded as well, it is.
+ */
+TEST_F_TIMEOUT(oracle, cow_page_shared_outside_the_set_is_left_out, 120)
+{
+	volatile pid_t *forked;
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i;
+
+	forked = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, forked);
+	*forked = 0;
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_then_fork, (void *)forked));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	ASSERT_LT(0, *forked);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, *forked, 0));
+
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	for (i = 0; i < h.nr; i++)
+		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("the copy-on-write page at 0x%llx, shared with a process outside the set, is published",
+			       (unsigned long long)h.addr[i]);
+	free(e.ext);
+
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	for (i = 0; i < h.nr; i++)
+		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("the page at 0x%llx, shared only within the set, is not published",
+			       (unsigned long long)h.addr[i]);
+	free(e.ext);
+	kill(*forked, SIGKILL);
+	waitpid(*forked, NULL, 0);
+	munmap((void *)forked, 4096);
+}
+
 static int write_staged(int fd)
 {
 	ssize_t n;
