@@ -20,25 +20,92 @@
  */
 #define VEIL_GUEST_RUNS_PER_THREAD	(THREAD_SIZE / PAGE_SIZE + 4)
 
+/* Drops what a collection holds and gathered (the release of collect_init()). */
+static void veil_guest_collect_release(struct veil_guest_collect *c)
+{
+	veil_guest_shared_release(c);
+	veil_guest_files_put(&c->files);
+	veil_guest_holds_release(&c->holds);
+	kfree(c->seen);
+	c->seen = NULL;
+	c->nr_seen = 0;
+	c->cap_seen = 0;
+}
+
+/*
+ * Whether a pipe or socket is met for the first time in this collection:
+ * one open in several descriptors or processes is collected once.
+ */
+bool veil_guest_collect_once(struct veil_guest_collect *c, const void *obj)
+{
+	const void **seen;
+	unsigned int i, cap;
+
+	for (i = 0; i < c->nr_seen; i++)
+		if (c->seen[i] == obj)
+			return false;
+	if (c->nr_seen == c->cap_seen) {
+		cap = c->cap_seen ? 2 * c->cap_seen : 32;
+		seen = krealloc_array(c->seen, cap, sizeof(*seen), GFP_KERNEL);
+		if (!seen)
+			return true;
+		c->seen = seen;
+		c->cap_seen = cap;
+	}
+	c->seen[c->nr_seen++] = obj;
+	return true;
+}
+
+void veil_guest_collect_start(struct veil_guest_collect *c, bool count_only,
+			      bool prepare)
+{
+	veil_guest_collect_init(c);
+	veil_guest_holds_init(&c->holds);
+	c->count_only = count_only;
+	c->prepare = prepare;
+	c->privilege = -1;
+	c->release = veil_guest_collect_release;
+}
+
+/* The sets a page-table walk adds to under RCU grow without sleeping. */
+void veil_guest_collect_nosleep(struct veil_guest_collect *c, bool nosleep)
+{
+	c->cat[VEIL_GUEST_CAT_ANON].nosleep = nosleep;
+	c->holds.nosleep = nosleep;
+	veil_guest_shared_nosleep(c, nosleep);
+}
+
 int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c)
 {
 	bool runs_on = veil_guest_client_aware(tsk);
-	struct task_struct *t;
+	struct task_struct *live, *t;
 	struct mm_struct *mm;
 	int err = 0, nr;
 
-	mm = get_task_mm(tsk);
+	/*
+	 * A process whose main thread exited (pthread_exit()) keeps running
+	 * in its other threads: its address space and files are theirs.
+	 */
+	live = veil_guest_live_thread(tsk);
+	if (!live)
+		return 0;
+	c->privileged = c->privilege < 0 ? veil_guest_sel_privileged(tsk) : c->privilege;
+	c->task = live;
+	mm = get_task_mm(live);
 	if (mm) {
-		veil_guest_zero_track(mm);
+		if (c->prepare)
+			veil_guest_zero_track(mm);
 		err = veil_guest_collect_anon(mm, c, false);
 		mmput(mm);
-		if (err)
-			return err;
 	}
-	err = veil_guest_collect_files(tsk, c);
+	if (!err)
+		err = veil_guest_collect_files(live, c);
+	if (!err)
+		veil_guest_collect_ctty(live, c);
+	c->task = NULL;
+	put_task_struct(live);
 	if (err)
 		return err;
-	veil_guest_collect_ctty(tsk, c);
 
 	/*
 	 * The threads are walked under RCU, which also keeps an exiting
@@ -185,7 +252,9 @@ static int veil_guest_collect_dontdump(struct veil_guest_collect *c)
 
 /*
  * Collects every frame of the given processes and what libveil clients
- * protect, and finishes the set.
+ * protect, and finishes the set: the address spaces first, so that the
+ * mappings of everything others may map too are counted before anything
+ * shared is decided, then the page cache of the files gathered.
  */
 int veil_guest_collect_all(struct task_struct **tasks, int nr,
 			   struct veil_guest_collect *c)
@@ -200,6 +269,8 @@ int veil_guest_collect_all(struct task_struct **tasks, int nr,
 		err = veil_guest_collect_dontdump(c);
 	if (!err)
 		err = veil_guest_shared_resolve(c);
+	if (!err)
+		err = veil_guest_collect_file_pass(c);
 	if (err)
 		return err;
 	return veil_guest_collect_finish(c);

@@ -3,13 +3,30 @@
  * The descriptor table: page cache of regular files (tmpfs and shmem
  * included), and hand-off of pipes, FIFOs and sockets to their collectors.
  *
+ * A file's page cache is gathered here and taken once every address space
+ * of the set is walked (the file pass below), folio by folio: only where
+ * no process outside the set maps the folio, so that a library an
+ * excluded process opens or maps stays in every other process's memory.
+ * At PREPARE a folio of a file with a backing store is then taken out of
+ * the page cache, clean, and held: zeroed in the checkpoint, it is in no
+ * page cache a restored guest could read it from, and the next reader
+ * finds the data on disk.  A folio of a memory-only file system (tmpfs,
+ * shmem, ramfs, hugetlbfs, secretmem) has nothing to be read from again:
+ * it is held where it is, and a restored guest finds zeros there.
+ *
  * Files being executed (i_writecount < 0) are left out: their page cache is
- * program text every other process runs too, and zeroing it in a checkpoint
- * would break them after a restore.
+ * program text every other process runs too.  For an exclusion an
+ * unprivileged user made, a file counts only if the process opened it for
+ * writing or its user owns it: such a user must not have root's files,
+ * a shared library first of all, taken out of the page cache.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/sched/task.h>
@@ -18,27 +35,118 @@
 #include "compat.h"
 #include "veil_guest.h"
 
-void veil_guest_collect_mapping(struct file *file, struct veil_guest_collect *c)
+/* No backing store: what the page cache holds is all there is. */
+bool veil_guest_memory_only(struct inode *inode)
+{
+	switch (inode->i_sb->s_magic) {
+	case TMPFS_MAGIC:
+	case RAMFS_MAGIC:
+	case HUGETLBFS_MAGIC:
+	case SECRETMEM_MAGIC:
+		return true;
+	}
+	return false;
+}
+
+/* Gathers @file for the file pass, unless its page cache is everyone's. */
+void veil_guest_collect_file_pages(struct veil_guest_collect *c, struct file *file)
 {
 	struct inode *inode = file_inode(file);
+
+	if (!S_ISREG(inode->i_mode) || !file->f_mapping ||
+	    atomic_read(&inode->i_writecount) < 0)
+		return;
+	veil_guest_files_add(&c->files, file);
+}
+
+/*
+ * At PREPARE: takes the clean, held @folio of a file with a backing store
+ * out of the page cache (unmapping it from the frozen processes that map
+ * it).  Returns 0 when it is out, or -EBUSY: dirty again, under writeback,
+ * or still in the cache for another reason.
+ */
+static int veil_guest_evict_folio(struct address_space *mapping, struct folio *folio)
+{
+	pgoff_t first = folio->index;
+
+	if (folio_test_dirty(folio) || folio_test_writeback(folio))
+		return -EBUSY;
+	invalidate_inode_pages2_range(mapping, first, first + folio_nr_pages(folio) - 1);
+	return READ_ONCE(folio->mapping) ? -EBUSY : 0;
+}
+
+/* One folio of a gathered file's page cache (referenced by the caller). */
+static int veil_guest_file_folio(struct veil_guest_collect *c, struct file *file,
+				 struct folio *folio)
+{
 	struct address_space *mapping = file->f_mapping;
+	unsigned int maps = veil_guest_shared_maps(c, folio);
+	int err;
+
+	if (folio->mapping != mapping)
+		return 0;	/* truncated meanwhile */
+	if (folio_mapped(folio) && veil_guest_folio_mapcount(folio) > maps) {
+		c->shared_out += folio_nr_pages(folio);
+		return 0;
+	}
+	if (c->prepare && !veil_guest_memory_only(file_inode(file))) {
+		err = veil_guest_evict_folio(mapping, folio);
+		if (err) {
+			c->file_busy++;
+			return err;
+		}
+	}
+	veil_guest_add(c, VEIL_GUEST_CAT_FILE, folio_pfn(folio), folio_nr_pages(folio));
+	folio_get(folio);
+	veil_guest_hold_folio(&c->holds, folio);
+	return 0;
+}
+
+static int veil_guest_file_pass_one(struct veil_guest_collect *c, struct file *file)
+{
 	struct folio_batch fbatch;
 	pgoff_t index = 0;
 	unsigned int i, nr;
+	int err = 0;
 
-	if (!mapping || atomic_read(&inode->i_writecount) < 0)
-		return;
 	folio_batch_init(&fbatch);
-	while ((nr = filemap_get_folios(mapping, &index, (pgoff_t)-1, &fbatch))) {
-		for (i = 0; i < nr; i++) {
-			struct folio *folio = fbatch.folios[i];
-
-			veil_guest_add(c, VEIL_GUEST_CAT_FILE, folio_pfn(folio),
-				       folio_nr_pages(folio));
-		}
+	while (!err) {
+		nr = filemap_get_folios(file->f_mapping, &index, (pgoff_t)-1, &fbatch);
+		if (!nr)
+			break;
+		for (i = 0; i < nr && !err; i++)
+			err = veil_guest_file_folio(c, file, fbatch.folios[i]);
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
+	return err;
+}
+
+/*
+ * The page cache of every gathered file, after the walks.  At PREPARE a
+ * folio that cannot be taken out of the page cache fails the collection:
+ * published in place it would give a restored guest zeros to read, and
+ * left out it would leave the data in the checkpoint.
+ */
+int veil_guest_collect_file_pass(struct veil_guest_collect *c)
+{
+	struct inode *inode;
+	unsigned int i;
+	int err;
+
+	if (c->files.missed)
+		return -ENOMEM;
+	for (i = 0; i < c->files.nr; i++) {
+		err = veil_guest_file_pass_one(c, c->files.f[i]);
+		if (err == -EBUSY) {
+			inode = file_inode(c->files.f[i]);
+			pr_warn_ratelimited("prepare: a page of excluded file %lu on %s is dirty or busy: no checkpoint\n",
+					    inode->i_ino, inode->i_sb->s_id);
+		}
+		if (err)
+			return err;
+	}
+	return c->holds.error;
 }
 
 /* Files of a task, each with a reference, gathered under its file lock. */
@@ -61,12 +169,30 @@ static int veil_guest_fd_grab(const void *arg, struct file *file, unsigned int f
 	return 0;
 }
 
+/*
+ * Whether an exclusion an unprivileged user made may take @file's page
+ * cache: a file the process opened for writing, or one its user owns.
+ */
+static bool veil_guest_file_ours(struct veil_guest_collect *c, struct file *file)
+{
+	kuid_t fsuid;
+
+	if (c->privileged || (file->f_mode & FMODE_WRITE))
+		return true;
+	if (!c->task)
+		return false;
+	rcu_read_lock();
+	fsuid = __task_cred(c->task)->fsuid;
+	rcu_read_unlock();
+	return uid_eq(file_inode(file)->i_uid, fsuid);
+}
+
 static void veil_guest_collect_file(struct file *file, struct veil_guest_collect *c)
 {
 	umode_t mode = file_inode(file)->i_mode;
 
-	if (S_ISREG(mode))
-		veil_guest_collect_mapping(file, c);
+	if (S_ISREG(mode) && veil_guest_file_ours(c, file))
+		veil_guest_collect_file_pages(c, file);
 	else if (S_ISFIFO(mode))
 		veil_guest_collect_pipe(file, c);
 	else if (S_ISSOCK(mode))

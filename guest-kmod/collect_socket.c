@@ -4,11 +4,15 @@
  * yet read, or written and not yet sent or acknowledged (TCP keeps sent
  * data in its retransmit queue until acked, and out-of-order data aside).
  * For a connected UNIX socket what it wrote sits in its peer's receive
- * queue, so that queue is taken too.  The linear part of a buffer lives in
- * a slab object or a page fragment next to other buffers, and fragments
- * share pages too, so both are taken byte by byte: the buffer's whole head
- * (headroom included, as headers and payload are moved around in it) and
- * the fragments' data.
+ * queue: the buffers it sent there are taken too, and only those (the
+ * peer of a datagram socket may be a server that everyone writes to, as
+ * /dev/log is).  The linear part of a buffer lives in a slab object or a
+ * page fragment next to other buffers, and fragments share pages too, so
+ * both are taken byte by byte: the buffer's whole head (headroom
+ * included, as headers and payload are moved around in it) and the
+ * fragments' data.  Every byte published is held (hold.c) until THAW, so
+ * that a buffer freed meanwhile (acknowledged, read by a peer) does not
+ * hand its memory to someone else while the host is about to zero it.
  */
 #include <linux/net.h>
 #include <linux/skbuff.h>
@@ -19,15 +23,23 @@
 
 #include "veil_guest.h"
 
-static void veil_guest_collect_skb(const struct sk_buff *skb,
-				   struct veil_guest_collect *c, int depth)
+/*
+ * Holds @skb's data (hold.c), then takes the bytes held: its head and its
+ * fragments' data, then those of its frag list.  @slab_head: a head from
+ * the slab may be held by a reference on the buffer (not in TCP's send
+ * queues, whose buffers TCP frees when acknowledged whatever references
+ * them; their heads carry only headers, the data is in fragments).
+ */
+static void veil_guest_take_skb(struct sk_buff *skb, bool slab_head,
+				struct veil_guest_collect *c, int depth)
 {
 	const struct skb_shared_info *shinfo = skb_shinfo(skb);
-	const struct sk_buff *frag;
+	struct sk_buff *frag;
 	unsigned int i;
 
-	veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_SOCKET, skb->head,
-				    skb_end_offset(skb));
+	if (veil_guest_hold_skb(&c->holds, skb, slab_head))
+		veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_SOCKET, skb->head,
+					    skb_end_offset(skb));
 	for (i = 0; i < shinfo->nr_frags; i++) {
 		const skb_frag_t *f = &shinfo->frags[i];
 		struct page *page = skb_frag_page(f);
@@ -39,53 +51,62 @@ static void veil_guest_collect_skb(const struct sk_buff *skb,
 	if (depth)
 		return;
 	skb_walk_frags(skb, frag)
-		veil_guest_collect_skb(frag, c, depth + 1);
+		veil_guest_take_skb(frag, slab_head, c, depth + 1);
 }
 
-static void veil_guest_collect_queue(struct sk_buff_head *q,
-				     struct veil_guest_collect *c)
+/* The buffers of q; only those @from sent, if it is not NULL. */
+static void veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
+				     bool slab_head, struct veil_guest_collect *c)
 {
 	struct sk_buff *skb;
 	unsigned long flags;
 
+	c->holds.nosleep = true;
 	spin_lock_irqsave(&q->lock, flags);
-	skb_queue_walk(q, skb)
-		veil_guest_collect_skb(skb, c, 0);
+	skb_queue_walk(q, skb) {
+		if (!from || skb->sk == from)
+			veil_guest_take_skb(skb, slab_head, c, 0);
+	}
 	spin_unlock_irqrestore(&q->lock, flags);
+	c->holds.nosleep = false;
 }
 
-static void veil_guest_collect_rbtree(struct rb_root *root,
+static void veil_guest_collect_rbtree(struct rb_root *root, bool slab_head,
 				      struct veil_guest_collect *c)
 {
 	struct sk_buff *skb;
 
+	c->holds.nosleep = true;
 	skb_rbtree_walk(skb, root)
-		veil_guest_collect_skb(skb, c, 0);
+		veil_guest_take_skb(skb, slab_head, c, 0);
+	c->holds.nosleep = false;
 }
 
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 {
 	struct socket *sock = sock_from_file(file);
 	struct sock *sk, *peer;
+	bool tcp;
 
-	if (!sock || !sock->sk)
+	if (!sock || !sock->sk || !veil_guest_collect_once(c, sock->sk))
 		return;
 	sk = sock->sk;
+	tcp = sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
+	      (sk->sk_family == AF_INET || sk->sk_family == AF_INET6);
 	lock_sock(sk);
-	veil_guest_collect_queue(&sk->sk_receive_queue, c);
-	veil_guest_collect_queue(&sk->sk_write_queue, c);
-	veil_guest_collect_queue(&sk->sk_error_queue, c);
-	if (sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
-	    (sk->sk_family == AF_INET || sk->sk_family == AF_INET6)) {
-		veil_guest_collect_rbtree(&sk->tcp_rtx_queue, c);
-		veil_guest_collect_rbtree(&tcp_sk(sk)->out_of_order_queue, c);
+	veil_guest_collect_queue(&sk->sk_receive_queue, NULL, true, c);
+	veil_guest_collect_queue(&sk->sk_write_queue, NULL, !tcp, c);
+	veil_guest_collect_queue(&sk->sk_error_queue, NULL, true, c);
+	if (tcp) {
+		veil_guest_collect_rbtree(&sk->tcp_rtx_queue, false, c);
+		veil_guest_collect_rbtree(&tcp_sk(sk)->out_of_order_queue, true, c);
 	}
 	release_sock(sk);
 
 	if (sk->sk_family == AF_UNIX) {
 		peer = unix_peer_get(sk);
 		if (peer) {
-			veil_guest_collect_queue(&peer->sk_receive_queue, c);
+			veil_guest_collect_queue(&peer->sk_receive_queue, sk, true, c);
 			sock_put(peer);
 		}
 	}

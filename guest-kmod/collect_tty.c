@@ -19,6 +19,7 @@
 #include <linux/tty_flip.h>
 #include <linux/tty_ldisc.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "veil_guest.h"
 
@@ -37,6 +38,24 @@ static bool veil_guest_is_tty(struct inode *inode)
 		major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT);
 }
 
+/*
+ * n_tty's buffers live in a vmalloc area that a change of line discipline
+ * or a hangup frees: its frames are held, so they cannot be reused while
+ * published.
+ */
+static void veil_guest_hold_vmalloc(struct veil_guest_collect *c, void *addr, size_t len)
+{
+	unsigned long p = (unsigned long)addr & PAGE_MASK;
+	unsigned long end = (unsigned long)addr + len;
+	struct page *page;
+
+	for (; p < end; p += PAGE_SIZE) {
+		page = vmalloc_to_page((void *)p);
+		if (page)
+			veil_guest_hold_page(&c->holds, page);
+	}
+}
+
 static void veil_guest_collect_ldisc(struct tty_struct *tty, struct veil_guest_collect *c)
 {
 	struct tty_ldisc *ld = tty_ldisc_ref(tty);
@@ -53,8 +72,10 @@ static void veil_guest_collect_ldisc(struct tty_struct *tty, struct veil_guest_c
 		return;
 	}
 	if (veil_guest_ntty_offsets(&rb, &eb)) {
+		veil_guest_hold_vmalloc(c, (void *)addr + rb, N_TTY_BUF_SIZE);
 		veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_TTY, (void *)addr + rb,
 					    N_TTY_BUF_SIZE);
+		veil_guest_hold_vmalloc(c, (void *)addr + eb, N_TTY_BUF_SIZE);
 		veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_TTY, (void *)addr + eb,
 					    N_TTY_BUF_SIZE);
 	}
@@ -65,6 +86,7 @@ static void veil_guest_collect_ldisc(struct tty_struct *tty, struct veil_guest_c
 			if (!page)
 				break;
 			veil_guest_add(c, VEIL_GUEST_CAT_TTY, page_to_pfn(page), 1);
+			veil_guest_hold_page(&c->holds, page);
 		}
 	}
 	tty_ldisc_deref(ld);
@@ -75,7 +97,16 @@ static void veil_guest_collect_one_tty(struct tty_struct *tty, struct veil_guest
 	struct tty_port *port = tty->port;
 	struct tty_buffer *b;
 
+	if (!veil_guest_collect_once(c, tty))
+		return;
 	if (port) {
+		/*
+		 * Input waiting for the line discipline is handed to it first:
+		 * a flip buffer it takes later is freed, and its slab object
+		 * reused, while published.  What it cannot take now (its
+		 * buffer full, the reader frozen) stays queued.
+		 */
+		flush_work(&port->buf.work);
 		tty_buffer_lock_exclusive(port);
 		for (b = port->buf.head; b; b = b->next)
 			veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_TTY,

@@ -26,10 +26,41 @@ static inline int veil_guest_page_mapcount(struct page *page)
 {
 	return folio_mapcount(page_folio(page));
 }
+
+/* Mappings of the whole folio: each PTE and each PMD or PUD mapping one. */
+static inline int veil_guest_folio_mapcount(struct folio *folio)
+{
+	return folio_mapcount(folio);
+}
 #else
 static inline int veil_guest_page_mapcount(struct page *page)
 {
 	return page_mapcount(page);
+}
+
+/*
+ * 6.1 counts a large folio's mappings in two places: its entire mapcount
+ * (PMD mappings) and each page's own _mapcount (PTE mappings, plus, for
+ * file folios and double-mapped anonymous ones, one per PMD mapping).
+ */
+static inline int veil_guest_folio_mapcount(struct folio *folio)
+{
+	int entire, sum, i, nr;
+
+	if (likely(!folio_test_large(folio)))
+		return atomic_read(&folio->_mapcount) + 1;
+	entire = folio_entire_mapcount(folio);
+	if (folio_test_hugetlb(folio))
+		return entire;
+	nr = folio_nr_pages(folio);
+	sum = entire;
+	for (i = 0; i < nr; i++)
+		sum += atomic_read(&folio_page(folio, i)->_mapcount) + 1;
+	if (!folio_test_anon(folio))
+		return sum - entire * nr;
+	if (folio_test_double_map(folio))
+		sum -= nr;
+	return sum;
 }
 #endif
 

@@ -6,11 +6,12 @@
  * writes back their files, collects their frames, publishes them (when a
  * host registered the page) and acknowledges; THAW thaws and acknowledges.
  * The tasks are thawed by themselves after thaw_timeout_ms, so a guest is
- * never left frozen when the host goes away.  Finding state == SANITIZED means this guest was
- * resumed from a sanitized checkpoint: the excluded tasks, still frozen
- * since PREPARE, are killed before they can run on zeroed memory, but for
- * libveil subscribers, which are told and thawed; the clean page cache of
- * their files is dropped, to be read again from disk.
+ * never left frozen when the host goes away.  What a published set names
+ * is held from PREPARE until THAW (or the restore, or unload).  Finding
+ * state == SANITIZED means this guest was resumed from a sanitized
+ * checkpoint: the excluded tasks, still frozen since PREPARE, are killed
+ * before they can run on zeroed memory, after what they queued for others
+ * is purged, but for libveil subscribers, which are told and thawed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -66,6 +67,9 @@ static bool veil_guest_restore_done;
 /* The extent pages of the last PUBLISH, kept until the next one. */
 static struct page **veil_guest_chain;
 static unsigned int veil_guest_chain_len;
+static size_t veil_guest_chain_nr;	/* extents in it */
+/* What the last PUBLISH names, held until THAW or RESTORE (hold.c). */
+static struct veil_guest_holds veil_guest_held;
 
 static long veil_guest_hypercall(unsigned long op, unsigned long a1,
 				 unsigned long a2, unsigned long a3)
@@ -82,6 +86,14 @@ static void veil_guest_free_chain(void)
 	kfree(veil_guest_chain);
 	veil_guest_chain = NULL;
 	veil_guest_chain_len = 0;
+	veil_guest_chain_nr = 0;
+}
+
+/* Lets go of what the last published set held, once it is no longer needed. */
+static void veil_guest_release_held(void)
+{
+	lockdep_assert_held(&veil_guest_ctl_lock);
+	veil_guest_holds_release(&veil_guest_held);
 }
 
 /*
@@ -154,6 +166,7 @@ static int veil_guest_publish(struct veil_guest_collect *c)
 	veil_guest_free_chain();
 	veil_guest_chain = chain;
 	veil_guest_chain_len = n;
+	veil_guest_chain_nr = c->all.nr;
 	veil_guest_published = c->nr_pages;
 	return 0;
 nomem:
@@ -165,8 +178,9 @@ nomem:
 
 /*
  * The files of the frozen tasks are written back, so that what they wrote
- * is on disk when the checkpoint holds zeros in its place, and a restore
- * can drop those pages and read the data again.
+ * is on disk when the checkpoint holds zeros in its place, and the
+ * collection can take their clean pages out of the page cache (a page
+ * still dirty then fails it).
  */
 static void veil_guest_prepare_writeback(struct task_struct **tasks, int nr)
 {
@@ -179,61 +193,148 @@ static void veil_guest_prepare_writeback(struct task_struct **tasks, int nr)
 	veil_guest_clients_gather_files(&files);
 	late = veil_guest_files_writeback(&files, READ_ONCE(writeback_ms));
 	if (late || files.missed)
-		pr_warn_ratelimited("prepare: %u excluded files not written back within writeback_ms%s; a restore keeps their dirty pages zeroed\n",
+		pr_warn_ratelimited("prepare: %u excluded files not written back within writeback_ms%s\n",
 				    late, files.missed ? " (some not gathered: no memory)" : "");
 	veil_guest_files_put(&files);
 }
 
+/*
+ * The processes a checkpoint freezes: the selection, the owners of libveil
+ * clients that protect something and, with dontdump=1, of such areas, and
+ * every process running in one of their address spaces.  Returns the
+ * number of the latter in *nr_frozen (referenced, in *frozen), the
+ * selection's in *nr (in *tasks); or a negative errno.
+ */
+static int veil_guest_prepare_sets(struct task_struct ***tasks, int *nr,
+				   struct task_struct ***frozen, int *nr_frozen)
+{
+	int n, f;
+
+	n = veil_guest_sel_tasks(NULL, tasks);
+	if (n < 0)
+		return n;
+	f = veil_guest_client_add_owners(*tasks, n, frozen);
+	if (f >= 0) {
+		int r = veil_guest_dontdump_add_owners(frozen, f, false);
+
+		if (r >= 0)
+			r = veil_guest_add_mm_sharers(frozen, r);
+		if (r < 0)
+			veil_guest_put_tasks(*frozen, f);
+		f = r;
+	}
+	if (f < 0) {
+		veil_guest_put_tasks(*tasks, n);
+		return f;
+	}
+	*nr = n;
+	*nr_frozen = f;
+	return 0;
+}
+
+/* Whether every process of @now is among the @nr of @had. */
+static bool veil_guest_tasks_within(struct task_struct **now, int nr_now,
+				    struct task_struct **had, int nr)
+{
+	int i, j;
+
+	for (i = 0; i < nr_now; i++) {
+		for (j = 0; j < nr && had[j] != now[i]; j++)
+			;
+		if (j == nr)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Freezes until the set stands still: a process that forked before its
+ * threads parked (a descendant, with --children) or entered the set
+ * meanwhile is frozen in the next round.  Returns 0 with the final
+ * selection in *tasks and *nr, or a negative errno (-EBUSY: something would
+ * not park) with nothing to put.
+ */
+static int veil_guest_prepare_freeze(struct task_struct ***tasks, int *nr)
+{
+	struct task_struct **sel, **frozen, **sel2, **frozen2;
+	int n, f, n2, f2, round, err;
+
+	err = veil_guest_prepare_sets(&sel, &n, &frozen, &f);
+	if (err)
+		return err;
+	veil_guest_frozen_since = jiffies;
+	for (round = 0; ; round++) {
+		err = veil_guest_freeze(frozen, f, freeze_wait_ms);
+		if (err)
+			break;
+		err = veil_guest_prepare_sets(&sel2, &n2, &frozen2, &f2);
+		if (err)
+			break;
+		if (veil_guest_tasks_within(frozen2, f2, frozen, f)) {
+			veil_guest_put_tasks(frozen, f);
+			veil_guest_put_tasks(frozen2, f2);
+			veil_guest_put_tasks(sel, n);
+			*tasks = sel2;
+			*nr = n2;
+			return 0;
+		}
+		veil_guest_put_tasks(sel, n);
+		veil_guest_put_tasks(frozen, f);
+		sel = sel2;
+		n = n2;
+		frozen = frozen2;
+		f = f2;
+		if (round == 16) {
+			pr_warn("prepare: the excluded processes kept growing while they froze\n");
+			err = -EBUSY;
+			break;
+		}
+	}
+	veil_guest_put_tasks(sel, n);
+	veil_guest_put_tasks(frozen, f);
+	return err;
+}
+
 static int veil_guest_prepare(u64 seq)
 {
-	struct task_struct **tasks, **frozen;
+	struct task_struct **tasks;
 	struct veil_guest_collect *c;
-	int nr, nr_frozen, err, ferr;
+	int nr, err;
 
-	nr = veil_guest_sel_tasks(NULL, &tasks);
-	if (nr < 0)
-		return nr;
-	/*
-	 * Protecting libveil clients and, with dontdump=1, the owners of
-	 * MADV_DONTDUMP areas are frozen too, but only what they protect (or
-	 * those areas) is collected.
-	 */
-	nr_frozen = veil_guest_client_add_owners(tasks, nr, &frozen);
-	if (nr_frozen >= 0) {
-		err = veil_guest_dontdump_add_owners(&frozen, nr_frozen, false);
-		if (err < 0)
-			veil_guest_put_tasks(frozen, nr_frozen);
-		nr_frozen = err;
-	}
-	if (nr_frozen < 0) {
-		veil_guest_put_tasks(tasks, nr);
-		return nr_frozen;
-	}
 	veil_guest_clients_event(VEIL_GUEST_EV_BEGIN, seq);
-	veil_guest_frozen_since = jiffies;
-	ferr = veil_guest_freeze(frozen, nr_frozen, freeze_wait_ms);
-	veil_guest_put_tasks(frozen, nr_frozen);
+	err = veil_guest_prepare_freeze(&tasks, &nr);
+	if (err) {
+		veil_guest_prepares++;
+		return err;
+	}
 	veil_guest_prepare_writeback(tasks, nr);
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c) {
 		err = -ENOMEM;
 		goto out;
 	}
-	veil_guest_collect_init(c);
+	veil_guest_collect_start(c, false, true);
 	err = veil_guest_collect_all(tasks, nr, c);
 	if (!err)
 		err = veil_guest_publish(c);
+	if (!err) {
+		/* The new set is held; the one before it no longer needs to be. */
+		veil_guest_release_held();
+		veil_guest_held = c->holds;
+		veil_guest_holds_init(&c->holds);
+	}
 	veil_guest_collect_free(c);
 	kfree(c);
 out:
 	veil_guest_put_tasks(tasks, nr);
 	veil_guest_prepares++;
-	return err ? err : ferr;
+	return err;
 }
 
 /* seq: the THAW request that asked for it, or 0. */
 static void veil_guest_do_thaw(const char *why, u64 seq)
 {
+	veil_guest_release_held();
 	if (!veil_guest_is_freezing())
 		return;
 	veil_guest_thaw();
@@ -276,15 +377,19 @@ static void veil_guest_reregister(void)
 
 /*
  * Every frozen process resumed on zeroed memory: those that subscribed to
- * libveil events are told, the others are killed before they run.
+ * libveil events are told, the others are killed before they run, after
+ * what they queued for others is purged (purge.c).  The page cache the
+ * checkpoint holds zeros of was taken out of the page cache at PREPARE:
+ * the frames are only held, and now let go of.
  */
 static void veil_guest_restore(void)
 {
-	struct veil_guest_files files = {};
+	struct veil_guest_purged purged = {};
 	struct task_struct **sel, **tasks;
-	unsigned int nr_ttys = 0, dropped, busy, kept;
+	unsigned int nr_ttys = 0;
 	struct veil_guest_ttys *ttys;
 	unsigned long flags = 0;
+	size_t held;
 	int nr, nr_sel, i, killed = 0, dd_killed = 0, notified = 0;
 
 	ttys = kzalloc(sizeof(*ttys), GFP_KERNEL);
@@ -298,6 +403,8 @@ static void veil_guest_restore(void)
 	nr_sel = nr;
 	if (nr >= 0) {
 		i = veil_guest_dontdump_add_owners(&tasks, nr, false);
+		if (i >= 0)
+			i = veil_guest_add_mm_sharers(&tasks, i);
 		if (i < 0)
 			veil_guest_put_tasks(tasks, nr);
 		nr = i;
@@ -310,28 +417,32 @@ static void veil_guest_restore(void)
 	for (i = 0; i < nr; i++) {
 		struct veil_guest_file_visitor vt = { .fn = veil_guest_tty_gather, .arg = ttys };
 
-		if (i < nr_sel)
-			veil_guest_files_gather_task(tasks[i], &files);
 		if (veil_guest_client_aware(tasks[i])) {
 			notified++;
 			continue;
 		}
-		if (ttys && i < nr_sel) {
-			veil_guest_visit_files(tasks[i], &vt);
-			veil_guest_tty_gather_ctty(tasks[i], ttys);
+		if (i < nr_sel) {
+			veil_guest_purge_task(tasks[i], &purged);
+			if (ttys) {
+				veil_guest_visit_files(tasks[i], &vt);
+				veil_guest_tty_gather_ctty(tasks[i], ttys);
+			}
 		}
-		send_sig(SIGKILL, tasks[i], 1);
+		/* The whole process: its main thread may have exited already. */
+		kill_pid(task_tgid(tasks[i]), SIGKILL, 1);
 		killed++;
 		dd_killed += i >= nr_sel;
 	}
 	veil_guest_put_tasks(tasks, nr);
-	veil_guest_clients_gather_files(&files);
 	if (killed)
 		flags |= VEIL_RESTORED_KILLED;
 	if (veil_guest_clients_event(VEIL_GUEST_EV_RESTORED, 0))
 		flags |= VEIL_RESTORED_NOTIFIED;
 	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint (%d for their dontdump areas), notified %d\n",
 		killed, dd_killed, notified);
+	pr_info("restore: aborted %u TCP connections, emptied %u pipes, took back %u buffers from UNIX peers\n",
+		purged.tcp, purged.pipes, purged.unix_bufs);
+	held = veil_guest_held.nr;
 	veil_guest_do_thaw("restore", 0);
 	if (ttys) {
 		nr_ttys = veil_guest_tty_flush(ttys);
@@ -339,12 +450,10 @@ static void veil_guest_restore(void)
 	}
 	if (nr_ttys)
 		flags |= VEIL_RESTORED_TTY;
-	pr_info("restore: flushed %u TTYs of excluded processes\n", nr_ttys);
-	dropped = veil_guest_files_drop_cache(&files, &busy, &kept);
-	if (dropped)
+	if (held)
 		flags |= VEIL_RESTORED_PAGECACHE;
-	pr_info("restore: dropped the page cache of %u files; %u keep dirty or busy pages, %u in memory-only file systems keep zeros%s\n",
-		dropped, busy, kept, files.missed ? " (some files missed: no memory)" : "");
+	pr_info("restore: flushed %u TTYs of excluded processes, let go of %zu frames held since PREPARE\n",
+		nr_ttys, held);
 	veil_guest_restores++;
 	veil_guest_reregister();
 	if (veil_guest_registered &&
@@ -429,6 +538,40 @@ void veil_guest_control_status(struct veil_guest_status *st)
 	st->auto_thaws = veil_guest_auto_thaws;
 	st->restores = veil_guest_restores;
 	mutex_unlock(&veil_guest_ctl_lock);
+}
+
+/*
+ * Test hook: the set of the last PUBLISH, read back from the extent pages
+ * the host was given.
+ */
+int veil_guest_control_published(struct veil_guest_extents *req,
+				 struct veil_extent __user *uext)
+{
+	struct veil_extent ext;
+	size_t i, k = 0;
+	int err = 0;
+
+	mutex_lock(&veil_guest_ctl_lock);
+	req->total = veil_guest_chain_nr;
+	req->nr_pages = veil_guest_published;
+	req->shared_pages = 0;
+	memset(req->pages, 0, sizeof(req->pages));
+	req->nr_extents = min_t(u64, req->nr_extents, veil_guest_chain_nr);
+	for (i = 0; i < veil_guest_chain_len && k < req->nr_extents && !err; i++) {
+		struct veil_extent_page *ep = page_address(veil_guest_chain[i]);
+		u32 j, n = le32_to_cpu(ep->count);
+
+		for (j = 0; j < n && k < req->nr_extents; j++, k++) {
+			ext.gfn = (__force __le64)le64_to_cpu(ep->ext[j].gfn);
+			ext.npages = (__force __le64)le64_to_cpu(ep->ext[j].npages);
+			if (copy_to_user(&uext[k], &ext, sizeof(ext))) {
+				err = -EFAULT;
+				break;
+			}
+		}
+	}
+	mutex_unlock(&veil_guest_ctl_lock);
+	return err;
 }
 
 int veil_guest_control_host_write(struct veil_guest_host_write *hw)
@@ -534,6 +677,7 @@ int veil_guest_control_start(void)
 	veil_guest_ctl = (struct veil_control *)get_zeroed_page(GFP_KERNEL);
 	if (!veil_guest_ctl)
 		return -ENOMEM;
+	veil_guest_holds_init(&veil_guest_held);
 	veil_guest_ctl->magic = cpu_to_le32(VEIL_CONTROL_MAGIC);
 	veil_guest_ctl->abi_version = cpu_to_le32(VEIL_ABI_VERSION);
 	veil_guest_register();
@@ -567,5 +711,8 @@ void veil_guest_control_stop(void)
 		free_page((unsigned long)veil_guest_ctl);
 	mutex_unlock(&veil_guest_ctl_lock);
 	veil_guest_freeze_drain();
+	mutex_lock(&veil_guest_ctl_lock);
+	veil_guest_release_held();
+	mutex_unlock(&veil_guest_ctl_lock);
 	veil_guest_free_chain();
 }

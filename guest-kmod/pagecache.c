@@ -1,21 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The page cache of excluded files, around a checkpoint.
+ * The files of excluded processes, written back at PREPARE.
  *
- * At PREPARE, once the tasks are frozen, their files are written back (for
- * at most writeback_ms), so the disk holds what they wrote and every page
- * of them is clean.  The pages are not dropped there: a dropped frame goes
- * back to the allocator still holding the file's data, outside the
- * published set.  They are collected, and zeroed in the checkpoint like
- * the rest.
- *
- * After a restore from a sanitized checkpoint, those pages hold zeros where
- * file data was.  The clean pages of a file with a backing store are
- * dropped then, so the next read finds the data on disk again.  A page
- * dirtied between PREPARE and the checkpoint (by a process that is not
- * excluded) cannot be dropped without losing what was written to it: it
- * stays and is counted.  Files of memory-only file systems (tmpfs, ramfs)
- * have nothing to re-read; their pages keep the zeros.
+ * Once the tasks are frozen, their files are written back (for at most
+ * writeback_ms), so the disk holds what they wrote and every page of them
+ * is clean: the collection then takes those pages out of the page cache
+ * and holds them (collect_file.c), so that a guest restored from the
+ * checkpoint reads the data from disk again instead of the zeros.  A page
+ * still dirty then (written by a process that is not excluded, or a file
+ * system that did not finish in time) fails the PREPARE.
  *
  * The files are those in the tasks' descriptor tables and those they map
  * shared and may write, even with every descriptor of them closed.
@@ -92,13 +85,6 @@ void veil_guest_files_gather_task(struct task_struct *tsk, struct veil_guest_fil
 	veil_guest_files_gather_mapped(tsk, fs);
 }
 
-static bool veil_guest_memory_only(struct inode *inode)
-{
-	unsigned long magic = inode->i_sb->s_magic;
-
-	return magic == TMPFS_MAGIC || magic == RAMFS_MAGIC;
-}
-
 void veil_guest_files_put(struct veil_guest_files *fs)
 {
 	unsigned int i;
@@ -148,29 +134,4 @@ unsigned int veil_guest_files_writeback(struct veil_guest_files *fs, unsigned in
 		late += veil_guest_mapping_busy(mapping);
 	}
 	return late;
-}
-
-/*
- * Drops the clean page cache of every gathered file, and the references;
- * returns the number of files whose cache was dropped entirely.
- */
-unsigned int veil_guest_files_drop_cache(struct veil_guest_files *fs,
-					 unsigned int *busy, unsigned int *kept)
-{
-	unsigned int i, dropped = 0;
-	struct inode *inode;
-
-	*busy = 0;
-	*kept = 0;
-	for (i = 0; i < fs->nr; i++) {
-		inode = file_inode(fs->f[i]);
-		if (veil_guest_memory_only(inode))
-			(*kept)++;
-		else if (invalidate_inode_pages2(inode->i_mapping))
-			(*busy)++;
-		else
-			dropped++;
-	}
-	veil_guest_files_put(fs);
-	return dropped;
 }

@@ -343,7 +343,7 @@ int veil_guest_collect_clients(struct veil_guest_collect *c)
 		if (err)
 			break;
 		for (i = 0; i < cl->nr_files; i++)
-			veil_guest_collect_mapping(cl->files[i], c);
+			veil_guest_collect_file_pages(c, cl->files[i]);
 	}
 	mutex_unlock(&veil_guest_clients_lock);
 	return err;

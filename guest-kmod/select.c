@@ -58,10 +58,63 @@ static bool veil_guest_may_select(struct task_struct *tsk)
 	       gid_eq(me->gid, tc->sgid) && gid_eq(me->gid, tc->gid);
 	if (!same)
 		return false;
+	tsk = veil_guest_live_thread(tsk);
+	if (!tsk)
+		return false;
 	task_lock(tsk);
 	same = tsk->mm && get_dumpable(tsk->mm) == SUID_DUMP_USER;
 	task_unlock(tsk);
+	put_task_struct(tsk);
 	return same;
+}
+
+/*
+ * Whether a process still runs user code in some thread: one whose main
+ * thread exited (pthread_exit()) lives on in the others, and is still
+ * selected, frozen, collected and killed through them.
+ */
+bool veil_guest_group_alive(struct task_struct *p)
+{
+	struct task_struct *t;
+	bool alive = false;
+
+	if (!(p->flags & PF_EXITING))
+		return true;
+	rcu_read_lock();
+	for_each_thread(p, t) {
+		if (!(t->flags & PF_EXITING)) {
+			alive = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return alive;
+}
+
+/*
+ * A thread of @p that still has its address space and files, referenced:
+ * @p itself unless it exited with its process running on.  NULL when the
+ * whole process is exiting.
+ */
+struct task_struct *veil_guest_live_thread(struct task_struct *p)
+{
+	struct task_struct *t, *found = NULL;
+
+	rcu_read_lock();
+	for_each_thread(p, t) {
+		if (t->flags & PF_EXITING)
+			continue;
+		task_lock(t);
+		if (t->mm) {
+			found = t;
+			get_task_struct(t);
+		}
+		task_unlock(t);
+		if (found)
+			break;
+	}
+	rcu_read_unlock();
+	return found;
 }
 
 static struct veil_guest_sel *veil_guest_sel_find(const struct veil_guest_sel *key)
@@ -93,6 +146,7 @@ static int veil_guest_sel_parse(const struct veil_guest_select *req,
 	memset(key, 0, sizeof(*key));
 	key->kind = req->kind;
 	key->flags = req->flags;
+	key->privileged = capable(CAP_SYS_ADMIN);
 	switch (req->kind) {
 	case VEIL_GUEST_SEL_PID:
 		if (req->flags & ~VEIL_GUEST_SEL_CHILDREN)
@@ -144,17 +198,16 @@ static int veil_guest_sel_parse(const struct veil_guest_select *req,
 	}
 }
 
-/* From now on, zero what the process frees (zero_freed.c). */
-static void veil_guest_zero_track_pid(pid_t nr)
+/*
+ * From now on, zero what the process frees (zero_freed.c): the process
+ * the entry names, which the caller was allowed to exclude.
+ */
+static void veil_guest_zero_track_pid(struct pid *pid)
 {
 	struct task_struct *tsk;
 	struct mm_struct *mm;
 
-	rcu_read_lock();
-	tsk = pid_task(find_vpid(nr), PIDTYPE_PID);
-	if (tsk)
-		get_task_struct(tsk);
-	rcu_read_unlock();
+	tsk = get_pid_task(pid, PIDTYPE_TGID);
 	if (!tsk)
 		return;
 	mm = get_task_mm(tsk);
@@ -195,12 +248,15 @@ static unsigned int veil_guest_sel_prune(struct list_head *dead)
 int veil_guest_sel_exclude(const struct veil_guest_select *req)
 {
 	struct veil_guest_sel key, *sel, *tmp;
+	struct pid *track = NULL;
 	LIST_HEAD(dead);
 	int err;
 
 	err = veil_guest_sel_parse(req, &key);
 	if (err)
 		return err;
+	if (key.pid)
+		track = get_pid(key.pid);
 	mutex_lock(&veil_guest_sel_lock);
 	if (veil_guest_sel_find(&key)) {
 		err = -EEXIST;
@@ -227,8 +283,9 @@ out:
 		veil_guest_sel_put(sel);
 		kfree(sel);
 	}
-	if (!err && req->kind == VEIL_GUEST_SEL_PID)
-		veil_guest_zero_track_pid(req->pid);
+	if (!err && track)
+		veil_guest_zero_track_pid(track);
+	put_pid(track);
 	return err;
 }
 
@@ -316,7 +373,7 @@ static bool veil_guest_selected(struct veil_guest_sel *only, struct task_struct 
 {
 	struct veil_guest_sel *sel;
 
-	if (p->flags & (PF_KTHREAD | PF_EXITING))
+	if ((p->flags & PF_KTHREAD) || !veil_guest_group_alive(p))
 		return false;
 	if (only)
 		return veil_guest_sel_match(only, p);
@@ -355,6 +412,38 @@ static int veil_guest_sel_tasks_locked(struct veil_guest_sel *only,
 	return nr;
 }
 
+/*
+ * Whether an entry made with CAP_SYS_ADMIN selects @p (a process selected
+ * now): such an exclusion takes every file the process has, one made by
+ * its user only what that user owns or writes.
+ */
+static bool veil_guest_sel_privileged_locked(struct task_struct *p)
+{
+	struct veil_guest_sel *sel;
+	bool priv = false;
+
+	lockdep_assert_held(&veil_guest_sel_lock);
+	rcu_read_lock();
+	list_for_each_entry(sel, &veil_guest_sels, node) {
+		if (sel->privileged && veil_guest_sel_match(sel, p)) {
+			priv = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return priv;
+}
+
+bool veil_guest_sel_privileged(struct task_struct *p)
+{
+	bool priv;
+
+	mutex_lock(&veil_guest_sel_lock);
+	priv = veil_guest_sel_privileged_locked(p);
+	mutex_unlock(&veil_guest_sel_lock);
+	return priv;
+}
+
 int veil_guest_sel_tasks(struct veil_guest_sel *only, struct task_struct ***out)
 {
 	int nr;
@@ -363,6 +452,53 @@ int veil_guest_sel_tasks(struct veil_guest_sel *only, struct task_struct ***out)
 	nr = veil_guest_sel_tasks_locked(only, out);
 	mutex_unlock(&veil_guest_sel_lock);
 	return nr;
+}
+
+/*
+ * Appends to the @nr processes of *@tasks (which it may replace) every
+ * other process that runs in one of their address spaces: a vfork() or
+ * posix_spawn() child before its exec, or any CLONE_VM child that is not
+ * a thread.  It can write what was collected, so it is frozen, and killed
+ * after a restore, with them.  Returns the new count, or a negative errno
+ * with *@tasks untouched.
+ */
+int veil_guest_add_mm_sharers(struct task_struct ***tasks, int nr)
+{
+	struct task_struct **all, *p;
+	struct mm_struct *mm;
+	int cap = 0, n = nr, i, j;
+
+	rcu_read_lock();
+	for_each_process(p)
+		cap++;
+	rcu_read_unlock();
+	all = kvmalloc_array(nr + cap, sizeof(*all), GFP_KERNEL);
+	if (!all)
+		return -ENOMEM;
+	if (nr)
+		memcpy(all, *tasks, nr * sizeof(*all));
+	rcu_read_lock();
+	for_each_process(p) {
+		if (n == nr + cap)
+			break;
+		mm = READ_ONCE(p->mm);
+		if (!mm || (p->flags & PF_KTHREAD))
+			continue;
+		for (i = 0; i < nr && all[i] != p; i++)
+			;
+		if (i < nr)
+			continue;
+		for (j = 0; j < nr && READ_ONCE(all[j]->mm) != mm; j++)
+			;
+		if (j == nr)
+			continue;
+		get_task_struct(p);
+		all[n++] = p;
+	}
+	rcu_read_unlock();
+	kvfree(*tasks);
+	*tasks = all;
+	return n;
 }
 
 void veil_guest_put_tasks(struct task_struct **tasks, int nr)
@@ -408,16 +544,21 @@ static int veil_guest_sel_fill(struct veil_guest_sel *sel,
 		err = -ENOMEM;
 		goto out;
 	}
-	veil_guest_collect_init(c);
-	c->count_only = true;
+	veil_guest_collect_start(c, true, false);
+	/* The selection is locked: the entry's own say counts. */
+	c->privilege = sel->privileged;
 	for (i = 0; i < nr && !err; i++)
 		err = veil_guest_collect_task(tasks[i], c);
 	if (!err)
 		err = veil_guest_shared_resolve(c);
 	if (!err)
-		err = veil_guest_collect_finish(c);
+		err = veil_guest_collect_file_pass(c);
 	if (!err)
+		err = veil_guest_collect_finish(c);
+	if (!err) {
 		memcpy(e->pages, c->pages, sizeof(e->pages));
+		e->shared_pages = c->shared_out;
+	}
 	veil_guest_collect_free(c);
 	kfree(c);
 out:
@@ -444,7 +585,8 @@ int veil_guest_sel_list(struct veil_guest_list *req)
 		err = veil_guest_sel_fill(sel, e);
 		if (err)
 			break;
-		if (copy_to_user(&uent[copied], e, sizeof(*e))) {
+		if (copy_to_user((u8 __user *)uent + copied * req->entry_size, e,
+				 req->entry_size)) {
 			err = -EFAULT;
 			break;
 		}

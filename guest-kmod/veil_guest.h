@@ -43,6 +43,44 @@ struct veil_guest_extset {
 };
 
 struct veil_guest_shared;
+struct sk_buff;
+struct folio;
+struct inode;
+
+/*
+ * References on what a published set names (hold.c): a folio reference
+ * each, and a clone of each socket buffer, from collection until THAW or
+ * RESTORE, so that nothing can migrate, merge, reclaim or reuse a frame
+ * in between.  The array grows like an extent set: nosleep under RCU.
+ */
+struct veil_guest_holds {
+	struct folio **folio;
+	size_t nr, cap;
+	struct sk_buff **skb;	/* buffers whose slab head is published */
+	size_t nr_skb, cap_skb;
+	int error;		/* sticky: a reference that could not be kept */
+	bool nosleep;
+};
+
+void veil_guest_holds_init(struct veil_guest_holds *h);
+int veil_guest_holds_reserve(struct veil_guest_holds *h, size_t more);
+void veil_guest_hold_folio(struct veil_guest_holds *h, struct folio *folio);
+void veil_guest_holds_add(struct veil_guest_holds *h, struct folio *folio);
+void veil_guest_hold_page(struct veil_guest_holds *h, struct page *page);
+bool veil_guest_hold_skb(struct veil_guest_holds *h, struct sk_buff *skb,
+			 bool slab_head_ok);
+size_t veil_guest_holds_release(struct veil_guest_holds *h);
+void veil_guest_holds_drop(struct veil_guest_holds *h);
+
+/*
+ * Page cache of excluded files: gathered by the collectors, taken by the
+ * file pass, written back at PREPARE (pagecache.c).
+ */
+struct veil_guest_files {
+	struct file **f;
+	unsigned int nr, cap;
+	unsigned int missed;	/* not gathered: no memory */
+};
 
 /* One extent set per category, merged into all by veil_guest_collect_finish(). */
 struct veil_guest_collect {
@@ -51,11 +89,27 @@ struct veil_guest_collect {
 	u64 pages[VEIL_GUEST_NR_CAT];
 	u64 nr_pages;
 	bool count_only;	/* for veil list: swapped-out pages stay out */
-	/* pages mapped more than once (collect_shared.c) */
+	bool prepare;		/* PREPARE: published page cache leaves the cache */
+	/* what the set names, held until released */
+	struct veil_guest_holds holds;
+	/* mappings of what others may map too (collect_shared.c) */
 	struct veil_guest_shared *shared;
 	int shared_error;
 	u64 shared_out;		/* frames left out: mapped outside the set */
-	void (*release)(struct veil_guest_collect *c);	/* frees shared */
+	/* regular files whose page cache the file pass takes */
+	struct veil_guest_files files;
+	/* pipes and sockets collected already (several descriptors, tasks) */
+	const void **seen;
+	unsigned int nr_seen, cap_seen;
+	unsigned int file_busy;	/* page cache folios that could not be evicted */
+	/*
+	 * The process being collected: may its exclusion take any file?
+	 * privilege: -1 to ask the selection, else the answer.
+	 */
+	int privilege;
+	bool privileged;
+	struct task_struct *task;
+	void (*release)(struct veil_guest_collect *c);	/* drops the above */
 };
 
 void veil_guest_extset_add(struct veil_guest_extset *set, u64 pfn, u64 npages);
@@ -69,6 +123,11 @@ u64 veil_guest_extset_pages(const struct veil_guest_extset *set);
 void veil_guest_collect_init(struct veil_guest_collect *c);
 int veil_guest_collect_finish(struct veil_guest_collect *c);
 void veil_guest_collect_free(struct veil_guest_collect *c);
+void veil_guest_collect_nosleep(struct veil_guest_collect *c, bool nosleep);
+bool veil_guest_collect_once(struct veil_guest_collect *c, const void *obj);
+/* collect.c: collect_init() for the kernel's collections, with holds. */
+void veil_guest_collect_start(struct veil_guest_collect *c, bool count_only,
+			      bool prepare);
 
 static inline void veil_guest_add(struct veil_guest_collect *c, int cat,
 				  u64 pfn, u64 npages)
@@ -104,6 +163,7 @@ struct veil_guest_sel {
 	struct cgroup *cgrp;	/* SEL_CGROUP: referenced */
 	char comm[TASK_COMM_LEN];	/* SEL_COMM */
 	char path[VEIL_GUEST_NAME_MAX];	/* SEL_CGROUP, as given */
+	bool privileged;	/* made with CAP_SYS_ADMIN */
 };
 
 int veil_guest_sel_exclude(const struct veil_guest_select *req);
@@ -118,6 +178,10 @@ void veil_guest_sel_clear(void);
  */
 int veil_guest_sel_tasks(struct veil_guest_sel *sel, struct task_struct ***tasks);
 void veil_guest_put_tasks(struct task_struct **tasks, int nr);
+bool veil_guest_sel_privileged(struct task_struct *p);
+int veil_guest_add_mm_sharers(struct task_struct ***tasks, int nr);
+struct task_struct *veil_guest_live_thread(struct task_struct *p);
+bool veil_guest_group_alive(struct task_struct *p);
 
 /* Collect every frame of every selected process (collect.c). */
 int veil_guest_collect_selected(struct veil_guest_collect *c);
@@ -128,28 +192,43 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 
 /* A read-only page-table walk (collect_anon.c). */
 struct veil_guest_walker {
-	void (*pte)(const struct veil_guest_walker *w, unsigned long pfn);
-	void (*leaf)(const struct veil_guest_walker *w, unsigned long pfn,
+	void (*pte)(struct veil_guest_walker *w, unsigned long pfn);
+	void (*leaf)(struct veil_guest_walker *w, unsigned long pfn,
 		     unsigned long npages);
 	/* Optional: the address of every PTE that holds a swap entry. */
-	void (*swapped)(const struct veil_guest_walker *w, unsigned long addr);
+	void (*swapped)(struct veil_guest_walker *w, unsigned long addr);
+	/* Optional: a page under migration at [addr, addr + size). */
+	void (*unstable)(struct veil_guest_walker *w, unsigned long addr,
+			 unsigned long size);
 	/*
 	 * Optional, for a walker that may sleep: called before up to @nr
 	 * entries are handed to pte() or leaf(), which must not sleep (a PTE
 	 * table is read under RCU), to make room for them.
 	 */
-	void (*reserve)(const struct veil_guest_walker *w, unsigned long nr);
+	void (*reserve)(struct veil_guest_walker *w, unsigned long nr);
 	bool may_sleep;
+	/* While pte() or leaf() runs: the entry, and the address it maps. */
+	pte_t *ptep;
+	pmd_t *pmdp;
+	pud_t *pudp;
+	unsigned long addr;
 };
 
 void veil_guest_walk_range(struct mm_struct *mm, unsigned long addr,
-			   unsigned long end, const struct veil_guest_walker *w);
+			   unsigned long end, struct veil_guest_walker *w);
+bool veil_guest_walk_maps(const struct veil_guest_walker *w, unsigned long pfn);
+struct folio *veil_guest_walk_get_folio(const struct veil_guest_walker *w,
+					unsigned long pfn);
 
 /* collect_shared.c */
 int veil_guest_shared_begin(struct veil_guest_collect *c, struct mm_struct *mm,
 			    bool whole, bool *count);
-void veil_guest_shared_note(struct veil_guest_collect *c, unsigned long pfn);
+void veil_guest_shared_reserve(struct veil_guest_collect *c, size_t nr);
+void veil_guest_shared_nosleep(struct veil_guest_collect *c, bool nosleep);
+void veil_guest_shared_note(struct veil_guest_collect *c, struct folio *folio);
 int veil_guest_shared_resolve(struct veil_guest_collect *c);
+unsigned int veil_guest_shared_maps(struct veil_guest_collect *c, struct folio *folio);
+void veil_guest_shared_release(struct veil_guest_collect *c);
 
 /*
  * A shared file mapping counts only where the process may write the file:
@@ -171,7 +250,9 @@ int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
 int veil_guest_collect_anon_range(struct mm_struct *mm, struct veil_guest_collect *c,
 				  unsigned long start, unsigned long end);
 int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect *c);
-void veil_guest_collect_mapping(struct file *file, struct veil_guest_collect *c);
+void veil_guest_collect_file_pages(struct veil_guest_collect *c, struct file *file);
+int veil_guest_collect_file_pass(struct veil_guest_collect *c);
+bool veil_guest_memory_only(struct inode *inode);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c);
@@ -196,23 +277,21 @@ unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
 /* Offsets of n_tty's read and echo buffers, from the kernel's BTF (ntty_btf.c). */
 void veil_guest_ntty_init(void);
 bool veil_guest_ntty_offsets(u32 *read_buf, u32 *echo_buf);
-/*
- * Page cache of excluded files, written back at PREPARE and dropped after a
- * restore (pagecache.c).
- */
-struct veil_guest_files {
-	struct file **f;
-	unsigned int nr, cap;
-	unsigned int missed;	/* not gathered: no memory */
-};
-
+/* Excluded files written back at PREPARE (pagecache.c). */
 void veil_guest_files_add(struct veil_guest_files *fs, struct file *file);
 void veil_guest_files_gather(struct file *file, void *arg);
 void veil_guest_files_gather_task(struct task_struct *tsk, struct veil_guest_files *fs);
 unsigned int veil_guest_files_writeback(struct veil_guest_files *fs, unsigned int ms);
 void veil_guest_files_put(struct veil_guest_files *fs);
-unsigned int veil_guest_files_drop_cache(struct veil_guest_files *fs,
-					 unsigned int *busy, unsigned int *kept);
+
+/* After a restore, before the kill (purge.c). */
+struct veil_guest_purged {
+	unsigned int tcp;	/* connections aborted */
+	unsigned int pipes;	/* pipes and FIFOs emptied */
+	unsigned int unix_bufs;	/* buffers taken back from UNIX peers */
+};
+
+void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
 
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_regs(struct task_struct *tsk, struct veil_guest_collect *c);
@@ -230,6 +309,8 @@ int veil_guest_control_start(void);
 void veil_guest_control_stop(void);
 void veil_guest_control_status(struct veil_guest_status *st);
 int veil_guest_control_host_write(struct veil_guest_host_write *hw);
+int veil_guest_control_published(struct veil_guest_extents *req,
+				 struct veil_extent __user *uext);
 
 /* Copies a size-prefixed ioctl argument in (veil_guest_main.c). */
 int veil_guest_arg_in(void *arg, size_t len, const void __user *uarg);

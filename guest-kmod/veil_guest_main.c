@@ -67,7 +67,10 @@ static long veil_guest_ioc_list(void __user *uarg)
 	ret = veil_guest_arg_in(&req, sizeof(req), uarg);
 	if (ret)
 		return ret;
-	if (req.pad)
+	if (!req.entry_size)
+		req.entry_size = VEIL_GUEST_ENTRY_SIZE_V1;
+	if (req.entry_size != VEIL_GUEST_ENTRY_SIZE_V1 &&
+	    req.entry_size != VEIL_GUEST_ENTRY_SIZE)
 		return -EINVAL;
 	ret = veil_guest_sel_list(&req);
 	if (!ret && copy_to_user(uarg, &req, sizeof(req)))
@@ -103,18 +106,26 @@ static long veil_guest_ioc_extents(void __user *uarg)
 	ret = veil_guest_arg_in(&req, sizeof(req), uarg);
 	if (ret)
 		return ret;
-	if (req.pad)
+	if (req.flags & ~VEIL_GUEST_EXT_PUBLISHED)
 		return -EINVAL;
+	uext = u64_to_user_ptr(req.extents);
+	if (req.flags & VEIL_GUEST_EXT_PUBLISHED) {
+		ret = veil_guest_control_published(&req, uext);
+		if (!ret && copy_to_user(uarg, &req, sizeof(req)))
+			ret = -EFAULT;
+		return ret;
+	}
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return -ENOMEM;
-	veil_guest_collect_init(c);
+	/* A dry run holds what it finds, and lets go of it when done. */
+	veil_guest_collect_start(c, false, false);
 	ret = veil_guest_collect_selected(c);
 	if (ret)
 		goto out;
-	uext = u64_to_user_ptr(req.extents);
 	req.total = c->all.nr;
 	req.nr_pages = c->nr_pages;
+	req.shared_pages = c->shared_out;
 	memcpy(req.pages, c->pages, sizeof(req.pages));
 	req.nr_extents = min_t(u64, req.nr_extents, c->all.nr);
 	for (i = 0; i < req.nr_extents; i++) {

@@ -81,7 +81,7 @@ struct veil_guest_hold_walk {
 	struct veil_guest_zmm *z;
 };
 
-static void veil_guest_hold_pte(const struct veil_guest_walker *w, unsigned long pfn)
+static void veil_guest_hold_pte(struct veil_guest_walker *w, unsigned long pfn)
 {
 	struct veil_guest_zmm *z = container_of(w, struct veil_guest_hold_walk, w)->z;
 	struct page *page = pfn_to_page(pfn);
@@ -154,7 +154,7 @@ static void veil_guest_zmm_end(struct mmu_notifier *mn,
 	kvfree(held);
 }
 
-static void veil_guest_exit_pte(const struct veil_guest_walker *w, unsigned long pfn)
+static void veil_guest_exit_pte(struct veil_guest_walker *w, unsigned long pfn)
 {
 	struct page *page = pfn_to_page(pfn);
 

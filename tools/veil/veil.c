@@ -154,7 +154,9 @@ static void print_pages(const __u64 *pages, int json)
 
 static int do_list(int fd, int json)
 {
-	struct veil_guest_list l = { .size = sizeof(l) };
+	struct veil_guest_list l = {
+		.size = sizeof(l), .entry_size = sizeof(struct veil_guest_entry),
+	};
 	struct veil_guest_entry *ent = NULL;
 	uint64_t i;
 
@@ -182,7 +184,8 @@ static int do_list(int fd, int json)
 			print_json_str(e->name);
 			printf(", \"processes\": %u, \"pages\": {", e->nr_tasks);
 			print_pages(e->pages, 1);
-			printf("}}");
+			printf("}, \"shared_not_protected\": %llu}",
+			       (unsigned long long)e->shared_pages);
 			continue;
 		}
 		if (e->kind != VEIL_GUEST_SEL_PID)
@@ -194,6 +197,9 @@ static int do_list(int fd, int json)
 		else
 			printf("pid (exited) processes=%u", e->nr_tasks);
 		print_pages(e->pages, 0);
+		if (e->shared_pages)
+			printf(" shared, not protected=%llu",
+			       (unsigned long long)e->shared_pages);
 		printf("\n");
 	}
 	if (json)

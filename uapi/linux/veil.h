@@ -299,16 +299,28 @@ struct veil_guest_entry {
 	__u32 nr_tasks;		/* processes this entry selects now */
 	char name[VEIL_GUEST_NAME_MAX];	/* comm (SEL_COMM) or current comm */
 	__u64 pages[VEIL_GUEST_NR_CAT];	/* frames per category */
+	/*
+	 * Frames of these processes left out of the set because processes
+	 * outside it map them too ("shared, not protected"): copy-on-write
+	 * pages of a parent, KSM pages, shared mappings, page cache others
+	 * map.  Only in entries of VEIL_GUEST_ENTRY_SIZE or more bytes.
+	 */
+	__u64 shared_pages;
 };
+
+#define VEIL_GUEST_ENTRY_SIZE_V1	336
+#define VEIL_GUEST_ENTRY_SIZE		344
 
 /*
  * LIST: copies up to nr_entries entries of the selection into entries
- * (user pointer to struct veil_guest_entry[]); sets nr_entries to the
- * number copied and total to the size of the selection.
+ * (user pointer to an array of entries of entry_size bytes each); sets
+ * nr_entries to the number copied and total to the size of the
+ * selection.  entry_size is VEIL_GUEST_ENTRY_SIZE, or 0 for the first
+ * version's entries of VEIL_GUEST_ENTRY_SIZE_V1 bytes (no shared_pages).
  */
 struct veil_guest_list {
 	__u32 size;
-	__u32 pad;
+	__u32 entry_size;
 	__u64 nr_entries;
 	__u64 total;
 	__u64 entries;
@@ -336,19 +348,24 @@ struct veil_guest_status {
 };
 
 /*
- * EXTENTS (dry run): collect now, without freezing or publishing, and copy
- * up to nr_extents records (struct veil_extent[], native-endian in this
- * ioctl) to extents; total is the size of the set, pages[] the frames per
- * category before merging across categories.
+ * EXTENTS (test hook): collect now, without freezing or publishing, and
+ * copy up to nr_extents records (struct veil_extent[], native-endian in
+ * this ioctl) to extents; total is the size of the set, pages[] the
+ * frames per category before merging across categories.  With
+ * VEIL_GUEST_EXT_PUBLISHED, the set of the last PUBLISH instead, as the
+ * host was given it (pages[] and shared_pages are then 0).
  */
+#define VEIL_GUEST_EXT_PUBLISHED	_BITUL(0)
+
 struct veil_guest_extents {
 	__u32 size;
-	__u32 pad;
+	__u32 flags;		/* VEIL_GUEST_EXT_* */
 	__u64 nr_extents;
 	__u64 total;
 	__u64 nr_pages;
 	__u64 extents;
 	__u64 pages[VEIL_GUEST_NR_CAT];
+	__u64 shared_pages;	/* as in struct veil_guest_entry */
 };
 
 /*
@@ -459,10 +476,10 @@ struct veil_guest_event {
 #define VEIL_GUEST_IOC_SUBSCRIBE _IO(VEIL_IOC_MAGIC, 0x49)
 
 static_assert(sizeof(struct veil_guest_select) == 272, "veil_guest_select size");
-static_assert(sizeof(struct veil_guest_entry) == 336, "veil_guest_entry size");
+static_assert(sizeof(struct veil_guest_entry) == VEIL_GUEST_ENTRY_SIZE, "veil_guest_entry size");
 static_assert(sizeof(struct veil_guest_list) == 32, "veil_guest_list size");
 static_assert(sizeof(struct veil_guest_status) == 88, "veil_guest_status size");
-static_assert(sizeof(struct veil_guest_extents) == 104, "veil_guest_extents size");
+static_assert(sizeof(struct veil_guest_extents) == 112, "veil_guest_extents size");
 static_assert(sizeof(struct veil_guest_scan) == 168, "veil_guest_scan size");
 static_assert(sizeof(struct veil_guest_host_write) == 24, "veil_guest_host_write size");
 static_assert(sizeof(struct veil_guest_range) == 24, "veil_guest_range size");

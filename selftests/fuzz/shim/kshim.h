@@ -43,6 +43,11 @@ struct list_head {
 #define min_t(t, a, b) ({ t _a = (a); t _b = (b); _a < _b ? _a : _b; })
 #define max_t(t, a, b) ({ t _a = (a); t _b = (b); _a > _b ? _a : _b; })
 
+/* Page table entries, named in veil_guest.h's walker; never read here. */
+typedef struct { unsigned long pte; } pte_t;
+typedef struct { unsigned long pmd; } pmd_t;
+typedef struct { unsigned long pud; } pud_t;
+
 extern unsigned long kshim_warnings;
 #define WARN_ON_ONCE(cond) ({ int _c = !!(cond); if (_c) kshim_warnings++; _c; })
 #define WARN_ON(cond) WARN_ON_ONCE(cond)

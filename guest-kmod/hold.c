@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Holds: a reference on every frame and object a published set names, from
+ * the moment it is collected until THAW or RESTORE.  A frame nothing holds
+ * can be migrated (compaction, NUMA balancing), collapsed into a huge page
+ * (khugepaged), merged (KSM), reclaimed or freed and reused between
+ * collection and SANITIZE: the host would then zero whatever the frame
+ * holds by then, another process's page or a page table, and the moved
+ * copy of the secret would stay in the checkpoint.  Each of those paths
+ * gives up on a folio whose reference count it cannot account for, and a
+ * frame that is freed while held stays ours.
+ *
+ * Folios are held with one reference each, the pages of socket buffers
+ * too; a buffer whose head is a slab object, by a reference on the buffer
+ * (see veil_guest_hold_skb()).
+ *
+ * When a hold is released and ours was the last reference, the frame has
+ * left its owner meanwhile (a page removed from the page cache at
+ * PREPARE, a pipe buffer read, memory the process freed): it is zeroed
+ * before it goes back to the allocator, so no copy of the data outlives
+ * the checkpoint in free memory.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/rcupdate.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+
+#include "veil_guest.h"
+
+#define VEIL_GUEST_HOLDS_MIN	512
+
+void veil_guest_holds_init(struct veil_guest_holds *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+static int veil_guest_holds_grow_to(struct veil_guest_holds *h, size_t cap)
+{
+	bool nosleep = h->nosleep;
+	struct folio **f;
+
+	/* As for extent sets: inside an RCU reader only GFP_NOWAIT. */
+	if (WARN_ON_ONCE(!nosleep && rcu_preempt_depth()))
+		nosleep = true;
+	f = kvmalloc_array(cap, sizeof(*f), nosleep ? GFP_NOWAIT | __GFP_NOWARN : GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	if (h->nr)
+		memcpy(f, h->folio, h->nr * sizeof(*f));
+	kvfree(h->folio);
+	h->folio = f;
+	h->cap = cap;
+	return 0;
+}
+
+/* Room for @more folios, made where sleeping is allowed. */
+int veil_guest_holds_reserve(struct veil_guest_holds *h, size_t more)
+{
+	size_t cap = h->cap ? h->cap : VEIL_GUEST_HOLDS_MIN;
+
+	if (h->error)
+		return h->error;
+	if (h->nr + more <= h->cap)
+		return 0;
+	while (cap < h->nr + more)
+		cap *= 2;
+	h->error = veil_guest_holds_grow_to(h, cap);
+	return h->error;
+}
+
+/*
+ * Takes over one reference on @folio that the caller holds.  A folio held
+ * already (the last one added: consecutive pages of a large folio) is
+ * not added twice.  If there is no room, the reference is dropped and the
+ * error is sticky: the collection then fails rather than publish a frame
+ * nothing holds.
+ */
+void veil_guest_hold_folio(struct veil_guest_holds *h, struct folio *folio)
+{
+	if (h->nr && h->folio[h->nr - 1] == folio) {
+		folio_put(folio);
+		return;
+	}
+	if (!h->error && h->nr == h->cap)
+		h->error = veil_guest_holds_grow_to(h, h->cap ? 2 * h->cap :
+						    VEIL_GUEST_HOLDS_MIN);
+	if (h->error) {
+		folio_put(folio);
+		return;
+	}
+	h->folio[h->nr++] = folio;
+}
+
+/* Takes over one reference on @folio, added even if held already. */
+void veil_guest_holds_add(struct veil_guest_holds *h, struct folio *folio)
+{
+	if (!h->error && h->nr == h->cap)
+		h->error = veil_guest_holds_grow_to(h, h->cap ? 2 * h->cap :
+						    VEIL_GUEST_HOLDS_MIN);
+	if (h->error) {
+		folio_put(folio);
+		return;
+	}
+	h->folio[h->nr++] = folio;
+}
+
+/* A reference of our own on @page's folio, held like the above. */
+void veil_guest_hold_page(struct veil_guest_holds *h, struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	folio_get(folio);
+	veil_guest_hold_folio(h, folio);
+}
+
+/* A reference on the buffer @skb itself, kept with the holds. */
+static bool veil_guest_hold_skb_ref(struct veil_guest_holds *h, struct sk_buff *skb)
+{
+	struct sk_buff **grown;
+	size_t cap;
+
+	if (h->nr_skb == h->cap_skb) {
+		cap = h->cap_skb ? 2 * h->cap_skb : 64;
+		grown = kvmalloc_array(cap, sizeof(*grown), GFP_ATOMIC | __GFP_NOWARN);
+		if (!grown) {
+			h->error = -ENOMEM;
+			return false;
+		}
+		if (h->nr_skb)
+			memcpy(grown, h->skb, h->nr_skb * sizeof(*grown));
+		kvfree(h->skb);
+		h->skb = grown;
+		h->cap_skb = cap;
+	}
+	h->skb[h->nr_skb++] = skb_get(skb);
+	return true;
+}
+
+/*
+ * Holds the data of @skb (under its queue's lock; nothing here sleeps):
+ * the pages of its fragments, and of its head where the head is a page
+ * fragment, by page references; a head from the slab by a reference on
+ * the buffer, which keeps kfree_skb() and consume_skb() from freeing it.
+ * Only @slab_head_ok says the latter is enough: TCP frees acknowledged
+ * and pruned buffers whatever their users count.  Returns whether the
+ * head is held and may be published; the fragments always are.
+ */
+bool veil_guest_hold_skb(struct veil_guest_holds *h, struct sk_buff *skb,
+			 bool slab_head_ok)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	unsigned int i;
+
+	for (i = 0; i < shinfo->nr_frags; i++) {
+		struct page *page = skb_frag_page(&shinfo->frags[i]);
+
+		if (page)
+			veil_guest_hold_page(h, page);
+	}
+	if (skb->head_frag) {
+		veil_guest_hold_page(h, virt_to_head_page(skb->head));
+		return true;
+	}
+	return slab_head_ok && veil_guest_hold_skb_ref(h, skb);
+}
+
+static void veil_guest_put_held(struct folio *folio)
+{
+	long i;
+
+	/* Ours is the last reference: the frame left its owner meanwhile. */
+	if (folio_ref_count(folio) == 1) {
+		for (i = 0; i < folio_nr_pages(folio); i++)
+			clear_highpage(folio_page(folio, i));
+	}
+	folio_put(folio);
+}
+
+static size_t veil_guest_holds_put(struct veil_guest_holds *h, bool zero)
+{
+	size_t i, nr = h->nr;
+
+	for (i = 0; i < h->nr; i++) {
+		if (zero)
+			veil_guest_put_held(h->folio[i]);
+		else
+			folio_put(h->folio[i]);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	kvfree(h->folio);
+	h->folio = NULL;
+	h->nr = 0;
+	h->cap = 0;
+	h->error = 0;
+	for (i = 0; i < h->nr_skb; i++)
+		consume_skb(h->skb[i]);
+	kvfree(h->skb);
+	h->skb = NULL;
+	h->nr_skb = 0;
+	h->cap_skb = 0;
+	return nr;
+}
+
+/*
+ * Drops every hold, zeroing the frames that ours kept from being freed;
+ * returns how many folios were held.
+ */
+size_t veil_guest_holds_release(struct veil_guest_holds *h)
+{
+	return veil_guest_holds_put(h, true);
+}
+
+/* Drops every hold of a set that was never published. */
+void veil_guest_holds_drop(struct veil_guest_holds *h)
+{
+	veil_guest_holds_put(h, false);
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * After a restore from a sanitized checkpoint, before the excluded
+ * processes are killed: what they queued for others holds zeros now, and
+ * must not reach anyone.  A TCP connection is aborted (RST, both queues
+ * purged) instead of closed, which would send the zeroed unsent and
+ * unacknowledged data with valid checksums; the buffers of their pipes
+ * and FIFOs are dropped, so a reader finds the pipe empty rather than
+ * zeros; and from a connected UNIX socket's peer the buffers this socket
+ * sent are taken back.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/net.h>
+#include <linux/pipe_fs_i.h>
+#include <linux/skbuff.h>
+#include <net/af_unix.h>
+#include <net/sock.h>
+
+#include "veil_guest.h"
+
+static void veil_guest_purge_pipe(struct file *file, struct veil_guest_purged *p)
+{
+	struct pipe_inode_info *pipe = file->private_data;
+	unsigned int mask;
+
+	if (!pipe || file_inode(file)->i_pipe != pipe)
+		return;
+	pipe_lock(pipe);
+	mask = pipe->ring_size - 1;
+	if (pipe->tail != pipe->head)
+		p->pipes++;
+	while (pipe->tail != pipe->head) {
+		struct pipe_buffer *buf = &pipe->bufs[pipe->tail & mask];
+
+		pipe_buf_release(pipe, buf);
+		pipe->tail++;
+	}
+	pipe_unlock(pipe);
+	wake_up_interruptible_all(&pipe->wr_wait);
+}
+
+/* The buffers @sk sent that wait in its peer's receive queue. */
+static void veil_guest_purge_unix_peer(struct sock *sk, struct veil_guest_purged *p)
+{
+	struct sk_buff *skb, *tmp;
+	struct sk_buff_head gone;
+	struct unix_sock *u;
+	struct sock *peer;
+
+	peer = unix_peer_get(sk);
+	if (!peer)
+		return;
+	u = unix_sk(peer);
+	__skb_queue_head_init(&gone);
+	/* A reader of the peer copies from a queued buffer under iolock. */
+	mutex_lock(&u->iolock);
+	spin_lock(&peer->sk_receive_queue.lock);
+	skb_queue_walk_safe(&peer->sk_receive_queue, skb, tmp) {
+		if (skb->sk != sk)
+			continue;
+#if IS_ENABLED(CONFIG_AF_UNIX_OOB)
+		if (skb == READ_ONCE(u->oob_skb))
+			continue;
+#endif
+		__skb_unlink(skb, &peer->sk_receive_queue);
+		__skb_queue_tail(&gone, skb);
+	}
+	spin_unlock(&peer->sk_receive_queue.lock);
+	mutex_unlock(&u->iolock);
+	p->unix_bufs += skb_queue_len(&gone);
+	__skb_queue_purge(&gone);
+	sock_put(peer);
+}
+
+static void veil_guest_purge_socket(struct file *file, struct veil_guest_purged *p)
+{
+	struct socket *sock = sock_from_file(file);
+	struct sock *sk;
+
+	if (!sock || !sock->sk)
+		return;
+	sk = sock->sk;
+	if (sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
+	    (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
+	    sk->sk_prot->diag_destroy) {
+		/* tcp_abort(): RST for a connection, queues purged, listen stopped. */
+		sk->sk_prot->diag_destroy(sk, ECONNABORTED);
+		p->tcp++;
+	} else if (sk->sk_family == AF_UNIX) {
+		veil_guest_purge_unix_peer(sk, p);
+	}
+}
+
+static void veil_guest_purge_file(struct file *file, void *arg)
+{
+	umode_t mode = file_inode(file)->i_mode;
+
+	if (S_ISFIFO(mode))
+		veil_guest_purge_pipe(file, arg);
+	else if (S_ISSOCK(mode))
+		veil_guest_purge_socket(file, arg);
+}
+
+/* Purges what the frozen process @tsk queued for others; counts into @p. */
+void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p)
+{
+	struct veil_guest_file_visitor v = { .fn = veil_guest_purge_file, .arg = p };
+	struct task_struct *live = veil_guest_live_thread(tsk);
+
+	if (!live)
+		return;
+	veil_guest_visit_files(live, &v);
+	put_task_struct(live);
+}
