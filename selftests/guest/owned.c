@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Only what is the excluded processes' own is published.  An unprivileged
+ * user excludes a process of its own that opens and maps the C library,
+ * maps a file of root's shared, shares a copy-on-write page with its
+ * parent (not excluded), and splices a page of root's file into a pipe:
+ * none of those frames may be published, since zeroing them in a
+ * checkpoint zeroes them for every other process.  Its private memory and
+ * a file of its own on disk are published, and at PREPARE that file's
+ * page cache (and only it) leaves the page cache, so that a restored
+ * guest reads it from disk again.
+ */
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "veil_test.h"
+
+#define USER		1000
+#define ROOT_FILE	"/mnt/veil-owned/root-data"
+#define USER_FILE	"/mnt/veil-owned/user-data"
+#define DISK_IMG	"/tmp/veil-owned.img"
+#define FILE_PAGES	8
+#define DISK_SETUP	"mkdir -p /mnt/veil-owned && " \
+			"dd if=/dev/zero of=" DISK_IMG " bs=1M count=8 2>/dev/null && " \
+			"losetup /dev/loop1 " DISK_IMG " && " \
+			"mkfs.ext4 -q /dev/loop1 && mount -t ext4 /dev/loop1 /mnt/veil-owned && " \
+			"chmod 1777 /mnt/veil-owned"
+#define DISK_TEARDOWN	"umount /mnt/veil-owned; losetup -d /dev/loop1; rm -f " DISK_IMG
+
+static const char *const libc_paths[] = {
+	"/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6",
+	"/lib64/libc.so.6", "/usr/lib64/libc.so.6",
+};
+
+static const char *libc_path(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(libc_paths); i++)
+		if (!access(libc_paths[i], R_OK))
+			return libc_paths[i];
+	return NULL;
+}
+
+static uint64_t pagemap_pfn(pid_t pid, uintptr_t va)
+{
+	uint64_t ent = 0;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), va / 4096 * sizeof(ent)) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	return ent >> 63 ? ent & ((1ULL << 55) - 1) : 0;
+}
+
+/*
+ * The frames of the first @max cached pages of @path, found through a
+ * mapping of our own that is gone again when this returns.
+ */
+static int cached_pfns(const char *path, uint64_t *pfn, int max)
+{
+	volatile uint8_t sink;
+	struct stat sb;
+	uint8_t *m;
+	int fd, n, i;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &sb))
+		return -1;
+	n = sb.st_size / 4096;
+	n = n < max ? n : max;
+	m = mmap(NULL, n * 4096, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -1;
+	for (i = 0; i < n; i++) {
+		sink = m[i * 4096];
+		(void)sink;
+		pfn[i] = pagemap_pfn(getpid(), (uintptr_t)m + i * 4096);
+	}
+	munmap(m, n * 4096);
+	return n;
+}
+
+/* Pages of @path in the page cache now. */
+static int resident(const char *path)
+{
+	unsigned char vec[64];
+	struct stat sb;
+	int fd, n = 0, i, pages;
+	void *p;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &sb))
+		return -1;
+	pages = sb.st_size / 4096;
+	if (pages > (int)sizeof(vec))
+		pages = sizeof(vec);
+	p = mmap(NULL, pages * 4096, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED || mincore(p, pages * 4096, vec))
+		return -1;
+	for (i = 0; i < pages; i++)
+		n += vec[i] & 1;
+	munmap(p, pages * 4096);
+	return n;
+}
+
+static int write_file(const char *path, char c)
+{
+	char buf[4096];
+	int fd, i, ok = 1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < FILE_PAGES && ok; i++) {
+		memset(buf, c + i, sizeof(buf));
+		ok = write(fd, buf, sizeof(buf)) == sizeof(buf);
+	}
+	ok = ok && !fsync(fd);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* What the user's processes tell the test: addresses and the excluded PID. */
+struct report {
+	pid_t parent, child;
+	uintptr_t cow, own;
+	int err;
+};
+
+/*
+ * The excluded child, running as USER: everything it holds of others',
+ * and what is its own; then it excludes itself.
+ */
+static int child_holds(const char *libc, int out)
+{
+	static char buf[1 << 16];
+	struct veil_guest_select s = {
+		.size = sizeof(s), .kind = VEIL_GUEST_SEL_PID, .pid = getpid(),
+	};
+	int lfd, rfd, ufd, vfd, p[2];
+	struct report r = { .child = getpid() };
+	loff_t off = 0;
+	uint8_t *own;
+	void *m;
+
+	lfd = open(libc, O_RDONLY);
+	rfd = open(ROOT_FILE, O_RDONLY);
+	ufd = open(USER_FILE, O_RDWR);
+	if (lfd < 0 || rfd < 0 || ufd < 0)
+		return 1;
+	while (read(lfd, buf, sizeof(buf)) > 0)	/* its page cache, all of it */
+		;
+	while (read(ufd, buf, sizeof(buf)) > 0)
+		;
+	if (mmap(NULL, 1 << 20, PROT_READ, MAP_PRIVATE, lfd, 0) == MAP_FAILED)
+		return 1;
+	m = mmap(NULL, FILE_PAGES * 4096, PROT_READ, MAP_SHARED, rfd, 0);
+	if (m == MAP_FAILED)
+		return 1;
+	(void)*(volatile uint8_t *)m;
+	if (pipe(p) || splice(rfd, &off, p[1], NULL, 4096, 0) != 4096)
+		return 1;
+	own = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (own == MAP_FAILED)
+		return 1;
+	memset(own, 0x77, 4096);
+	r.own = (uintptr_t)own;
+	vfd = open(VEIL_DEV, O_RDWR);
+	if (vfd < 0 || ioctl(vfd, VEIL_GUEST_IOC_EXCLUDE, &s))
+		r.err = errno;
+	return write(out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
+}
+
+/* The parent, running as USER and not excluded, shares a page copy-on-write. */
+static void parent_run(const char *libc, int out)
+{
+	struct report r = { .parent = getpid() };
+	uint8_t *cow;
+	int p[2];
+	pid_t c;
+
+	if (setgid(USER) || setuid(USER))
+		_exit(2);
+	/* Changing user made the address space undumpable: as a login would not. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		_exit(2);
+	cow = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (cow == MAP_FAILED || pipe(p))
+		_exit(2);
+	memset(cow, 0x33, 4096);
+	c = fork();
+	if (!c) {
+		close(p[0]);
+		if (child_holds(libc, p[1]))
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (c < 0 || read(p[0], &r, sizeof(r)) != sizeof(r))
+		_exit(2);
+	r.parent = getpid();
+	r.cow = (uintptr_t)cow;
+	if (write(out, &r, sizeof(r)) != sizeof(r))
+		_exit(2);
+	for (;;)
+		pause();
+}
+
+FIXTURE(owned) {
+	int fd;
+	pid_t parent;
+	struct report r;
+};
+
+FIXTURE_SETUP(owned)
+{
+	const char *libc = libc_path();
+	int err = veil_load(), p[2];
+
+	if (err)
+		SKIP(return, "cannot load " VEIL_KO ": %s", strerror(-err));
+	if (!libc)
+		SKIP(return, "no libc.so.6 in this VM");
+	self->fd = veil_dev_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, system(DISK_SETUP)) TH_LOG("cannot set up ext4 on a loop device");
+	ASSERT_EQ(0, write_file(ROOT_FILE, 'a'));
+	ASSERT_EQ(0, write_file(USER_FILE, 'A'));
+	ASSERT_EQ(0, chown(USER_FILE, USER, USER));
+	ASSERT_EQ(0, pipe(p));
+	self->parent = fork();
+	ASSERT_LE(0, self->parent);
+	if (!self->parent) {
+		close(p[0]);
+		parent_run(libc, p[1]);
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(self->r), read(p[0], &self->r, sizeof(self->r)))
+		TH_LOG("the user's processes did not set up");
+	close(p[0]);
+	ASSERT_EQ(0, self->r.err) TH_LOG("the user could not exclude its own process: %s",
+					 strerror(self->r.err));
+}
+
+FIXTURE_TEARDOWN(owned)
+{
+	if (self->r.child > 0) {
+		veil_include_pid(self->fd, self->r.child);
+		kill(self->r.child, SIGKILL);
+	}
+	if (self->parent > 0) {
+		kill(self->parent, SIGKILL);
+		waitpid(self->parent, NULL, 0);
+	}
+	if (self->r.child > 0) {
+		/* Reparented to us, the test's init-like parent, or to init. */
+		waitpid(self->r.child, NULL, WNOHANG);
+	}
+	system(DISK_TEARDOWN);
+	close(self->fd);
+}
+
+static int covered_of(const struct veil_extents *e, const uint64_t *pfn, int n)
+{
+	int i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += pfn[i] && veil_covered(e, pfn[i] * 4096, 4096);
+	return c;
+}
+
+/* Checks a set (dry run or published) against what is whose. */
+static void check_set(struct __test_metadata *_metadata, struct report *r,
+		      const struct veil_extents *e, const char *what)
+{
+	uint64_t libc[256], root[FILE_PAGES], cow, own;
+	int nl, nr;
+
+	nl = cached_pfns(libc_path(), libc, ARRAY_SIZE(libc));
+	nr = cached_pfns(ROOT_FILE, root, FILE_PAGES);
+	ASSERT_LT(0, nl);
+	ASSERT_EQ(FILE_PAGES, nr);
+	cow = pagemap_pfn(r->child, r->cow);
+	own = pagemap_pfn(r->child, r->own);
+	ASSERT_NE(0, cow);
+	ASSERT_NE(0, own);
+	ASSERT_EQ(cow, pagemap_pfn(r->parent, r->cow)) TH_LOG("the page is not shared");
+
+	EXPECT_EQ(0, covered_of(e, libc, nl))
+		TH_LOG("%s: frames of the C library's page cache are published", what);
+	EXPECT_EQ(0, covered_of(e, root, nr))
+		TH_LOG("%s: frames of root's file (mapped, spliced) are published", what);
+	EXPECT_EQ(0, covered_of(e, &cow, 1))
+		TH_LOG("%s: the page shared with the parent is published", what);
+	EXPECT_EQ(1, covered_of(e, &own, 1))
+		TH_LOG("%s: the process's own memory is not published", what);
+}
+
+TEST_F(owned, unprivileged_exclusion_publishes_only_its_own)
+{
+	struct veil_extents e;
+
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	check_set(_metadata, &self->r, &e, "dry run");
+	EXPECT_LT(0, e.hdr.shared_pages) TH_LOG("nothing reported as shared, not protected");
+	EXPECT_LE(FILE_PAGES, e.hdr.pages[VEIL_GUEST_CAT_FILE])
+		TH_LOG("the user's own file is not collected");
+	free(e.ext);
+}
+
+TEST_F(owned, prepare_evicts_only_the_users_own_file)
+{
+	struct veil_guest_status st;
+	struct veil_extents e;
+	int libc_before = resident(libc_path());
+
+	ASSERT_EQ(FILE_PAGES, resident(USER_FILE));
+	ASSERT_EQ(FILE_PAGES, resident(ROOT_FILE));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error);
+	EXPECT_EQ(0, resident(USER_FILE))
+		TH_LOG("the user's own file is still in the page cache after PREPARE");
+	EXPECT_EQ(FILE_PAGES, resident(ROOT_FILE))
+		TH_LOG("an unprivileged exclusion took root's file out of the page cache");
+	EXPECT_LE(libc_before, resident(libc_path()))
+		TH_LOG("an unprivileged exclusion took the C library out of the page cache");
+	e.hdr.size = 0;
+	memset(&e, 0, sizeof(e));
+	e.ext = calloc(1 << 16, sizeof(*e.ext));
+	ASSERT_NE(NULL, e.ext);
+	e.hdr.size = sizeof(e.hdr);
+	e.hdr.flags = VEIL_GUEST_EXT_PUBLISHED;
+	e.hdr.nr_extents = 1 << 16;
+	e.hdr.extents = (uintptr_t)e.ext;
+	ASSERT_EQ(0, ioctl(self->fd, VEIL_GUEST_IOC_EXTENTS, &e.hdr));
+	ASSERT_GE(1 << 16, e.hdr.total);
+	check_set(_metadata, &self->r, &e, "published");
+	free(e.ext);
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+}
+
+TEST_HARNESS_MAIN
