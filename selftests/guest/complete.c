@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A freeze is complete or PREPARE fails, never half: a process whose main
+ * thread exited lives on in its others and is frozen through them; a
+ * process that forks and clones while PREPARE runs is frozen whole, the
+ * new ones included; a thread stuck in the kernel fails PREPARE and is
+ * named in the log; a thousand threads park.  And a restore is clean:
+ * before the excluded processes are killed, their TCP connections are
+ * reset (no zeroed data reaches the peer), their pipes emptied, and the
+ * datagrams they sent taken back from a UNIX peer, whose other clients'
+ * datagrams stay.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/fs.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "kselftest_harness.h"
+#include "veil_test.h"
+
+#define SLOTS	64
+
+/* Counters in memory shared with every process and thread under test. */
+static volatile unsigned long *slot;
+
+static unsigned long total(void)
+{
+	unsigned long s = 0;
+	int i;
+
+	for (i = 0; i < SLOTS; i++)
+		s += slot[i];
+	return s;
+}
+
+static unsigned long moved(int ms)
+{
+	unsigned long a = total();
+
+	usleep(ms * 1000);
+	return total() - a;
+}
+
+static void *spin(void *arg)
+{
+	volatile unsigned long *s = arg;
+
+	for (;;)
+		(*s)++;
+	return NULL;
+}
+
+/* Lines of the kernel log from now on that contain @needle. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+static int kmsg_find(int fd, const char *needle)
+{
+	char line[1024];
+	ssize_t n;
+
+	while ((n = read(fd, line, sizeof(line) - 1)) > 0) {
+		line[n] = 0;
+		if (strstr(line, needle))
+			return 1;
+	}
+	return 0;
+}
+
+FIXTURE(complete) {
+	int fd;
+	pid_t pid;
+};
+
+FIXTURE_SETUP(complete)
+{
+	int err = veil_load();
+
+	if (err)
+		SKIP(return, "cannot load " VEIL_KO ": %s", strerror(-err));
+	if (!slot) {
+		slot = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, slot);
+	}
+	memset((void *)slot, 0, SLOTS * sizeof(*slot));
+	self->fd = veil_dev_open();
+	ASSERT_LE(0, self->fd);
+	self->pid = 0;
+}
+
+FIXTURE_TEARDOWN(complete)
+{
+	struct veil_guest_status st;
+
+	veil_request(self->fd, VEIL_REQ_THAW, &st);
+	if (self->pid > 0) {
+		veil_include_pid(self->fd, self->pid);
+		kill(-self->pid, SIGKILL);
+		kill(self->pid, SIGKILL);
+		waitpid(self->pid, NULL, 0);
+	}
+	close(self->fd);
+}
+
+TEST_F(complete, process_whose_main_thread_exited_is_frozen_and_killed)
+{
+	struct veil_guest_status st;
+	int status;
+
+	self->pid = fork();
+	ASSERT_LE(0, self->pid);
+	if (!self->pid) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, spin, (void *)&slot[0]))
+			_exit(2);
+		pthread_exit(NULL);
+	}
+	while (!slot[0])
+		usleep(1000);
+	usleep(50 * 1000);	/* the main thread is gone by now */
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, 0));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(0, st.last_error);
+	EXPECT_EQ(1, st.frozen) TH_LOG("the live thread did not park");
+	EXPECT_EQ(0, moved(300)) TH_LOG("the process ran on while frozen");
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+	EXPECT_LT(0, moved(100)) TH_LOG("it did not run again after THAW");
+
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(self->pid, waitpid(self->pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("a restore did not kill it");
+	self->pid = 0;
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+}
+
+/*
+ * Forks children and clones threads without pause, each of which counts
+ * in its own slot for a moment and ends.
+ */
+static void *short_thread(void *arg)
+{
+	volatile unsigned long *s = arg;
+	int i;
+
+	for (i = 0; i < 100000; i++)
+		(*s)++;
+	return NULL;
+}
+
+static void spawner(void)
+{
+	unsigned int n = 0;
+	pthread_t t;
+	pid_t c;
+
+	setpgid(0, 0);
+	for (;; n++) {
+		c = fork();
+		if (!c) {
+			short_thread((void *)&slot[1 + n % (SLOTS / 2)]);
+			_exit(0);
+		}
+		if (!pthread_create(&t, NULL, short_thread,
+				    (void *)&slot[SLOTS / 2 + n % (SLOTS / 2)]))
+			pthread_detach(t);
+		slot[0]++;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+}
+
+TEST_F(complete, forking_and_cloning_process_freezes_whole)
+{
+	struct veil_guest_status st;
+	int round;
+
+	self->pid = fork();
+	ASSERT_LE(0, self->pid);
+	if (!self->pid)
+		spawner();
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, VEIL_GUEST_SEL_CHILDREN));
+	for (round = 0; round < 10; round++) {
+		while (moved(20) == 0)
+			;
+		ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+		ASSERT_EQ(0, st.last_error) TH_LOG("round %d: PREPARE failed", round);
+		EXPECT_EQ(0, moved(200))
+			TH_LOG("round %d: a thread or child of the excluded process ran while frozen (%u parked)",
+			       round, st.frozen);
+		ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+	}
+}
+
+#define FREEZE_IMG	"/tmp/veil-fsfreeze.img"
+#define FREEZE_DIR	"/mnt/veil-fsfreeze"
+#define FREEZE_SETUP	"mkdir -p " FREEZE_DIR " && " \
+			"dd if=/dev/zero of=" FREEZE_IMG " bs=1M count=8 2>/dev/null && " \
+			"losetup /dev/loop2 " FREEZE_IMG " && " \
+			"mkfs.ext4 -q /dev/loop2 && mount -t ext4 /dev/loop2 " FREEZE_DIR
+#define FREEZE_TEARDOWN	"umount " FREEZE_DIR "; losetup -d /dev/loop2; rm -f " FREEZE_IMG
+
+static void *writer(void *arg)
+{
+	char buf[512] = { 1 };
+	int fd = *(int *)arg;
+
+	for (;;) {
+		if (pwrite(fd, buf, sizeof(buf), 0) == sizeof(buf))
+			slot[1]++;
+	}
+	return NULL;
+}
+
+/* The state letter of thread @tid of @pid, from /proc. */
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[256], *p;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+TEST_F(complete, thread_stuck_in_the_kernel_fails_prepare_by_name)
+{
+	struct veil_guest_status st;
+	int dir, kmsg, tries;
+	pid_t tid;
+	char needle[64];
+	int p[2];
+
+	ASSERT_EQ(0, system(FREEZE_SETUP)) TH_LOG("cannot set up ext4 on a loop device");
+	ASSERT_EQ(0, pipe(p));
+	self->pid = fork();
+	ASSERT_LE(0, self->pid);
+	if (!self->pid) {
+		static int fd;
+		pthread_t t;
+
+		fd = open(FREEZE_DIR "/f", O_WRONLY | O_CREAT, 0600);
+		if (fd < 0 || pthread_create(&t, NULL, writer, &fd))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	while (!slot[1])
+		usleep(1000);
+	/* The writer's thread id: the one that is not the process itself. */
+	tid = 0;
+	{
+		char path[64];
+		DIR *d;
+		struct dirent *de;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", self->pid);
+		d = opendir(path);
+		ASSERT_NE(NULL, d);
+		while ((de = readdir(d)))
+			if (atoi(de->d_name) > 0 && atoi(de->d_name) != self->pid)
+				tid = atoi(de->d_name);
+		closedir(d);
+	}
+	ASSERT_LT(0, tid);
+	dir = open(FREEZE_DIR, O_RDONLY | O_DIRECTORY);
+	ASSERT_LE(0, dir);
+	ASSERT_EQ(0, ioctl(dir, FIFREEZE, 0));
+	for (tries = 0; tries < 500 && thread_state(self->pid, tid) != 'D'; tries++)
+		usleep(10 * 1000);
+	ASSERT_EQ('D', thread_state(self->pid, tid)) TH_LOG("the writer did not block");
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, 0));
+
+	kmsg = kmsg_open();
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(EBUSY, st.last_error) TH_LOG("PREPARE succeeded with a thread in D state");
+	snprintf(needle, sizeof(needle), "thread %d of process %d", tid, self->pid);
+	EXPECT_TRUE(kmsg >= 0 && kmsg_find(kmsg, needle))
+		TH_LOG("the log does not name %s", needle);
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+
+	ASSERT_EQ(0, ioctl(dir, FITHAW, 0));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(0, st.last_error) TH_LOG("PREPARE failed once the file system thawed");
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+	close(dir);
+	if (kmsg >= 0)
+		close(kmsg);
+	veil_include_pid(self->fd, self->pid);
+	kill(self->pid, SIGKILL);
+	waitpid(self->pid, NULL, 0);
+	self->pid = 0;
+	system(FREEZE_TEARDOWN);
+}
+
+#define MANY	1000
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+TEST_F(complete, thousand_threads_park)
+{
+	struct veil_guest_status st;
+	int tries;
+
+	self->pid = fork();
+	ASSERT_LE(0, self->pid);
+	if (!self->pid) {
+		pthread_attr_t a;
+		pthread_t t;
+		int i;
+
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, 64 << 10);
+		for (i = 0; i < MANY; i++) {
+			if (pthread_create(&t, &a, sleeper, NULL))
+				_exit(2);
+			slot[0]++;
+		}
+		for (;;)
+			pause();
+	}
+	for (tries = 0; tries < 3000 && slot[0] < MANY; tries++)
+		usleep(10 * 1000);
+	ASSERT_EQ(MANY, slot[0]);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, 0));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(0, st.last_error);
+	EXPECT_EQ(MANY + 1, st.frozen);
+	EXPECT_LT(0, st.published_pages);
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+	EXPECT_EQ(0, st.frozen);
+}
+
+/* Restore: what the killed process queued for others is gone, not zeroed. */
+TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	socklen_t len = sizeof(sin);
+	int lsn, conn, pp[2], ready[2], dg, other, inq, n, got, err;
+	struct veil_guest_status st;
+	char buf[65536];
+
+	/* A TCP server, a pipe and a datagram server, none of them excluded. */
+	lsn = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, lsn);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(lsn, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(lsn, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, listen(lsn, 1));
+	snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "veil-restore-%d", getpid());
+	dg = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ASSERT_LE(0, dg);
+	ASSERT_EQ(0, bind(dg, (struct sockaddr *)&sun, sizeof(sun)));
+	ASSERT_EQ(0, pipe(pp));
+	ASSERT_EQ(0, pipe(ready));
+
+	self->pid = fork();
+	ASSERT_LE(0, self->pid);
+	if (!self->pid) {
+		int s = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+		memset(buf, 0x5a, sizeof(buf));
+		if (s < 0 || connect(s, (struct sockaddr *)&sin, sizeof(sin)) ||
+		    fcntl(s, F_SETFL, O_NONBLOCK) ||
+		    u < 0 || connect(u, (struct sockaddr *)&sun, sizeof(sun)))
+			_exit(2);
+		while (send(s, buf, sizeof(buf), 0) > 0)	/* until both buffers are full */
+			;
+		if (write(pp[1], buf, 1000) != 1000 || send(u, buf, 100, 0) != 100 ||
+		    send(u, buf, 100, 0) != 100 || write(ready[1], "r", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(pp[1]);
+	ASSERT_EQ(1, read(ready[0], buf, 1));
+	conn = accept(lsn, NULL, NULL);
+	ASSERT_LE(0, conn);
+	other = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, connect(other, (struct sockaddr *)&sun, sizeof(sun)));
+	memset(buf, 0x33, 100);
+	ASSERT_EQ(100, send(other, buf, 100, 0));
+
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, 0));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error);
+	usleep(100 * 1000);
+	ASSERT_EQ(0, ioctl(conn, SIOCINQ, &inq));
+	ASSERT_LT(0, inq);
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(self->pid, waitpid(self->pid, NULL, 0));
+	self->pid = 0;
+
+	/* The TCP peer: what it had queued, then a reset, nothing after. */
+	got = 0;
+	err = 0;
+	for (;;) {
+		n = recv(conn, buf, sizeof(buf), 0);
+		if (n <= 0) {
+			err = n ? errno : 0;
+			break;
+		}
+		got += n;
+	}
+	EXPECT_EQ(inq, got) TH_LOG("the peer received %d bytes after the restore, %d were queued",
+				   got, inq);
+	EXPECT_EQ(ECONNRESET, err) TH_LOG("the connection was not reset (%s)",
+					  err ? strerror(err) : "closed");
+	/* The pipe: empty, its writer gone. */
+	EXPECT_EQ(0, read(pp[0], buf, sizeof(buf))) TH_LOG("the pipe still held data");
+	/* The datagram server: only the other client's datagram is left. */
+	ASSERT_EQ(0, fcntl(dg, F_SETFL, O_NONBLOCK));
+	EXPECT_EQ(100, recv(dg, buf, sizeof(buf), 0));
+	EXPECT_EQ(0x33, (uint8_t)buf[0]) TH_LOG("a datagram of the killed process was left");
+	EXPECT_EQ(-1, recv(dg, buf, sizeof(buf), 0)) TH_LOG("more than the other client's datagram");
+
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	close(conn);
+	close(lsn);
+	close(dg);
+	close(other);
+	close(pp[0]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+TEST_HARNESS_MAIN
