@@ -3,10 +3,10 @@
  * PREPARE and THAW driven through the control page as a host would (the
  * HOST_WRITE test hook): an excluded task's counter stops between PREPARE
  * and THAW while others keep moving, its parent sees no stop; the guest
- * thaws by itself after thaw_timeout_ms; a restore from a sanitized
- * checkpoint kills the frozen excluded task, flushes its TTY and drops the
- * page cache of its files on disk; unloading the module while tasks are
- * frozen thaws them first.
+ * thaws by itself after thaw_timeout_ms; PREPARE takes the page cache of
+ * its files on disk out of the page cache; a restore from a sanitized
+ * checkpoint kills the frozen excluded task and flushes its TTY;
+ * unloading the module while tasks are frozen thaws them first.
  */
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -325,12 +325,13 @@ static int write_file(const char *path, int pages)
 
 /*
  * An excluded process reads a file on a disk (ext4 on a loop device) and
- * one on tmpfs.  After a restore from a sanitized checkpoint the disk
- * file's page cache, which the checkpoint held as zeros, is dropped and
- * reads come from the disk again; the tmpfs file has no disk to re-read
- * and keeps its pages.
+ * one on tmpfs.  PREPARE takes the disk file's pages, which the checkpoint
+ * holds as zeros, out of the page cache before it acknowledges, so no
+ * process of a restored guest can read them: reads come from the disk
+ * again, before and after the restore.  The tmpfs file has no disk to
+ * re-read and keeps its pages.
  */
-TEST_F(freeze, restore_drops_page_cache_of_excluded_files)
+TEST_F(freeze, prepare_takes_disk_page_cache_out_before_any_restore)
 {
 	struct veil_guest_status st;
 	char buf[4096];
@@ -359,6 +360,9 @@ TEST_F(freeze, restore_drops_page_cache_of_excluded_files)
 	EXPECT_EQ(4, resident(TMPFS_FILE));
 
 	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error);
+	EXPECT_EQ(0, resident(DISK_FILE))
+		TH_LOG("the disk file's pages are still in the page cache after PREPARE");
 	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
 	ASSERT_EQ(child, waitpid(child, NULL, 0));
 	for (i = 0; i < 100 && resident(DISK_FILE); i++)
