@@ -417,6 +417,82 @@ static int cmd_app(const char *seed)
 	}
 }
 
+/*
+ * feed: connects to a sink on loopback PORT and writes until the
+ * connection holds all it can (the sink reads nothing yet), then waits.
+ * Its unsent and unacknowledged data are in its socket's queues, which a
+ * veil checkpoint zeroes.
+ */
+static int cmd_feed(unsigned short port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	static char buf[65536];
+	long total = 0;
+	ssize_t n;
+	int s;
+
+	memset(buf, 0xa5, sizeof(buf));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    fcntl(s, F_SETFL, O_NONBLOCK)) {
+		fprintf(stderr, "vault feed: %s\n", strerror(errno));
+		return 2;
+	}
+	while ((n = send(s, buf, sizeof(buf), 0)) > 0 || errno == EINTR)
+		total += n > 0 ? n : 0;
+	printf("feed %d: %ld bytes written\n", getpid(), total);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static volatile sig_atomic_t sink_go;
+
+static void sink_start(int sig)
+{
+	(void)sig;
+	sink_go = 1;
+}
+
+/*
+ * sink: accepts one connection on loopback PORT and reads nothing until
+ * SIGUSR1; then reads to the end and says how many bytes came, how many
+ * of them zero (the feeder writes none), and how the connection ended.
+ */
+static int cmd_sink(unsigned short port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	static char buf[65536];
+	long total = 0, zero = 0;
+	int l, c, one = 1;
+	ssize_t n, i;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	signal(SIGUSR1, sink_start);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1))
+		return 2;
+	printf("sink %d listening\n", getpid());
+	fflush(stdout);
+	c = accept(l, NULL, NULL);
+	if (c < 0)
+		return 2;
+	while (!sink_go)
+		pause();
+	while ((n = read(c, buf, sizeof(buf))) > 0) {
+		total += n;
+		for (i = 0; i < n; i++)
+			zero += !buf[i];
+	}
+	printf("sink: %ld bytes, %ld zero, end: %s\n", total, zero,
+	       n < 0 ? strerror(errno) : "eof");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	char secret[SECRET_LEN + 1];
@@ -427,6 +503,10 @@ int main(int argc, char **argv)
 		return cmd_hold(argv[2], strtoul(argv[3], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "app"))
 		return cmd_app(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "feed"))
+		return cmd_feed(strtoul(argv[2], NULL, 10));
+	if (argc == 3 && !strcmp(argv[1], "sink"))
+		return cmd_sink(strtoul(argv[2], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "find"))
 		return cmd_find(argv[2], argv[3], 0);
 	if (argc == 4 && !strcmp(argv[1], "pieces"))
@@ -438,6 +518,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: vault hold SEED [MIB] | vault app SEED | vault find SEED FILE |\n"
-		"       vault pieces SEED FILE | vault show SEED\n");
+		"       vault pieces SEED FILE | vault show SEED | vault feed PORT |\n"
+		"       vault sink PORT\n");
 	return 2;
 }

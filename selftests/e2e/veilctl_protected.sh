@@ -35,13 +35,18 @@ ok "the host sees the guest registered" $registered
 va=$(l2_run vm1 "vault hold A >/tmp/A.log 2>&1 & echo \$!")
 vb=$(l2_run vm1 "vault hold B >/tmp/B.log 2>&1 & echo \$!")
 vc=$(l2_run vm1 "vault app C >/tmp/C.log 2>&1 & echo \$!")
+# A TCP peer that is not excluded, and an excluded feeder whose unsent
+# data waits in its socket: after a restore the peer must get no zeros.
+vs=$(l2_run vm1 "vault sink 4711 >/tmp/sink.log 2>&1 & echo \$!")
+sleep 0.5
+vf=$(l2_run vm1 "vault feed 4711 >/tmp/feed.log 2>&1 & echo \$!")
 sleep 1
 l2_run vm1 "kill -0 $va && kill -0 $vb" >/dev/null
 ok "vault ($va) and control ($vb) hold their secrets" $?
 l2_run vm1 "kill -0 $vc && grep -q 'protected by libveil' /tmp/C.log" >/dev/null
 ok "the libveil application ($vc) protects its secret" $?
-l2_run vm1 "veil exclude $va" >/tmp/out
-ok "veil exclude $va" $?
+l2_run vm1 "veil exclude $va $vf" >/tmp/out
+ok "veil exclude $va $vf" $?
 
 checkpoint_pair vm1
 
@@ -108,6 +113,10 @@ done
 ok "restored guest: the vault is terminated" $dead
 veilctl status "$(l2_pid vm2)" --json | grep -q '"registered":true'
 ok "restored guest: registered again with the host it now runs on" $?
+l2_run vm2 "kill -USR1 $vs; sleep 1; cat /tmp/sink.log" >/tmp/sink.out
+grep -q '^sink: [0-9]* bytes, 0 zero, end: Connection reset by peer' /tmp/sink.out
+ok "restored guest: the feeder's TCP peer got no zeroed data, and a reset" $? ||
+	sed 's/^/#   sink.log| /' /tmp/sink.out
 l2_run vm2 "kill -0 $vb" >/dev/null
 ok "restored guest: the control process is alive" $? ||
 	tail -n 40 /tmp/vm2.log | sed 's/^/#   vm2| /'
