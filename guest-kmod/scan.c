@@ -4,8 +4,9 @@
  * 64-byte pattern, so that a test can check that the published extents
  * cover every copy, to the byte.  The pattern arrives XOR-masked and is only
  * ever compared through the mask, so this module never stores it.  Frames
- * are copied with copy_from_kernel_nofault() because some RAM (secretmem,
- * for one) is not in the direct map.
+ * are read through the direct map with copy_from_kernel_nofault(), and
+ * those that are not in it (secretmem, for one) through a temporary
+ * mapping.
  */
 #include <linux/hash.h>
 #include <linux/ioport.h>
@@ -14,6 +15,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "veil_guest.h"
 
@@ -39,6 +41,7 @@ struct veil_guest_scanner {
 	u64 word[2][VEIL_GUEST_NR_ALIGN], word_mask[2][VEIL_GUEST_NR_ALIGN];
 	DECLARE_BITMAP(filter, 1 << VEIL_GUEST_FILTER_SHIFT);
 	u64 found, copied, scanned;
+	u64 remapped, unreadable;	/* frames outside the direct map */
 	int err;
 };
 
@@ -124,6 +127,27 @@ static int veil_guest_scan_frame(struct veil_guest_scanner *s, unsigned long pfn
 	return 0;
 }
 
+/*
+ * Copies frame @page to s->buf; 0, or -EFAULT when it cannot be read.  A
+ * frame that is not in the direct map (memfd_secret() takes its pages out
+ * of it) is read through a temporary mapping of its own: the scan is blind
+ * exactly where applications keep their most sensitive data otherwise.
+ */
+static int veil_guest_copy_frame(struct veil_guest_scanner *s, struct page *page)
+{
+	void *va;
+
+	if (!copy_from_kernel_nofault(s->buf, page_address(page), PAGE_SIZE))
+		return 0;
+	va = vmap(&page, 1, VM_MAP, PAGE_KERNEL_RO);
+	if (!va)
+		return -EFAULT;
+	memcpy(s->buf, va, PAGE_SIZE);
+	vunmap(va);
+	s->remapped++;
+	return 0;
+}
+
 static int veil_guest_scan_range(unsigned long start_pfn, unsigned long nr_pages,
 				 void *arg)
 {
@@ -135,8 +159,10 @@ static int veil_guest_scan_range(unsigned long start_pfn, unsigned long nr_pages
 
 		if (!page || pfn == s->buf_pfn)
 			continue;
-		if (copy_from_kernel_nofault(s->buf, page_address(page), PAGE_SIZE))
+		if (veil_guest_copy_frame(s, page)) {
+			s->unreadable++;
 			continue;
+		}
 		s->scanned++;
 		s->err = veil_guest_scan_frame(s, pfn);
 		if (s->err)
@@ -181,5 +207,7 @@ int veil_guest_scan(struct veil_guest_scan *req)
 	req->nr_addrs = s.copied;
 	req->total = s.found;
 	req->scanned = s.scanned;
+	if (s.unreadable)
+		pr_warn("test hook: scan: %llu frames of RAM could not be read\n", s.unreadable);
 	return s.err;
 }

@@ -3,24 +3,30 @@
  * Memory an excluded process frees: its anonymous pages are zeroed when
  * they leave it, so that no copy of its data is left in free memory where
  * no collector can find it.  An mmu_notifier on each excluded process's mm
- * sees the two ways pages leave:
+ * sees the ways pages leave:
  *
- * - munmap() (MMU_NOTIFY_UNMAP): invalidate_range_start() takes a reference
- *   on each anonymous 4 KiB page of the range; invalidate_range_end()
- *   zeroes those that are then mapped nowhere and referenced only by the
- *   unmap itself and us, and drops the references.  A page mremap() moved
- *   (the same event) is mapped again by then and is left alone.
- * - exit (release, with no user of the mm left): every anonymous 4 KiB page
+ * - munmap() (MMU_NOTIFY_UNMAP), and MADV_DONTNEED, MADV_FREE's discard
+ *   and the zapping of a range the process asks for itself
+ *   (MMU_NOTIFY_CLEAR in its own context): invalidate_range_start() takes
+ *   a reference on each anonymous folio of the range, 4 KiB or large;
+ *   invalidate_range_end() zeroes those that are then mapped nowhere and
+ *   referenced only by the unmap's pending free and us, and drops the
+ *   references.  A page mremap() moved is mapped again by then and is left
+ *   alone; one in the swap cache or pinned is not freed and is left alone.
+ * - exit (release, with no user of the mm left): every anonymous folio
  *   mapped only here and referenced by nothing else is zeroed before the
  *   teardown frees it.
  *
- * Not zeroed: transparent huge pages, pages past the first 8192 of one
- * unmap, pages still shared or pinned (they are not freed then), pages
- * dropped by MADV_DONTNEED or reclaim, which the notifier cannot tell from
- * a page being migrated or swapped.  Zeroing at
- * unmap rather than a global init_on_free: that one is a boot choice, and
- * turning it on at run time would let the page allocator hand out pages
- * freed before as "already zero".
+ * Each unmap in flight has its own record, so concurrent ones (threads,
+ * the page-table teardown of another) are all seen.  Not zeroed: pages
+ * that reclaim or migration take from the process in another context
+ * (the notifier cannot tell those from a page that lives on elsewhere; a
+ * reference held across them would also change what reclaim does), and
+ * pages of processes that joined the selection (by name, cgroup or as
+ * descendants) since the last collection.  Zeroing at unmap rather than a
+ * global init_on_free: that one is a boot choice, and turning it on at run
+ * time would let the page allocator hand out pages freed before as
+ * "already zero".
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -43,10 +49,16 @@ struct veil_guest_zmm {
 	struct mmu_notifier mn;
 	struct list_head node;		/* on veil_guest_zmms */
 	struct mm_struct *mm;
-	spinlock_t lock;		/* protects held, nr_held, busy */
-	struct page **held;		/* between start and end of an unmap */
-	unsigned int nr_held, cap;
-	bool busy;
+	spinlock_t lock;		/* protects ranges */
+	struct list_head ranges;	/* unmaps between start and end */
+};
+
+/* One unmap in flight: the folios of its range, each referenced. */
+struct veil_guest_zrange {
+	struct list_head node;
+	const struct mmu_notifier_range *range;
+	struct folio **held;
+	unsigned long nr, cap;
 };
 
 /* Protects veil_guest_zmms. */
@@ -55,73 +67,109 @@ static LIST_HEAD(veil_guest_zmms);
 static atomic64_t veil_guest_zeroed = ATOMIC64_INIT(0);
 
 /*
- * An anonymous 4 KiB page mapped mapcount times and referenced only by its
- * mappings and the refs the caller knows of.  A page not yet on the LRU
- * may also be referenced by a per-CPU LRU batch.
+ * An anonymous folio mapped mapcount times and referenced only by its
+ * mappings and the refs the caller knows of.  A folio not yet on the LRU
+ * may also be referenced by a per-CPU LRU batch.  A locked folio is being
+ * migrated or reclaimed (migration unmaps it first, under the lock, and
+ * copies it after): its content is still needed.
  */
-static bool veil_guest_zeroable(struct page *page, int mapcount, int refs)
+static bool veil_guest_zeroable(struct folio *folio, int mapcount, int refs)
 {
-	struct folio *folio = page_folio(page);
-
-	if (!PageAnon(page) || folio_test_large(folio) || folio_test_swapcache(folio))
+	if (!folio_test_anon(folio) || folio_test_swapcache(folio) ||
+	    folio_test_hugetlb(folio) || folio_test_locked(folio))
 		return false;
 	if (!folio_test_lru(folio))
 		refs++;
-	return veil_guest_page_mapcount(page) == mapcount && folio_ref_count(folio) <= refs;
+	return veil_guest_folio_mapcount(folio) == mapcount &&
+	       folio_ref_count(folio) <= refs;
 }
 
-static void veil_guest_zero_page(struct page *page)
+static void veil_guest_zero_folio(struct folio *folio)
 {
-	clear_highpage(page);
-	atomic64_inc(&veil_guest_zeroed);
+	long i, n = folio_nr_pages(folio);
+
+	for (i = 0; i < n; i++)
+		clear_highpage(folio_page(folio, i));
+	atomic64_add(n, &veil_guest_zeroed);
 }
 
 struct veil_guest_hold_walk {
 	struct veil_guest_walker w;
-	struct veil_guest_zmm *z;
+	struct veil_guest_zrange *zr;
 };
 
-static void veil_guest_hold_pte(struct veil_guest_walker *w, unsigned long pfn)
+static void veil_guest_hold_pfn(struct veil_guest_walker *w, unsigned long pfn)
 {
-	struct veil_guest_zmm *z = container_of(w, struct veil_guest_hold_walk, w)->z;
-	struct page *page = pfn_to_page(pfn);
+	struct veil_guest_zrange *zr = container_of(w, struct veil_guest_hold_walk, w)->zr;
+	struct folio *folio;
 
-	if (z->nr_held == z->cap || !PageAnon(page) || PageCompound(page))
+	if (zr->nr == zr->cap)
 		return;
-	if (!get_page_unless_zero(page))
+	folio = veil_guest_walk_get_folio(w, pfn);
+	if (!folio)
 		return;
-	z->held[z->nr_held++] = page;
+	/* Consecutive pages of one large folio: held once. */
+	if (!folio_test_anon(folio) ||
+	    (zr->nr && zr->held[zr->nr - 1] == folio)) {
+		folio_put(folio);
+		return;
+	}
+	zr->held[zr->nr++] = folio;
 }
+
+static void veil_guest_hold_leaf(struct veil_guest_walker *w, unsigned long pfn,
+				 unsigned long npages)
+{
+	veil_guest_hold_pfn(w, pfn);
+}
+
+/*
+ * The ranges whose freed pages are zeroed: an unmap, and a zap the
+ * process asked for itself (MADV_DONTNEED, MADV_FREE, ...).  A zap in
+ * another context is reclaim, migration or KSM at work.
+ */
+static bool veil_guest_zero_event(const struct mmu_notifier_range *range)
+{
+	if (range->event == MMU_NOTIFY_UNMAP)
+		return true;
+	return range->event == MMU_NOTIFY_CLEAR && current->mm == range->mm;
+}
+
+/* Without sleeping, an unmap of more than this many pages is zeroed only so far. */
+#define VEIL_GUEST_ZERO_ATOMIC	8192UL
 
 static int veil_guest_zmm_start(struct mmu_notifier *mn,
 				const struct mmu_notifier_range *range)
 {
 	struct veil_guest_zmm *z = container_of(mn, struct veil_guest_zmm, mn);
-	struct veil_guest_hold_walk hw = { .w = { .pte = veil_guest_hold_pte }, .z = z };
+	struct veil_guest_hold_walk hw = {
+		.w = { .pte = veil_guest_hold_pfn, .leaf = veil_guest_hold_leaf },
+	};
 	unsigned long pages = (range->end - range->start) >> PAGE_SHIFT;
-	struct page **held;
+	bool block = mmu_notifier_range_blockable(range);
+	gfp_t gfp = block ? GFP_KERNEL : GFP_NOWAIT | __GFP_NOWARN;
+	struct veil_guest_zrange *zr;
 
-	if (range->event != MMU_NOTIFY_UNMAP || !READ_ONCE(zero_freed) || !pages)
+	if (!READ_ONCE(zero_freed) || !pages || !veil_guest_zero_event(range))
 		return 0;
-	/* Bounded: of a larger unmap, only the first 8192 pages are zeroed. */
-	pages = min(pages, 8192UL);
-	held = kvmalloc_array(pages, sizeof(*held), GFP_NOWAIT | __GFP_NOWARN);
-	if (!held) {
+	if (!block)
+		pages = min(pages, VEIL_GUEST_ZERO_ATOMIC);
+	zr = kmalloc(sizeof(*zr), gfp);
+	if (zr)
+		zr->held = kvmalloc_array(pages, sizeof(*zr->held), gfp);
+	if (!zr || !zr->held) {
+		kfree(zr);
 		pr_warn_ratelimited("no memory to zero %lu unmapped pages\n", pages);
 		return 0;
 	}
-	spin_lock(&z->lock);
-	if (z->busy) {
-		spin_unlock(&z->lock);
-		kvfree(held);
-		return 0;
-	}
-	z->busy = true;
-	z->held = held;
-	z->cap = pages;
-	z->nr_held = 0;
-	spin_unlock(&z->lock);
+	zr->range = range;
+	zr->nr = 0;
+	zr->cap = pages;
+	hw.zr = zr;
 	veil_guest_walk_range(range->mm, range->start, range->end, &hw.w);
+	spin_lock(&z->lock);
+	list_add(&zr->node, &z->ranges);
+	spin_unlock(&z->lock);
 	return 0;
 }
 
@@ -129,42 +177,57 @@ static void veil_guest_zmm_end(struct mmu_notifier *mn,
 			       const struct mmu_notifier_range *range)
 {
 	struct veil_guest_zmm *z = container_of(mn, struct veil_guest_zmm, mn);
-	struct page **held;
-	unsigned int i, nr;
+	struct veil_guest_zrange *zr, *found = NULL;
+	unsigned long i;
 
-	if (range->event != MMU_NOTIFY_UNMAP)
-		return;
 	spin_lock(&z->lock);
-	if (!z->busy) {
-		spin_unlock(&z->lock);
-		return;
+	list_for_each_entry(zr, &z->ranges, node) {
+		if (zr->range == range) {
+			list_del(&zr->node);
+			found = zr;
+			break;
+		}
 	}
-	held = z->held;
-	nr = z->nr_held;
-	z->held = NULL;
-	z->nr_held = 0;
-	z->busy = false;
 	spin_unlock(&z->lock);
-	for (i = 0; i < nr; i++) {
+	if (!found)
+		return;
+	for (i = 0; i < found->nr; i++) {
 		/* Unmapped: the unmap's pending free and our reference remain. */
-		if (veil_guest_zeroable(held[i], 0, 2))
-			veil_guest_zero_page(held[i]);
-		put_page(held[i]);
+		if (veil_guest_zeroable(found->held[i], 0, 2))
+			veil_guest_zero_folio(found->held[i]);
+		folio_put(found->held[i]);
 	}
-	kvfree(held);
+	kvfree(found->held);
+	kfree(found);
 }
 
-static void veil_guest_exit_pte(struct veil_guest_walker *w, unsigned long pfn)
+/*
+ * At exit, with nobody else using the mm: a folio this mapping is the only
+ * mapping and reference of.  A large folio mapped page by page may be
+ * mapped by others too, which one walk cannot tell: it is left alone.
+ */
+static void veil_guest_exit_pfn(struct veil_guest_walker *w, unsigned long pfn)
 {
-	struct page *page = pfn_to_page(pfn);
+	struct folio *folio = page_folio(pfn_to_page(pfn));
 
-	if (veil_guest_zeroable(page, 1, 1))
-		veil_guest_zero_page(page);
+	if (!folio_test_large(folio) && veil_guest_zeroable(folio, 1, 1))
+		veil_guest_zero_folio(folio);
+}
+
+static void veil_guest_exit_leaf(struct veil_guest_walker *w, unsigned long pfn,
+				 unsigned long npages)
+{
+	struct folio *folio = page_folio(pfn_to_page(pfn));
+
+	if (veil_guest_zeroable(folio, 1, 1))
+		veil_guest_zero_folio(folio);
 }
 
 static void veil_guest_zmm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	struct veil_guest_walker w = { .pte = veil_guest_exit_pte };
+	struct veil_guest_walker w = {
+		.pte = veil_guest_exit_pfn, .leaf = veil_guest_exit_leaf,
+	};
 
 	/* Also called by mmu_notifier_unregister() on a live mm: not an exit. */
 	if (atomic_read(&mm->mm_users) || !READ_ONCE(zero_freed))
@@ -199,6 +262,7 @@ void veil_guest_zero_track(struct mm_struct *mm)
 			z->mn.ops = &veil_guest_zmm_ops;
 			z->mm = mm;
 			spin_lock_init(&z->lock);
+			INIT_LIST_HEAD(&z->ranges);
 			if (mmu_notifier_register(&z->mn, mm))
 				kfree(z);
 			else

@@ -130,6 +130,8 @@ cmdline="console=ttyS0 panic=-1 loglevel=4 rdinit=/init watchdog_thresh=60"
 cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
 # A soft lockup prints the stacks of every CPU, not only the stuck one.
 cmdline="$cmdline softlockup_all_cpu_backtrace=1"
+# memfd_secret(), off by default on 6.1, for the tests of secret memory.
+cmdline="$cmdline secretmem.enable=1"
 
 # stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV
 stage_level() {

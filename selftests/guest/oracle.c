@@ -223,6 +223,37 @@ static long rollup_kb(pid_t pid, const char *field)
 	return kb;
 }
 
+/*
+ * memfd_secret(): pages outside the kernel's direct map, where libraries
+ * keep their most sensitive data.  The scan must see them to judge them.
+ */
+static int plant_secretmem(void *arg)
+{
+	int fd = syscall(__NR_memfd_secret, 0);
+	uint8_t *p;
+
+	(void)arg;
+	if (fd < 0 || ftruncate(fd, 2 * 4096))
+		return -1;
+	p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	memset(p, 0x5a, 2 * 4096);
+	veil_pattern_make(&pat, p + 4096 + 200);
+	return 0;
+}
+
+TEST_F(oracle, memfd_secret_pages_are_seen_and_covered)
+{
+	int fd = syscall(__NR_memfd_secret, 0);
+
+	if (fd < 0)
+		SKIP(return, "memfd_secret: %s (boot with secretmem.enable=1)", strerror(errno));
+	close(fd);
+	run_oracle(_metadata, self->fd, &self->child, plant_secretmem, NULL,
+		   VEIL_GUEST_CAT_FILE, 2);
+}
+
 static int plant_anon_thp(void *arg)
 {
 	uint8_t *raw, *p;
@@ -801,20 +832,67 @@ static int plant_and_keep(void *arg)
 	return plant_pages() ? 0 : -1;
 }
 
+/* Pages given back with MADV_DONTNEED, as allocators do. */
+static int plant_and_dontneed(void *arg)
+{
+	uint8_t *p = plant_pages();
+
+	(void)arg;
+	return p ? madvise(p, FREED_PAGES * 4096, MADV_DONTNEED) : -1;
+}
+
+#define HUGE_SIZE	(2UL << 20)
+
+/* A transparent huge page, the pattern in it twice, unmapped. */
+static int plant_thp_and_unmap(void *arg)
+{
+	uint8_t *m = mmap(NULL, 2 * HUGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+
+	(void)arg;
+	if (m == MAP_FAILED)
+		return -1;
+	p = (uint8_t *)(((uintptr_t)m + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
+	if (madvise(p, HUGE_SIZE, MADV_HUGEPAGE))
+		return -1;
+	memset(p, 1, HUGE_SIZE);
+	veil_pattern_make(&pat, p + 4096 + 100);
+	veil_pattern_make(&pat, p + HUGE_SIZE - 4096 + 100);
+	return munmap(m, 2 * HUGE_SIZE);
+}
+
+#define LARGE_PAGES	16384	/* more than an unmap used to be zeroed of */
+
+/* A large area, the pattern in its first and last pages, unmapped. */
+static int plant_large_and_unmap(void *arg)
+{
+	uint8_t *p = mmap(NULL, LARGE_PAGES * 4096UL, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	if (p == MAP_FAILED || madvise(p, LARGE_PAGES * 4096UL, MADV_NOHUGEPAGE))
+		return -1;
+	memset(p, 1, LARGE_PAGES * 4096UL);
+	veil_pattern_make(&pat, p + 100);
+	veil_pattern_make(&pat, p + (LARGE_PAGES - 1) * 4096UL + 100);
+	return munmap(p, LARGE_PAGES * 4096UL);
+}
+
 /*
- * Plants in an excluded child that unmaps (exit_too: or exits), then counts
- * the frames of RAM still holding the pattern outside the extents.
+ * Plants in an excluded child that frees what it planted (@plant) or, with
+ * @exit_too, exits; then counts the frames of RAM still holding the
+ * pattern outside the extents.
  */
 static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
-				struct veil_child *child, int exit_too)
+				struct veil_child *child, int (*plant)(void *),
+				int exit_too)
 {
 	struct veil_extents e;
 	struct veil_hits h;
 	uint64_t i, left = 0;
 
 	veil_pattern_new(&pat);
-	ASSERT_EQ(0, veil_child_start(child, exit_too ? plant_and_keep : plant_and_unmap,
-				      NULL)) return 0;
+	ASSERT_EQ(0, veil_child_start(child, plant, NULL)) return 0;
 	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0)) return 0;
 	ASSERT_EQ(0, veil_child_plant(child)) return 0;
 	if (exit_too)
@@ -829,32 +907,53 @@ static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
 	return left;
 }
 
-TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 120)
+/*
+ * With zero_freed=N the scan finds the freed copies (the check is not
+ * blind); with it on, none is left.
+ */
+static void freed_is_zeroed(struct __test_metadata *_metadata, int fd,
+			    struct veil_child *child, int (*plant)(void *),
+			    int exit_too, const char *how)
 {
 	uint64_t left;
 
-	/* Without zeroing, the scan does find the freed copies... */
 	ASSERT_EQ(0, veil_param("zero_freed", "N"));
-	left = freed_leftovers(_metadata, self->fd, &self->child, 0);
+	left = freed_leftovers(_metadata, fd, child, plant, exit_too);
 	ASSERT_EQ(0, veil_param("zero_freed", "Y"));
 	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
-	/* ...and with it none is left. */
-	left = freed_leftovers(_metadata, self->fd, &self->child, 0);
-	EXPECT_EQ(0, left) TH_LOG("%llu frames freed by munmap still hold the pattern",
-				  (unsigned long long)left);
+	left = freed_leftovers(_metadata, fd, child, plant, exit_too);
+	EXPECT_EQ(0, left) TH_LOG("%llu frames %s still hold the pattern",
+				  (unsigned long long)left, how);
+}
+
+TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, 120)
+{
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_unmap, 0,
+			"freed by munmap");
 }
 
 TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 120)
 {
-	uint64_t left;
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_keep, 1,
+			"left by an exited process");
+}
 
-	ASSERT_EQ(0, veil_param("zero_freed", "N"));
-	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
-	ASSERT_EQ(0, veil_param("zero_freed", "Y"));
-	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
-	left = freed_leftovers(_metadata, self->fd, &self->child, 1);
-	EXPECT_EQ(0, left) TH_LOG("%llu frames left by an exited process hold the pattern",
-				  (unsigned long long)left);
+TEST_F_TIMEOUT(oracle, memory_freed_by_madv_dontneed_is_zeroed, 120)
+{
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_dontneed, 0,
+			"given back with MADV_DONTNEED");
+}
+
+TEST_F_TIMEOUT(oracle, huge_page_freed_by_munmap_is_zeroed, 120)
+{
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_thp_and_unmap, 0,
+			"of a transparent huge page unmapped");
+}
+
+TEST_F_TIMEOUT(oracle, large_unmap_is_zeroed_whole, 120)
+{
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_large_and_unmap, 0,
+			"of a 64 MiB unmap");
 }
 
 /*
