@@ -91,6 +91,12 @@ static int veil_guest_file_folio(struct veil_guest_collect *c, struct file *file
 	}
 	if (c->prepare && !veil_guest_memory_only(file_inode(file))) {
 		err = veil_guest_evict_folio(mapping, folio);
+		/*
+		 * A journal may still hold the folio's buffers after writeback
+		 * (ext4's until its transaction commits): commit it, once.
+		 */
+		if (err && !vfs_fsync(file, 1))
+			err = veil_guest_evict_folio(mapping, folio);
 		if (err) {
 			c->file_busy++;
 			return err;

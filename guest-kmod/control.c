@@ -199,6 +199,26 @@ static void veil_guest_prepare_writeback(struct task_struct **tasks, int nr)
 }
 
 /*
+ * Appends to the @nr processes of *@tasks the owners of dontdump areas
+ * (with dontdump=1) and the processes running in one of their address
+ * spaces; returns the new count, or a negative errno with every reference
+ * of *@tasks dropped.
+ */
+static int veil_guest_add_frozen_too(struct task_struct ***tasks, int nr)
+{
+	int n = veil_guest_dontdump_add_owners(tasks, nr, false), m;
+
+	if (n < 0) {
+		veil_guest_put_tasks(*tasks, nr);
+		return n;
+	}
+	m = veil_guest_add_mm_sharers(tasks, n);
+	if (m < 0)
+		veil_guest_put_tasks(*tasks, n);
+	return m;
+}
+
+/*
  * The processes a checkpoint freezes: the selection, the owners of libveil
  * clients that protect something and, with dontdump=1, of such areas, and
  * every process running in one of their address spaces.  Returns the
@@ -214,15 +234,8 @@ static int veil_guest_prepare_sets(struct task_struct ***tasks, int *nr,
 	if (n < 0)
 		return n;
 	f = veil_guest_client_add_owners(*tasks, n, frozen);
-	if (f >= 0) {
-		int r = veil_guest_dontdump_add_owners(frozen, f, false);
-
-		if (r >= 0)
-			r = veil_guest_add_mm_sharers(frozen, r);
-		if (r < 0)
-			veil_guest_put_tasks(*frozen, f);
-		f = r;
-	}
+	if (f >= 0)
+		f = veil_guest_add_frozen_too(frozen, f);
 	if (f < 0) {
 		veil_guest_put_tasks(*tasks, n);
 		return f;
@@ -401,14 +414,8 @@ static void veil_guest_restore(void)
 	}
 	/* Owners of dontdump areas come last: only killed (or told). */
 	nr_sel = nr;
-	if (nr >= 0) {
-		i = veil_guest_dontdump_add_owners(&tasks, nr, false);
-		if (i >= 0)
-			i = veil_guest_add_mm_sharers(&tasks, i);
-		if (i < 0)
-			veil_guest_put_tasks(tasks, nr);
-		nr = i;
-	}
+	if (nr >= 0)
+		nr = veil_guest_add_frozen_too(&tasks, nr);
 	if (nr < 0) {
 		pr_err("restore: cannot list excluded tasks: %d\n", nr);
 		kfree(ttys);
