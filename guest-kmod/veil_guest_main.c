@@ -261,12 +261,18 @@ static int __init veil_guest_init(void)
 	int err;
 
 	veil_guest_ntty_init();
-	err = veil_guest_control_start();
+	err = veil_guest_zero_init();
 	if (err)
 		return err;
+	err = veil_guest_control_start();
+	if (err) {
+		veil_guest_zero_untrack_all();
+		return err;
+	}
 	err = misc_register(&veil_guest_misc);
 	if (err) {
 		veil_guest_control_stop();
+		veil_guest_zero_untrack_all();
 		return err;
 	}
 	pr_info("loaded, guest ABI version %u%s\n", VEIL_ABI_VERSION,

@@ -15,7 +15,8 @@
  *   alone; one in the swap cache or pinned is not freed and is left alone.
  * - exit (release, with no user of the mm left): every anonymous folio
  *   mapped only here and referenced by nothing else is zeroed before the
- *   teardown frees it.
+ *   teardown frees it.  When the release comes from an exec, the new
+ *   address space is tracked from then on.
  *
  * Each unmap in flight has its own record, so concurrent ones (threads,
  * the page-table teardown of another) are all seen.  Not zeroed: pages
@@ -36,6 +37,7 @@
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "compat.h"
 #include "veil_guest.h"
@@ -65,6 +67,19 @@ struct veil_guest_zrange {
 static DEFINE_MUTEX(veil_guest_zmm_lock);
 static LIST_HEAD(veil_guest_zmms);
 static atomic64_t veil_guest_zeroed = ATOMIC64_INIT(0);
+
+/*
+ * After an exec the process goes on in a new address space: a work item
+ * tracks that one too.  Protects veil_guest_zwq and veil_guest_zstopping.
+ */
+static DEFINE_SPINLOCK(veil_guest_zexec_lock);
+static struct workqueue_struct *veil_guest_zwq;
+static bool veil_guest_zstopping;
+
+struct veil_guest_zexec {
+	struct work_struct work;
+	struct task_struct *task;
+};
 
 /*
  * An anonymous folio mapped mapcount times and referenced only by its
@@ -223,6 +238,49 @@ static void veil_guest_exit_leaf(struct veil_guest_walker *w, unsigned long pfn,
 		veil_guest_zero_folio(folio);
 }
 
+static void veil_guest_zexec_fn(struct work_struct *work)
+{
+	struct veil_guest_zexec *ze = container_of(work, struct veil_guest_zexec, work);
+	struct mm_struct *mm = get_task_mm(ze->task);
+
+	if (mm) {
+		veil_guest_zero_track(mm);
+		mmput(mm);
+	}
+	put_task_struct(ze->task);
+	kfree(ze);
+}
+
+/*
+ * The old address space of a process that execs is released in the exec,
+ * with current->mm already the new one: track that one from now on.
+ */
+static void veil_guest_zexec(struct mm_struct *old)
+{
+	struct veil_guest_zexec *ze;
+	unsigned long flags;
+
+	/* Only an exec: the last reference may also go in a /proc reader. */
+	if (!current->in_execve || !current->mm || current->mm == old ||
+	    (current->flags & PF_KTHREAD))
+		return;
+	ze = kzalloc(sizeof(*ze), GFP_KERNEL);
+	if (!ze)
+		return;
+	INIT_WORK(&ze->work, veil_guest_zexec_fn);
+	ze->task = get_task_struct(current);
+	spin_lock_irqsave(&veil_guest_zexec_lock, flags);
+	if (!veil_guest_zstopping && veil_guest_zwq) {
+		queue_work(veil_guest_zwq, &ze->work);
+		ze = NULL;
+	}
+	spin_unlock_irqrestore(&veil_guest_zexec_lock, flags);
+	if (ze) {
+		put_task_struct(ze->task);
+		kfree(ze);
+	}
+}
+
 static void veil_guest_zmm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct veil_guest_walker w = {
@@ -230,7 +288,10 @@ static void veil_guest_zmm_release(struct mmu_notifier *mn, struct mm_struct *mm
 	};
 
 	/* Also called by mmu_notifier_unregister() on a live mm: not an exit. */
-	if (atomic_read(&mm->mm_users) || !READ_ONCE(zero_freed))
+	if (atomic_read(&mm->mm_users))
+		return;
+	veil_guest_zexec(mm);
+	if (!READ_ONCE(zero_freed))
 		return;
 	veil_guest_walk_range(mm, 0, TASK_SIZE_MAX, &w);
 }
@@ -276,9 +337,24 @@ void veil_guest_zero_track(struct mm_struct *mm)
 	}
 }
 
+int veil_guest_zero_init(void)
+{
+	veil_guest_zwq = alloc_workqueue("veil-guest-zexec", 0, 0);
+	return veil_guest_zwq ? 0 : -ENOMEM;
+}
+
 void veil_guest_zero_untrack_all(void)
 {
 	struct veil_guest_zmm *z, *tmp;
+	unsigned long flags;
+
+	/* No exec is tracked any more: then the queued ones are done. */
+	spin_lock_irqsave(&veil_guest_zexec_lock, flags);
+	veil_guest_zstopping = true;
+	spin_unlock_irqrestore(&veil_guest_zexec_lock, flags);
+	if (veil_guest_zwq)
+		destroy_workqueue(veil_guest_zwq);
+	veil_guest_zwq = NULL;
 
 	mutex_lock(&veil_guest_zmm_lock);
 	list_for_each_entry_safe(z, tmp, &veil_guest_zmms, node) {
