@@ -5,6 +5,7 @@
 #   make deps      install what the build, tests, demo and benchmarks need
 #   make           build the modules for both kernels of the matrix, and the tools
 #   make check     the whole suite in nested VMs (SUITE=..., KERNEL=6.1|6.12)
+#   make check-debug  the suites on debug kernels (KASAN, lockdep, kmemleak, ...)
 #   make demo      boot the nested host and guest and show veil at work
 #   make bench     run the benchmarks under selftests/bench/
 #   make lint      checkpatch --strict on kernel code, warnings build of the tools
@@ -34,6 +35,12 @@ tools:
 
 check: deps
 	@SUITE="$(SUITE)" KERNEL="$(KERNEL)" selftests/check.sh
+
+# The suites on kernels built from Debian's source with KASAN, lockdep,
+# KFENCE, UBSAN, kmemleak and the atomic-sleep and list checks
+# (scripts/debug-kernel.sh; built once into a cache outside the clone).
+check-debug: deps
+	@VEIL_CHECK_DEBUG=1 SUITE="$(SUITE)" KERNEL="$(KERNEL)" selftests/check.sh
 
 demo: deps
 	@selftests/demo.sh
@@ -80,4 +87,4 @@ clean:
 	rm -rf build/[0-9]* build/vm build/selftests build/*.log
 	$(MAKE) -C tools clean
 
-.PHONY: all deps modules tools check demo bench fuzz stress lint install clean
+.PHONY: all deps modules tools check check-debug demo bench fuzz stress lint install clean

@@ -28,6 +28,8 @@ packages=(
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-source-6.1
+	# make check-debug: the 6.12 source for its debug kernel, pahole for BTF
+	linux-source-6.12 dwarves
 )
 
 missing=()

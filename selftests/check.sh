@@ -13,6 +13,16 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 kernels=${KERNEL:-$("$top/scripts/kernel.sh" list)}
+# make check-debug (VEIL_CHECK_DEBUG=1): the same suites on the debug
+# kernels, which are built first (or found in their cache).
+debug=${VEIL_CHECK_DEBUG:-0}
+if [ "$debug" = 1 ]; then
+	dk=
+	for k in $kernels; do
+		dk="$dk ${k%-debug}-debug"
+	done
+	kernels=${dk# }
+fi
 all_suites=
 for d in "$top"/selftests/*/suite.conf; do
 	s=$(basename "$(dirname "$d")")
@@ -91,6 +101,17 @@ run_suite() {
 	rm -f "$res"
 }
 
+if [ "$debug" = 1 ]; then
+	for k in $kernels; do
+		echo "== debug kernel ${k%-debug}"
+		if "$top/scripts/debug-kernel.sh" build "${k%-debug}"; then
+			count pass "debug kernel ${k%-debug} built"
+		else
+			count fail "debug kernel ${k%-debug} built"
+		fi
+	done
+fi
+
 echo "== user-space tools (-Wall -Wextra -Werror)"
 if make -s -C "$top/tools" >"$top/build/tools.log" 2>&1; then
 	count pass "tools build"
@@ -99,10 +120,12 @@ else
 	count fail "tools build"
 fi
 
-echo "== fuzz targets, a short run each (selftests/fuzz)"
-out=$("$top/selftests/fuzz/smoke.sh")
-echo "$out"
-tap_count "$out"
+if [ "$debug" = 0 ]; then
+	echo "== fuzz targets, a short run each (selftests/fuzz)"
+	out=$("$top/selftests/fuzz/smoke.sh")
+	echo "$out"
+	tap_count "$out"
+fi
 
 for k in $kernels; do
 	echo "== kernel $k: module builds (-Werror W=1)"
@@ -118,8 +141,8 @@ for k in $kernels; do
 		run_suite "$s" "$k" "$k"
 	done
 
-	case " $suites " in
-	*" infra "*)
+	case "$debug $suites " in
+	"0 "*" infra "*)
 		echo "== kernel $k: the runner fails planted failures"
 		out=$("$top/selftests/runner/selftest.sh" "$k")
 		echo "$out"
@@ -132,6 +155,7 @@ done
 # kernel of the matrix and the guest on another: the programs named by
 # mixed_tests="..." there, or all of them.
 for s in $suites; do
+	[ "$debug" = 0 ] || break
 	grep -q '^mixed_kernels=yes' "$top/selftests/$s/suite.conf" || continue
 	only=()
 	for t in $(sed -n 's/^mixed_tests="\(.*\)".*/\1/p' "$top/selftests/$s/suite.conf"); do

@@ -61,6 +61,18 @@ l2_cpu=host,xsave=off
 timeout=600 test_timeout=300 l2_timeout=400 l2_autoboot=yes hang_after=240
 # shellcheck source=/dev/null
 . "$conf"
+# A debug kernel (KASAN, lockdep, kmemleak) runs several times slower
+# under TCG: every limit of the suite grows by VEIL_TIMEOUT_SCALE (4).
+case $kernel$l2kernel in
+*-debug*)
+	scale=${VEIL_TIMEOUT_SCALE:-4}
+	timeout=$((timeout * scale)) test_timeout=$((test_timeout * scale))
+	l2_timeout=$((l2_timeout * scale)) hang_after=$((hang_after * 2))
+	for v in $(compgen -v test_timeout_); do
+		eval "$v=\$((\$$v * scale))"
+	done
+	;;
+esac
 [ -z "$timeout_override" ] || timeout=$timeout_override
 
 # --test keeps only the named programs, at whichever level has them.
@@ -142,7 +154,8 @@ stage_level() {
 	stage_busybox "$root"
 	: >"$root/etc/veil/modules.load"
 	# shellcheck disable=SC2086
-	[ -z "${mods// }" ] || stage_kmods "$root" "$rel" $mods
+	[ -z "${mods// }" ] ||
+		stage_kmods "$root" "$rel" "$("$top/scripts/kernel.sh" moddir "$k")" $mods
 	for m in $veil; do
 		cp "$top/build/$k/src/$m" "$root/lib/veil/"
 		names="$names $(basename "$m")"
@@ -172,6 +185,7 @@ VEIL_MODULES="${names# }"
 VEIL_TEST_TIMEOUT=$test_timeout
 VEIL_L2_TESTS=
 VEIL_ENV="$env"
+VEIL_KEEPER=${VEIL_KEEPER:-1}
 CONF
 	# Per-program limits: test_timeout_NAME=SECONDS in suite.conf.
 	for t in $tests; do

@@ -48,20 +48,23 @@ stage_binary() {
 	stage_libs "$root" "$path"
 }
 
-# stage_kmods ROOT RELEASE NAME...: Debian modules of RELEASE with their
-# dependencies, decompressed (busybox insmod reads plain ELF), and their
-# load order appended to etc/veil/modules.load.
+# stage_kmods ROOT RELEASE MODROOT NAME...: modules of RELEASE (under
+# MODROOT/lib/modules: / for Debian's, the cache for a debug kernel) with
+# their dependencies, decompressed (busybox insmod reads plain ELF), and
+# their load order appended to etc/veil/modules.load.  A module built into
+# the kernel needs nothing.
 stage_kmods() {
-	local root=$1 rel=$2 name line kind path args dst
-	shift 2
+	local root=$1 rel=$2 modroot=$3 name line kind path args dst
+	shift 3
 	mkdir -p "$root/lib/modules"
 	for name in "$@"; do
-		modprobe -S "$rel" --show-depends "$name" >"$root/.deps" || {
+		modprobe -d "$modroot" -S "$rel" --show-depends "$name" >"$root/.deps" || {
 			echo "vmrun: module '$name' not found for $rel" >&2
 			return 1
 		}
 		while read -r kind path args; do
 			[ "$kind" = insmod ] || continue
+			case $path in /*) ;; *) path=$modroot/$path ;; esac
 			dst=$root/lib/modules/$(basename "${path%.xz}")
 			dst=${dst%.zst}
 			grep -qx "/lib/modules/$(basename "$dst")\( .*\)\?" \

@@ -24,7 +24,7 @@ function fail(what) {
 }
 
 function bad_kernel_line(line) {
-	return line ~ /(WARNING:|BUG:|Oops|Kernel panic|KASAN|UBSAN|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_(sched|preempt) detected stall|soft lockup|hard LOCKUP|kernel BUG|Call Trace:|refcount_t:|list_(add|del) corruption)/
+	return line ~ /(WARNING:|BUG:|Oops|Kernel panic|KASAN|UBSAN|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_(sched|preempt) detected stall|soft lockup|hard LOCKUP|kernel BUG|Call Trace:|refcount_t:|list_(add|del) corruption|unreferenced object|KFENCE)/
 }
 
 BEGIN { passed = failed = skipped = 0 }
