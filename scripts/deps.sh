@@ -17,13 +17,17 @@ packages=(
 	# build
 	build-essential bc bison flex pkg-config libelf-dev libssl-dev
 	xz-utils zstd kmod cpio
-	# user-space tools
-	libjansson-dev libdevmapper-dev libkmod-dev zlib1g-dev
+	# user-space tools (veilctl speaks to libvirt through its C API)
+	libjansson-dev libdevmapper-dev libkmod-dev zlib1g-dev libvirt-dev
+	# Debian packages: make deb, and lintian to judge them
+	debhelper dh-dkms fakeroot lintian bash-completion
 	# fuzz targets: clang's libFuzzer and sanitizer runtimes
 	clang libclang-rt-14-dev
 	# test VMs
 	qemu-system-x86 qemu-utils busybox-static dmsetup cryptsetup-bin fio
 	keyutils
+	# libvirt inside the test VMs (the daemon is copied in, never started here)
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	# the kernel matrix, through the metapackages
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
