@@ -24,7 +24,9 @@ packages=(
 	# user-space tools (veilctl speaks to libvirt through its C API)
 	libjansson-dev libdevmapper-dev libkmod-dev zlib1g-dev libvirt-dev
 	# Debian packages: make deb, and lintian to judge them
-	debhelper dh-dkms dkms fakeroot lintian bash-completion
+	debhelper dh-dkms dkms fakeroot lintian
+	# install-check: bash completion and systemd-analyze judge what is installed
+	bash-completion systemd
 	# fuzz targets: clang's libFuzzer and sanitizer runtimes
 	clang libclang-rt-14-dev
 	# test VMs

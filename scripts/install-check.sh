@@ -103,6 +103,17 @@ objdump -T "$dest/t" 2>/dev/null | grep -q '(VEIL_1) *veil_open$' &&
 	readelf -d "$dest/t" | grep -q 'NEEDED.*libveil.so.1'
 ok "a program built with pkg-config's flags for libveil needs veil_open@VEIL_1" $?
 
+# The unit as installed, checked by systemd with its programs where they
+# were installed.
+unit=$dest/usr/local/lib/systemd/system/veil.service
+mkdir -p "$dest/unit"
+sed "s|/usr/local/sbin/|$dest/usr/local/sbin/|g" "$unit" >"$dest/unit/veil.service"
+v=$(systemd-analyze verify --man=no "$dest/unit/veil.service" 2>&1)
+[ $? = 0 ] && [ -z "$v" ] && grep -q '^ExecStart=/usr/local/sbin/veil apply$' "$unit" &&
+	grep -q '^After=systemd-modules-load.service$' "$unit"
+ok "veil.service runs 'veil apply' after the modules load; systemd finds no fault in it" $? ||
+	echo "$v" | sed 's/^/#   /'
+
 # The completion of the last word of a command line, by the installed file.
 complete_line() {	# complete_line WORD...
 	bash -c '. /usr/share/bash-completion/bash_completion

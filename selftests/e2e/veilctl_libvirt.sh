@@ -54,6 +54,11 @@ expect "naming the domain's QEMU by PID is refused (exit 2)" 2 \
 	veilctl checkpoint "$pid" --to /tmp/bypid.mig
 grep -q "libvirt holds its monitor: name it by domain" /tmp/err
 ok "the refusal says to name the VM by domain" $? || sed 's/^/#   /' /tmp/err
+veilctl --json checkpoint "$pid" --to /tmp/bypid.mig >/tmp/j 2>/dev/null
+grep -q '"ok":false' /tmp/j && grep -q '"exit":2' /tmp/j && grep -q '"schema":1' /tmp/j &&
+	grep -q '"error":"VM [0-9]* is libvirt.s domain' /tmp/j
+ok "with --json the refusal is an object too (schema 1, exit 2, the message)" $? ||
+	sed 's/^/#   /' /tmp/j
 
 running_intact() {	# running_intact WHAT: the VM runs on with its vault
 	[ "$(lv_state $vm)" = running ] && l2_run $vm "kill -0 $va" >/dev/null
