@@ -9,7 +9,9 @@
 # with libvirt's own commands (virsh start, virsh restore, virsh
 # snapshot-revert) has the vault terminated and the control process alive.
 echo "TAP version 13"
-if ! insmod "$VEIL_MODDIR/veil_host.ko" || [ ! -c /dev/veil ]; then
+# An earlier program of the suite may have loaded veil_host already.
+[ -c /dev/veil ] || insmod "$VEIL_MODDIR/veil_host.ko"
+if [ ! -c /dev/veil ]; then
 	echo "1..0 # SKIP veil_host does not provide /dev/veil"
 	exit 4
 fi
