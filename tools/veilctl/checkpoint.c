@@ -934,14 +934,20 @@ out:
 int cmd_restore(const char *spec, const struct options *o)
 {
 	struct ckpt c = { .o = o, .veil = -1, .out_fd = -1 };
-	char msg[512], *st;
+	char *st;
 	json_t *args;
 	const char *js;
-	int fd, rc = EXIT_FAIL;
+	int fd, rc = EXIT_FAIL, by_process;
 
-	if (vm_find(spec, &c.vm, msg, sizeof(msg))) {
-		err_msg("%s", msg);
-		return EXIT_NOVM;
+	rc = lv_resolve(spec, lv_uri(o->connect), &c.vm, &c.lv, &c.use_lv, &by_process);
+	if (rc)
+		return rc;
+	rc = EXIT_FAIL;
+	if (c.use_lv) {
+		err_msg("%s is libvirt's domain %s: libvirt restores it (virsh restore FILE, virsh start, virsh snapshot-revert)",
+			spec, c.lv.name);
+		lv_close(&c.lv);
+		return EXIT_USAGE;
 	}
 	if (qmp_connect(&c.q, c.vm.qmp, QMP_TIMEOUT_MS)) {
 		err_msg("VM %d: %s", c.vm.pid, c.q.err);
