@@ -62,6 +62,11 @@ grep -q '"ok":false' /tmp/j && grep -q '"exit":2' /tmp/j && grep -q '"schema":1'
 ok "with --json the refusal is an object too (schema 1, exit 2, the message)" $? ||
 	sed 's/^/#   /' /tmp/j
 
+expect "restore names libvirt's own commands for a domain (exit 2)" 2 \
+	veilctl restore $vm --from /tmp/none.mig
+grep -q "virsh restore" /tmp/err
+ok "the refusal points at virsh" $? || sed 's/^/#   /' /tmp/err
+
 running_intact() {	# running_intact WHAT: the VM runs on with its vault
 	[ "$(lv_state $vm)" = running ] && l2_run $vm "kill -0 $va" >/dev/null
 	ok "$1: the VM runs on and its vault still holds the secret" $?
