@@ -36,7 +36,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 MODULE_DIRS := host-kmod guest-kmod
 
 PREFIX ?= /usr/local
-SBINDIR ?= $(PREFIX)/sbin
+SBINDIR = $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/veil
@@ -44,7 +44,7 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 # udev reads /usr/lib/udev (packages) and /etc/udev (the administrator).
 UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
-export PREFIX SBINDIR LIBDIR MANDIR
+TOOLS_PATHS = PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) MANDIR=$(MANDIR)
 
 all: modules tools
 
@@ -66,7 +66,7 @@ matrix: deps-check
 	@for k in $(KERNELS); do scripts/build-modules.sh $$k || exit 1; done
 
 tools:
-	$(MAKE) -C tools
+	$(MAKE) -C tools $(TOOLS_PATHS)
 
 check: deps
 	@SUITE="$(SUITE)" KERNEL="$(KERNEL)" selftests/check.sh
@@ -118,7 +118,7 @@ install-modules: modules
 
 # Everything but the modules (the Debian packages get those from DKMS).
 install-tools: tools
-	$(MAKE) -C tools install
+	$(MAKE) -C tools install $(TOOLS_PATHS)
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/veil.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/veil.service
 	install -D -m 0644 dist/60-veil.rules $(DESTDIR)$(UDEVRULESDIR)/60-veil.rules

@@ -23,7 +23,9 @@ ok() {	# ok DESCRIPTION STATUS: returns STATUS
 	return "$2"
 }
 
-make -s -C "$top" install DESTDIR="$dest" KVER="$rel" >"$dest.log" 2>&1
+# The defaults, whatever a calling make (make check PREFIX=...) was given.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+make -s -C "$top" install DESTDIR="$dest" KVER="$rel" PREFIX=/usr/local >"$dest.log" 2>&1
 ok "make install DESTDIR=... KVER=$rel" $? || tail -n 30 "$dest.log" | sed 's/^/#   /'
 rm -f "$dest.log"
 
