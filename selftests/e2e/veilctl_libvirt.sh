@@ -135,6 +135,9 @@ expect "veil checkpoint, managed save" 0 veilctl checkpoint $vm --format managed
 [ "$(lv_state $vm)" = "shut off" ] && virsh dominfo $vm | grep -q "^Managed save: *yes"
 ok "the domain is shut off with a managed save image" $?
 secrets "managed save" /var/lib/libvirt/qemu/save/$vm.save
+veilctl list >/tmp/list
+grep -q "^- .* $vm .*shut off, managed save" /tmp/list
+ok "list shows the domain shut off with its managed save" $? || sed 's/^/#   /' /tmp/list
 
 restored() {	# restored HOW: the guest resumed by HOW killed the vault only
 	local dead=1 i
