@@ -294,3 +294,4 @@ module_exit(veil_guest_exit);
 
 MODULE_DESCRIPTION("veil: keep excluded guest frames out of KVM checkpoints (guest)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VEIL_VERSION);

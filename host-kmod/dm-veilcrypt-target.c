@@ -512,3 +512,4 @@ module_exit(vcrypt_exit);
 
 MODULE_DESCRIPTION(DM_NAME " target encrypting disk images with the cipher their header names");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VEIL_VERSION);

@@ -159,3 +159,4 @@ module_exit(veil_host_exit);
 
 MODULE_DESCRIPTION("veil: keep excluded guest frames out of KVM checkpoints (host)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VEIL_VERSION);

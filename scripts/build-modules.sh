@@ -21,7 +21,7 @@ rel=$("$top/scripts/kernel.sh" release "$k") || exit 1
 kdir=$("$top/scripts/kernel.sh" kdir "$k") || exit 1
 out=$top/build/$k/src
 mkdir -p "$out"
-cp -a --update "$top/uapi" "$out/"
+cp -a --update "$top/uapi" "$top/VERSION" "$out/"
 
 declare -A cfg=(
 	[host-kmod]="CONFIG_VEIL_HOST=m CONFIG_DM_VEILCRYPT=m"
@@ -31,7 +31,11 @@ declare -A cfg=(
 rc=0
 for f in "${folders[@]}"; do
 	mkdir -p "$out/$f"
-	cp -a --update "$top/$f/." "$out/$f/"
+	# The sources only: a 'make' in the folder itself (for the running
+	# kernel) leaves objects there that are not this kernel's.
+	tar -C "$top/$f" --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
+		--exclude='*.mod.c' --exclude='.*.cmd' --exclude=modules.order \
+		--exclude=Module.symvers --exclude='*.o.d' -cf - . | tar -C "$out/$f" -xf -
 	log=$top/build/$k/$(echo "$f" | tr / _).log
 	if make -C "$kdir" M="$out/$f" ${cfg[$f]:-} W=1 modules >"$log" 2>&1; then
 		echo "built $f for $rel"

@@ -1,29 +1,39 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Install everything veil's build, tests, demo and benchmarks need on a
-# Debian 12 (bookworm) machine, then unpack the parts of Debian's kernel
-# source that the build uses (kselftest headers, the KVM selftest library,
-# checkpatch).  Idempotent: a machine that has everything returns at once.
+# Install everything veil's build, tests, demo, benchmarks and Debian
+# packages need on a Debian 12 (bookworm) machine, then unpack the parts of
+# Debian's kernel source that the build uses (kselftest headers, the KVM
+# selftest library, checkpatch).  Idempotent: a machine that has everything
+# returns at once.  Only 'make deps' installs (as root, on Debian, saying
+# what); with --check this script only says what is missing.
 #
 # Kernels are named through Debian's metapackages, never by ABI number:
 # linux-image-amd64 (6.1) and linux-image-6.12-amd64 (6.12).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+check_only=0
+[ "${1:-}" != --check ] || check_only=1
 src_dir=${VEIL_LINUX_SRC:-$top/build/linux-source}
 
 packages=(
 	# build
 	build-essential bc bison flex pkg-config libelf-dev libssl-dev
 	xz-utils zstd kmod cpio
-	# user-space tools
-	libjansson-dev libdevmapper-dev libkmod-dev zlib1g-dev
+	# user-space tools (veilctl speaks to libvirt through its C API)
+	libjansson-dev libdevmapper-dev libkmod-dev zlib1g-dev libvirt-dev
+	# Debian packages: make deb, and lintian to judge them
+	debhelper dh-dkms dkms fakeroot lintian
+	# install-check: bash completion and systemd-analyze judge what is installed
+	bash-completion systemd
 	# fuzz targets: clang's libFuzzer and sanitizer runtimes
 	clang libclang-rt-14-dev
 	# test VMs
 	qemu-system-x86 qemu-utils busybox-static dmsetup cryptsetup-bin fio
 	keyutils
+	# libvirt inside the test VMs (the daemon is copied in, never started here)
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	# the kernel matrix, through the metapackages
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
@@ -40,6 +50,15 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -gt 0 ]; then
+	if [ $check_only = 1 ]; then
+		echo "deps: missing packages: ${missing[*]}" >&2
+		echo "deps: 'make deps' (as root) installs them" >&2
+		exit 1
+	fi
+	if [ ! -f /etc/debian_version ]; then
+		echo "deps: not a Debian system; install the equivalents of: ${missing[*]}" >&2
+		exit 1
+	fi
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "deps: missing packages: ${missing[*]}" >&2
 		echo "deps: run 'make deps' as root to install them" >&2

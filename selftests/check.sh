@@ -121,6 +121,21 @@ else
 fi
 
 if [ "$debug" = 0 ]; then
+	# The Debian packages, which the e2e suite's VMs install, and lintian's
+	# verdict on them; then a real 'make install' into a scratch DESTDIR.
+	echo "== Debian packages (make deb, lintian)"
+	if "$top/scripts/deb.sh" >"$top/build/deb.log" 2>&1; then
+		sed 's/^/  | /' "$top/build/deb.log"
+		count pass "make deb builds veil-dkms, veil-host, veil-guest and libveil-dev; lintian: no errors"
+	else
+		sed 's/^/  | /' "$top/build/deb.log" | tail -n 40
+		count fail "make deb builds veil-dkms, veil-host, veil-guest and libveil-dev; lintian: no errors"
+	fi
+	echo "== make install DESTDIR=... (kernel ${kernels##* })"
+	out=$("$top/scripts/install-check.sh" "${kernels##* }")
+	echo "$out"
+	tap_count "$out"
+
 	echo "== fuzz targets, a short run each (selftests/fuzz)"
 	out=$("$top/selftests/fuzz/smoke.sh")
 	echo "$out"

@@ -56,6 +56,7 @@ conf=$top/selftests/$suite/suite.conf
 [ -f "$conf" ] || { echo "vmrun: no suite '$suite' ($conf missing)" >&2; exit 2; }
 
 l1_modules= l1_veil= l1_tests= l1_bins= l1_tools= l1_helpers= l1_mem=2048 l1_env=
+l1_libvirt= l1_debs= l2_debs=
 l2_modules= l2_veil= l2_tests= l2_bins= l2_tools= l2_helpers= l2_mem=512 l2_env=
 l2_cpu=host,xsave=off
 timeout=600 test_timeout=300 l2_timeout=400 l2_autoboot=yes hang_after=240
@@ -95,6 +96,12 @@ if [ ${#only[@]} -gt 0 ]; then
 	fi
 fi
 
+# libvirtd goes into L1 only when a program that needs it is to run.
+need_libvirt=0
+for t in $l1_libvirt; do
+	case " $l1_tests " in *" $t "*) need_libvirt=1 ;; esac
+done
+
 rel1=$("$top/scripts/kernel.sh" release "$kernel")
 rel2=$("$top/scripts/kernel.sh" release "$l2kernel")
 work=$top/build/vm/$kernel-$l2kernel/$suite
@@ -113,6 +120,15 @@ build_for() {
 }
 build_for "$kernel"
 [ "$l2kernel" = "$kernel" ] || build_for "$l2kernel"
+if [ -n "${l1_debs// }${l2_debs// }" ]; then
+	# veil's own Debian packages, unpacked into the images as a real
+	# install would put them (built again only when the tree changed).
+	"$top/scripts/deb.sh" --no-lintian >"$work/deb-build.log" 2>&1 || {
+		cat "$work/deb-build.log" >&2
+		echo "vmrun: building the Debian packages failed" >&2
+		exit 2
+	}
+fi
 if [ -n "${l1_tools// }${l2_tools// }" ]; then
 	make -s -C "$top/tools" >"$work/tools-build.log" 2>&1 || {
 		cat "$work/tools-build.log" >&2
@@ -145,10 +161,10 @@ cmdline="$cmdline softlockup_all_cpu_backtrace=1"
 # memfd_secret(), off by default on 6.1, for the tests of secret memory.
 cmdline="$cmdline secretmem.enable=1"
 
-# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV
+# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV DEBS
 stage_level() {
 	local root=$1 level=$2 k=$3 rel=$4 mods=$5 veil=$6 tests=$7 bins=$8 tools=$9
-	local helpers=${10} env=${11}
+	local helpers=${10} env=${11} debs=${12}
 	local m t b names=
 	rm -rf "$root"
 	stage_busybox "$root"
@@ -170,6 +186,9 @@ stage_level() {
 	for b in $tools; do
 		install -m 0755 "$top/tools/$b/$b" "$root/usr/bin/$b"
 		stage_libs "$root" "$top/tools/$b/$b"
+	done
+	for b in $debs; do
+		stage_deb "$root" "$top/build/deb" "$b" || exit 2
 	done
 	for b in $helpers; do
 		[ -x "$tests_out/$b" ] || { echo "vmrun: helper program $b was not built" >&2; exit 2; }
@@ -198,14 +217,15 @@ want_l2=0
 if [ -n "${l2_tests// }" ]; then
 	want_l2=1
 	stage_level "$work/l2" L2 "$l2kernel" "$rel2" "$l2_modules" "$l2_veil" "$l2_tests" \
-		"$l2_bins" "$l2_tools" "$l2_helpers" "$l2_env"
+		"$l2_bins" "$l2_tools" "$l2_helpers" "$l2_env" "$l2_debs"
 	pack "$work/l2" "$work/l2.cpio"
 fi
 
 l1_mods=$l1_modules
 [ $want_l2 = 0 ] || l1_mods="$l1_mods kvm_amd"
 stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins" \
-	"$l1_tools" "$l1_helpers" "$l1_env"
+	"$l1_tools" "$l1_helpers" "$l1_env" "$l1_debs"
+[ $need_libvirt = 0 ] || stage_libvirt "$work/l1" || exit 2
 if [ $want_l2 = 1 ]; then
 	stage_qemu "$work/l1"
 	mkdir -p "$work/l1/l2"
@@ -219,6 +239,12 @@ exec qemu-system-x86_64 -accel kvm -machine pc -cpu $l2_cpu -smp 1 -m $l2_mem \\
 	-kernel /l2/vmlinuz -initrd /l2/initrd -append "$cmdline" "\$@"
 RUN
 	chmod +x "$work/l1/l2/run"
+	# The same guest for a test that has libvirt define it from domain XML.
+	cat >"$work/l1/l2/params" <<PARAMS
+L2_MEM=$l2_mem
+L2_CPU=$l2_cpu
+L2_CMDLINE="$cmdline"
+PARAMS
 	cat >>"$work/l1/etc/veil/vm.conf" <<CONF
 VEIL_L2_TESTS="$([ "$l2_autoboot" = no ] || echo "$l2_tests")"
 VEIL_L2_TIMEOUT=$l2_timeout

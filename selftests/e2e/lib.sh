@@ -171,3 +171,79 @@ finish() {	# finish ORIGINAL [RESTORED]: stop the guests, judge them, end TAP
 	echo "1..$tap_n"
 	exit $tap_bad
 }
+
+# libvirt: libvirtd runs in L1 (suite.conf l1_libvirt) and defines the L2
+# guest from domain XML: the same kernel, initramfs and serial lines as
+# l2_start, a qcow2 disk for internal snapshots.
+virsh() {	# libvirt's own client, on the connection veilctl uses by default
+	command virsh -c qemu:///system "$@"
+}
+
+lv_start_daemon() {	# lv_start_daemon: libvirtd answers within 120 s
+	local i
+	libvirtd >/tmp/libvirtd.out 2>&1 &
+	echo $! >/tmp/libvirtd.pid
+	for i in $(seq 1 240); do
+		virsh -q uri >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	sed 's/^/#   libvirtd| /' /tmp/libvirtd.out
+	return 1
+}
+
+lv_define() {	# lv_define NAME: define domain NAME (console /tmp/NAME.log)
+	local name=$1
+	. /l2/params
+	rm -f "/tmp/$name".*
+	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
+	qemu-img create -q -f qcow2 "/tmp/$name.qcow2" 32M
+	cat >"/tmp/$name.xml" <<XML
+<domain type='kvm'>
+  <name>$name</name>
+  <memory unit='MiB'>$L2_MEM</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>/l2/vmlinuz</kernel>
+    <initrd>/l2/initrd</initrd>
+    <cmdline>$L2_CMDLINE</cmdline>
+  </os>
+  <features>
+    <acpi/>
+    <apic/>
+  </features>
+  <cpu mode='host-passthrough' check='none'>
+    <feature policy='disable' name='xsave'/>
+  </cpu>
+  <on_reboot>destroy</on_reboot>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/tmp/$name.qcow2'/>
+      <target dev='hda' bus='ide'/>
+    </disk>
+    <serial type='file'>
+      <source path='/tmp/$name.log' append='on'/>
+      <target port='0'/>
+    </serial>
+    <serial type='pipe'>
+      <source path='/tmp/$name.s1'/>
+      <target port='1'/>
+    </serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+	virsh -q define "/tmp/$name.xml" >/dev/null
+}
+
+lv_start() {	# lv_start NAME: start the domain; l2_pid names its QEMU
+	virsh -q start "$1" >/dev/null || return 1
+	cp "/run/libvirt/qemu/$1.pid" "/tmp/$1.pid"
+}
+
+lv_state() {	# lv_state NAME: libvirt's state of the domain (running, paused, ...)
+	virsh -q domstate "$1" 2>/dev/null | head -n 1
+}

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The veil command against veil_guest: exclude, list, include, status,
-# extents, dontdump, and its exit codes for refused requests and bad usage.
+# extents, dontdump, and its exit codes (tools/include/veil_exit.h) for
+# refused requests and bad usage.
 n=0 failed=0
 
 ok() {	# ok DESCRIPTION COMMAND...
@@ -56,7 +57,7 @@ ok "status counts one entry" sh -c "veil status | grep -q 'selection:  1 entries
 ok "extents shows a non-empty dry run" sh -c "veil extents | grep -q '^[1-9][0-9]* extents'"
 ok "excluding it again is refused (exit 1)" exit_code 1 veil exclude "$pid"
 ok "include it" veil include "$pid"
-ok "including it again is refused (exit 1)" exit_code 1 veil include "$pid"
+ok "including it again finds no such entry (exit 3)" exit_code 3 veil include "$pid"
 ok "a word is not a PID (exit 2)" exit_code 2 veil exclude notapid
 ok "--comm with a PID is bad usage (exit 2)" exit_code 2 veil exclude --comm sleep "$pid"
 ok "a bad PID after good ones changes nothing (exit 2)" \

@@ -4,7 +4,9 @@
  * the "kvm-vm" anonymous inode; its QMP socket comes from its command line:
  * "-qmp unix:PATH,..." or "-chardev socket,id=X,path=PATH" with
  * "-mon chardev=X,mode=control" (a listening socket passed in as "fd=N" is
- * found through /proc/net/unix).
+ * found through /proc/net/unix).  libvirt starts QEMU with "-uuid" and its
+ * monitor on a chardev it calls "charmonitor", and stays that monitor's
+ * only client.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -168,26 +171,32 @@ static void find_qmp(pid_t pid, int argc, char **argv, struct vm *vm)
 {
 	char id[64], val[128];
 
+	vm->qmp[0] = 0;
 	for (int i = 0; i + 1 < argc; i++) {
 		const char *a = argv[i], *v = argv[i + 1];
 
-		if (!strcmp(a, "-qmp") || !strcmp(a, "-qmp-pretty") || !strcmp(a, "--qmp")) {
-			if (!strncmp(v, "unix:", 5)) {
-				size_t n = strcspn(v + 5, ",");
+		if ((!strcmp(a, "-qmp") || !strcmp(a, "-qmp-pretty") || !strcmp(a, "--qmp")) &&
+		    !vm->qmp[0] && !strncmp(v, "unix:", 5)) {
+			size_t n = strcspn(v + 5, ",");
 
-				if (n < sizeof(vm->qmp)) {
-					memcpy(vm->qmp, v + 5, n);
-					vm->qmp[n] = 0;
-					return;
-				}
+			if (n < sizeof(vm->qmp)) {
+				memcpy(vm->qmp, v + 5, n);
+				vm->qmp[n] = 0;
 			}
 		}
+		if (!strcmp(a, "-uuid") && strlen(v) < sizeof(vm->uuid))
+			strcpy(vm->uuid, v);
+		if (!strcmp(a, "-chardev") && !opt_value(v, "id", val, sizeof(val)) &&
+		    !strcmp(val, "charmonitor"))
+			vm->libvirt = 1;
 		if (!strcmp(a, "-name")) {
 			if (opt_value(v, "guest", val, sizeof(val)) == 0 ||
 			    sscanf(v, "%63[^,]", val) == 1)
 				snprintf(vm->name, sizeof(vm->name), "%.63s", val);
 		}
 	}
+	if (vm->qmp[0])
+		return;
 	/* -mon chardev=ID,mode=control naming a -chardev socket */
 	for (int i = 0; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "-mon") ||
@@ -269,6 +278,22 @@ int vm_scan(struct vm **out)
 	return n;
 }
 
+int vm_find_uuid(const char *uuid, struct vm *vm)
+{
+	struct vm *vms;
+	int n = vm_scan(&vms), rc = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (!strcasecmp(vms[i].uuid, uuid)) {
+			*vm = vms[i];
+			rc = 0;
+			break;
+		}
+	}
+	free(vms);
+	return rc;
+}
+
 int vm_find(const char *spec, struct vm *vm, char *msg, size_t msglen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -287,6 +312,8 @@ int vm_find(const char *spec, struct vm *vm, char *msg, size_t msglen)
 			snprintf(msg, msglen, "process %s is not a KVM virtual machine", spec);
 			return -1;
 		}
+		if (vm->libvirt)
+			return 0;
 		if (!vm->qmp[0]) {
 			snprintf(msg, msglen,
 				 "VM %s has no QMP socket on its command line; name it by its socket path",

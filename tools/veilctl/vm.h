@@ -10,6 +10,8 @@ struct vm {
 	int vm_fd;		/* QEMU's descriptor of its KVM VM file */
 	char name[64];		/* -name, or the process name */
 	char qmp[108];		/* QMP socket path, or "" if none found */
+	char uuid[37];		/* -uuid, or "" */
+	int libvirt;		/* started by libvirt, which holds the monitor */
 };
 
 /* All processes holding a KVM VM; *out is malloc'ed.  Returns the count. */
@@ -20,5 +22,8 @@ int vm_scan(struct vm **out);
  * PID is then the socket's peer).  Returns 0, or -1 with msg filled in.
  */
 int vm_find(const char *spec, struct vm *vm, char *msg, size_t msglen);
+
+/* The QEMU process of the VM with this UUID (a libvirt domain's). */
+int vm_find_uuid(const char *uuid, struct vm *vm);
 
 #endif
