@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The veilcrypt header codec (host-kmod/vcrypt_hdr.c, the file the kernel
+ * The veilcrypt header codec (lib/vcrypt/vcrypt_hdr.c, the file the kernel
  * target is built from) as a specification: the on-disk layout is
  * little-endian at fixed offsets, and every field that is wrong is named.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vcrypt_hdr: the disk image header codec (host-kmod/vcrypt_hdr.c) that
+ * vcrypt_hdr: the disk image header codec (lib/vcrypt/vcrypt_hdr.c) that
  * dm-veilcrypt.ko and veil-disk share.  Every header is also judged by the
  * rules of uapi/linux/veilcrypt.h, read here byte by byte at the offsets
  * the ABI fixes: a header decodes iff it breaks none of them, and a

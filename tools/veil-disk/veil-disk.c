@@ -2,7 +2,7 @@
 /*
  * veil-disk: format, inspect, open and close veilcrypt disk images.
  *
- * The header codec is host-kmod/vcrypt_hdr.c, the same file the kernel
+ * The header codec is lib/vcrypt/vcrypt_hdr.c, the same file the kernel
  * target is built from.  See veil-disk(8).
  */
 #include <errno.h>
