@@ -19,6 +19,8 @@ packages=(
 	xz-utils zstd kmod cpio
 	# user-space tools
 	libjansson-dev libdevmapper-dev libkmod-dev zlib1g-dev
+	# veil-disk: Argon2id keyslots, signature probing and wiping
+	libargon2-dev libblkid-dev
 	# fuzz targets: clang's libFuzzer and sanitizer runtimes
 	clang libclang-rt-14-dev
 	# test VMs
