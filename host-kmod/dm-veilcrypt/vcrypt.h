@@ -23,23 +23,25 @@
 
 struct vcrypt_dev {
 	struct dm_dev *dev;
-	struct vcrypt_hdr hdr;
+	struct vcrypt_hdr hdr;		/* the copy in use, its MAC verified */
 	sector_t data_start;		/* data_offset in 512-byte sectors */
 	unsigned int sector_size;	/* bytes: 512 or 4096 */
 	unsigned int sector_shift;	/* log2(sector_size / 512) */
 	bool encrypted;
-	bool used_backup;		/* primary header invalid */
+	bool used_backup;		/* the primary header was not used */
 	unsigned long opts;		/* VCRYPT_OPT_* */
 
 	/*
-	 * Encrypted images only.  tfm and key_valid change only in the
-	 * key wipe/set messages, which run while the device is suspended
-	 * (no I/O in flight); key_lock serialises the messages.
+	 * Encrypted images only.  tfm and key_valid change only in the key
+	 * wipe/set messages, which are accepted only between postsuspend
+	 * and preresume (suspended, under key_lock): no I/O is in flight
+	 * then, and preresume refuses to resume without a valid key.
 	 */
 	const struct vcrypt_cipher *cipher;
 	struct crypto_skcipher *tfm;
+	struct mutex key_lock;		/* key messages, suspended, status */
 	bool key_valid;
-	struct mutex key_lock;		/* serialises key messages, status */
+	bool suspended;			/* between postsuspend and preresume */
 	char *key_ref;			/* ":len:type:desc", NULL for a hex key */
 	unsigned int key_size;
 	unsigned int iv_size;
@@ -51,7 +53,9 @@ struct vcrypt_dev {
 	struct workqueue_struct *wq;
 	struct bio_set bs;		/* bounce bios of writes */
 	mempool_t page_pool;		/* bounce pages of writes */
+	atomic_long_t bounce_pages;	/* pages of page_pool out of the allocator */
 	struct mutex bounce_lock;	/* one writer at a time on the reserve */
+	bool counted;			/* in vcrypt_clients */
 };
 
 /* Per-bio data; the skcipher request and the IV follow it. */
@@ -81,8 +85,14 @@ bool vcrypt_cipher_key_size_ok(const struct vcrypt_cipher *c, unsigned int size)
 /* vcrypt_key.c */
 int vcrypt_key_parse(const char *arg, u8 *key, unsigned int *size,
 		     char **ref, char **error);
-int vcrypt_key_check(const u8 *key, unsigned int size,
-		     const u8 *uuid, u8 *kcv);
+int vcrypt_key_derive(const u8 *key, unsigned int size, const u8 *uuid,
+		      u8 *digest, u8 *mac_key);
+int vcrypt_header_mac(const u8 *mac_key, const void *hdr, u8 *mac);
+
+/* vcrypt_header.c */
+int vcrypt_header_load(struct dm_target *ti, struct vcrypt_dev *vd,
+		       const u8 *key, unsigned int key_size);
+extern unsigned int vcrypt_header_timeout_ms;
 
 /* dm-veilcrypt-io.c */
 int vcrypt_map(struct dm_target *ti, struct bio *bio);
