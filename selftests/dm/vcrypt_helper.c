@@ -322,7 +322,7 @@ static int reseal_file(const char *path, const struct tamper_case *c, const char
 
 static int addkey(const char *type, const char *desc, const char *path)
 {
-	unsigned char key[128];
+	static unsigned char key[8192];
 	ssize_t n;
 	long id;
 	int fd;
