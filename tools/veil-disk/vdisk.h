@@ -166,6 +166,7 @@ int dm_create_table(const char *name, const char *uuid, uint64_t sectors,
 		    const char *params, bool ro);
 int dm_reload_table(const char *name, uint64_t sectors, const char *params);
 int dm_remove(const char *name);
+/* @fn on each device until it returns non-zero; that value, or -1. */
 int dm_for_each(int (*fn)(const char *name, void *arg), void *arg);
 int keyring_add_logon(const char *desc, const uint8_t *key, size_t len);
 void keyring_drop_logon(const char *desc);

@@ -225,7 +225,7 @@ int dm_for_each(int (*fn)(const char *name, void *arg), void *arg)
 		} while (next && !r);
 	}
 	dm_task_destroy(dmt);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 struct uuid_search {

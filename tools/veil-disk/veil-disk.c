@@ -757,7 +757,7 @@ static int cmd_list(const struct opts *o)
 {
 	json_t *arr = o->json ? json_array() : NULL;
 
-	if (dm_for_each(list_one, arr)) {
+	if (dm_for_each(list_one, arr) < 0) {
 		err("cannot list device-mapper devices");
 		json_decref(arr);
 		return VEIL_EXIT_FAILED;
