@@ -2,34 +2,68 @@
 /*
  * dm-veilcrypt's I/O path.
  *
- * Reads go down unchanged (remapped past the header); when they complete,
- * the data is decrypted in place, inline in the completion when that
- * context allows it, otherwise in the device's workqueue.  Writes are
- * encrypted into bounce pages in the submitter's context and the bounce
- * bio goes down.  An asynchronous cipher (one that answers -EINPROGRESS or
- * -EBUSY) continues in the workqueue from its completion callback.
+ * Reads go down unchanged (remapped past the metadata); when they
+ * complete, the data is decrypted in place.  Writes are encrypted into
+ * bounce pages and the bounce bio goes down.  The conversion is cut into
+ * chunks, each a run of sectors converted one skcipher request at a time:
  *
- * Allocations on this path cannot fail: bounce bios come from a bio_set,
- * bounce pages from a mempool that holds one largest write; when the pool
- * must be waited on, bounce_lock lets one writer at a time wait, so no two
- * writers can each hold half of the reserve.
+ *   - a bio of at least split_kib is cut into one chunk per CPU (at most
+ *     VCRYPT_MAX_CHUNKS); the first runs where the bio is (the submitter
+ *     for a write, the completion for a read), the others on the unbound
+ *     workqueue, so one large bio uses every CPU;
+ *   - once the cipher has answered asynchronously, the local part is cut
+ *     further so that up to VCRYPT_ASYNC_INFLIGHT requests are in flight;
+ *     a chunk continues from its completion callback;
+ *   - a small bio is one chunk, converted inline, with no allocation.
+ *
+ * The last chunk to finish completes the read, or sends the write down.
+ *
+ * Allocations on this path cannot fail the I/O: bounce bios come from a
+ * bio_set, bounce pages from a mempool that holds one largest write (when
+ * the pool must be waited on, bounce_lock lets one writer at a time wait,
+ * so no two writers can each hold half of the reserve); when the chunk
+ * array cannot be allocated, the bio is converted as one chunk.
  */
 #include <linux/bio.h>
+#include <linux/module.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
 
 #include "compat.h"
 #include "vcrypt.h"
 
-static void vcrypt_convert(struct vcrypt_io *io);
+#define VCRYPT_MAX_CHUNKS	16
+#define VCRYPT_ASYNC_INFLIGHT	8
 
-static inline struct skcipher_request *vcrypt_io_req(struct vcrypt_io *io)
+unsigned int vcrypt_split_kib = 128;
+module_param_named(split_kib, vcrypt_split_kib, uint, 0644);
+MODULE_PARM_DESC(split_kib,
+		 "Bios of at least this many KiB are converted on several CPUs (0: never)");
+
+static void vcrypt_chunk_run(struct vcrypt_chunk *ch, bool may_sleep);
+
+static inline struct vcrypt_chunk *vcrypt_chunk(struct vcrypt_io *io,
+						unsigned int i)
 {
-	return (void *)io + io->vd->req_offset;
+	void *base = io->chunks ?: (void *)io + io->vd->chunk_offset;
+
+	return base + i * io->vd->chunk_size;
 }
 
-static inline u8 *vcrypt_io_iv(struct vcrypt_io *io)
+static inline struct skcipher_request *vcrypt_chunk_req(struct vcrypt_chunk *ch)
 {
-	return (u8 *)io + io->vd->iv_offset;
+	return (void *)ch + ch->io->vd->req_offset;
+}
+
+static inline u8 *vcrypt_chunk_iv(struct vcrypt_chunk *ch)
+{
+	return (u8 *)ch + ch->io->vd->iv_offset;
+}
+
+/* Context where a crypto request may be issued and a bio completed. */
+static inline bool vcrypt_may_convert_here(void)
+{
+	return !in_hardirq() && !irqs_disabled();
 }
 
 static void vcrypt_free_bounce(struct vcrypt_dev *vd, struct bio *clone)
@@ -53,11 +87,23 @@ static void vcrypt_write_endio(struct bio *clone)
 	bio_endio(bio);
 }
 
-/* Conversion done (or failed): finish the read, or send the write down. */
-static void vcrypt_convert_end(struct vcrypt_io *io)
+static void vcrypt_submit_work(struct work_struct *work)
+{
+	struct vcrypt_io *io = container_of(work, struct vcrypt_io, work);
+
+	dm_submit_bio_remap(io->bio, io->clone);
+}
+
+/*
+ * Every chunk done: finish the read, or send the write down.  @may_sleep
+ * is false in a bio or crypto completion, where submitting could sleep.
+ */
+static void vcrypt_io_end(struct vcrypt_io *io, bool may_sleep)
 {
 	struct bio *bio = io->bio;
 
+	kfree(io->chunks);
+	io->chunks = NULL;
 	if (!io->write) {
 		bio->bi_end_io = io->orig_end_io;
 		bio->bi_private = io->orig_private;
@@ -72,96 +118,206 @@ static void vcrypt_convert_end(struct vcrypt_io *io)
 		bio_endio(bio);
 		return;
 	}
-	dm_submit_bio_remap(bio, io->clone);
+	if (may_sleep) {
+		dm_submit_bio_remap(bio, io->clone);
+	} else {
+		INIT_WORK(&io->work, vcrypt_submit_work);
+		queue_work(io->vd->wq, &io->work);
+	}
 }
 
-static void vcrypt_convert_work(struct work_struct *work)
+static void vcrypt_chunk_done(struct vcrypt_chunk *ch, bool may_sleep)
 {
-	vcrypt_convert(container_of(work, struct vcrypt_io, work));
+	struct vcrypt_io *io = ch->io;
+
+	if (atomic_dec_and_test(&io->pending))
+		vcrypt_io_end(io, may_sleep);
 }
 
-static void vcrypt_advance(struct vcrypt_io *io)
+static void vcrypt_chunk_work(struct work_struct *work)
 {
+	vcrypt_chunk_run(container_of(work, struct vcrypt_chunk, work), true);
+}
+
+static void vcrypt_chunk_queue(struct vcrypt_chunk *ch)
+{
+	INIT_WORK(&ch->work, vcrypt_chunk_work);
+	queue_work(ch->io->vd->wq, &ch->work);
+}
+
+static void vcrypt_chunk_advance(struct vcrypt_chunk *ch)
+{
+	struct vcrypt_io *io = ch->io;
 	unsigned int ss = io->vd->sector_size;
 
-	bio_advance_iter_single(io->bio, &io->iter_in, ss);
+	bio_advance_iter_single(io->bio, &ch->iter_in, ss);
 	if (io->write)
-		bio_advance_iter_single(io->clone, &io->iter_out, ss);
-	io->iv_sector++;
+		bio_advance_iter_single(io->clone, &ch->iter_out, ss);
+	ch->iv_sector++;
+	ch->left--;
 }
 
-/* An asynchronous cipher finished one sector. */
+/* An asynchronous cipher finished one sector of @data's chunk. */
 void vcrypt_crypt_done(void *data, int err)
 {
-	struct vcrypt_io *io = data;
+	struct vcrypt_chunk *ch = data;
 
 	/* A backlogged request was accepted; the real completion follows. */
 	if (err == -EINPROGRESS)
 		return;
 	if (err) {
-		io->status = BLK_STS_IOERR;
-		/* Writes submit from the workqueue: not from this context. */
-		io->iter_in.bi_size = 0;
+		ch->io->status = BLK_STS_IOERR;
+		ch->left = 0;
 	} else {
-		vcrypt_advance(io);
+		vcrypt_chunk_advance(ch);
 	}
-	INIT_WORK(&io->work, vcrypt_convert_work);
-	queue_work(io->vd->wq, &io->work);
+	if (!ch->left)
+		vcrypt_chunk_done(ch, false);
+	else if (vcrypt_may_convert_here())
+		vcrypt_chunk_run(ch, false);
+	else
+		vcrypt_chunk_queue(ch);
 }
 
 /*
- * Encrypt or decrypt the rest of io->iter_in, sector by sector.  Never
- * sleeps; returns early when the cipher goes asynchronous, and
- * vcrypt_crypt_done() picks up from the workqueue.
+ * Convert the chunk's sectors.  Never sleeps; returns early when the
+ * cipher goes asynchronous, and vcrypt_crypt_done() continues.
+ * @may_sleep says whether the caller's context may submit a bio.
  */
-static void vcrypt_convert(struct vcrypt_io *io)
+static void vcrypt_chunk_run(struct vcrypt_chunk *ch, bool may_sleep)
 {
+	struct vcrypt_io *io = ch->io;
 	struct vcrypt_dev *vd = io->vd;
-	struct skcipher_request *req = vcrypt_io_req(io);
+	struct skcipher_request *req = vcrypt_chunk_req(ch);
 	unsigned int ss = vd->sector_size;
-	u8 *iv = vcrypt_io_iv(io);
+	u8 *iv = vcrypt_chunk_iv(ch);
 	struct bio_vec in, out;
 	int r;
 
-	while (io->iter_in.bi_size) {
-		in = bio_iter_iovec(io->bio, io->iter_in);
+	while (ch->left) {
+		in = bio_iter_iovec(io->bio, ch->iter_in);
 		if (unlikely(in.bv_len < ss)) {
 			/* io_hints' dma_alignment forbids this; refuse it. */
 			io->status = BLK_STS_IOERR;
 			break;
 		}
-		sg_init_table(&io->sg_in, 1);
-		sg_set_page(&io->sg_in, in.bv_page, ss, in.bv_offset);
+		sg_init_table(&ch->sg_in, 1);
+		sg_set_page(&ch->sg_in, in.bv_page, ss, in.bv_offset);
 		if (io->write) {
-			out = bio_iter_iovec(io->clone, io->iter_out);
-			sg_init_table(&io->sg_out, 1);
-			sg_set_page(&io->sg_out, out.bv_page, ss, out.bv_offset);
+			out = bio_iter_iovec(io->clone, ch->iter_out);
+			sg_init_table(&ch->sg_out, 1);
+			sg_set_page(&ch->sg_out, out.bv_page, ss, out.bv_offset);
 		}
 
 		memset(iv, 0, vd->iv_size);
-		*(__le64 *)iv = cpu_to_le64(io->iv_sector);	/* 8-aligned */
+		*(__le64 *)iv = cpu_to_le64(ch->iv_sector);	/* 8-aligned */
 		skcipher_request_set_tfm(req, vd->tfm);
 		skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
-					      vcrypt_crypt_done_fn, io);
-		skcipher_request_set_crypt(req, &io->sg_in,
-					   io->write ? &io->sg_out : &io->sg_in,
+					      vcrypt_crypt_done_fn, ch);
+		skcipher_request_set_crypt(req, &ch->sg_in,
+					   io->write ? &ch->sg_out : &ch->sg_in,
 					   ss, iv);
 		r = io->write ? crypto_skcipher_encrypt(req) :
 				crypto_skcipher_decrypt(req);
-		if (r == -EINPROGRESS || r == -EBUSY)
+		if (r == -EINPROGRESS || r == -EBUSY) {
+			if (!READ_ONCE(vd->async_seen))
+				WRITE_ONCE(vd->async_seen, true);
 			return;
+		}
 		if (unlikely(r)) {
 			io->status = BLK_STS_IOERR;
 			break;
 		}
-		vcrypt_advance(io);
+		vcrypt_chunk_advance(ch);
 	}
-	vcrypt_convert_end(io);
+	vcrypt_chunk_done(ch, may_sleep);
+}
+
+static void vcrypt_chunk_init(struct vcrypt_io *io, struct vcrypt_chunk *ch,
+			      unsigned int first, unsigned int nr)
+{
+	unsigned int bytes = first << (io->vd->sector_shift + SECTOR_SHIFT);
+
+	ch->io = io;
+	ch->iter_in = io->iter_in;
+	bio_advance_iter(io->bio, &ch->iter_in, bytes);
+	if (io->write) {
+		ch->iter_out = io->iter_out;
+		bio_advance_iter(io->clone, &ch->iter_out, bytes);
+	}
+	ch->iv_sector = io->iv_sector + first;
+	ch->left = nr;
+}
+
+/*
+ * How many chunks: @remote go to other CPUs, @local run here (more than
+ * one only for an asynchronous cipher).
+ */
+static void vcrypt_plan(struct vcrypt_io *io, unsigned int sectors,
+			unsigned int *local, unsigned int *remote)
+{
+	struct vcrypt_dev *vd = io->vd;
+	unsigned long bytes = (unsigned long)sectors << (vd->sector_shift + SECTOR_SHIFT);
+	unsigned int split = READ_ONCE(vcrypt_split_kib), cpus = num_online_cpus();
+	unsigned int spread = 1;
+
+	if (split && cpus > 1 && bytes >= (unsigned long)split << 10)
+		spread = min3(cpus, (unsigned int)DIV_ROUND_UP(bytes, (unsigned long)split << 10),
+			      (unsigned int)VCRYPT_MAX_CHUNKS);
+	*remote = spread - 1;
+	*local = 1;
+	if (READ_ONCE(vd->async_seen))
+		*local = clamp(sectors / spread, 1U, (unsigned int)VCRYPT_ASYNC_INFLIGHT);
+}
+
+/*
+ * Convert the whole bio: cut it into chunks, queue the remote ones, run
+ * the local ones here (or queue them too when @here is false).
+ */
+static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
+{
+	struct vcrypt_dev *vd = io->vd;
+	unsigned int sectors = io->iter_in.bi_size >> (vd->sector_shift + SECTOR_SHIFT);
+	unsigned int local, remote, n, i, first, share, part, off;
+
+	vcrypt_plan(io, sectors, &local, &remote);
+	n = local + remote;
+	io->chunks = NULL;
+	if (n > 1) {
+		io->chunks = kmalloc_array(n, vd->chunk_size,
+					   (may_sleep ? GFP_NOIO : GFP_NOWAIT) | __GFP_NOWARN);
+		if (!io->chunks) {
+			n = 1;
+			local = 1;
+			remote = 0;
+		}
+	}
+	atomic_set(&io->pending, n);
+
+	/* The remote chunks take equal shares; the local part the rest. */
+	share = sectors / (remote + 1);
+	first = sectors - share * remote;
+	for (i = 0; i < remote; i++) {
+		vcrypt_chunk_init(io, vcrypt_chunk(io, local + i),
+				  first + i * share, share);
+		vcrypt_chunk_queue(vcrypt_chunk(io, local + i));
+	}
+	for (i = 0, off = 0; i < local; i++, off += part) {
+		part = first / local + (i < first % local);
+		vcrypt_chunk_init(io, vcrypt_chunk(io, i), off, part);
+	}
+	for (i = 0; i < local; i++) {
+		if (here)
+			vcrypt_chunk_run(vcrypt_chunk(io, i), may_sleep);
+		else
+			vcrypt_chunk_queue(vcrypt_chunk(io, i));
+	}
 }
 
 static void vcrypt_read_endio(struct bio *bio)
 {
 	struct vcrypt_io *io = bio->bi_private;
+	bool here;
 
 	if (bio->bi_status) {
 		bio->bi_end_io = io->orig_end_io;
@@ -170,13 +326,8 @@ static void vcrypt_read_endio(struct bio *bio)
 		return;
 	}
 	/* Inline unless in hard interrupt context or told otherwise. */
-	if ((io->vd->opts & VCRYPT_OPT_READ_WORKQUEUE) || in_hardirq() ||
-	    irqs_disabled()) {
-		INIT_WORK(&io->work, vcrypt_convert_work);
-		queue_work(io->vd->wq, &io->work);
-		return;
-	}
-	vcrypt_convert(io);
+	here = !(io->vd->opts & VCRYPT_OPT_READ_WORKQUEUE) && vcrypt_may_convert_here();
+	vcrypt_convert(io, here, false);
 }
 
 /*
@@ -223,13 +374,7 @@ static int vcrypt_map_write(struct vcrypt_dev *vd, struct vcrypt_io *io,
 	clone->bi_end_io = vcrypt_write_endio;
 	io->clone = clone;
 	io->iter_out = clone->bi_iter;
-
-	if (vd->opts & VCRYPT_OPT_WRITE_WORKQUEUE) {
-		INIT_WORK(&io->work, vcrypt_convert_work);
-		queue_work(vd->wq, &io->work);
-	} else {
-		vcrypt_convert(io);
-	}
+	vcrypt_convert(io, !(vd->opts & VCRYPT_OPT_WRITE_WORKQUEUE), true);
 	return DM_MAPIO_SUBMITTED;
 }
 
@@ -256,6 +401,7 @@ int vcrypt_map(struct dm_target *ti, struct bio *bio)
 	io->vd = vd;
 	io->bio = bio;
 	io->clone = NULL;
+	io->chunks = NULL;
 	io->status = BLK_STS_OK;
 	io->iter_in = bio->bi_iter;
 	io->iv_sector = offset >> vd->sector_shift;

@@ -181,14 +181,17 @@ static int vcrypt_setup_crypto(struct dm_target *ti, struct vcrypt_dev *vd,
 		return r;
 
 	vd->req_size = crypto_skcipher_reqsize(vd->tfm);
-	vd->req_offset = ALIGN(sizeof(struct vcrypt_io), CRYPTO_MINALIGN);
+	vd->req_offset = ALIGN(sizeof(struct vcrypt_chunk), CRYPTO_MINALIGN);
 	vd->iv_offset = ALIGN(vd->req_offset + sizeof(struct skcipher_request) +
 			      vd->req_size, 16);
-	ti->per_io_data_size = vd->iv_offset + VCRYPT_MAX_IV_SIZE;
+	vd->chunk_size = ALIGN(vd->iv_offset + VCRYPT_MAX_IV_SIZE, CRYPTO_MINALIGN);
+	vd->chunk_offset = ALIGN(sizeof(struct vcrypt_io), CRYPTO_MINALIGN);
+	ti->per_io_data_size = vd->chunk_offset + vd->chunk_size;
 	vd->io_sized = true;
 
+	/* Unbound: the chunks of a large bio run on every CPU there is. */
 	vd->wq = alloc_workqueue("kvcryptd/%s", WQ_MEM_RECLAIM | WQ_HIGHPRI |
-				 WQ_CPU_INTENSIVE, 0,
+				 WQ_UNBOUND, num_online_cpus(),
 				 dm_table_device_name(ti->table));
 	if (!vd->wq) {
 		ti->error = "Cannot allocate the workqueue";

@@ -45,10 +45,13 @@ struct vcrypt_dev {
 	char *key_ref;			/* ":len:type:desc", NULL for a hex key */
 	unsigned int key_size;
 	unsigned int iv_size;
-	unsigned int req_offset;	/* in the per-bio data */
 	unsigned int req_size;		/* request size the tfm may need */
 	bool io_sized;			/* req_size fixed at table load */
-	unsigned int iv_offset;
+	unsigned int chunk_offset;	/* of the first chunk, in the per-bio data */
+	unsigned int req_offset;	/* of the request, in a chunk */
+	unsigned int iv_offset;		/* of the IV, in a chunk */
+	unsigned int chunk_size;	/* a chunk, its request and IV, aligned */
+	bool async_seen;		/* the cipher once answered -EINPROGRESS */
 
 	struct workqueue_struct *wq;
 	struct bio_set bs;		/* bounce bios of writes */
@@ -58,7 +61,23 @@ struct vcrypt_dev {
 	bool counted;			/* in vcrypt_clients */
 };
 
-/* Per-bio data; the skcipher request and the IV follow it. */
+/*
+ * A run of sectors converted one request at a time: the unit that goes to
+ * another CPU, or that keeps a request of an asynchronous cipher in
+ * flight.  The skcipher request (vd->req_size) and the IV follow it.
+ */
+struct vcrypt_chunk {
+	struct vcrypt_io *io;
+	struct work_struct work;
+	struct bvec_iter iter_in;
+	struct bvec_iter iter_out;
+	u64 iv_sector;			/* IV of the next sector */
+	unsigned int left;		/* sectors still to convert */
+	struct scatterlist sg_in;
+	struct scatterlist sg_out;
+};
+
+/* Per-bio data; one chunk (with its request and IV) follows it. */
 struct vcrypt_io {
 	struct vcrypt_dev *vd;
 	struct bio *bio;		/* the bio device-mapper gave us */
@@ -67,12 +86,12 @@ struct vcrypt_io {
 	void *orig_private;
 	struct bvec_iter iter_in;
 	struct bvec_iter iter_out;
-	u64 iv_sector;			/* IV of the next sector */
+	u64 iv_sector;			/* IV of the first sector */
+	atomic_t pending;		/* chunks not finished */
 	blk_status_t status;
 	bool write;
-	struct work_struct work;
-	struct scatterlist sg_in;
-	struct scatterlist sg_out;
+	void *chunks;			/* more than one chunk: kmalloc'ed */
+	struct work_struct work;	/* the finished write, submitted */
 };
 
 /* vcrypt_cipher.c */
@@ -96,5 +115,6 @@ extern unsigned int vcrypt_header_timeout_ms;
 
 /* dm-veilcrypt-io.c */
 int vcrypt_map(struct dm_target *ti, struct bio *bio);
+extern unsigned int vcrypt_split_kib;
 
 #endif /* _VCRYPT_H */
