@@ -372,17 +372,18 @@ static int self_test(void)
 	struct vcrypt_hdr out;
 	int r;
 
-	printf("TAP version 13\n1..%zu\n", 2 * NCASES);
+	for (i = 0; i < NCASES; i++)
+		t += cases[i].tamper_err ? 2 : 1;
+	printf("TAP version 13\n1..%u\n", t);
+	t = 0;
 	vcrypt_hdr_encode(&good, sealed);
 	if (seal_raw(sealed, vk, sizeof(vk)))
 		return 1;
 	for (i = 0; i < NCASES; i++) {
 		const struct tamper_case *c = &cases[i];
 
-		t++;
-		if (!c->tamper_err) {
-			printf("ok %u # SKIP %s is a reseal case only\n", t, c->name);
-		} else {
+		if (c->tamper_err) {
+			t++;
 			memcpy(raw, sealed, sizeof(raw));
 			r = apply_case(raw, c, NULL, 0) ?: vcrypt_hdr_decode(raw, &out);
 			if (r == c->codec_err) {
