@@ -18,7 +18,7 @@
 unsigned int vcrypt_header_timeout_ms = 30000;
 module_param_named(header_timeout_ms, vcrypt_header_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(header_timeout_ms,
-		 "How long a table load waits for the image header to be read (ms)");
+		 "How long a table load waits for the image header to be read (ms, 0: no limit)");
 
 #define VCRYPT_COPIES		2
 #define VCRYPT_READ_ORDER	get_order(VCRYPT_COPIES * VEILCRYPT_HDR_SIZE)
@@ -106,8 +106,9 @@ static int vcrypt_header_read(struct dm_target *ti, struct vcrypt_dev *vd,
 		submit_bio(bio);
 	}
 
-	left = wait_for_completion_killable_timeout(&rd->done,
-						    msecs_to_jiffies(timeout));
+	left = wait_for_completion_killable_timeout(&rd->done, timeout ?
+						    msecs_to_jiffies(timeout) :
+						    MAX_SCHEDULE_TIMEOUT);
 	if (left > 0) {
 		r = blk_status_to_errno(READ_ONCE(rd->status));
 		if (r)
