@@ -49,9 +49,9 @@ while [ $i -lt 400 ] && ! grep -q '@@DMTEST WRITTEN' boot1.log; do
 	i=$((i + 1))
 done
 if grep -q '@@DMTEST WRITTEN' boot1.log; then
-	# Two key changes done, then the kill at a random point of a later one.
+	# One key change done, then the kill at a random point of a later one.
 	j=0
-	while [ $j -lt 120 ] && ! grep -Eq '@@DMTEST KEYCHANGE (2|FAILED)' boot1.log; do
+	while [ $j -lt 120 ] && ! grep -Eq '@@DMTEST KEYCHANGE (1|FAILED)' boot1.log; do
 		sleep 1
 		j=$((j + 1))
 	done
@@ -73,8 +73,10 @@ n=$(grep -c '@@DMTEST KEYCHANGE [0-9]' boot1.log)
 a=no b=no
 veil-disk check keys.img --key-file ka >/dev/null 2>&1 && a=yes
 veil-disk check keys.img --key-file kb >/dev/null 2>&1 && b=yes
-if grep -q 'KEYCHANGE FAILED' boot1.log || [ $n -lt 2 ]; then
-	nok "L2 changed the key of its second image at least twice ($n times)"
+if grep -q 'KEYCHANGE FAILED' boot1.log || [ $n -lt 1 ]; then
+	nok "L2 changed the key of its second image at least once ($n times)"
+	grep 'KEYCHANGE\|vdb\|veil-disk' boot1.log >kc.log
+	show kc.log
 elif [ "$a$b" = yesno ] || [ "$a$b" = noyes ]; then
 	ok "L2 killed after $n key changes: the image opens with exactly one key (a $a, b $b)"
 else

@@ -27,18 +27,19 @@ if [ "$(sb 56 2)$(sb 76 4)" != 53ef01000000 ]; then
 	done
 	(cd /mnt/d && sha256sum f* >MANIFEST) && sync
 	echo "@@DMTEST WRITTEN"
+	[ -b /dev/vdb ] || echo "@@DMTEST KEYCHANGE FAILED: no /dev/vdb"
 	if [ -b /dev/vdb ]; then
 		printf 'veil-l2-key-a' >/tmp/ka
 		printf 'veil-l2-key-b' >/tmp/kb
 		(
 			n=0 from=/tmp/ka to=/tmp/kb
 			while veil-disk change-key /dev/vdb --key-file $from --new-key-file $to \
-				--pbkdf-memory 64 --pbkdf-force-iterations 1 >/dev/null 2>&1; do
+				--pbkdf-memory 64 --pbkdf-force-iterations 1 >/dev/null 2>/tmp/kc.err; do
 				n=$((n + 1))
 				echo "@@DMTEST KEYCHANGE $n"
 				t=$from from=$to to=$t
 			done
-			echo "@@DMTEST KEYCHANGE FAILED"
+			echo "@@DMTEST KEYCHANGE FAILED: $(cat /tmp/kc.err)"
 		) &
 	fi
 	i=0
