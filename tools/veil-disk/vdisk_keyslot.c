@@ -59,31 +59,46 @@ static void free_material(uint8_t *p, size_t len)
 	munmap(p, len);
 }
 
+/* One SHA-256 method and context for all the diffusions of a split. */
+struct hasher {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
+static int hasher_init(struct hasher *hs)
+{
+	hs->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	hs->ctx = EVP_MD_CTX_new();
+	return hs->md && hs->ctx ? 0 : -1;
+}
+
+static void hasher_free(struct hasher *hs)
+{
+	EVP_MD_CTX_free(hs->ctx);
+	EVP_MD_free(hs->md);
+}
+
 /* Each 32-byte block i of @d becomes SHA-256(be32(i) || block), cut to size. */
-static int diffuse(uint8_t *d, size_t len)
+static int diffuse(struct hasher *hs, uint8_t *d, size_t len)
 {
 	uint8_t md[SHA256_LEN], idx[4];
 	size_t off, n;
 	uint32_t i;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = 1;
 
-	if (!ctx)
-		return -1;
 	for (i = 0, off = 0; off < len && ok; i++, off += SHA256_LEN) {
 		n = len - off < SHA256_LEN ? len - off : SHA256_LEN;
 		idx[0] = (uint8_t)(i >> 24);
 		idx[1] = (uint8_t)(i >> 16);
 		idx[2] = (uint8_t)(i >> 8);
 		idx[3] = (uint8_t)i;
-		ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-		     EVP_DigestUpdate(ctx, idx, sizeof(idx)) &&
-		     EVP_DigestUpdate(ctx, d + off, n) &&
-		     EVP_DigestFinal_ex(ctx, md, NULL);
+		ok = EVP_DigestInit_ex(hs->ctx, hs->md, NULL) &&
+		     EVP_DigestUpdate(hs->ctx, idx, sizeof(idx)) &&
+		     EVP_DigestUpdate(hs->ctx, d + off, n) &&
+		     EVP_DigestFinal_ex(hs->ctx, md, NULL);
 		memcpy(d + off, md, n);
 	}
 	OPENSSL_cleanse(md, sizeof(md));
-	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
 }
 
@@ -98,20 +113,23 @@ static int af_split(const uint8_t *key, size_t len, unsigned int stripes,
 		    uint8_t *out)
 {
 	uint8_t acc[VEILCRYPT_MAX_KEY_SIZE] = { 0 };
+	struct hasher hs;
 	unsigned int i;
-	int r = 0;
+	int r;
 
+	r = hasher_init(&hs);
+	if (!r && RAND_bytes(out, (int)(len * (stripes - 1))) != 1)
+		r = -1;
 	for (i = 0; i + 1 < stripes && !r; i++) {
-		if (RAND_bytes(out + i * len, (int)len) != 1)
-			r = -1;
 		xor_into(acc, out + i * len, len);
-		r = r ?: diffuse(acc, len);
+		r = diffuse(&hs, acc, len);
 	}
 	if (!r) {
 		memcpy(out + i * len, acc, len);
 		xor_into(out + i * len, key, len);
 	}
 	OPENSSL_cleanse(acc, sizeof(acc));
+	hasher_free(&hs);
 	return r;
 }
 
@@ -119,18 +137,21 @@ static int af_merge(const uint8_t *in, size_t len, unsigned int stripes,
 		    uint8_t *key)
 {
 	uint8_t acc[VEILCRYPT_MAX_KEY_SIZE] = { 0 };
+	struct hasher hs;
 	unsigned int i;
-	int r = 0;
+	int r;
 
+	r = hasher_init(&hs);
 	for (i = 0; i + 1 < stripes && !r; i++) {
 		xor_into(acc, in + i * len, len);
-		r = diffuse(acc, len);
+		r = diffuse(&hs, acc, len);
 	}
 	if (!r) {
 		memcpy(key, in + i * len, len);
 		xor_into(key, acc, len);
 	}
 	OPENSSL_cleanse(acc, sizeof(acc));
+	hasher_free(&hs);
 	return r;
 }
 
