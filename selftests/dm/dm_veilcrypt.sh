@@ -33,6 +33,8 @@ PB="--pbkdf-memory 64 --pbkdf-force-iterations 1"
 ok() { T=$((T + 1)); echo "ok $T $*"; }
 nok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T $*"; }
 diag() { echo "# $*"; }
+# Where the time goes: each section says when it starts.
+section() { echo "# section $* at $(cut -d' ' -f1 /proc/uptime)s"; }
 check() {
 	local desc=$1
 	shift
@@ -144,6 +146,7 @@ roundtrip() {
 	losetup -d $loop
 }
 
+section "round trips"
 for ss in 512 4096; do
 	roundtrip "aes-xts-plain64/$ss" "--cipher aes-xts-plain64" key.64 $ss aes-xts-plain64
 	roundtrip "aes-xts-plain64 256-bit/$ss" "--cipher aes-xts-plain64 --key-size 32" key.32 $ss aes-xts-plain64
@@ -152,9 +155,11 @@ for ss in 512 4096; do
 	roundtrip "adiantum/$ss" "--cipher adiantum" key.32 $ss xchacha12,aes-adiantum-plain64
 done
 
-# ---- changed headers: refused with the reason named, image unchanged ----
+# ---- changed headers: refused with the reason named, image unchanged -------
+section "changed headers: refused with the reason named, image unchanged"
 
-fresh() { vformat bad.img key.64; }
+vformat base.img key.64
+fresh() { cp base.img bad.img; }
 
 # refused CASE WANT_ERROR [KEYARG]: a veilcrypt table on bad.img must not load.
 refused() {
@@ -223,7 +228,8 @@ fresh
 truncate -s 1000000 bad.img
 refused "truncated image" "Device too small for the image metadata"
 
-# ---- backup header ----------------------------------------------------
+# ---- backup header ---------------------------------------------------------
+section "backup header"
 
 vformat bk.img key.64
 "$HELPER" tamper bk.img mac primary >/dev/null
@@ -246,7 +252,8 @@ fi
 expect_eq "backup header: the bad primary is left as it was" \
 	"$hdr_before" "$(dd if=bk.img bs=4096 count=1 2>/dev/null | hash)"
 
-# ---- plain images, and the downgrade ------------------------------------
+# ---- plain images, and the downgrade ---------------------------------------
+section "plain images, and the downgrade"
 
 rm -f pl.img
 veil-disk format pl.img --size $SIZE --plain >/dev/null
@@ -264,7 +271,8 @@ vformat k.img key.64
 veil-disk open k.img vp0 --plain >/dev/null 2>&1
 expect_eq "encrypted image: --plain refused (exit 4)" 4 $?
 
-# ---- the table, status, reload, key wipe/set ------------------------------
+# ---- the table, status, reload, key wipe/set -------------------------------
+section "the table, status, reload, key wipe/set"
 
 vopen k.img vc0
 write_dev /dev/mapper/vc0 plain.bin
@@ -309,7 +317,8 @@ else
 	nok "vcrypt_helper adds a logon key"
 fi
 
-# ---- discards -----------------------------------------------------------
+# ---- discards --------------------------------------------------------------
+section "discards"
 
 vopen k.img vc0
 expect_eq "no discards without allow_discards" 0 \
@@ -322,7 +331,8 @@ expect_eq "table echoes allow_discards" "1 allow_discards" \
 	"$(dmsetup table vc0 | awk '{ print $6, $7 }')"
 veil-disk close vc0
 
-# ---- a lower device that does not answer ----------------------------------
+# ---- a lower device that does not answer -----------------------------------
+section "a lower device that does not answer"
 
 # The header read is bounded: a table on a suspended device fails, and the
 # read it left behind completes (and frees itself) once the device resumes.
@@ -352,7 +362,8 @@ dd if=/dev/mapper/lower0 of=/dev/null bs=4096 count=1 2>/dev/null
 dmsetup remove lower0
 losetup -d $loop
 
-# ---- a plug-in cipher ---------------------------------------------------
+# ---- a plug-in cipher ------------------------------------------------------
+section "a plug-in cipher"
 
 if insmod "$MOD/vcrypt_test_plugin.ko"; then
 	ok "test plug-in registers ciphers 0x8001 and 0x8002"
@@ -375,5 +386,6 @@ else
 fi
 
 check "dm-veilcrypt unloads" rmmod dm_veilcrypt
+section "end"
 echo "1..$T"
 [ $FAILED = 0 ]
