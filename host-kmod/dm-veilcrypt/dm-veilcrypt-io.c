@@ -14,7 +14,10 @@
  *   - once the cipher has answered asynchronously, the local part is cut
  *     further so that up to VCRYPT_ASYNC_INFLIGHT requests are in flight;
  *     a chunk continues from its completion callback;
- *   - a small bio is one chunk, converted inline, with no allocation.
+ *   - a small bio is one chunk, converted inline, with no allocation;
+ *   - under a deep queue (more bios in flight than CPUs) the submitter of
+ *     a write, or the completion of a large read, leaves every chunk to
+ *     the workqueue and goes back to its queue at once.
  *
  * The last chunk to finish completes the read, or sends the write down.
  *
@@ -104,6 +107,7 @@ static void vcrypt_io_end(struct vcrypt_io *io, bool may_sleep)
 
 	kfree(io->chunks);
 	io->chunks = NULL;
+	atomic_dec(&io->vd->inflight);
 	if (!io->write) {
 		bio->bi_end_io = io->orig_end_io;
 		bio->bi_private = io->orig_private;
@@ -282,6 +286,10 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 
 	vcrypt_plan(io, sectors, &local, &remote);
 	n = local + remote;
+	/* A deep queue: the submitter has better things to do. */
+	if (atomic_read(&vd->inflight) > num_online_cpus() &&
+	    (io->write || remote))
+		here = false;
 	io->chunks = NULL;
 	if (n > 1) {
 		io->chunks = kmalloc_array(n, vd->chunk_size,
@@ -320,6 +328,7 @@ static void vcrypt_read_endio(struct bio *bio)
 	bool here;
 
 	if (bio->bi_status) {
+		atomic_dec(&io->vd->inflight);
 		bio->bi_end_io = io->orig_end_io;
 		bio->bi_private = io->orig_private;
 		bio_endio(bio);
@@ -406,6 +415,7 @@ int vcrypt_map(struct dm_target *ti, struct bio *bio)
 	io->iter_in = bio->bi_iter;
 	io->iv_sector = offset >> vd->sector_shift;
 	io->write = op_is_write(bio_op(bio));
+	atomic_inc(&vd->inflight);
 
 	if (io->write)
 		return vcrypt_map_write(vd, io, bio);

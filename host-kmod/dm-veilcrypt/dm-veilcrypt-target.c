@@ -309,6 +309,7 @@ static int vcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	mutex_init(&vd->key_lock);
 	mutex_init(&vd->bounce_lock);
 	atomic_long_set(&vd->bounce_pages, 0);
+	atomic_set(&vd->inflight, 0);
 
 	r = vcrypt_take_key(ti, vd, argv[1], key, &key_size);
 	if (r)

@@ -52,6 +52,7 @@ struct vcrypt_dev {
 	unsigned int iv_offset;		/* of the IV, in a chunk */
 	unsigned int chunk_size;	/* a chunk, its request and IV, aligned */
 	bool async_seen;		/* the cipher once answered -EINPROGRESS */
+	atomic_t inflight;		/* encrypted bios mapped, not yet converted */
 
 	struct workqueue_struct *wq;
 	struct bio_set bs;		/* bounce bios of writes */
