@@ -16,8 +16,8 @@
  *     a chunk continues from its completion callback;
  *   - a small bio is one chunk, converted inline, with no allocation;
  *   - under a deep queue (more bios in flight than CPUs) the submitter of
- *     a write, or the completion of a large read, leaves every chunk to
- *     the workqueue and goes back to its queue at once.
+ *     a write, or the completion of a read, leaves every chunk to the
+ *     workqueue and goes back to its queue at once.
  *
  * The last chunk to finish completes the read, or sends the write down.
  *
@@ -287,8 +287,7 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	vcrypt_plan(io, sectors, &local, &remote);
 	n = local + remote;
 	/* A deep queue: the submitter has better things to do. */
-	if (atomic_read(&vd->inflight) > num_online_cpus() &&
-	    (io->write || remote))
+	if (atomic_read(&vd->inflight) > num_online_cpus())
 		here = false;
 	io->chunks = NULL;
 	if (n > 1) {

@@ -189,10 +189,13 @@ static int vcrypt_setup_crypto(struct dm_target *ti, struct vcrypt_dev *vd,
 	ti->per_io_data_size = vd->chunk_offset + vd->chunk_size;
 	vd->io_sized = true;
 
-	/* Unbound: the chunks of a large bio run on every CPU there is. */
-	vd->wq = alloc_workqueue("kvcryptd/%s", WQ_MEM_RECLAIM | WQ_HIGHPRI |
-				 WQ_UNBOUND, num_online_cpus(),
-				 dm_table_device_name(ti->table));
+	/*
+	 * Unbound: the chunks of a large bio run on every CPU there is.  Not
+	 * high priority: its workers would starve the submitter, which then
+	 * cannot keep the queue full.
+	 */
+	vd->wq = alloc_workqueue("kvcryptd/%s", WQ_MEM_RECLAIM | WQ_UNBOUND,
+				 num_online_cpus(), dm_table_device_name(ti->table));
 	if (!vd->wq) {
 		ti->error = "Cannot allocate the workqueue";
 		return -ENOMEM;
