@@ -9,15 +9,16 @@
  *
  *   - a bio of at least split_kib is cut into one chunk per CPU (at most
  *     VCRYPT_MAX_CHUNKS); the first runs where the bio is (the submitter
- *     for a write, the completion for a read), the others on the unbound
- *     workqueue, so one large bio uses every CPU;
+ *     for a write, the completion for a read), each other one on another
+ *     CPU through a per-CPU workqueue, so one large bio uses every CPU;
  *   - once the cipher has answered asynchronously, the local part is cut
  *     further so that up to VCRYPT_ASYNC_INFLIGHT requests are in flight;
  *     a chunk continues from its completion callback;
  *   - a small bio is one chunk, converted inline, with no allocation;
  *   - under a deep queue (more bios in flight than CPUs) the submitter of
  *     a write, or the completion of a read, leaves every chunk to the
- *     workqueue and goes back to its queue at once.
+ *     unbound workqueue and goes back to its queue at once; a large bio
+ *     is then cut at every split_kib, for the workers to share.
  *
  * The last chunk to finish completes the read, or sends the write down.
  *
@@ -257,38 +258,57 @@ static void vcrypt_chunk_init(struct vcrypt_io *io, struct vcrypt_chunk *ch,
  * How many chunks: @remote go to other CPUs, @local run here (more than
  * one only for an asynchronous cipher).
  */
-static void vcrypt_plan(struct vcrypt_io *io, unsigned int sectors,
+/*
+ * How many chunks: @remote go to other CPUs, @local run here (more than
+ * one only for an asynchronous cipher).  Under a deep queue (@deep) every
+ * chunk goes to the workqueue, and a large bio is cut at every split_kib
+ * so that the workers share it evenly.
+ */
+static void vcrypt_plan(struct vcrypt_io *io, unsigned int sectors, bool deep,
 			unsigned int *local, unsigned int *remote)
 {
 	struct vcrypt_dev *vd = io->vd;
 	unsigned long bytes = (unsigned long)sectors << (vd->sector_shift + SECTOR_SHIFT);
-	unsigned int split = READ_ONCE(vcrypt_split_kib), cpus = num_online_cpus();
-	unsigned int spread = 1;
+	unsigned long split = (unsigned long)READ_ONCE(vcrypt_split_kib) << 10;
+	unsigned int cpus = num_online_cpus(), pieces = 1;
 
-	if (split && cpus > 1 && bytes >= (unsigned long)split << 10)
-		spread = min3(cpus, (unsigned int)DIV_ROUND_UP(bytes, (unsigned long)split << 10),
-			      (unsigned int)VCRYPT_MAX_CHUNKS);
-	*remote = spread - 1;
+	if (split && cpus > 1 && bytes >= split)
+		pieces = min_t(unsigned long, DIV_ROUND_UP(bytes, split), VCRYPT_MAX_CHUNKS);
+	if (!deep)
+		pieces = min(pieces, cpus);
+	*remote = pieces - 1;
 	*local = 1;
 	if (READ_ONCE(vd->async_seen))
-		*local = clamp(sectors / spread, 1U, (unsigned int)VCRYPT_ASYNC_INFLIGHT);
+		*local = clamp(sectors / pieces, 1U, (unsigned int)VCRYPT_ASYNC_INFLIGHT);
+}
+
+/* The next online CPU after @cpu, round the mask. */
+static int vcrypt_next_cpu(int cpu)
+{
+	cpu = cpumask_next(cpu, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
 }
 
 /*
- * Convert the whole bio: cut it into chunks, queue the remote ones, run
- * the local ones here (or queue them too when @here is false).
+ * Convert the whole bio: cut it into chunks, send the remote ones to the
+ * other CPUs (each its own: the scheduler would not always spread the
+ * workers of an unbound queue), run the local ones here; or, when @here is
+ * false or the queue is deep, leave them all to the unbound workqueue.
  */
 static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 {
 	struct vcrypt_dev *vd = io->vd;
 	unsigned int sectors = io->iter_in.bi_size >> (vd->sector_shift + SECTOR_SHIFT);
 	unsigned int local, remote, n, i, first, share, part, off;
+	bool deep = atomic_read(&vd->inflight) > num_online_cpus();
+	struct vcrypt_chunk *ch;
+	int cpu;
 
-	vcrypt_plan(io, sectors, &local, &remote);
-	n = local + remote;
 	/* A deep queue: the submitter has better things to do. */
-	if (atomic_read(&vd->inflight) > num_online_cpus())
+	if (deep)
 		here = false;
+	vcrypt_plan(io, sectors, deep, &local, &remote);
+	n = local + remote;
 	io->chunks = NULL;
 	if (n > 1) {
 		io->chunks = kmalloc_array(n, vd->chunk_size,
@@ -304,10 +324,17 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	/* The remote chunks take equal shares; the local part the rest. */
 	share = sectors / (remote + 1);
 	first = sectors - share * remote;
+	cpu = raw_smp_processor_id();
 	for (i = 0; i < remote; i++) {
-		vcrypt_chunk_init(io, vcrypt_chunk(io, local + i),
-				  first + i * share, share);
-		vcrypt_chunk_queue(vcrypt_chunk(io, local + i));
+		ch = vcrypt_chunk(io, local + i);
+		vcrypt_chunk_init(io, ch, first + i * share, share);
+		INIT_WORK(&ch->work, vcrypt_chunk_work);
+		if (here) {
+			cpu = vcrypt_next_cpu(cpu);
+			queue_work_on(cpu, vd->cpu_wq, &ch->work);
+		} else {
+			queue_work(vd->wq, &ch->work);
+		}
 	}
 	for (i = 0, off = 0; i < local; i++, off += part) {
 		part = first / local + (i < first % local);

@@ -196,8 +196,11 @@ static int vcrypt_setup_crypto(struct dm_target *ti, struct vcrypt_dev *vd,
 	 */
 	vd->wq = alloc_workqueue("kvcryptd/%s", WQ_MEM_RECLAIM | WQ_UNBOUND,
 				 num_online_cpus(), dm_table_device_name(ti->table));
-	if (!vd->wq) {
-		ti->error = "Cannot allocate the workqueue";
+	vd->cpu_wq = alloc_workqueue("kvcryptd_cpu/%s", WQ_MEM_RECLAIM |
+				     WQ_CPU_INTENSIVE, 0,
+				     dm_table_device_name(ti->table));
+	if (!vd->wq || !vd->cpu_wq) {
+		ti->error = "Cannot allocate the workqueues";
 		return -ENOMEM;
 	}
 	r = bioset_init(&vd->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
@@ -260,6 +263,8 @@ static void vcrypt_dtr(struct dm_target *ti)
 		return;
 	if (vd->wq)
 		destroy_workqueue(vd->wq);
+	if (vd->cpu_wq)
+		destroy_workqueue(vd->cpu_wq);
 	mempool_exit(&vd->page_pool);
 	bioset_exit(&vd->bs);
 	if (vd->counted)

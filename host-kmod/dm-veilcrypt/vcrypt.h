@@ -54,7 +54,8 @@ struct vcrypt_dev {
 	bool async_seen;		/* the cipher once answered -EINPROGRESS */
 	atomic_t inflight;		/* encrypted bios mapped, not yet converted */
 
-	struct workqueue_struct *wq;
+	struct workqueue_struct *wq;	/* unbound: chunks of a deep queue */
+	struct workqueue_struct *cpu_wq;	/* per CPU: a bio spread over CPUs */
 	struct bio_set bs;		/* bounce bios of writes */
 	mempool_t page_pool;		/* bounce pages of writes */
 	atomic_long_t bounce_pages;	/* pages of page_pool out of the allocator */
