@@ -97,10 +97,11 @@ stress: deps-check
 		VEIL_STRESS=1 selftests/vmrun.sh --suite e2e --kernel $$k || exit 1; \
 	done
 
-# Kernel C sources and headers: everything Kbuild compiles, plus the uapi
-# (not what Kbuild generates in a folder built in place).
-KERNEL_SOURCES = $(filter-out %.mod.c,$(wildcard host-kmod/*.[ch] guest-kmod/*.[ch] \
-			    uapi/linux/*.h selftests/*/kmod/*.[ch]))
+# Kernel C sources and headers: everything Kbuild compiles (lib/ is shared
+# with the tools), plus the uapi (not what Kbuild generates in a folder
+# built in place).
+KERNEL_SOURCES = $(filter-out %.mod.c,$(wildcard host-kmod/*.[ch] host-kmod/*/*.[ch] \
+			    guest-kmod/*.[ch] lib/*/*.[ch] uapi/linux/*.h selftests/*/kmod/*.[ch]))
 
 # compat.h is where each module folder keeps its kernel-version checks, so
 # LINUX_VERSION_CODE is expected there and nowhere else.

@@ -21,7 +21,7 @@ rel=$("$top/scripts/kernel.sh" release "$k") || exit 1
 kdir=$("$top/scripts/kernel.sh" kdir "$k") || exit 1
 out=$top/build/$k/src
 mkdir -p "$out"
-cp -a --update "$top/uapi" "$top/VERSION" "$out/"
+cp -a --update "$top/uapi" "$top/lib" "$top/VERSION" "$out/"
 
 declare -A cfg=(
 	[host-kmod]="CONFIG_VEIL_HOST=m CONFIG_DM_VEILCRYPT=m"

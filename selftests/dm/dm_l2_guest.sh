@@ -3,9 +3,11 @@
 #
 # L2's half of dm_l2_disk.sh, on the veilcrypt disk L1 gives it as
 # /dev/vda.  First boot (no filesystem yet): mkfs.ext4, write files and a
-# manifest, sync, say so, keep writing until killed.  Second boot: mount
-# (the kernel replays the journal), check the files, unmount, and demand a
-# clean forced fsck.
+# manifest, sync, say so, keep writing until killed; meanwhile change the
+# key of the veil image L1 gives as /dev/vdb back and forth, saying so
+# after each change, so that the kill also lands inside a change-key.
+# Second boot: mount (the kernel replays the journal), check the files,
+# unmount, and demand a clean forced fsck.
 set -u
 
 dev=/dev/vda
@@ -25,6 +27,21 @@ if [ "$(sb 56 2)$(sb 76 4)" != 53ef01000000 ]; then
 	done
 	(cd /mnt/d && sha256sum f* >MANIFEST) && sync
 	echo "@@DMTEST WRITTEN"
+	[ -b /dev/vdb ] || echo "@@DMTEST KEYCHANGE FAILED: no /dev/vdb"
+	if [ -b /dev/vdb ]; then
+		printf 'veil-l2-key-a' >/tmp/ka
+		printf 'veil-l2-key-b' >/tmp/kb
+		(
+			n=0 from=/tmp/ka to=/tmp/kb
+			while veil-disk change-key /dev/vdb --key-file $from --new-key-file $to \
+				--pbkdf-memory 64 --pbkdf-force-iterations 1 >/dev/null 2>/tmp/kc.err; do
+				n=$((n + 1))
+				echo "@@DMTEST KEYCHANGE $n"
+				t=$from from=$to to=$t
+			done
+			echo "@@DMTEST KEYCHANGE FAILED: $(cat /tmp/kc.err)"
+		) &
+	fi
 	i=0
 	while :; do
 		head -c 65536 /dev/urandom >/mnt/d/scratch.$((i % 8))

@@ -79,18 +79,35 @@ static void save(const char *target, const char *name, struct seed *s)
 }
 
 /* vcrypt_hdr: the fields of struct vcrypt_hdr, in the order the target reads. */
-static void hdr_fields(struct seed *s, const struct vcrypt_hdr *h)
+static void hdr_fields(struct seed *s, const struct vcrypt_hdr *h, unsigned int slot)
 {
+	const struct vcrypt_keyslot *k = &h->keyslots[slot];
+
 	put64(s, h->seq);
 	put64(s, h->data_offset);
 	put64(s, h->data_size);
+	put64(s, h->incompat);
+	put64(s, h->compat);
 	put32(s, h->version);
 	put32(s, h->flags);
 	put32(s, h->cipher_id);
 	put32(s, h->key_size);
 	put32(s, h->sector_size);
 	put(s, h->uuid, sizeof(h->uuid));
-	put(s, h->key_check, sizeof(h->key_check));
+	put(s, h->key_digest, sizeof(h->key_digest));
+	put(s, h->mac, sizeof(h->mac));
+	put8(s, (uint8_t)slot);
+	put32(s, k->state);
+	put32(s, k->kind);
+	put32(s, k->kdf);
+	put32(s, k->kdf_iterations);
+	put32(s, k->kdf_memory);
+	put32(s, k->kdf_parallel);
+	put32(s, k->area_cipher);
+	put32(s, k->stripes);
+	put(s, k->salt, sizeof(k->salt));
+	put(s, k->nonce, sizeof(k->nonce));
+	put(s, k->tag, sizeof(k->tag));
 }
 
 static void seeds_vcrypt_hdr(void)
@@ -99,41 +116,59 @@ static void seeds_vcrypt_hdr(void)
 		.version = VEILCRYPT_VERSION, .seq = 3,
 		.flags = VEILCRYPT_F_ENCRYPTED,
 		.cipher_id = VEILCRYPT_CIPHER_AES_XTS_PLAIN64, .key_size = 64,
-		.sector_size = 4096, .data_offset = 1 << 20, .data_size = 1 << 30,
+		.sector_size = 4096, .data_offset = 4 << 20, .data_size = 1 << 30,
+		.compat = 2,
 		.uuid = { 0x5e, 0xed, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 },
-		.key_check = { 0xaa, 0x55, 0x0f },
+		.key_digest = { 0xaa, 0x55, 0x0f },
+		.mac = { 0x3c, [31] = 0xc3 },
+		.keyslots[5] = {
+			.state = VEILCRYPT_SLOT_ACTIVE, .kind = VEILCRYPT_SLOT_PASSPHRASE,
+			.kdf = VEILCRYPT_KDF_ARGON2ID, .kdf_iterations = 4,
+			.kdf_memory = 1 << 20, .kdf_parallel = 4,
+			.area_cipher = VEILCRYPT_AREA_AES256_GCM,
+			.stripes = VEILCRYPT_AF_STRIPES,
+			.salt = { 1, 2, 3 }, .nonce = { 4, 5 }, .tag = { 6 },
+		},
 	};
 	static const struct vcrypt_hdr plain = {
 		.version = VEILCRYPT_VERSION, .seq = 1, .sector_size = 512,
-		.data_offset = 8192, .data_size = 512,
+		.data_offset = VEILCRYPT_MIN_DATA_OFFSET, .data_size = 512,
 		.uuid = { [15] = 1 },
 	};
 	uint8_t hdr[VEILCRYPT_HDR_SIZE];
 	struct seed s = { 0 };
 
 	put8(&s, 2);
-	hdr_fields(&s, &enc);
+	hdr_fields(&s, &enc, 5);
 	save("vcrypt_hdr", "fields_encrypted", &s);
 
 	put8(&s, 2);
-	hdr_fields(&s, &plain);
+	hdr_fields(&s, &plain, 0);
 	save("vcrypt_hdr", "fields_plain", &s);
 
 	/* A header whose data ends just below 2^55 bytes. */
 	put8(&s, 2);
-	hdr_fields(&s, &(struct vcrypt_hdr){ .version = 1, .seq = ~0ULL, .sector_size = 4096,
-		   .data_offset = 8192, .data_size = (1ULL << 55) - 8192 - 4096,
-		   .uuid = { 0xff } });
+	hdr_fields(&s, &(struct vcrypt_hdr){ .version = VEILCRYPT_VERSION, .seq = ~0ULL,
+		   .sector_size = 4096, .data_offset = VEILCRYPT_MIN_DATA_OFFSET,
+		   .data_size = (1ULL << 55) - VEILCRYPT_MIN_DATA_OFFSET - 4096,
+		   .uuid = { 0xff } }, 0);
 	save("vcrypt_hdr", "fields_data_end", &s);
 
 	/* The fields, then one edit in the reserved bytes, checksum again. */
 	put8(&s, 3);
-	hdr_fields(&s, &enc);
+	hdr_fields(&s, &enc, 5);
 	put16(&s, 2000);
 	put8(&s, 1);
 	save("vcrypt_hdr", "edited_reserved", &s);
 
-	/* Raw bytes, checksum computed again: the fields and zero reserved bytes. */
+	/* An edit in a keyslot's reserved bytes. */
+	put8(&s, 3);
+	hdr_fields(&s, &enc, 5);
+	put16(&s, 128 + 5 * 128 + 100);
+	put8(&s, 1);
+	save("vcrypt_hdr", "edited_keyslot", &s);
+
+	/* Raw bytes, checksum computed again: everything up to the reserved bytes. */
 	vcrypt_hdr_encode(&enc, hdr);
 	put8(&s, 1);
 	put(&s, hdr, offsetof(struct veilcrypt_header, reserved));

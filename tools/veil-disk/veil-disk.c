@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * veil-disk: format, inspect, open and close veilcrypt disk images.
+ * veil-disk: format, unlock, open, close and maintain veilcrypt disk images.
  *
- * The header codec is host-kmod/vcrypt_hdr.c, the same file the kernel
- * target is built from.  See veil-disk(8).
+ * The header codec is lib/vcrypt/vcrypt_hdr.c, the same file the kernel
+ * target is built from.  See veil-disk(8) and vdisk.h for the files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,72 +11,80 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/fs.h>
-#include <linux/loop.h>
-#include <sys/ioctl.h>
-#include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 #include <jansson.h>
 #include <libdevmapper.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
-#include "vcrypt_hdr.h"
+#include "vdisk.h"
 
-/* Exit codes (veil-disk(8)). */
-enum {
-	EXIT_OK = 0,
-	EXIT_USAGE = 1,
-	EXIT_BAD_HEADER = 2,
-	EXIT_WRONG_KEY = 3,
-	EXIT_SYSTEM = 4,
+const struct cipher_info ciphers[] = {
+	{ "aes-xts-plain64", "xts(aes)", VEILCRYPT_CIPHER_AES_XTS_PLAIN64, { 64, 32 }, 16 },
+	{ "aes-cbc-essiv:sha256", "essiv(cbc(aes),sha256)",
+	  VEILCRYPT_CIPHER_AES_CBC_ESSIV_SHA256, { 32, 16, 24 }, 16 },
+	{ "serpent-xts-plain64", "xts(serpent)", VEILCRYPT_CIPHER_SERPENT_XTS_PLAIN64,
+	  { 64, 32 }, 16 },
+	{ "xchacha12,aes-adiantum-plain64", "adiantum(xchacha12,aes)",
+	  VEILCRYPT_CIPHER_ADIANTUM_PLAIN64, { 32 }, 32 },
+	{ "adiantum", "adiantum(xchacha12,aes)", VEILCRYPT_CIPHER_ADIANTUM_PLAIN64, { 32 }, 32 },
 };
 
-#define DEFAULT_DATA_OFFSET	(1ULL << 20)
-#define TARGET_NAME		"veilcrypt"
+const size_t nciphers = sizeof(ciphers) / sizeof(ciphers[0]);
 
-static const struct {
-	const char *name;
-	uint32_t id;
-	uint32_t default_key_size;
-} ciphers[] = {
-	{ "aes-xts-plain64", VEILCRYPT_CIPHER_AES_XTS_PLAIN64, 64 },
-	{ "aes-cbc-essiv:sha256", VEILCRYPT_CIPHER_AES_CBC_ESSIV_SHA256, 32 },
-	{ "serpent-xts-plain64", VEILCRYPT_CIPHER_SERPENT_XTS_PLAIN64, 64 },
-	{ "xchacha12,aes-adiantum-plain64", VEILCRYPT_CIPHER_ADIANTUM_PLAIN64, 32 },
-	{ "adiantum", VEILCRYPT_CIPHER_ADIANTUM_PLAIN64, 32 },
-};
+const struct cipher_info *cipher_by_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nciphers; i++)
+		if (!strcmp(ciphers[i].name, name))
+			return &ciphers[i];
+	return NULL;
+}
+
+const struct cipher_info *cipher_by_id(uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < nciphers; i++)
+		if (ciphers[i].id == id)
+			return &ciphers[i];
+	return NULL;
+}
 
 struct opts {
-	const char *key_file;
-	const char *key_desc;		/* "type:description" */
+	struct secret_source key;	/* unlocks (or, for format, the slot) */
+	struct secret_source new_key;	/* add-key, change-key */
+	struct pbkdf_opts pbkdf;
 	const char *cipher;
+	const char *volume_key_file;
+	const char *file;		/* header-backup, header-restore */
 	uint32_t cipher_id;
 	uint32_t key_size;
 	uint32_t sector_size;
 	uint64_t size;
 	uint64_t data_offset;
+	int key_slot;			/* -1: any / the first free */
+	uint32_t bench_ms;
 	bool plain;
+	bool force;
 	bool json;
 	bool allow_discards;
 	bool read_only;
 };
 
-static const char *prog = "veil-disk";
-
-static void err(const char *fmt, ...)
+void err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	fputs("veil-disk: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -86,35 +94,50 @@ static void err(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: veil-disk format IMAGE [--size N] [--cipher NAME | --cipher-id ID]\n"
-"                        [--key-size N] [--sector-size 512|4096]\n"
-"                        [--data-offset N] (--key-file F | --key-desc user:DESC | --plain)\n"
-"       veil-disk dump IMAGE [--json]\n"
-"       veil-disk check IMAGE [--key-file F | --key-desc user:DESC] [--json]\n"
-"       veil-disk open IMAGE NAME [--key-file F | --key-desc TYPE:DESC]\n"
-"                        [--allow-discards] [--read-only]\n"
+"usage: veil-disk format IMAGE [--size N] [--cipher NAME | --cipher-id ID --key-size N]\n"
+"                        [--sector-size 512|4096] [--data-offset N] [--force]\n"
+"                        [--volume-key-file F] [KEY] [PBKDF] | --plain\n"
+"       veil-disk open IMAGE NAME [KEY] [--key-slot N] [--read-only]\n"
+"                        [--allow-discards] | --plain\n"
 "       veil-disk close NAME\n"
+"       veil-disk status NAME [--json]\n"
 "       veil-disk list [--json]\n"
+"       veil-disk dump IMAGE [--json]\n"
+"       veil-disk check IMAGE [KEY] [--json]\n"
+"       veil-disk add-key IMAGE [KEY] [NEW KEY] [--key-slot N] [PBKDF]\n"
+"       veil-disk change-key IMAGE [KEY] [NEW KEY] [PBKDF]\n"
+"       veil-disk remove-key IMAGE [KEY] [--key-slot N] [--force]\n"
+"       veil-disk resize IMAGE --size N [KEY] [--force]\n"
+"       veil-disk header-backup IMAGE --file F\n"
+"       veil-disk header-restore IMAGE --file F [--force]\n"
+"       veil-disk benchmark [--cipher NAME] [--sector-size N] [PBKDF] [--json]\n"
+"\n"
+"KEY:     --key-file F (F - is standard input) | --key-desc user:DESC |\n"
+"         nothing: a passphrase from the terminal, or one line of standard input\n"
+"NEW KEY: --new-key-file F | --new-key-desc user:DESC | nothing: a passphrase\n"
+"         (the second line of standard input)\n"
+"PBKDF:   --iter-time MS (default 2000) --pbkdf-memory KIB --pbkdf-parallel N\n"
+"         --pbkdf-force-iterations N\n"
 "\n"
 "ciphers: aes-xts-plain64 (default), aes-cbc-essiv:sha256, serpent-xts-plain64,\n"
 "         adiantum; a plug-in by --cipher-id with --key-size\n"
 "\n"
 "example:\n"
-"  head -c 64 /dev/urandom >vm.key\n"
-"  veil-disk format vm.img --size 10G --key-file vm.key\n"
-"  veil-disk open vm.img vm0 --key-file vm.key   # /dev/mapper/vm0\n"
+"  veil-disk format vm.img --size 10G          # asks for a passphrase\n"
+"  veil-disk open vm.img vm0                   # /dev/mapper/vm0\n"
+"  veil-disk add-key vm.img --new-key-file backup.key\n"
 "  veil-disk close vm0\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
 {
-	char *end;
 	unsigned long long v;
 	unsigned int shift = 0;
+	char *end;
 
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno || end == s)
+	if (errno || end == s || *s == '-')
 		return -1;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;
@@ -138,167 +161,6 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
-static const char *cipher_name(uint32_t id)
-{
-	size_t i;
-
-	if (id == VEILCRYPT_CIPHER_NONE)
-		return "none";
-	for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
-		if (ciphers[i].id == id)
-			return ciphers[i].name;
-	return "plug-in";
-}
-
-/* add_key/keyctl without libkeyutils: two system calls. */
-#define KEYCTL_READ_OP		11
-#define KEY_SPEC_USER_KEYRING_ID	-4
-
-static int key_from_keyring(const char *type_desc, uint8_t *key, uint32_t *size)
-{
-	const char *desc = strchr(type_desc, ':');
-	char type[16];
-	long id, n;
-
-	if (!desc || desc - type_desc >= (long)sizeof(type)) {
-		err("--key-desc wants TYPE:DESCRIPTION, got '%s'", type_desc);
-		return -1;
-	}
-	memcpy(type, type_desc, desc - type_desc);
-	type[desc - type_desc] = '\0';
-	desc++;
-	if (strcmp(type, "user")) {
-		err("only a 'user' key can be read by veil-disk (a logon key is for open)");
-		return -1;
-	}
-	id = syscall(SYS_request_key, type, desc, NULL, 0);
-	if (id < 0) {
-		err("key '%s' not found in the keyring: %s", desc, strerror(errno));
-		return -1;
-	}
-	n = syscall(SYS_keyctl, KEYCTL_READ_OP, id, key, VEILCRYPT_MAX_KEY_SIZE);
-	if (n < 0 || n > VEILCRYPT_MAX_KEY_SIZE) {
-		err("cannot read key '%s' (at most %d bytes): %s", desc,
-		    VEILCRYPT_MAX_KEY_SIZE, n < 0 ? strerror(errno) : "too long");
-		return -1;
-	}
-	*size = (uint32_t)n;
-	return 0;
-}
-
-static int key_from_file(const char *path, uint8_t *key, uint32_t *size)
-{
-	uint8_t extra;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = read(fd, key, VEILCRYPT_MAX_KEY_SIZE);
-	if (n > 0 && n == VEILCRYPT_MAX_KEY_SIZE && read(fd, &extra, 1) > 0)
-		n = -2;
-	close(fd);
-	if (n <= 0) {
-		err("%s: %s", path, n == -2 ? "key file longer than 64 bytes" :
-		    n == 0 ? "empty key file" : strerror(errno));
-		return -1;
-	}
-	*size = (uint32_t)n;
-	return 0;
-}
-
-static int load_key(const struct opts *o, uint8_t *key, uint32_t *size)
-{
-	if (o->key_file)
-		return key_from_file(o->key_file, key, size);
-	if (o->key_desc)
-		return key_from_keyring(o->key_desc, key, size);
-	err("a key is needed: --key-file or --key-desc");
-	return -1;
-}
-
-static void key_check_value(const uint8_t *key, uint32_t size,
-			    const uint8_t *uuid, uint8_t *kcv)
-{
-	static const char label[] = VEILCRYPT_KCV_LABEL;
-	uint8_t msg[sizeof(label) - 1 + VEILCRYPT_UUID_LEN];
-	unsigned int len = VEILCRYPT_KCV_LEN;
-
-	memcpy(msg, label, sizeof(label) - 1);
-	memcpy(msg + sizeof(label) - 1, uuid, VEILCRYPT_UUID_LEN);
-	HMAC(EVP_sha256(), key, (int)size, msg, sizeof(msg), kcv, &len);
-}
-
-static int image_size(int fd, uint64_t *size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st))
-		return -1;
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size);
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
-/* Both copies, decoded; returns the copy in use (0, 1) or -1. */
-struct headers {
-	struct vcrypt_hdr h[2];
-	int err[2];
-	int use;
-	uint64_t image_size;
-};
-
-static int read_headers(const char *image, struct headers *hs)
-{
-	static uint8_t buf[2 * VEILCRYPT_HDR_SIZE];
-	ssize_t n;
-	int fd, i;
-
-	fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err("%s: %s", image, strerror(errno));
-		return -EXIT_SYSTEM;
-	}
-	if (image_size(fd, &hs->image_size)) {
-		err("%s: %s", image, strerror(errno));
-		close(fd);
-		return -EXIT_SYSTEM;
-	}
-	memset(buf, 0, sizeof(buf));
-	n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
-	if (n < 0) {
-		err("%s: %s", image, strerror(errno));
-		return -EXIT_SYSTEM;
-	}
-	for (i = 0; i < 2; i++) {
-		if (n < (ssize_t)((i + 1) * VEILCRYPT_HDR_SIZE))
-			hs->err[i] = VCRYPT_HDR_EMAGIC;
-		else
-			hs->err[i] = vcrypt_hdr_decode(buf + i * VEILCRYPT_HDR_SIZE,
-						       &hs->h[i]);
-	}
-	if (hs->err[0] == VCRYPT_HDR_OK &&
-	    (hs->err[1] != VCRYPT_HDR_OK || hs->h[0].seq >= hs->h[1].seq))
-		hs->use = 0;
-	else if (hs->err[1] == VCRYPT_HDR_OK)
-		hs->use = 1;
-	else
-		hs->use = -1;
-	return 0;
-}
-
-static void uuid_str(const uint8_t *u, char *out)
-{
-	sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		"%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
-		u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
 static void hex_str(const uint8_t *p, size_t len, char *out)
 {
 	size_t i;
@@ -307,24 +169,11 @@ static void hex_str(const uint8_t *p, size_t len, char *out)
 		sprintf(out + 2 * i, "%02x", p[i]);
 }
 
-static json_t *header_json(const struct vcrypt_hdr *h)
+static const char *cipher_name(uint32_t id)
 {
-	char uuid[37], kcv[2 * VEILCRYPT_KCV_LEN + 1];
+	const struct cipher_info *c = cipher_by_id(id);
 
-	uuid_str(h->uuid, uuid);
-	hex_str(h->key_check, sizeof(h->key_check), kcv);
-	return json_pack("{s:i, s:I, s:b, s:i, s:s, s:i, s:i, s:I, s:I, s:s, s:s}",
-			 "version", (int)h->version,
-			 "seq", (json_int_t)h->seq,
-			 "encrypted", !!(h->flags & VEILCRYPT_F_ENCRYPTED),
-			 "cipher_id", (int)h->cipher_id,
-			 "cipher", cipher_name(h->cipher_id),
-			 "key_size", (int)h->key_size,
-			 "sector_size", (int)h->sector_size,
-			 "data_offset", (json_int_t)h->data_offset,
-			 "data_size", (json_int_t)h->data_size,
-			 "uuid", uuid,
-			 "key_check", kcv);
+	return id == VEILCRYPT_CIPHER_NONE ? "none" : c ? c->name : "plug-in";
 }
 
 static void print_json(json_t *j)
@@ -337,45 +186,662 @@ static void print_json(json_t *j)
 	json_decref(j);
 }
 
+static const char *slot_kind(uint32_t kind)
+{
+	switch (kind) {
+	case VEILCRYPT_SLOT_PASSPHRASE: return "passphrase";
+	case VEILCRYPT_SLOT_KEYFILE: return "key-file";
+	case VEILCRYPT_SLOT_KEYRING: return "keyring";
+	}
+	return "?";
+}
+
+/* The description of the logon key that holds an image's volume key. */
+static void key_desc_for(const uint8_t *uuid, char *out, size_t len)
+{
+	char u[37];
+
+	uuid_str(uuid, u);
+	snprintf(out, len, "veil:%s", u);
+}
+
+/* ---- unlocking ---- */
+
+/* Open the image and unlock it with --key-file / --key-desc / a passphrase. */
+static int unlock(struct meta *m, const char *image, const struct opts *o,
+		  bool write)
+{
+	int r, c;
+
+	r = meta_open(m, image, write);
+	if (r)
+		return r;
+	c = meta_pick(m);
+	if (c < 0) {
+		err("%s: no valid veilcrypt header (primary: %s; backup: %s)", image,
+		    vcrypt_hdr_strerror(m->decode[0]), vcrypt_hdr_strerror(m->decode[1]));
+		return VEIL_EXIT_NOT_FOUND;
+	}
+	if (!(m->hdr[c].flags & VEILCRYPT_F_ENCRYPTED)) {
+		err("%s is a plain image: it has no keys", image);
+		return VEIL_EXIT_REFUSED;
+	}
+	r = secret_read(&vault->old, &o->key, "Passphrase", false);
+	if (r)
+		return r;
+	r = meta_unlock(m, &vault->old, o->key_slot);
+	secret_clear(&vault->old);
+	return r;
+}
+
+/* ---- format ---- */
+
+static int format_geometry(struct vcrypt_hdr *h, const struct opts *o,
+			   struct meta *m)
+{
+	uint64_t size;
+
+	h->data_offset = o->data_offset ? o->data_offset : VDISK_DEFAULT_DATA_OFFSET;
+	if (h->data_offset < VEILCRYPT_MIN_DATA_OFFSET || h->data_offset % 4096) {
+		err("--data-offset must be a multiple of 4096, at least %u",
+		    VEILCRYPT_MIN_DATA_OFFSET);
+		return VEIL_EXIT_USAGE;
+	}
+	if (o->size) {
+		size = o->size;
+		if (m->blockdev && h->data_offset + size > m->dev_size) {
+			err("%s: --size %" PRIu64 " does not fit the device", m->path, size);
+			return VEIL_EXIT_USAGE;
+		}
+		if (!m->blockdev && m->dev_size < h->data_offset + size &&
+		    ftruncate(m->fd, (off_t)(h->data_offset + size))) {
+			err("%s: %s", m->path, strerror(errno));
+			return VEIL_EXIT_FAILED;
+		}
+	} else {
+		size = m->dev_size > h->data_offset ? m->dev_size - h->data_offset : 0;
+	}
+	size -= size % h->sector_size;
+	if (!size) {
+		err("%s: no room for data after the metadata (give --size)", m->path);
+		return VEIL_EXIT_USAGE;
+	}
+	h->data_size = size;
+	return VEIL_EXIT_OK;
+}
+
+static int format_cipher(struct vcrypt_hdr *h, const struct opts *o)
+{
+	const struct cipher_info *c = NULL;
+	size_t k;
+
+	if (o->cipher && o->cipher_id) {
+		err("--cipher or --cipher-id, not both");
+		return VEIL_EXIT_USAGE;
+	}
+	if (o->cipher_id) {
+		h->cipher_id = o->cipher_id;
+		c = cipher_by_id(o->cipher_id);
+	} else {
+		c = cipher_by_name(o->cipher ? o->cipher : "aes-xts-plain64");
+		if (!c) {
+			err("unknown cipher '%s' (a plug-in: --cipher-id)", o->cipher);
+			return VEIL_EXIT_USAGE;
+		}
+		h->cipher_id = c->id;
+	}
+	h->key_size = o->key_size ? o->key_size : c ? c->key_sizes[0] : 0;
+	if (!h->key_size) {
+		err("a plug-in cipher needs --key-size");
+		return VEIL_EXIT_USAGE;
+	}
+	if (h->key_size < VEILCRYPT_MIN_KEY_SIZE || h->key_size > VEILCRYPT_MAX_KEY_SIZE) {
+		err("--key-size must be %u to %u bytes", VEILCRYPT_MIN_KEY_SIZE,
+		    VEILCRYPT_MAX_KEY_SIZE);
+		return VEIL_EXIT_USAGE;
+	}
+	if (c) {
+		for (k = 0; k < 4 && c->key_sizes[k] != h->key_size; k++)
+			;
+		if (k == 4) {
+			err("%s takes keys of %u%s%s bytes, not %u", c->name, c->key_sizes[0],
+			    c->key_sizes[1] ? " or " : "", c->key_sizes[1] ? "more" : "",
+			    h->key_size);
+			return VEIL_EXIT_USAGE;
+		}
+	}
+	return VEIL_EXIT_OK;
+}
+
+static uint8_t area0[VEILCRYPT_KEYSLOT_AREA_SIZE];
+
+static int open_for_format(struct meta *m, const char *image, bool *created)
+{
+	struct stat st;
+	int fd;
+
+	memset(m, 0, sizeof(*m));
+	m->path = image;
+	m->fd = -1;
+	*created = stat(image, &st) && errno == ENOENT;
+	if (!*created && S_ISBLK(st.st_mode)) {
+		/* Exclusive: fails while mounted or held by dm, md, ... */
+		fd = open(image, O_RDWR | O_EXCL | O_CLOEXEC);
+		if (fd < 0 && errno == EBUSY) {
+			err("%s is in use (mounted, or held by another device)", image);
+			return VEIL_EXIT_REFUSED;
+		}
+	} else {
+		fd = open(image, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	}
+	if (fd < 0) {
+		err("%s: %s", image, strerror(errno));
+		return errno == EACCES || errno == EPERM ? VEIL_EXIT_PERM :
+		       errno == ENOENT ? VEIL_EXIT_NOT_FOUND : VEIL_EXIT_FAILED;
+	}
+	close(fd);
+	return meta_open(m, image, true);
+}
+
+static int cmd_format(const char *image, const struct opts *o)
+{
+	struct vcrypt_hdr h = { 0 };
+	bool created = false;
+	struct meta m;
+	int slot = o->key_slot >= 0 ? o->key_slot : 0, r;
+
+	h.version = VEILCRYPT_VERSION;
+	h.sector_size = o->sector_size ? o->sector_size : 4096;
+	if (!o->plain) {
+		h.flags = VEILCRYPT_F_ENCRYPTED;
+		r = format_cipher(&h, o);
+		if (r)
+			return r;
+		if (slot >= VEILCRYPT_KEYSLOTS) {
+			err("--key-slot is 0 to %d", VEILCRYPT_KEYSLOTS - 1);
+			return VEIL_EXIT_USAGE;
+		}
+	} else if (o->key.key_file || o->key.key_desc || o->volume_key_file) {
+		err("--plain takes no key");
+		return VEIL_EXIT_USAGE;
+	}
+
+	r = open_for_format(&m, image, &created);
+	if (r)
+		goto out;
+	r = probe_in_use(image, m.fd) ?: probe_signatures(m.fd, image, o->force);
+	if (r)
+		goto out;
+	r = format_geometry(&h, o, &m);
+	if (r)
+		goto out;
+	if (RAND_bytes(h.uuid, sizeof(h.uuid)) != 1) {
+		err("no random bytes for the UUID");
+		r = VEIL_EXIT_FAILED;
+		goto out;
+	}
+	h.uuid[6] = (h.uuid[6] & 0x0f) | 0x40;		/* version 4 */
+	h.uuid[8] = (h.uuid[8] & 0x3f) | 0x80;		/* RFC 4122 variant */
+	h.seq = 1;
+
+	if (!o->plain) {
+		vault->vk_len = h.key_size;
+		if (o->volume_key_file)
+			r = read_file_exact(o->volume_key_file, vault->vk, h.key_size);
+		else if (RAND_priv_bytes(vault->vk, (int)h.key_size) != 1)
+			r = VEIL_EXIT_FAILED;
+		r = r ?: secret_read(&vault->new, &o->key, "New passphrase", true);
+		r = r ?: pbkdf_choose(&o->pbkdf, &h.keyslots[slot]);
+		if (!r)
+			r = keyslot_seal(&h, (unsigned int)slot, &vault->new, vault->vk,
+					 &h.keyslots[slot], area0);
+		secret_clear(&vault->new);
+		if (r)
+			goto out;
+	}
+	r = meta_format(&m, &h, o->plain ? -1 : slot, area0);
+	if (!r) {
+		char u[37];
+
+		uuid_str(h.uuid, u);
+		printf("%s\n", u);
+	}
+out:
+	OPENSSL_cleanse(area0, sizeof(area0));
+	OPENSSL_cleanse(vault->vk, sizeof(vault->vk));
+	meta_close(&m);
+	if (r && created)
+		unlink(image);
+	return r;
+}
+
+/* ---- keys ---- */
+
+static int free_slot(const struct vcrypt_hdr *h, int want)
+{
+	int i;
+
+	if (want >= VEILCRYPT_KEYSLOTS) {
+		err("--key-slot is 0 to %d", VEILCRYPT_KEYSLOTS - 1);
+		return -1;
+	}
+	if (want >= 0) {
+		if (h->keyslots[want].state != VEILCRYPT_SLOT_INACTIVE) {
+			err("keyslot %d is in use", want);
+			return -1;
+		}
+		return want;
+	}
+	for (i = 0; i < VEILCRYPT_KEYSLOTS; i++)
+		if (h->keyslots[i].state == VEILCRYPT_SLOT_INACTIVE)
+			return i;
+	err("all %d keyslots are in use: remove one first", VEILCRYPT_KEYSLOTS);
+	return -1;
+}
+
+static uint8_t areas[VEILCRYPT_KEYSLOTS][VEILCRYPT_KEYSLOT_AREA_SIZE];
+
+/*
+ * add-key (@remove false) and change-key (@remove true): the new secret
+ * goes into a free slot; change-key also removes the slot the old one
+ * opened, in the same header update.
+ */
+static int cmd_add_key(const char *image, struct opts *o, bool remove)
+{
+	int want = o->key_slot, slot, r;
+	struct vcrypt_hdr h;
+	struct meta m;
+
+	o->key_slot = -1;		/* any slot unlocks; --key-slot names the new one */
+	if (remove)
+		want = -1;
+	r = unlock(&m, image, o, true);
+	if (r)
+		goto out;
+	h = m.hdr[m.use];
+	slot = free_slot(&h, want);
+	if (slot < 0) {
+		r = VEIL_EXIT_REFUSED;
+		goto out;
+	}
+	r = secret_read(&vault->new, &o->new_key, "New passphrase", true) ?:
+	    pbkdf_choose(&o->pbkdf, &h.keyslots[slot]);
+	if (!r)
+		r = keyslot_seal(&h, (unsigned int)slot, &vault->new, vault->vk,
+				 &h.keyslots[slot], areas[slot]);
+	secret_clear(&vault->new);
+	if (r)
+		goto out;
+	if (remove)
+		memset(&h.keyslots[m.slot], 0, sizeof(h.keyslots[m.slot]));
+	r = meta_commit(&m, &h, 1U << slot, areas, remove ? 1U << m.slot : 0);
+	if (!r)
+		printf(remove ? "keyslot %d replaces keyslot %d\n" : "keyslot %d added\n",
+		       slot, m.slot);
+out:
+	OPENSSL_cleanse(areas, sizeof(areas));
+	meta_close(&m);
+	return r;
+}
+
+static int cmd_remove_key(const char *image, struct opts *o)
+{
+	int want = o->key_slot, i, active = 0, slot, r;
+	struct vcrypt_hdr h;
+	struct meta m;
+
+	/* The secret proves the right to change the header; --key-slot names
+	 * a slot to remove other than the one it opens.
+	 */
+	o->key_slot = -1;
+	r = unlock(&m, image, o, true);
+	if (r)
+		goto out;
+	h = m.hdr[m.use];
+	slot = want >= 0 ? want : m.slot;
+	if (slot >= VEILCRYPT_KEYSLOTS || h.keyslots[slot].state != VEILCRYPT_SLOT_ACTIVE) {
+		err("keyslot %d is not in use", slot);
+		r = VEIL_EXIT_NOT_FOUND;
+		goto out;
+	}
+	for (i = 0; i < VEILCRYPT_KEYSLOTS; i++)
+		active += h.keyslots[i].state == VEILCRYPT_SLOT_ACTIVE;
+	if (active == 1 && !o->force) {
+		err("keyslot %d is the last one: without it no key opens %s (--force)",
+		    slot, image);
+		r = VEIL_EXIT_REFUSED;
+		goto out;
+	}
+	memset(&h.keyslots[slot], 0, sizeof(h.keyslots[slot]));
+	r = meta_commit(&m, &h, 0, areas, 1U << slot);
+	if (!r)
+		printf("keyslot %d removed\n", slot);
+out:
+	meta_close(&m);
+	return r;
+}
+
+/* ---- open, close ---- */
+
+struct table {
+	char dev[64];
+	char params[512];
+	char desc[64];
+	char dm_uuid[160];
+	int loop_fd;
+	bool dio;
+};
+
+static int image_device(const char *image, const struct vcrypt_hdr *h,
+			const struct opts *o, struct table *t)
+{
+	struct stat st;
+
+	t->loop_fd = -1;
+	if (stat(image, &st)) {
+		err("%s: %s", image, strerror(errno));
+		return VEIL_EXIT_NOT_FOUND;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		snprintf(t->dev, sizeof(t->dev), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+		return VEIL_EXIT_OK;
+	}
+	t->loop_fd = loop_attach(image, o->read_only, h->sector_size, t->dev,
+				 sizeof(t->dev), &t->dio);
+	return t->loop_fd < 0 ? VEIL_EXIT_FAILED : VEIL_EXIT_OK;
+}
+
+static void table_params(struct table *t, const struct vcrypt_hdr *h,
+			 const struct opts *o)
+{
+	if (h->flags & VEILCRYPT_F_ENCRYPTED)
+		snprintf(t->params, sizeof(t->params), "%s :%u:logon:%s%s", t->dev,
+			 h->key_size, t->desc, o->allow_discards ? " 1 allow_discards" : "");
+	else
+		snprintf(t->params, sizeof(t->params), "%s -%s", t->dev,
+			 o->allow_discards ? " 1 allow_discards" : "");
+}
+
+static int cmd_open(const char *image, const char *name, const struct opts *o)
+{
+	char prefix[64], other[128], u[37];
+	const struct vcrypt_hdr *h;
+	struct table t = { .loop_fd = -1 };
+	bool key_added = false;
+	struct meta m;
+	int c, r;
+
+	if (strlen(name) >= 64 || strchr(name, '/')) {
+		err("bad device name '%s'", name);
+		return VEIL_EXIT_USAGE;
+	}
+	r = meta_open(&m, image, false);
+	if (r)
+		goto out;
+	/* Two opens of one image: the second waits, then finds the first. */
+	flock(m.fd, LOCK_EX);
+	c = meta_pick(&m);
+	if (c < 0) {
+		err("%s: no valid veilcrypt header (primary: %s; backup: %s)", image,
+		    vcrypt_hdr_strerror(m.decode[0]), vcrypt_hdr_strerror(m.decode[1]));
+		r = VEIL_EXIT_NOT_FOUND;
+		goto out;
+	}
+	if (!(m.hdr[c].flags & VEILCRYPT_F_ENCRYPTED) != o->plain) {
+		err(o->plain ? "%s is encrypted: --plain refused" :
+		    "%s has a plain header: refusing to map it in the clear without --plain",
+		    image);
+		r = VEIL_EXIT_REFUSED;
+		goto out;
+	}
+	if (o->plain) {
+		m.use = c;
+	} else {
+		r = secret_read(&vault->old, &o->key, "Passphrase", false);
+		r = r ?: meta_unlock(&m, &vault->old, o->key_slot);
+		secret_clear(&vault->old);
+		if (r)
+			goto out;
+	}
+	h = &m.hdr[m.use];
+
+	/* One mapping per image: by its UUID, whatever the path or name. */
+	uuid_str(h->uuid, u);
+	snprintf(prefix, sizeof(prefix), VDISK_UUID_PREFIX "%s-", u);
+	if (dm_find_uuid_prefix(prefix, other, sizeof(other)) > 0) {
+		err("%s is already open as %s", image, other);
+		r = VEIL_EXIT_REFUSED;
+		goto out;
+	}
+	dm_uuid_for(h->uuid, name, t.dm_uuid, sizeof(t.dm_uuid));
+	key_desc_for(h->uuid, t.desc, sizeof(t.desc));
+	r = image_device(image, h, o, &t);
+	if (r)
+		goto out;
+	if (h->flags & VEILCRYPT_F_ENCRYPTED) {
+		if (keyring_add_logon(t.desc, vault->vk, vault->vk_len)) {
+			r = VEIL_EXIT_FAILED;
+			goto out;
+		}
+		key_added = true;
+	}
+	table_params(&t, h, o);
+	if (dm_create_table(name, t.dm_uuid, h->data_size >> 9, t.params, o->read_only)) {
+		err("device-mapper refused the table for %s (see the kernel log)", name);
+		r = VEIL_EXIT_FAILED;
+		goto out;
+	}
+	key_added = false;
+	printf("/dev/mapper/%s\n", name);
+	if (t.loop_fd >= 0 && !t.dio)
+		fprintf(stderr, "veil-disk: note: %s backs %s without direct I/O (its file system has none)\n",
+			image, t.dev);
+out:
+	if (key_added)
+		keyring_drop_logon(t.desc);
+	if (t.loop_fd >= 0)
+		close(t.loop_fd);
+	OPENSSL_cleanse(vault->vk, sizeof(vault->vk));
+	meta_close(&m);
+	return r;
+}
+
+/* A veilcrypt device of ours by name: VEIL_EXIT_OK, or why not. */
+static int our_device(const char *name, struct dm_info_veil *d)
+{
+	if (dm_query(name, d)) {
+		err("cannot ask device-mapper about %s", name);
+		return VEIL_EXIT_FAILED;
+	}
+	if (!d->found) {
+		err("no device named %s", name);
+		return VEIL_EXIT_NOT_FOUND;
+	}
+	if (!d->veilcrypt) {
+		err("%s is not a veilcrypt device opened by veil-disk: not touching it", name);
+		return VEIL_EXIT_REFUSED;
+	}
+	return VEIL_EXIT_OK;
+}
+
+/* "<dev> <key> ...": the device and the logon key description. */
+static void split_params(const char *params, char *dev, size_t devlen,
+			 char *desc, size_t desclen)
+{
+	const char *sp = strchr(params, ' '), *k;
+	unsigned int size;
+	int n = 0;
+
+	snprintf(dev, devlen, "%.*s", sp ? (int)(sp - params) : 0, params);
+	desc[0] = '\0';
+	if (!sp || sscanf(sp + 1, ":%u:logon:%n", &size, &n) != 1 || !n)
+		return;
+	k = sp + 1 + n;
+	snprintf(desc, desclen, "%.*s", (int)strcspn(k, " "), k);
+}
+
+static int cmd_close(const char *name)
+{
+	char dev[64], desc[128];
+	struct dm_info_veil d;
+	int r;
+
+	r = our_device(name, &d);
+	if (r)
+		return r;
+	split_params(d.params, dev, sizeof(dev), desc, sizeof(desc));
+	if (dm_remove(name)) {
+		err("cannot remove %s (in use?)", name);
+		return VEIL_EXIT_FAILED;
+	}
+	if (*desc)
+		keyring_drop_logon(desc);
+	return VEIL_EXIT_OK;
+}
+
+static int cmd_status(const char *name, const struct opts *o)
+{
+	char dev[64], desc[128], backing[PATH_MAX] = "";
+	char cipher[64] = "", copy[32] = "", key[32] = "";
+	unsigned int ss = 0;
+	struct dm_info_veil d;
+	bool dio = false, loop;
+	int r;
+
+	r = our_device(name, &d);
+	if (r)
+		return r;
+	split_params(d.params, dev, sizeof(dev), desc, sizeof(desc));
+	loop = !loop_backing(dev, backing, sizeof(backing), &dio);
+	sscanf(d.status, "%63s %u %31s %31s", cipher, &ss, copy, key);
+	if (o->json) {
+		print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:I, s:s, s:s, s:b}",
+				     "name", name, "dm_uuid", d.uuid,
+				     "device", dev, "image", loop ? backing : dev,
+				     "loop", loop ? "yes" : "no", "direct_io", dio,
+				     "cipher", cipher, "sector_size", (int)ss,
+				     "size", (json_int_t)(d.sectors << 9),
+				     "header", copy, "key", key, "read_only", d.read_only));
+		return VEIL_EXIT_OK;
+	}
+	printf("%s is active%s\n", name, d.read_only ? " (read-only)" : "");
+	printf("  dm uuid:     %s\n", d.uuid);
+	printf("  image:       %s\n", loop ? backing : dev);
+	if (loop)
+		printf("  loop:        %s, direct I/O %s\n", dev, dio ? "on" : "off");
+	printf("  cipher:      %s\n", cipher);
+	printf("  sector size: %u\n", ss);
+	printf("  size:        %" PRIu64 " bytes\n", d.sectors << 9);
+	printf("  header:      %s\n", copy);
+	printf("  key:         %s%s%s\n", key, *desc ? ", logon:" : "", desc);
+	return VEIL_EXIT_OK;
+}
+
+static int list_one(const char *name, void *arg)
+{
+	json_t *arr = arg;
+	struct dm_info_veil d;
+
+	if (dm_query(name, &d) || !d.veilcrypt)
+		return 0;
+	if (arr)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s}", "name", name,
+						     "dm_uuid", d.uuid, "sectors",
+						     (json_int_t)d.sectors, "status", d.status));
+	else
+		printf("%s\t%" PRIu64 "\t%s\n", name, d.sectors, d.status);
+	return 0;
+}
+
+static int cmd_list(const struct opts *o)
+{
+	json_t *arr = o->json ? json_array() : NULL;
+
+	if (dm_for_each(list_one, arr) < 0) {
+		err("cannot list device-mapper devices");
+		json_decref(arr);
+		return VEIL_EXIT_FAILED;
+	}
+	if (arr)
+		print_json(json_pack("{s:o}", "devices", arr));
+	return VEIL_EXIT_OK;
+}
+
+/* ---- dump, check ---- */
+
+static json_t *header_json(const struct vcrypt_hdr *h)
+{
+	char uuid[37], hex[2 * VEILCRYPT_SALT_LEN + 1];
+	json_t *slots = json_array(), *j;
+	int i;
+
+	uuid_str(h->uuid, uuid);
+	for (i = 0; i < VEILCRYPT_KEYSLOTS; i++) {
+		const struct vcrypt_keyslot *ks = &h->keyslots[i];
+
+		if (ks->state != VEILCRYPT_SLOT_ACTIVE)
+			continue;
+		hex_str(ks->salt, sizeof(ks->salt), hex);
+		json_array_append_new(slots, json_pack("{s:i, s:s, s:s, s:i, s:i, s:i, s:s, s:i, s:s}",
+			"slot", i, "kind", slot_kind(ks->kind), "kdf", "argon2id",
+			"iterations", (int)ks->kdf_iterations, "memory_kib", (int)ks->kdf_memory,
+			"parallel", (int)ks->kdf_parallel, "area_cipher", "aes-256-gcm",
+			"stripes", (int)ks->stripes, "salt", hex));
+	}
+	j = json_pack("{s:i, s:I, s:b, s:i, s:s, s:i, s:i, s:I, s:I, s:s, s:I, s:I, s:o}",
+		      "version", (int)h->version, "seq", (json_int_t)h->seq,
+		      "encrypted", !!(h->flags & VEILCRYPT_F_ENCRYPTED),
+		      "cipher_id", (int)h->cipher_id, "cipher", cipher_name(h->cipher_id),
+		      "key_size", (int)h->key_size, "sector_size", (int)h->sector_size,
+		      "data_offset", (json_int_t)h->data_offset,
+		      "data_size", (json_int_t)h->data_size, "uuid", uuid,
+		      "incompat", (json_int_t)h->incompat, "compat", (json_int_t)h->compat,
+		      "keyslots", slots);
+	return j;
+}
+
 static int cmd_dump(const char *image, const struct opts *o)
 {
 	static const char * const copy[2] = { "primary", "backup" };
-	struct headers hs;
 	const struct vcrypt_hdr *h;
-	char uuid[37], kcv[2 * VEILCRYPT_KCV_LEN + 1];
-	int r, i;
+	struct meta m;
+	char uuid[37];
+	int r, i, use;
 
-	r = read_headers(image, &hs);
+	r = meta_open(&m, image, false);
 	if (r)
-		return -r;
+		goto out;
+	use = meta_pick(&m);
 	if (o->json) {
-		json_t *j = json_pack("{s:s, s:I}", "image", image,
-				      "image_size", (json_int_t)hs.image_size);
+		json_t *j = json_pack("{s:s, s:I, s:s}", "image", image,
+				      "image_size", (json_int_t)m.dev_size,
+				      "mac", "not verified (dump reads no key; see check)");
 
 		for (i = 0; i < 2; i++) {
-			json_t *c = hs.err[i] == VCRYPT_HDR_OK ? header_json(&hs.h[i]) :
+			json_t *c = m.decode[i] == VCRYPT_HDR_OK ? header_json(&m.hdr[i]) :
 				    json_pack("{s:s}", "invalid_field",
-					      vcrypt_hdr_field(hs.err[i]));
+					      vcrypt_hdr_field(m.decode[i]));
 
-			json_object_set_new(c, "valid", json_boolean(hs.err[i] == VCRYPT_HDR_OK));
+			json_object_set_new(c, "valid", json_boolean(m.decode[i] == VCRYPT_HDR_OK));
 			json_object_set_new(j, copy[i], c);
 		}
-		json_object_set_new(j, "in_use", hs.use < 0 ? json_null() :
-				    json_string(copy[hs.use]));
+		json_object_set_new(j, "newest", use < 0 ? json_null() : json_string(copy[use]));
 		print_json(j);
-		return hs.use < 0 ? EXIT_BAD_HEADER : EXIT_OK;
+		r = use < 0 ? VEIL_EXIT_NOT_FOUND : VEIL_EXIT_OK;
+		goto out;
 	}
-
-	printf("image:        %s (%" PRIu64 " bytes)\n", image, hs.image_size);
+	printf("image:        %s (%" PRIu64 " bytes)\n", image, m.dev_size);
 	for (i = 0; i < 2; i++)
 		printf("%-13s %s%s\n", i ? "backup:" : "primary:",
-		       hs.err[i] == VCRYPT_HDR_OK ? "valid" : vcrypt_hdr_strerror(hs.err[i]),
-		       hs.use == i ? " (in use)" : "");
-	if (hs.use < 0)
-		return EXIT_BAD_HEADER;
-	h = &hs.h[hs.use];
+		       m.decode[i] == VCRYPT_HDR_OK ? "valid" : vcrypt_hdr_strerror(m.decode[i]),
+		       use == i ? " (newest)" : "");
+	if (use < 0) {
+		r = VEIL_EXIT_NOT_FOUND;
+		goto out;
+	}
+	h = &m.hdr[use];
 	uuid_str(h->uuid, uuid);
-	hex_str(h->key_check, sizeof(h->key_check), kcv);
+	printf("mac:          not verified (dump reads no key; see check)\n");
 	printf("version:      %u\n", h->version);
 	printf("seq:          %llu\n", (unsigned long long)h->seq);
 	printf("flags:        %s\n", h->flags & VEILCRYPT_F_ENCRYPTED ? "encrypted" : "plain");
@@ -385,435 +851,430 @@ static int cmd_dump(const char *image, const struct opts *o)
 	printf("data_offset:  %llu\n", (unsigned long long)h->data_offset);
 	printf("data_size:    %llu\n", (unsigned long long)h->data_size);
 	printf("uuid:         %s\n", uuid);
-	printf("key_check:    %s\n", kcv);
-	return EXIT_OK;
+	printf("features:     incompat %#llx, compat %#llx\n",
+	       (unsigned long long)h->incompat, (unsigned long long)h->compat);
+	for (i = 0; i < VEILCRYPT_KEYSLOTS; i++) {
+		const struct vcrypt_keyslot *ks = &h->keyslots[i];
+
+		if (ks->state == VEILCRYPT_SLOT_ACTIVE)
+			printf("keyslot %d:    %s, argon2id t=%u m=%u KiB p=%u\n", i,
+			       slot_kind(ks->kind), ks->kdf_iterations, ks->kdf_memory,
+			       ks->kdf_parallel);
+	}
+out:
+	meta_close(&m);
+	return r;
 }
 
-/* Header valid, and the key (if given) matches its key-check value. */
+/* The header is whole; with a key, the key opens it and its MAC verifies. */
 static int cmd_check(const char *image, const struct opts *o)
 {
-	uint8_t key[VEILCRYPT_MAX_KEY_SIZE], kcv[VEILCRYPT_KCV_LEN];
-	const struct vcrypt_hdr *h;
 	const char *verdict = "ok";
-	struct headers hs;
-	uint32_t size;
-	int r, rc = EXIT_OK;
+	bool with_key = o->key.key_file || o->key.key_desc;
+	struct meta m;
+	int r, use;
 
-	r = read_headers(image, &hs);
+	r = meta_open(&m, image, false);
 	if (r)
-		return -r;
-	if (hs.use < 0) {
-		verdict = vcrypt_hdr_strerror(hs.err[0]);
-		rc = EXIT_BAD_HEADER;
-		goto out;
-	}
-	h = &hs.h[hs.use];
-	if (h->data_offset + h->data_size > hs.image_size) {
+		return r;
+	use = meta_pick(&m);
+	if (use < 0) {
+		verdict = vcrypt_hdr_strerror(m.decode[0]);
+		r = VEIL_EXIT_NOT_FOUND;
+	} else if (m.hdr[use].data_offset + m.hdr[use].data_size > m.dev_size) {
 		verdict = "image smaller than header data_offset + data_size";
-		rc = EXIT_BAD_HEADER;
-		goto out;
+		r = VEIL_EXIT_NOT_FOUND;
+	} else if (with_key && (m.hdr[use].flags & VEILCRYPT_F_ENCRYPTED)) {
+		r = secret_read(&vault->old, &o->key, "Passphrase", false);
+		r = r ?: meta_unlock(&m, &vault->old, o->key_slot);
+		secret_clear(&vault->old);
+		OPENSSL_cleanse(vault->vk, sizeof(vault->vk));
+		if (r)
+			verdict = "the key does not open it, or its MAC does not verify";
+		else
+			use = m.use;
+	} else if (with_key) {
+		verdict = "plain image: it has no keys";
+		r = VEIL_EXIT_REFUSED;
 	}
-	if (!(h->flags & VEILCRYPT_F_ENCRYPTED) || (!o->key_file && !o->key_desc))
-		goto out;
-	if (load_key(o, key, &size))
-		return EXIT_USAGE;
-	key_check_value(key, size, h->uuid, kcv);
-	if (size != h->key_size || CRYPTO_memcmp(kcv, h->key_check, sizeof(kcv))) {
-		verdict = "wrong key (does not match header key_check)";
-		rc = EXIT_WRONG_KEY;
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-out:
 	if (o->json) {
-		json_t *j = json_pack("{s:s, s:b, s:s, s:s}", "image", image,
-				      "ok", rc == EXIT_OK, "result", verdict,
-				      "header", hs.use < 0 ? "none" : hs.use ? "backup" : "primary");
-		if (rc == EXIT_BAD_HEADER && hs.use < 0)
+		json_t *j = json_pack("{s:s, s:b, s:s, s:s, s:b}", "image", image,
+				      "ok", r == VEIL_EXIT_OK, "result", verdict,
+				      "header", use < 0 ? "none" : use ? "backup" : "primary",
+				      "mac_verified", r == VEIL_EXIT_OK && with_key);
+
+		if (use < 0)
 			json_object_set_new(j, "invalid_field",
-					    json_string(vcrypt_hdr_field(hs.err[0])));
+					    json_string(vcrypt_hdr_field(m.decode[0])));
 		print_json(j);
 	} else {
 		printf("%s: %s%s\n", image, verdict,
-		       hs.use == 1 ? " (primary header invalid, backup in use)" : "");
+		       r == VEIL_EXIT_OK ? (with_key ? ", MAC verified" : ", MAC not checked (no key)") : "");
 	}
-	return rc;
+	meta_close(&m);
+	return r;
 }
 
-static int random_bytes(void *p, size_t len)
+/* ---- resize ---- */
+
+static int cmd_resize(const char *image, struct opts *o)
 {
-	return getrandom(p, len, 0) == (ssize_t)len ? 0 : -1;
-}
+	char prefix[64], name[128], u[37], dev[64], desc[128];
+	struct dm_info_veil d;
+	struct vcrypt_hdr h;
+	struct meta m;
+	uint64_t size = o->size;
+	unsigned int loopnr;
+	int r;
 
-static int cmd_format(const char *image, const struct opts *o)
-{
-	static uint8_t buf[2 * VEILCRYPT_HDR_SIZE];
-	uint8_t key[VEILCRYPT_MAX_KEY_SIZE];
-	struct vcrypt_hdr h = { 0 };
-	uint64_t size = 0, isize;
-	uint32_t ksize = 0;
-	struct stat st;
-	size_t i;
-	int fd, rc = EXIT_SYSTEM;
-
-	h.version = VEILCRYPT_VERSION;
-	h.seq = 1;
-	h.sector_size = o->sector_size ? o->sector_size : 512;
-	h.data_offset = o->data_offset ? o->data_offset : DEFAULT_DATA_OFFSET;
-	if (!o->plain) {
-		h.flags = VEILCRYPT_F_ENCRYPTED;
-		h.cipher_id = o->cipher_id;
-		if (o->cipher) {
-			for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
-				if (!strcmp(ciphers[i].name, o->cipher))
-					break;
-			if (i == sizeof(ciphers) / sizeof(ciphers[0])) {
-				err("unknown cipher '%s' (a plug-in: --cipher-id)", o->cipher);
-				return EXIT_USAGE;
-			}
-			h.cipher_id = ciphers[i].id;
-		}
-		if (!h.cipher_id)
-			h.cipher_id = VEILCRYPT_CIPHER_AES_XTS_PLAIN64;
-		if (load_key(o, key, &ksize))
-			return EXIT_USAGE;
-		if (o->key_size && o->key_size != ksize) {
-			err("key is %u bytes, --key-size says %u", ksize, o->key_size);
-			return EXIT_USAGE;
-		}
-		h.key_size = ksize;
+	if (!size) {
+		err("resize needs --size");
+		return VEIL_EXIT_USAGE;
 	}
-	if (random_bytes(h.uuid, sizeof(h.uuid))) {
-		err("getrandom: %s", strerror(errno));
-		return EXIT_SYSTEM;
-	}
-
-	fd = open(image, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || fstat(fd, &st) || image_size(fd, &isize)) {
-		err("%s: %s", image, strerror(errno));
-		goto out;
-	}
-	if (o->size) {
-		size = o->size;
-		if (!S_ISBLK(st.st_mode) && isize < h.data_offset + size &&
-		    ftruncate(fd, (off_t)(h.data_offset + size))) {
-			err("%s: %s", image, strerror(errno));
-			goto out;
-		}
-	} else if (isize > h.data_offset) {
-		size = isize - h.data_offset;
-	}
-	size -= size % h.sector_size;
-	h.data_size = size;
-	if (h.key_size)
-		key_check_value(key, ksize, h.uuid, h.key_check);
-
-	/* Validate with the same codec the kernel uses before writing. */
-	vcrypt_hdr_encode(&h, buf);
-	i = vcrypt_hdr_decode(buf, &h);
-	if (i != VCRYPT_HDR_OK) {
-		err("refusing to write an invalid header: %s", vcrypt_hdr_strerror(i));
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	memcpy(buf + VEILCRYPT_BACKUP_OFFSET, buf, VEILCRYPT_HDR_SIZE);
-	if (pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) || fsync(fd)) {
-		err("%s: writing the header: %s", image, strerror(errno));
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
-	OPENSSL_cleanse(key, sizeof(key));
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* A free loop device backed by @image, cleared when its last user closes. */
-static int loop_attach(const char *image, bool ro, char *dev, size_t devlen)
-{
-	struct loop_config cfg;
-	int ctl, fd, lfd = -1, n, tries;
-
-	fd = open(image, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		err("%s: %s", image, strerror(errno));
-		return -1;
-	}
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0) {
-		err("/dev/loop-control: %s (is the loop module loaded?)", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	for (tries = 0; tries < 8; tries++) {
-		n = ioctl(ctl, LOOP_CTL_GET_FREE);
-		if (n < 0)
-			break;
-		snprintf(dev, devlen, "/dev/loop%d", n);
-		lfd = open(dev, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-		if (lfd < 0)
-			break;
-		memset(&cfg, 0, sizeof(cfg));
-		cfg.fd = (uint32_t)fd;
-		cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | (ro ? LO_FLAGS_READ_ONLY : 0);
-		if (!ioctl(lfd, LOOP_CONFIGURE, &cfg))
-			break;
-		close(lfd);
-		lfd = -1;
-		if (errno != EBUSY)
-			break;
-	}
-	if (lfd < 0)
-		err("cannot set up a loop device for %s: %s", image, strerror(errno));
-	close(ctl);
-	close(fd);
-	return lfd;
-}
-
-static int dm_create_veilcrypt(const char *name, uint64_t sectors,
-			       const char *params, bool ro)
-{
-	struct dm_task *dmt;
-	int ok = 0;
-
-	dmt = dm_task_create(DM_DEVICE_CREATE);
-	if (!dmt)
-		return -1;
-	if (dm_task_set_name(dmt, name) &&
-	    dm_task_add_target(dmt, 0, sectors, TARGET_NAME, params) &&
-	    (!ro || dm_task_set_ro(dmt)))
-		ok = dm_task_run(dmt);
-	dm_task_destroy(dmt);
-	dm_task_update_nodes();
-	return ok ? 0 : -1;
-}
-
-static int cmd_open(const char *image, const char *name, const struct opts *o)
-{
-	uint8_t key[VEILCRYPT_MAX_KEY_SIZE];
-	char dev[64], params[512], keyarg[2 * VEILCRYPT_MAX_KEY_SIZE + 1];
-	const struct vcrypt_hdr *h;
-	struct headers hs;
-	struct stat st;
-	uint32_t size = 0;
-	int r, lfd = -1, rc = EXIT_SYSTEM;
-
-	r = read_headers(image, &hs);
+	r = unlock(&m, image, o, true);
 	if (r)
-		return -r;
-	if (hs.use < 0) {
-		err("%s: %s", image, vcrypt_hdr_strerror(hs.err[0]));
-		return EXIT_BAD_HEADER;
+		goto out;
+	h = m.hdr[m.use];
+	size -= size % h.sector_size;
+	if (!size || h.data_offset + size < h.data_offset) {
+		err("--size: no room for data");
+		r = VEIL_EXIT_USAGE;
+		goto out;
 	}
-	h = &hs.h[hs.use];
-	strcpy(keyarg, "-");
-	if (h->flags & VEILCRYPT_F_ENCRYPTED) {
-		if (o->key_desc) {
-			/* The kernel reads the key itself (logon keys too). */
-			snprintf(keyarg, sizeof(keyarg), ":%u:%s", h->key_size, o->key_desc);
-		} else {
-			if (load_key(o, key, &size))
-				return EXIT_USAGE;
-			hex_str(key, size, keyarg);
-			OPENSSL_cleanse(key, sizeof(key));
-		}
+	if (size < h.data_size && !o->force) {
+		err("shrinking %s from %" PRIu64 " to %" PRIu64 " bytes loses data at its end (--force)",
+		    image, (uint64_t)h.data_size, size);
+		r = VEIL_EXIT_REFUSED;
+		goto out;
 	}
-
-	if (stat(image, &st)) {
+	if (m.blockdev && h.data_offset + size > m.dev_size) {
+		err("%s: %" PRIu64 " bytes of data do not fit the device", image, size);
+		r = VEIL_EXIT_USAGE;
+		goto out;
+	}
+	if (!m.blockdev && m.dev_size < h.data_offset + size &&
+	    ftruncate(m.fd, (off_t)(h.data_offset + size))) {
 		err("%s: %s", image, strerror(errno));
+		r = VEIL_EXIT_FAILED;
 		goto out;
 	}
-	if (S_ISBLK(st.st_mode)) {
-		snprintf(dev, sizeof(dev), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
-	} else {
-		lfd = loop_attach(image, o->read_only, dev, sizeof(dev));
-		if (lfd < 0)
+	h.data_size = size;
+	r = meta_commit(&m, &h, 0, areas, 0);
+	if (r)
+		goto out;
+
+	/* An open image gets its new length now. */
+	uuid_str(h.uuid, u);
+	snprintf(prefix, sizeof(prefix), VDISK_UUID_PREFIX "%s-", u);
+	if (dm_find_uuid_prefix(prefix, name, sizeof(name)) > 0 && !dm_query(name, &d)) {
+		split_params(d.params, dev, sizeof(dev), desc, sizeof(desc));
+		if (sscanf(dev, "7:%u", &loopnr) == 1) {
+			snprintf(dev, sizeof(dev), "/dev/loop%u", loopnr);
+			loop_set_capacity(dev);
+		}
+		if (dm_reload_table(name, size >> 9, d.params)) {
+			err("the header says %" PRIu64 " bytes now, but %s kept its size (see the kernel log)",
+			    size, name);
+			r = VEIL_EXIT_FAILED;
 			goto out;
-	}
-	snprintf(params, sizeof(params), "%s %s%s", dev, keyarg,
-		 o->allow_discards ? " 1 allow_discards" : "");
-	if (dm_create_veilcrypt(name, h->data_size >> 9, params, o->read_only)) {
-		err("device-mapper refused the table for %s (see the kernel log)", name);
-		goto out;
-	}
-	printf("/dev/mapper/%s\n", name);
-	rc = EXIT_OK;
-out:
-	OPENSSL_cleanse(keyarg, sizeof(keyarg));
-	OPENSSL_cleanse(params, sizeof(params));
-	if (lfd >= 0)
-		close(lfd);
-	return rc;
-}
-
-static int cmd_close(const char *name)
-{
-	struct dm_task *dmt;
-	int ok = 0;
-
-	dmt = dm_task_create(DM_DEVICE_REMOVE);
-	if (!dmt)
-		return EXIT_SYSTEM;
-	if (dm_task_set_name(dmt, name))
-		ok = dm_task_run(dmt);
-	dm_task_destroy(dmt);
-	dm_task_update_nodes();
-	if (!ok) {
-		err("cannot remove %s", name);
-		return EXIT_SYSTEM;
-	}
-	return EXIT_OK;
-}
-
-/* The veilcrypt target's status line of @name, or NULL if it has none. */
-static int veilcrypt_status(const char *name, char *out, size_t outlen,
-			    uint64_t *sectors)
-{
-	uint64_t start, length;
-	char *type = NULL, *params = NULL;
-	struct dm_task *dmt;
-	int found = 0;
-
-	dmt = dm_task_create(DM_DEVICE_STATUS);
-	if (!dmt)
-		return 0;
-	if (dm_task_set_name(dmt, name) && dm_task_run(dmt)) {
-		dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
-		if (type && !strcmp(type, TARGET_NAME)) {
-			snprintf(out, outlen, "%s", params ? params : "");
-			*sectors = length;
-			found = 1;
 		}
 	}
-	dm_task_destroy(dmt);
-	return found;
+	printf("%" PRIu64 "\n", size);
+out:
+	OPENSSL_cleanse(vault->vk, sizeof(vault->vk));
+	meta_close(&m);
+	return r;
 }
 
-static int cmd_list(const struct opts *o)
-{
-	struct dm_names *names;
-	struct dm_task *dmt;
-	unsigned int next = 0;
-	json_t *arr = json_array();
-	char status[256];
-	uint64_t sectors;
+/* ---- header-backup, header-restore ---- */
 
-	dmt = dm_task_create(DM_DEVICE_LIST);
-	if (!dmt || !dm_task_run(dmt)) {
-		err("cannot list device-mapper devices");
-		return EXIT_SYSTEM;
+static int copy_range(int from, int to, uint64_t len, const char *what)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t off;
+	size_t n;
+
+	for (off = 0; off < len; off += n) {
+		n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		if (pread(from, buf, n, (off_t)off) != (ssize_t)n ||
+		    pwrite(to, buf, n, (off_t)off) != (ssize_t)n) {
+			err("%s: %s", what, strerror(errno ? errno : EIO));
+			return -1;
+		}
 	}
-	names = dm_task_get_names(dmt);
-	if (names && names->dev) {
-		do {
-			names = (struct dm_names *)((char *)names + next);
-			if (!veilcrypt_status(names->name, status, sizeof(status), &sectors))
-				goto next;
-			if (o->json)
-				json_array_append_new(arr, json_pack("{s:s, s:I, s:s}",
-					"name", names->name, "sectors", (json_int_t)sectors,
-					"status", status));
-			else
-				printf("%s\t%" PRIu64 "\t%s\n", names->name, sectors, status);
-next:
-			next = names->next;
-		} while (next);
+	return fsync(to);
+}
+
+static int cmd_header_backup(const char *image, const struct opts *o)
+{
+	struct meta m;
+	int fd, use, r;
+
+	if (!o->file) {
+		err("header-backup needs --file");
+		return VEIL_EXIT_USAGE;
 	}
-	dm_task_destroy(dmt);
-	if (o->json)
-		print_json(json_pack("{s:o}", "devices", arr));
-	else
-		json_decref(arr);
-	return EXIT_OK;
+	r = meta_open(&m, image, false);
+	if (r)
+		return r;
+	use = meta_pick(&m);
+	if (use < 0) {
+		err("%s: no valid veilcrypt header to back up", image);
+		meta_close(&m);
+		return VEIL_EXIT_NOT_FOUND;
+	}
+	fd = open(o->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err("%s: %s", o->file, strerror(errno));
+		meta_close(&m);
+		return errno == EEXIST ? VEIL_EXIT_REFUSED : VEIL_EXIT_FAILED;
+	}
+	r = copy_range(m.fd, fd, m.hdr[use].data_offset, o->file) ?
+	    VEIL_EXIT_FAILED : VEIL_EXIT_OK;
+	close(fd);
+	if (r)
+		unlink(o->file);
+	meta_close(&m);
+	return r;
+}
+
+static int cmd_header_restore(const char *image, const struct opts *o)
+{
+	char prefix[64], name[128], u[37];
+	struct meta b, m;
+	int bu, mu, r;
+
+	if (!o->file) {
+		err("header-restore needs --file");
+		return VEIL_EXIT_USAGE;
+	}
+	r = meta_open(&b, o->file, false);
+	if (r)
+		return r;
+	bu = meta_pick(&b);
+	if (bu < 0 || b.dev_size != b.hdr[bu].data_offset) {
+		err("%s is not a veil-disk header backup", o->file);
+		r = VEIL_EXIT_NOT_FOUND;
+		goto out_b;
+	}
+	r = meta_open(&m, image, true);
+	if (r)
+		goto out_b;
+	uuid_str(b.hdr[bu].uuid, u);
+	snprintf(prefix, sizeof(prefix), VDISK_UUID_PREFIX "%s-", u);
+	if (dm_find_uuid_prefix(prefix, name, sizeof(name)) > 0) {
+		err("%s is open as %s: close it first", image, name);
+		r = VEIL_EXIT_REFUSED;
+		goto out;
+	}
+	mu = meta_pick(&m);
+	if (!o->force && (mu < 0 || memcmp(m.hdr[mu].uuid, b.hdr[bu].uuid, VEILCRYPT_UUID_LEN))) {
+		err("%s: %s (--force)", image, mu < 0 ? "has no valid header to compare with" :
+		    "the backup is of another image (UUID differs)");
+		r = VEIL_EXIT_REFUSED;
+		goto out;
+	}
+	if (m.dev_size < b.hdr[bu].data_offset + b.hdr[bu].data_size) {
+		err("%s is smaller than the backup's data_offset + data_size", image);
+		r = VEIL_EXIT_REFUSED;
+		goto out;
+	}
+	r = copy_range(b.fd, m.fd, b.hdr[bu].data_offset, image) ?
+	    VEIL_EXIT_FAILED : VEIL_EXIT_OK;
+out:
+	meta_close(&m);
+out_b:
+	meta_close(&b);
+	return r;
+}
+
+/* ---- main ---- */
+
+enum {
+	OPT_KEY_FILE = 256, OPT_KEY_DESC, OPT_NEW_KEY_FILE, OPT_NEW_KEY_DESC,
+	OPT_CIPHER, OPT_CIPHER_ID, OPT_KEY_SIZE, OPT_SECTOR_SIZE, OPT_SIZE,
+	OPT_DATA_OFFSET, OPT_PLAIN, OPT_FORCE, OPT_JSON, OPT_DISCARDS, OPT_RO,
+	OPT_KEY_SLOT, OPT_VK_FILE, OPT_FILE, OPT_ITER_TIME, OPT_PBKDF_MEMORY,
+	OPT_PBKDF_PARALLEL, OPT_PBKDF_ITER, OPT_BENCH_MS, OPT_HELP,
+};
+
+static const struct option longopts[] = {
+	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+	{ "key-desc", required_argument, NULL, OPT_KEY_DESC },
+	{ "new-key-file", required_argument, NULL, OPT_NEW_KEY_FILE },
+	{ "new-key-desc", required_argument, NULL, OPT_NEW_KEY_DESC },
+	{ "cipher", required_argument, NULL, OPT_CIPHER },
+	{ "cipher-id", required_argument, NULL, OPT_CIPHER_ID },
+	{ "key-size", required_argument, NULL, OPT_KEY_SIZE },
+	{ "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "data-offset", required_argument, NULL, OPT_DATA_OFFSET },
+	{ "plain", no_argument, NULL, OPT_PLAIN },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "allow-discards", no_argument, NULL, OPT_DISCARDS },
+	{ "read-only", no_argument, NULL, OPT_RO },
+	{ "key-slot", required_argument, NULL, OPT_KEY_SLOT },
+	{ "volume-key-file", required_argument, NULL, OPT_VK_FILE },
+	{ "file", required_argument, NULL, OPT_FILE },
+	{ "iter-time", required_argument, NULL, OPT_ITER_TIME },
+	{ "pbkdf-memory", required_argument, NULL, OPT_PBKDF_MEMORY },
+	{ "pbkdf-parallel", required_argument, NULL, OPT_PBKDF_PARALLEL },
+	{ "pbkdf-force-iterations", required_argument, NULL, OPT_PBKDF_ITER },
+	{ "bench-time", required_argument, NULL, OPT_BENCH_MS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int parse_u32_opt(const char *name, const char *arg, uint32_t *out)
+{
+	if (parse_u32(arg, out)) {
+		err("bad --%s '%s'", name, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	uint32_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KEY_FILE: o->key.key_file = optarg; break;
+		case OPT_KEY_DESC: o->key.key_desc = optarg; break;
+		case OPT_NEW_KEY_FILE: o->new_key.key_file = optarg; break;
+		case OPT_NEW_KEY_DESC: o->new_key.key_desc = optarg; break;
+		case OPT_CIPHER: o->cipher = optarg; break;
+		case OPT_CIPHER_ID:
+			if (parse_u32_opt("cipher-id", optarg, &o->cipher_id) || !o->cipher_id)
+				return -1;
+			break;
+		case OPT_KEY_SIZE:
+			if (parse_u32_opt("key-size", optarg, &o->key_size))
+				return -1;
+			break;
+		case OPT_SECTOR_SIZE:
+			if (parse_u32(optarg, &o->sector_size) ||
+			    (o->sector_size != 512 && o->sector_size != 4096)) {
+				err("--sector-size is 512 or 4096");
+				return -1;
+			}
+			break;
+		case OPT_SIZE:
+			if (parse_size(optarg, &o->size)) {
+				err("bad --size '%s'", optarg);
+				return -1;
+			}
+			break;
+		case OPT_DATA_OFFSET:
+			if (parse_size(optarg, &o->data_offset)) {
+				err("bad --data-offset '%s'", optarg);
+				return -1;
+			}
+			break;
+		case OPT_PLAIN: o->plain = true; break;
+		case OPT_FORCE: o->force = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_DISCARDS: o->allow_discards = true; break;
+		case OPT_RO: o->read_only = true; break;
+		case OPT_KEY_SLOT:
+			if (parse_u32_opt("key-slot", optarg, &v) || v >= VEILCRYPT_KEYSLOTS) {
+				err("--key-slot is 0 to %d", VEILCRYPT_KEYSLOTS - 1);
+				return -1;
+			}
+			o->key_slot = (int)v;
+			break;
+		case OPT_VK_FILE: o->volume_key_file = optarg; break;
+		case OPT_FILE: o->file = optarg; break;
+		case OPT_ITER_TIME:
+			if (parse_u32_opt("iter-time", optarg, &o->pbkdf.iter_time_ms) ||
+			    !o->pbkdf.iter_time_ms)
+				return -1;
+			break;
+		case OPT_PBKDF_MEMORY:
+			if (parse_u32_opt("pbkdf-memory", optarg, &o->pbkdf.memory_kib))
+				return -1;
+			break;
+		case OPT_PBKDF_PARALLEL:
+			if (parse_u32_opt("pbkdf-parallel", optarg, &o->pbkdf.parallel) ||
+			    !o->pbkdf.parallel)
+				return -1;
+			break;
+		case OPT_PBKDF_ITER:
+			if (parse_u32_opt("pbkdf-force-iterations", optarg,
+					  &o->pbkdf.force_iterations))
+				return -1;
+			break;
+		case OPT_BENCH_MS:
+			if (parse_u32_opt("bench-time", optarg, &o->bench_ms) || !o->bench_ms)
+				return -1;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			exit(VEIL_EXIT_OK);
+		default:
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "key-file", required_argument, NULL, 'k' },
-		{ "key-desc", required_argument, NULL, 'K' },
-		{ "cipher", required_argument, NULL, 'c' },
-		{ "cipher-id", required_argument, NULL, 'C' },
-		{ "key-size", required_argument, NULL, 'z' },
-		{ "sector-size", required_argument, NULL, 's' },
-		{ "size", required_argument, NULL, 'S' },
-		{ "data-offset", required_argument, NULL, 'o' },
-		{ "plain", no_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "allow-discards", no_argument, NULL, 'd' },
-		{ "read-only", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct opts o = { 0 };
+	struct opts o = { .key_slot = -1 };
 	const char *cmd;
-	int c;
+	int nargs;
 
-	while ((c = getopt_long(argc, argv, "k:K:c:C:z:s:S:o:pjdrh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'k': o.key_file = optarg; break;
-		case 'K': o.key_desc = optarg; break;
-		case 'c': o.cipher = optarg; break;
-		case 'C':
-			if (parse_u32(optarg, &o.cipher_id) || !o.cipher_id) {
-				err("bad --cipher-id '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'z':
-			if (parse_u32(optarg, &o.key_size)) {
-				err("bad --key-size '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 's':
-			if (parse_u32(optarg, &o.sector_size) ||
-			    (o.sector_size != 512 && o.sector_size != 4096)) {
-				err("--sector-size is 512 or 4096");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'S':
-			if (parse_size(optarg, &o.size)) {
-				err("bad --size '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'o':
-			if (parse_size(optarg, &o.data_offset)) {
-				err("bad --data-offset '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'p': o.plain = true; break;
-		case 'j': o.json = true; break;
-		case 'd': o.allow_discards = true; break;
-		case 'r': o.read_only = true; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
+	if (parse_opts(argc, argv, &o) || optind >= argc) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return VEIL_EXIT_USAGE;
 	}
+	if (vault_init())
+		return VEIL_EXIT_FAILED;
 	cmd = argv[optind++];
+	nargs = argc - optind;
 	dm_udev_set_sync_support(0);
+	dm_log_init_verbose(0);
 
-	if (!strcmp(cmd, "list") && optind == argc)
+	if (!strcmp(cmd, "list") && nargs == 0)
 		return cmd_list(&o);
-	if (!strcmp(cmd, "close") && optind + 1 == argc)
-		return cmd_close(argv[optind]);
-	if (!strcmp(cmd, "open") && optind + 2 == argc)
+	if (!strcmp(cmd, "benchmark") && nargs == 0) {
+		struct bench_opts b = { o.cipher, o.sector_size, o.bench_ms ? o.bench_ms : 300,
+					o.json, o.pbkdf };
+
+		return cmd_benchmark(&b);
+	}
+	if (!strcmp(cmd, "open") && nargs == 2)
 		return cmd_open(argv[optind], argv[optind + 1], &o);
-	if (optind + 1 == argc) {
+	if (nargs == 1) {
+		const char *a = argv[optind];
+
+		if (!strcmp(cmd, "close"))
+			return cmd_close(a);
+		if (!strcmp(cmd, "status"))
+			return cmd_status(a, &o);
 		if (!strcmp(cmd, "format"))
-			return cmd_format(argv[optind], &o);
+			return cmd_format(a, &o);
 		if (!strcmp(cmd, "dump"))
-			return cmd_dump(argv[optind], &o);
+			return cmd_dump(a, &o);
 		if (!strcmp(cmd, "check"))
-			return cmd_check(argv[optind], &o);
+			return cmd_check(a, &o);
+		if (!strcmp(cmd, "add-key"))
+			return cmd_add_key(a, &o, false);
+		if (!strcmp(cmd, "change-key"))
+			return cmd_add_key(a, &o, true);
+		if (!strcmp(cmd, "remove-key"))
+			return cmd_remove_key(a, &o);
+		if (!strcmp(cmd, "resize"))
+			return cmd_resize(a, &o);
+		if (!strcmp(cmd, "header-backup"))
+			return cmd_header_backup(a, &o);
+		if (!strcmp(cmd, "header-restore"))
+			return cmd_header_restore(a, &o);
 	}
 	usage(stderr);
-	return EXIT_USAGE;
+	return VEIL_EXIT_USAGE;
 }

@@ -9,7 +9,7 @@
  */
 #include <linux/module.h>
 
-#include "../../../host-kmod/vcrypt_cipher.h"
+#include "../../../host-kmod/dm-veilcrypt/vcrypt_cipher.h"
 
 static struct vcrypt_cipher vcrypt_test_cbc = {
 	.id = 0x8001,

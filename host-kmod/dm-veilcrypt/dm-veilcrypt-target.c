@@ -5,74 +5,70 @@
  *
  *   veilcrypt <device> <key> [<#opt_params> <opt_params>]
  *
- *   <key>       hex digits, ":<size>:<logon|user>:<description>" for a key
- *               in the kernel keyring, or "-" for a plain image
+ *   <key>       the volume key: ":<size>:<logon|user>:<description>" for a
+ *               key in the kernel keyring (what veil-disk uses), hex
+ *               digits, or "-" for a plain image
  *   opt_params  allow_discards     pass discards down
  *               read_workqueue     decrypt in a workqueue, never inline
  *               write_workqueue    encrypt in a workqueue, never inline
  *
- * The image header (uapi/linux/veilcrypt.h) is read and validated when the
- * table is loaded; the backup copy is used, and reported, when the primary
- * is invalid.  Nothing is ever written to the header.
+ * The image header (uapi/linux/veilcrypt.h) is read when the table is
+ * loaded, its MAC checked with the key, and only then its fields used
+ * (vcrypt_header.c).  A hex key is wiped from the table arguments as soon
+ * as it is parsed, and no key ever appears in status.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/mm.h>
 #include <crypto/algapi.h>
+#include <crypto/sha2.h>
 
 #include "vcrypt.h"
 
-#define VCRYPT_HDRS_SIZE	(2 * VEILCRYPT_HDR_SIZE)
+/*
+ * Bounce pages: like dm-crypt, all devices together take at most 2 % of
+ * RAM from the page allocator (beyond each pool's reserve); a writer over
+ * its share waits for pages to come back instead.
+ */
+#define VCRYPT_BOUNCE_PERCENT	2
 
-/* Read both header copies and keep the valid one with the higher seq. */
-static int vcrypt_read_header(struct dm_target *ti, struct vcrypt_dev *vd)
+static DEFINE_MUTEX(vcrypt_clients_lock);
+static unsigned int vcrypt_clients;		/* under vcrypt_clients_lock */
+static unsigned long vcrypt_pages_per_client;	/* read without the lock */
+
+static void vcrypt_clients_update(int delta)
 {
-	struct block_device *bdev = vd->dev->bdev;
-	struct vcrypt_hdr backup;
+	unsigned long share;
+
+	mutex_lock(&vcrypt_clients_lock);
+	vcrypt_clients += delta;
+	share = totalram_pages() * VCRYPT_BOUNCE_PERCENT / 100 /
+		max(vcrypt_clients, 1U);
+	WRITE_ONCE(vcrypt_pages_per_client, max_t(unsigned long, share, BIO_MAX_VECS));
+	mutex_unlock(&vcrypt_clients_lock);
+}
+
+static void *vcrypt_page_alloc(gfp_t gfp, void *data)
+{
+	struct vcrypt_dev *vd = data;
 	struct page *page;
-	struct bio *bio;
-	int rp, rb, r;
 
-	if (bdev_nr_sectors(bdev) < (VCRYPT_HDRS_SIZE >> SECTOR_SHIFT)) {
-		ti->error = "Device too small for the two header copies (truncated image?)";
-		return -EINVAL;
-	}
-	page = alloc_pages(GFP_KERNEL, get_order(VCRYPT_HDRS_SIZE));
-	if (!page) {
-		ti->error = "Cannot allocate memory for the header";
-		return -ENOMEM;
-	}
-	bio = bio_alloc(bdev, 1, REQ_OP_READ | REQ_SYNC | REQ_META, GFP_KERNEL);
-	bio->bi_iter.bi_sector = 0;
-	__bio_add_page(bio, page, VCRYPT_HDRS_SIZE, 0);
-	r = submit_bio_wait(bio);
-	bio_put(bio);
-	if (r) {
-		ti->error = "Cannot read the image header";
-		goto out;
-	}
+	/* mempool_alloc() always asks with __GFP_NORETRY first. */
+	if (atomic_long_read(&vd->bounce_pages) >= READ_ONCE(vcrypt_pages_per_client) &&
+	    (gfp & __GFP_NORETRY))
+		return NULL;
+	page = alloc_page(gfp);
+	if (page)
+		atomic_long_inc(&vd->bounce_pages);
+	return page;
+}
 
-	rp = vcrypt_hdr_decode(page_address(page), &vd->hdr);
-	rb = vcrypt_hdr_decode(page_address(page) + VEILCRYPT_BACKUP_OFFSET,
-			       &backup);
-	if (rp == VCRYPT_HDR_OK && (rb != VCRYPT_HDR_OK || vd->hdr.seq >= backup.seq))
-		goto out;
-	if (rb != VCRYPT_HDR_OK) {
-		/* Both bad: name the primary's first bad field. */
-		ti->error = (char *)vcrypt_hdr_strerror(rp);
-		r = -EINVAL;
-		goto out;
-	}
-	vd->hdr = backup;
-	vd->used_backup = true;
-	if (rp != VCRYPT_HDR_OK)
-		DMWARN_LIMIT("%s: primary header invalid (%s), using the backup",
-			     vd->dev->name, vcrypt_hdr_field(rp));
-	else
-		DMWARN_LIMIT("%s: backup header is newer than the primary, using it",
-			     vd->dev->name);
-out:
-	__free_pages(page, get_order(VCRYPT_HDRS_SIZE));
-	return r;
+static void vcrypt_page_free(void *page, void *data)
+{
+	struct vcrypt_dev *vd = data;
+
+	__free_page(page);
+	atomic_long_dec(&vd->bounce_pages);
 }
 
 /* Check the header against the device and the table. */
@@ -101,15 +97,15 @@ static int vcrypt_check_geometry(struct dm_target *ti, struct vcrypt_dev *vd)
 }
 
 /*
- * Make @key the device's key: it must match the header's key-check value,
- * and the cipher must accept it.  On success the old transform (if any) is
+ * Make @key the device's key: it must match the header's key digest, and
+ * the cipher must accept it.  On success the old transform (if any) is
  * replaced; on failure nothing changes.
  */
 static int vcrypt_install_key(struct vcrypt_dev *vd, const u8 *key,
 			      unsigned int size, char **error)
 {
+	u8 digest[VEILCRYPT_DIGEST_LEN], mac_key[SHA256_DIGEST_SIZE];
 	struct crypto_skcipher *tfm;
-	u8 kcv[VEILCRYPT_KCV_LEN];
 	unsigned int ivsize;
 	int r;
 
@@ -117,15 +113,14 @@ static int vcrypt_install_key(struct vcrypt_dev *vd, const u8 *key,
 		*error = "Key size differs from header key_size";
 		return -EINVAL;
 	}
-	r = vcrypt_key_check(key, size, vd->hdr.uuid, kcv);
+	r = vcrypt_key_derive(key, size, vd->hdr.uuid, digest, mac_key);
+	memzero_explicit(mac_key, sizeof(mac_key));
 	if (r) {
-		*error = "Cannot compute the key check value (hmac(sha256))";
+		*error = "Cannot derive the key digest (hmac(sha256) missing?)";
 		return r;
 	}
-	r = crypto_memneq(kcv, vd->hdr.key_check, sizeof(kcv));
-	memzero_explicit(kcv, sizeof(kcv));
-	if (r) {
-		*error = "Key does not match header key_check (wrong key)";
+	if (crypto_memneq(digest, vd->hdr.key_digest, sizeof(digest))) {
+		*error = "Key does not match header key_digest (wrong key)";
 		return -EKEYREJECTED;
 	}
 
@@ -167,10 +162,8 @@ bad:
 }
 
 static int vcrypt_setup_crypto(struct dm_target *ti, struct vcrypt_dev *vd,
-			       const char *key_arg)
+			       const u8 *key, unsigned int size)
 {
-	u8 key[VEILCRYPT_MAX_KEY_SIZE];
-	unsigned int size;
 	int r;
 
 	vd->cipher = vcrypt_cipher_get(vd->hdr.cipher_id);
@@ -182,31 +175,32 @@ static int vcrypt_setup_crypto(struct dm_target *ti, struct vcrypt_dev *vd,
 		ti->error = "Header key_size not supported by the cipher";
 		return -EINVAL;
 	}
-	r = vcrypt_key_parse(key_arg, key, &size, &vd->key_ref, &ti->error);
-	if (r)
-		return r;
-	if (!size) {
-		ti->error = "Encrypted image needs a key";
-		return -EINVAL;
-	}
 	vd->key_size = size;
 	r = vcrypt_install_key(vd, key, size, &ti->error);
-	memzero_explicit(key, sizeof(key));
 	if (r)
 		return r;
 
 	vd->req_size = crypto_skcipher_reqsize(vd->tfm);
-	vd->req_offset = ALIGN(sizeof(struct vcrypt_io), CRYPTO_MINALIGN);
+	vd->req_offset = ALIGN(sizeof(struct vcrypt_chunk), CRYPTO_MINALIGN);
 	vd->iv_offset = ALIGN(vd->req_offset + sizeof(struct skcipher_request) +
 			      vd->req_size, 16);
-	ti->per_io_data_size = vd->iv_offset + VCRYPT_MAX_IV_SIZE;
+	vd->chunk_size = ALIGN(vd->iv_offset + VCRYPT_MAX_IV_SIZE, CRYPTO_MINALIGN);
+	vd->chunk_offset = ALIGN(sizeof(struct vcrypt_io), CRYPTO_MINALIGN);
+	ti->per_io_data_size = vd->chunk_offset + vd->chunk_size;
 	vd->io_sized = true;
 
-	vd->wq = alloc_workqueue("kvcryptd/%s", WQ_MEM_RECLAIM | WQ_HIGHPRI |
-				 WQ_CPU_INTENSIVE, 0,
-				 dm_table_device_name(ti->table));
-	if (!vd->wq) {
-		ti->error = "Cannot allocate the workqueue";
+	/*
+	 * Unbound: the chunks of a large bio run on every CPU there is.  Not
+	 * high priority: its workers would starve the submitter, which then
+	 * cannot keep the queue full.
+	 */
+	vd->wq = alloc_workqueue("kvcryptd/%s", WQ_MEM_RECLAIM | WQ_UNBOUND,
+				 num_online_cpus(), dm_table_device_name(ti->table));
+	vd->cpu_wq = alloc_workqueue("kvcryptd_cpu/%s", WQ_MEM_RECLAIM |
+				     WQ_CPU_INTENSIVE, 0,
+				     dm_table_device_name(ti->table));
+	if (!vd->wq || !vd->cpu_wq) {
+		ti->error = "Cannot allocate the workqueues";
 		return -ENOMEM;
 	}
 	r = bioset_init(&vd->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
@@ -215,7 +209,10 @@ static int vcrypt_setup_crypto(struct dm_target *ti, struct vcrypt_dev *vd,
 		return r;
 	}
 	/* One largest write's worth of pages, always available. */
-	r = mempool_init_page_pool(&vd->page_pool, BIO_MAX_VECS, 0);
+	vcrypt_clients_update(1);
+	vd->counted = true;
+	r = mempool_init(&vd->page_pool, BIO_MAX_VECS, vcrypt_page_alloc,
+			 vcrypt_page_free, vd);
 	if (r) {
 		ti->error = "Cannot allocate the bounce page pool";
 		return r;
@@ -266,8 +263,12 @@ static void vcrypt_dtr(struct dm_target *ti)
 		return;
 	if (vd->wq)
 		destroy_workqueue(vd->wq);
+	if (vd->cpu_wq)
+		destroy_workqueue(vd->cpu_wq);
 	mempool_exit(&vd->page_pool);
 	bioset_exit(&vd->bs);
+	if (vd->counted)
+		vcrypt_clients_update(-1);
 	if (vd->tfm)
 		crypto_free_skcipher(vd->tfm);
 	if (vd->cipher)
@@ -280,8 +281,25 @@ static void vcrypt_dtr(struct dm_target *ti)
 	kfree_sensitive(vd);
 }
 
+/*
+ * Parse the key argument into @key and wipe a hex key from the table's
+ * copy at once, so that it lives only in @key until the cipher has it.
+ */
+static int vcrypt_take_key(struct dm_target *ti, struct vcrypt_dev *vd,
+			   char *arg, u8 *key, unsigned int *size)
+{
+	int r;
+
+	r = vcrypt_key_parse(arg, key, size, &vd->key_ref, &ti->error);
+	if (arg[0] != ':')
+		memzero_explicit(arg, strlen(arg));
+	return r;
+}
+
 static int vcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	u8 key[VEILCRYPT_MAX_KEY_SIZE];
+	unsigned int key_size = 0;
 	struct dm_arg_set as;
 	struct vcrypt_dev *vd;
 	int r;
@@ -298,7 +316,12 @@ static int vcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->private = vd;
 	mutex_init(&vd->key_lock);
 	mutex_init(&vd->bounce_lock);
+	atomic_long_set(&vd->bounce_pages, 0);
+	atomic_set(&vd->inflight, 0);
 
+	r = vcrypt_take_key(ti, vd, argv[1], key, &key_size);
+	if (r)
+		goto bad;
 	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table), &vd->dev);
 	if (r) {
 		ti->error = "Device lookup failed";
@@ -309,22 +332,18 @@ static int vcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = vcrypt_parse_opts(ti, vd, &as);
 	if (r)
 		goto bad;
-	r = vcrypt_read_header(ti, vd);
+	r = vcrypt_header_load(ti, vd, key_size ? key : NULL, key_size);
 	if (r)
 		goto bad;
 	r = vcrypt_check_geometry(ti, vd);
 	if (r)
 		goto bad;
-
 	if (vd->encrypted) {
-		r = vcrypt_setup_crypto(ti, vd, argv[1]);
+		r = vcrypt_setup_crypto(ti, vd, key, key_size);
 		if (r)
 			goto bad;
-	} else if (strcmp(argv[1], "-")) {
-		ti->error = "Plain image: the key must be -";
-		r = -EINVAL;
-		goto bad;
 	}
+	memzero_explicit(key, sizeof(key));
 
 	r = dm_set_target_max_io_len(ti, BIO_MAX_VECS << (PAGE_SHIFT - SECTOR_SHIFT));
 	if (r)
@@ -332,8 +351,11 @@ static int vcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->num_flush_bios = 1;
 	if (vd->opts & VCRYPT_OPT_ALLOW_DISCARDS)
 		ti->num_discard_bios = 1;
+	/* Writes of swap need bounce pages: do not let swap eat them all. */
+	ti->limit_swap_bios = true;
 	return 0;
 bad:
+	memzero_explicit(key, sizeof(key));
 	vcrypt_dtr(ti);
 	ti->private = NULL;
 	return r;
@@ -387,6 +409,7 @@ static int vcrypt_message_key(struct vcrypt_dev *vd, unsigned int argc,
 	char *ref;
 	int r;
 
+	lockdep_assert_held(&vd->key_lock);
 	if (argc == 2 && !strcasecmp(argv[1], "wipe")) {
 		crypto_free_skcipher(vd->tfm);
 		vd->tfm = NULL;
@@ -399,7 +422,8 @@ static int vcrypt_message_key(struct vcrypt_dev *vd, unsigned int argc,
 		return -EINVAL;
 
 	r = vcrypt_key_parse(argv[2], key, &size, &ref, &error);
-	memzero_explicit(argv[2], strlen(argv[2]));
+	if (argv[2][0] != ':')
+		memzero_explicit(argv[2], strlen(argv[2]));
 	if (!r && !size) {
 		error = "key set needs a key";
 		r = -EINVAL;
@@ -431,25 +455,45 @@ static int vcrypt_message(struct dm_target *ti, unsigned int argc,
 		DMWARN_LIMIT("key message on a plain image");
 		return -EINVAL;
 	}
-	if (!dm_suspended(ti)) {
-		DMWARN_LIMIT("key messages are accepted only while suspended");
-		return -EBUSY;
-	}
 	mutex_lock(&vd->key_lock);
-	r = vcrypt_message_key(vd, argc, argv);
+	if (vd->suspended) {
+		r = vcrypt_message_key(vd, argc, argv);
+	} else {
+		DMWARN_LIMIT("key messages are accepted only while suspended");
+		r = -EBUSY;
+	}
 	mutex_unlock(&vd->key_lock);
 	return r;
+}
+
+/*
+ * suspended is set once I/O has stopped and cleared, under key_lock, in
+ * the same step that checks the key: a key message cannot slip between
+ * that check and the resumed I/O.
+ */
+static void vcrypt_postsuspend(struct dm_target *ti)
+{
+	struct vcrypt_dev *vd = ti->private;
+
+	mutex_lock(&vd->key_lock);
+	vd->suspended = true;
+	mutex_unlock(&vd->key_lock);
 }
 
 static int vcrypt_preresume(struct dm_target *ti)
 {
 	struct vcrypt_dev *vd = ti->private;
+	int r = 0;
 
+	mutex_lock(&vd->key_lock);
 	if (vd->encrypted && !vd->key_valid) {
 		DMERR_LIMIT("%s: cannot resume with the key wiped", vd->dev->name);
-		return -EAGAIN;
+		r = -EAGAIN;
+	} else {
+		vd->suspended = false;
 	}
-	return 0;
+	mutex_unlock(&vd->key_lock);
+	return r;
 }
 
 static int vcrypt_iterate_devices(struct dm_target *ti,
@@ -474,13 +518,14 @@ static void vcrypt_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type vcrypt_target = {
 	.name		 = "veilcrypt",
-	.version	 = {1, 0, 0},
+	.version	 = {2, 0, 0},
 	.module		 = THIS_MODULE,
 	.ctr		 = vcrypt_ctr,
 	.dtr		 = vcrypt_dtr,
 	.map		 = vcrypt_map,
 	.status		 = vcrypt_status,
 	.message	 = vcrypt_message,
+	.postsuspend	 = vcrypt_postsuspend,
 	.preresume	 = vcrypt_preresume,
 	.iterate_devices = vcrypt_iterate_devices,
 	.io_hints	 = vcrypt_io_hints,

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dm-veilcrypt keys: a hex string or a kernel keyring reference
- * ":<size>:<logon|user>:<description>", and the key-check value that
- * tells a wrong key from the right one before any data is touched.
+ * ":<size>:<logon|user>:<description>", and the values derived from the
+ * key that authenticate the image header (uapi/linux/veilcrypt.h): the key
+ * digest that tells a wrong key from the right one, and the MAC key.
+ * HKDF-SHA256 (RFC 5869) is done here with hmac(sha256), one block of
+ * output per value.
  */
 #include <linux/key.h>
 #include <linux/key-type.h>
@@ -12,6 +15,7 @@
 #include <keys/user-type.h>
 #include <crypto/algapi.h>
 #include <crypto/hash.h>
+#include <crypto/sha2.h>
 
 #include "vcrypt.h"
 
@@ -133,26 +137,77 @@ int vcrypt_key_parse(const char *arg, u8 *key, unsigned int *size,
 	return 0;
 }
 
-/* The key-check value of @key for an image with @uuid (see veilcrypt.h). */
-int vcrypt_key_check(const u8 *key, unsigned int size, const u8 *uuid, u8 *kcv)
+static int vcrypt_hmac(struct crypto_shash *tfm, const u8 *key,
+		       unsigned int key_len, const void *a, unsigned int a_len,
+		       const void *b, unsigned int b_len, u8 *out)
 {
-	static const char label[] = VEILCRYPT_KCV_LABEL;
+	int r;
+
+	r = crypto_shash_setkey(tfm, key, key_len);
+	if (!r) {
+		SHASH_DESC_ON_STACK(desc, tfm);
+
+		desc->tfm = tfm;
+		r = crypto_shash_init(desc) ?:
+		    crypto_shash_update(desc, a, a_len) ?:
+		    crypto_shash_finup(desc, b, b_len, out);
+		shash_desc_zero(desc);
+	}
+	return r;
+}
+
+/* HKDF-Expand for one block: HMAC(prk, info || 0x01). */
+static int vcrypt_hkdf_expand1(struct crypto_shash *tfm, const u8 *prk,
+			       const char *info, size_t info_len, u8 *out)
+{
+	static const u8 one = 1;
+
+	return vcrypt_hmac(tfm, prk, SHA256_DIGEST_SIZE, info, info_len,
+			   &one, 1, out);
+}
+
+/**
+ * vcrypt_key_derive - the key digest and header MAC key of a volume key
+ * @key: the volume key
+ * @size: its size in bytes
+ * @uuid: the image UUID, HKDF's salt
+ * @digest: receives VEILCRYPT_DIGEST_LEN bytes, compared with key_digest
+ * @mac_key: receives SHA256_DIGEST_SIZE bytes (wipe it after use)
+ */
+int vcrypt_key_derive(const u8 *key, unsigned int size, const u8 *uuid,
+		      u8 *digest, u8 *mac_key)
+{
+	static const char digest_info[] = VEILCRYPT_DIGEST_INFO;
+	static const char mac_info[] = VEILCRYPT_MAC_INFO;
+	struct crypto_shash *tfm;
+	u8 prk[SHA256_DIGEST_SIZE];
+	int r;
+
+	tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
+	if (IS_ERR(tfm))
+		return PTR_ERR(tfm);
+	/* HKDF-Extract: PRK = HMAC(salt = uuid, ikm = key). */
+	r = vcrypt_hmac(tfm, uuid, VEILCRYPT_UUID_LEN, key, size, NULL, 0, prk) ?:
+	    vcrypt_hkdf_expand1(tfm, prk, digest_info, sizeof(digest_info) - 1,
+				digest) ?:
+	    vcrypt_hkdf_expand1(tfm, prk, mac_info, sizeof(mac_info) - 1,
+				mac_key);
+	memzero_explicit(prk, sizeof(prk));
+	crypto_free_shash(tfm);
+	return r;
+}
+
+/* The MAC of an encoded header: HMAC(mac_key, bytes before the mac). */
+int vcrypt_header_mac(const u8 *mac_key, const void *hdr, u8 *mac)
+{
 	struct crypto_shash *tfm;
 	int r;
 
 	tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
 	if (IS_ERR(tfm))
 		return PTR_ERR(tfm);
-	r = crypto_shash_setkey(tfm, key, size);
-	if (!r) {
-		SHASH_DESC_ON_STACK(desc, tfm);
-
-		desc->tfm = tfm;
-		r = crypto_shash_init(desc) ?:
-		    crypto_shash_update(desc, label, sizeof(label) - 1) ?:
-		    crypto_shash_finup(desc, uuid, VEILCRYPT_UUID_LEN, kcv);
-		shash_desc_zero(desc);
-	}
+	r = vcrypt_hmac(tfm, mac_key, SHA256_DIGEST_SIZE, hdr,
+			VEILCRYPT_MAC_OFFSET, NULL, 0, mac);
 	crypto_free_shash(tfm);
 	return r;
 }

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-veilcrypt's I/O path.
+ *
+ * Reads go down unchanged (remapped past the metadata); when they
+ * complete, the data is decrypted in place.  Writes are encrypted into
+ * bounce pages and the bounce bio goes down.  The conversion is cut into
+ * chunks, each a run of sectors converted one skcipher request at a time:
+ *
+ *   - a bio of at least split_kib is cut into one chunk per CPU (at most
+ *     VCRYPT_MAX_CHUNKS); the first runs where the bio is (the submitter
+ *     for a write, the completion for a read), each other one on another
+ *     CPU through a per-CPU workqueue, so one large bio uses every CPU;
+ *   - once the cipher has answered asynchronously, the local part is cut
+ *     further so that up to VCRYPT_ASYNC_INFLIGHT requests are in flight;
+ *     a chunk continues from its completion callback;
+ *   - a small bio is one chunk, converted inline, with no allocation;
+ *   - under a deep queue (more bios in flight than CPUs) the submitter of
+ *     a write, or the completion of a read, leaves every chunk to the
+ *     unbound workqueue and goes back to its queue at once; a large bio
+ *     is then cut at every split_kib, for the workers to share.
+ *
+ * The last chunk to finish completes the read, or sends the write down.
+ *
+ * Allocations on this path cannot fail the I/O: bounce bios come from a
+ * bio_set, bounce pages from a mempool that holds one largest write (when
+ * the pool must be waited on, bounce_lock lets one writer at a time wait,
+ * so no two writers can each hold half of the reserve); when the chunk
+ * array cannot be allocated, the bio is converted as one chunk.
+ */
+#include <linux/bio.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "vcrypt.h"
+
+#define VCRYPT_MAX_CHUNKS	16
+#define VCRYPT_ASYNC_INFLIGHT	8
+
+unsigned int vcrypt_split_kib = 128;
+module_param_named(split_kib, vcrypt_split_kib, uint, 0644);
+MODULE_PARM_DESC(split_kib,
+		 "Bios of at least this many KiB are converted on several CPUs (0: never)");
+
+static void vcrypt_chunk_run(struct vcrypt_chunk *ch, bool may_sleep);
+
+static inline struct vcrypt_chunk *vcrypt_chunk(struct vcrypt_io *io,
+						unsigned int i)
+{
+	void *base = io->chunks ?: (void *)io + io->vd->chunk_offset;
+
+	return base + i * io->vd->chunk_size;
+}
+
+static inline struct skcipher_request *vcrypt_chunk_req(struct vcrypt_chunk *ch)
+{
+	return (void *)ch + ch->io->vd->req_offset;
+}
+
+static inline u8 *vcrypt_chunk_iv(struct vcrypt_chunk *ch)
+{
+	return (u8 *)ch + ch->io->vd->iv_offset;
+}
+
+/* Context where a crypto request may be issued and a bio completed. */
+static inline bool vcrypt_may_convert_here(void)
+{
+	return !in_hardirq() && !irqs_disabled();
+}
+
+static void vcrypt_free_bounce(struct vcrypt_dev *vd, struct bio *clone)
+{
+	struct bvec_iter_all iter_all;
+	struct bio_vec *bv;
+
+	bio_for_each_segment_all(bv, clone, iter_all)
+		mempool_free(bv->bv_page, &vd->page_pool);
+	bio_put(clone);
+}
+
+static void vcrypt_write_endio(struct bio *clone)
+{
+	struct vcrypt_io *io = clone->bi_private;
+	struct bio *bio = io->bio;
+
+	if (clone->bi_status)
+		bio->bi_status = clone->bi_status;
+	vcrypt_free_bounce(io->vd, clone);
+	bio_endio(bio);
+}
+
+static void vcrypt_submit_work(struct work_struct *work)
+{
+	struct vcrypt_io *io = container_of(work, struct vcrypt_io, work);
+
+	dm_submit_bio_remap(io->bio, io->clone);
+}
+
+/*
+ * Every chunk done: finish the read, or send the write down.  @may_sleep
+ * is false in a bio or crypto completion, where submitting could sleep.
+ */
+static void vcrypt_io_end(struct vcrypt_io *io, bool may_sleep)
+{
+	struct bio *bio = io->bio;
+
+	kfree(io->chunks);
+	io->chunks = NULL;
+	atomic_dec(&io->vd->inflight);
+	if (!io->write) {
+		bio->bi_end_io = io->orig_end_io;
+		bio->bi_private = io->orig_private;
+		if (io->status)
+			bio->bi_status = io->status;
+		bio_endio(bio);
+		return;
+	}
+	if (io->status) {
+		vcrypt_free_bounce(io->vd, io->clone);
+		bio->bi_status = io->status;
+		bio_endio(bio);
+		return;
+	}
+	if (may_sleep) {
+		dm_submit_bio_remap(bio, io->clone);
+	} else {
+		INIT_WORK(&io->work, vcrypt_submit_work);
+		queue_work(io->vd->wq, &io->work);
+	}
+}
+
+static void vcrypt_chunk_done(struct vcrypt_chunk *ch, bool may_sleep)
+{
+	struct vcrypt_io *io = ch->io;
+
+	if (atomic_dec_and_test(&io->pending))
+		vcrypt_io_end(io, may_sleep);
+}
+
+static void vcrypt_chunk_work(struct work_struct *work)
+{
+	vcrypt_chunk_run(container_of(work, struct vcrypt_chunk, work), true);
+}
+
+static void vcrypt_chunk_queue(struct vcrypt_chunk *ch)
+{
+	INIT_WORK(&ch->work, vcrypt_chunk_work);
+	queue_work(ch->io->vd->wq, &ch->work);
+}
+
+static void vcrypt_chunk_advance(struct vcrypt_chunk *ch)
+{
+	struct vcrypt_io *io = ch->io;
+	unsigned int ss = io->vd->sector_size;
+
+	bio_advance_iter_single(io->bio, &ch->iter_in, ss);
+	if (io->write)
+		bio_advance_iter_single(io->clone, &ch->iter_out, ss);
+	ch->iv_sector++;
+	ch->left--;
+}
+
+/* An asynchronous cipher finished one sector of @data's chunk. */
+void vcrypt_crypt_done(void *data, int err)
+{
+	struct vcrypt_chunk *ch = data;
+
+	/* A backlogged request was accepted; the real completion follows. */
+	if (err == -EINPROGRESS)
+		return;
+	if (err) {
+		ch->io->status = BLK_STS_IOERR;
+		ch->left = 0;
+	} else {
+		vcrypt_chunk_advance(ch);
+	}
+	if (!ch->left)
+		vcrypt_chunk_done(ch, false);
+	else if (vcrypt_may_convert_here())
+		vcrypt_chunk_run(ch, false);
+	else
+		vcrypt_chunk_queue(ch);
+}
+
+/*
+ * Convert the chunk's sectors.  Never sleeps; returns early when the
+ * cipher goes asynchronous, and vcrypt_crypt_done() continues.
+ * @may_sleep says whether the caller's context may submit a bio.
+ */
+static void vcrypt_chunk_run(struct vcrypt_chunk *ch, bool may_sleep)
+{
+	struct vcrypt_io *io = ch->io;
+	struct vcrypt_dev *vd = io->vd;
+	struct skcipher_request *req = vcrypt_chunk_req(ch);
+	unsigned int ss = vd->sector_size;
+	u8 *iv = vcrypt_chunk_iv(ch);
+	struct bio_vec in, out;
+	int r;
+
+	while (ch->left) {
+		in = bio_iter_iovec(io->bio, ch->iter_in);
+		if (unlikely(in.bv_len < ss)) {
+			/* io_hints' dma_alignment forbids this; refuse it. */
+			io->status = BLK_STS_IOERR;
+			break;
+		}
+		sg_init_table(&ch->sg_in, 1);
+		sg_set_page(&ch->sg_in, in.bv_page, ss, in.bv_offset);
+		if (io->write) {
+			out = bio_iter_iovec(io->clone, ch->iter_out);
+			sg_init_table(&ch->sg_out, 1);
+			sg_set_page(&ch->sg_out, out.bv_page, ss, out.bv_offset);
+		}
+
+		memset(iv, 0, vd->iv_size);
+		*(__le64 *)iv = cpu_to_le64(ch->iv_sector);	/* 8-aligned */
+		skcipher_request_set_tfm(req, vd->tfm);
+		skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+					      vcrypt_crypt_done_fn, ch);
+		skcipher_request_set_crypt(req, &ch->sg_in,
+					   io->write ? &ch->sg_out : &ch->sg_in,
+					   ss, iv);
+		r = io->write ? crypto_skcipher_encrypt(req) :
+				crypto_skcipher_decrypt(req);
+		if (r == -EINPROGRESS || r == -EBUSY) {
+			if (!READ_ONCE(vd->async_seen))
+				WRITE_ONCE(vd->async_seen, true);
+			return;
+		}
+		if (unlikely(r)) {
+			io->status = BLK_STS_IOERR;
+			break;
+		}
+		vcrypt_chunk_advance(ch);
+	}
+	vcrypt_chunk_done(ch, may_sleep);
+}
+
+static void vcrypt_chunk_init(struct vcrypt_io *io, struct vcrypt_chunk *ch,
+			      unsigned int first, unsigned int nr)
+{
+	unsigned int bytes = first << (io->vd->sector_shift + SECTOR_SHIFT);
+
+	ch->io = io;
+	ch->iter_in = io->iter_in;
+	bio_advance_iter(io->bio, &ch->iter_in, bytes);
+	if (io->write) {
+		ch->iter_out = io->iter_out;
+		bio_advance_iter(io->clone, &ch->iter_out, bytes);
+	}
+	ch->iv_sector = io->iv_sector + first;
+	ch->left = nr;
+}
+
+/*
+ * How many chunks: @remote go to other CPUs, @local run here (more than
+ * one only for an asynchronous cipher).
+ */
+/*
+ * How many chunks: @remote go to other CPUs, @local run here (more than
+ * one only for an asynchronous cipher).  Under a deep queue (@deep) every
+ * chunk goes to the workqueue, and a large bio is cut at every split_kib
+ * so that the workers share it evenly.
+ */
+static void vcrypt_plan(struct vcrypt_io *io, unsigned int sectors, bool deep,
+			unsigned int *local, unsigned int *remote)
+{
+	struct vcrypt_dev *vd = io->vd;
+	unsigned long bytes = (unsigned long)sectors << (vd->sector_shift + SECTOR_SHIFT);
+	unsigned long split = (unsigned long)READ_ONCE(vcrypt_split_kib) << 10;
+	unsigned int cpus = num_online_cpus(), pieces = 1;
+
+	if (split && cpus > 1 && bytes >= split)
+		pieces = min_t(unsigned long, DIV_ROUND_UP(bytes, split), VCRYPT_MAX_CHUNKS);
+	if (!deep)
+		pieces = min(pieces, cpus);
+	*remote = pieces - 1;
+	*local = 1;
+	if (READ_ONCE(vd->async_seen))
+		*local = clamp(sectors / pieces, 1U, (unsigned int)VCRYPT_ASYNC_INFLIGHT);
+}
+
+/* The next online CPU after @cpu, round the mask. */
+static int vcrypt_next_cpu(int cpu)
+{
+	cpu = cpumask_next(cpu, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+}
+
+/*
+ * Convert the whole bio: cut it into chunks, send the remote ones to the
+ * other CPUs (each its own: the scheduler would not always spread the
+ * workers of an unbound queue), run the local ones here; or, when @here is
+ * false or the queue is deep, leave them all to the unbound workqueue.
+ */
+static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
+{
+	struct vcrypt_dev *vd = io->vd;
+	unsigned int sectors = io->iter_in.bi_size >> (vd->sector_shift + SECTOR_SHIFT);
+	unsigned int local, remote, n, i, first, share, part, off;
+	bool deep = atomic_read(&vd->inflight) > num_online_cpus();
+	struct vcrypt_chunk *ch;
+	int cpu;
+
+	/* A deep queue: the submitter has better things to do. */
+	if (deep)
+		here = false;
+	vcrypt_plan(io, sectors, deep, &local, &remote);
+	n = local + remote;
+	io->chunks = NULL;
+	if (n > 1) {
+		io->chunks = kmalloc_array(n, vd->chunk_size,
+					   (may_sleep ? GFP_NOIO : GFP_NOWAIT) | __GFP_NOWARN);
+		if (!io->chunks) {
+			n = 1;
+			local = 1;
+			remote = 0;
+		}
+	}
+	atomic_set(&io->pending, n);
+
+	/* The remote chunks take equal shares; the local part the rest. */
+	share = sectors / (remote + 1);
+	first = sectors - share * remote;
+	cpu = raw_smp_processor_id();
+	for (i = 0; i < remote; i++) {
+		ch = vcrypt_chunk(io, local + i);
+		vcrypt_chunk_init(io, ch, first + i * share, share);
+		INIT_WORK(&ch->work, vcrypt_chunk_work);
+		if (here) {
+			cpu = vcrypt_next_cpu(cpu);
+			queue_work_on(cpu, vd->cpu_wq, &ch->work);
+		} else {
+			queue_work(vd->wq, &ch->work);
+		}
+	}
+	for (i = 0, off = 0; i < local; i++, off += part) {
+		part = first / local + (i < first % local);
+		vcrypt_chunk_init(io, vcrypt_chunk(io, i), off, part);
+	}
+	for (i = 0; i < local; i++) {
+		if (here)
+			vcrypt_chunk_run(vcrypt_chunk(io, i), may_sleep);
+		else
+			vcrypt_chunk_queue(vcrypt_chunk(io, i));
+	}
+}
+
+static void vcrypt_read_endio(struct bio *bio)
+{
+	struct vcrypt_io *io = bio->bi_private;
+	bool here;
+
+	if (bio->bi_status) {
+		atomic_dec(&io->vd->inflight);
+		bio->bi_end_io = io->orig_end_io;
+		bio->bi_private = io->orig_private;
+		bio_endio(bio);
+		return;
+	}
+	/* Inline unless in hard interrupt context or told otherwise. */
+	here = !(io->vd->opts & VCRYPT_OPT_READ_WORKQUEUE) && vcrypt_may_convert_here();
+	vcrypt_convert(io, here, false);
+}
+
+/*
+ * A bounce bio for @bio's payload.  Tries the page pool without waiting
+ * first; if that fails, gives back what it took and waits on the pool
+ * under bounce_lock.
+ */
+static struct bio *vcrypt_alloc_bounce(struct vcrypt_dev *vd, struct bio *bio)
+{
+	unsigned int size = bio->bi_iter.bi_size, nr, len, i;
+	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	bool locked = false;
+	struct bio *clone;
+	struct page *page;
+
+	nr = DIV_ROUND_UP(size, PAGE_SIZE);
+retry:
+	clone = bio_alloc_bioset(vd->dev->bdev, nr, bio->bi_opf, GFP_NOIO,
+				 &vd->bs);
+	for (i = 0; i < nr; i++) {
+		page = mempool_alloc(&vd->page_pool, gfp);
+		if (!page) {
+			vcrypt_free_bounce(vd, clone);
+			mutex_lock(&vd->bounce_lock);
+			locked = true;
+			gfp = GFP_NOIO;
+			goto retry;
+		}
+		len = min_t(unsigned int, size - i * PAGE_SIZE, PAGE_SIZE);
+		__bio_add_page(clone, page, len, 0);
+	}
+	if (locked)
+		mutex_unlock(&vd->bounce_lock);
+	return clone;
+}
+
+static int vcrypt_map_write(struct vcrypt_dev *vd, struct vcrypt_io *io,
+			    struct bio *bio)
+{
+	struct bio *clone = vcrypt_alloc_bounce(vd, bio);
+
+	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
+	clone->bi_private = io;
+	clone->bi_end_io = vcrypt_write_endio;
+	io->clone = clone;
+	io->iter_out = clone->bi_iter;
+	vcrypt_convert(io, !(vd->opts & VCRYPT_OPT_WRITE_WORKQUEUE), true);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int vcrypt_map(struct dm_target *ti, struct bio *bio)
+{
+	struct vcrypt_dev *vd = ti->private;
+	struct vcrypt_io *io;
+	sector_t offset;
+
+	bio_set_dev(bio, vd->dev->bdev);
+	/* Empty flushes; a flush carrying data is encrypted like any write. */
+	if (!bio_sectors(bio))
+		return DM_MAPIO_REMAPPED;
+	offset = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	bio->bi_iter.bi_sector = vd->data_start + offset;
+	if (!vd->encrypted || bio_op(bio) == REQ_OP_DISCARD)
+		return DM_MAPIO_REMAPPED;
+
+	if (unlikely((offset | bio_sectors(bio)) &
+		     ((1U << vd->sector_shift) - 1)))
+		return DM_MAPIO_KILL;
+
+	io = dm_per_bio_data(bio, ti->per_io_data_size);
+	io->vd = vd;
+	io->bio = bio;
+	io->clone = NULL;
+	io->chunks = NULL;
+	io->status = BLK_STS_OK;
+	io->iter_in = bio->bi_iter;
+	io->iv_sector = offset >> vd->sector_shift;
+	io->write = op_is_write(bio_op(bio));
+	atomic_inc(&vd->inflight);
+
+	if (io->write)
+		return vcrypt_map_write(vd, io, bio);
+
+	io->orig_end_io = bio->bi_end_io;
+	io->orig_private = bio->bi_private;
+	bio->bi_end_io = vcrypt_read_endio;
+	bio->bi_private = io;
+	return DM_MAPIO_REMAPPED;
+}
