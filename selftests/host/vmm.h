@@ -440,20 +440,26 @@ static inline int vmm_prepare_sized(struct vmm *v, int veil, size_t size,
 		.cmd = size == sizeof(pr.p) ? VEIL_IOC_PREPARE : VEIL_IOC_PREPARE_V1,
 		.p = { .size = size, .timeout_ms = 20000 },
 	};
-	uint64_t seq = c->req_seq + 1;
+	/*
+	 * The host numbers its requests on from the last one it sent, which a
+	 * REGISTER (clearing the page) does not reset: wait for a new number.
+	 */
+	uint64_t old = c->req_seq, seq = 0;
 	pthread_t t;
 	int i;
 
 	if (pthread_create(&t, NULL, vmm_do_prepare, &pr))
 		return -EAGAIN;
 	for (i = 0; i < 4000; i++) {
-		if (c->req_seq == seq && c->req_op == VEIL_REQ_PREPARE)
+		if (c->req_seq != old && c->req_op == VEIL_REQ_PREPARE) {
+			seq = c->req_seq;
 			break;
+		}
 		if (i > 10 && pr.r)
 			break;		/* refused before the request went out */
 		usleep(5000);
 	}
-	if (c->req_seq == seq) {
+	if (seq) {
 		if (set)
 			vmm_publish(v, set, n, gen);
 		c->guest_generation = gen;
