@@ -24,6 +24,11 @@
  *   vault find SEED FILE   print how many times the secret occurs in FILE
  *   vault pieces SEED FILE print how many times its four 16-byte pieces do
  *   vault show SEED        print the secret (for a person, never in tests)
+ *   vault lib FILE         map FILE read-only, touch and read every page of
+ *                          it, keep it open and wait (what a process that
+ *                          links a shared library does to its page cache)
+ *   vault as UID PROG ARG...  run PROG as user and group UID, no other
+ *                          group (a guest user without privileges)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +40,7 @@
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <grp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
@@ -493,6 +499,48 @@ static int cmd_sink(unsigned short port)
 		pause();
 }
 
+static int cmd_lib(const char *path)
+{
+	volatile const char *m;
+	char buf[4096];
+	unsigned long sum = 0;
+	struct stat st;
+	off_t off;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st) || !st.st_size) {
+		fprintf(stderr, "vault: %s: cannot open a file with data\n", path);
+		return 2;
+	}
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED) {
+		perror("vault: mmap");
+		return 2;
+	}
+	for (off = 0; off < st.st_size; off += 4096)
+		sum += m[off];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		sum += (unsigned char)buf[0];
+	printf("lib: %s mapped and read, %lld bytes (%lu)\n", path,
+	       (long long)st.st_size, sum & 0xff);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int cmd_as(const char *uid, char **argv)
+{
+	unsigned long id = strtoul(uid, NULL, 10);
+
+	if (!id || setgroups(0, NULL) || setgid(id) || setuid(id)) {
+		perror("vault: as");
+		return 2;
+	}
+	execvp(argv[0], argv);
+	perror("vault: as");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	char secret[SECRET_LEN + 1];
@@ -511,6 +559,10 @@ int main(int argc, char **argv)
 		return cmd_find(argv[2], argv[3], 0);
 	if (argc == 4 && !strcmp(argv[1], "pieces"))
 		return cmd_find(argv[2], argv[3], 16);
+	if (argc >= 4 && !strcmp(argv[1], "as"))
+		return cmd_as(argv[2], argv + 3);
+	if (argc == 3 && !strcmp(argv[1], "lib"))
+		return cmd_lib(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "show")) {
 		make_secret(argv[2], secret);
 		secret[SECRET_LEN] = 0;
@@ -519,6 +571,6 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "usage: vault hold SEED [MIB] | vault app SEED | vault find SEED FILE |\n"
 		"       vault pieces SEED FILE | vault show SEED | vault feed PORT |\n"
-		"       vault sink PORT\n");
+		"       vault sink PORT | vault lib FILE | vault as UID PROG ARG...\n");
 	return 2;
 }
