@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The veil command against veil_guest: exclude, list, include, status,
-# extents, dontdump, and its exit codes (tools/include/veil_exit.h) for
+# extents, dontdump, the zswap warning, and its exit codes (tools/include/veil_exit.h) for
 # refused requests and bad usage.
 n=0 failed=0
 
@@ -34,6 +34,20 @@ json_escapes() {	# a command name with a quote and a backslash
 	grep -qF '"name": "a\"b\\c"' /tmp/veil_cli.json
 }
 
+# veil status warns about zswap exactly when it is on, in text and JSON.
+zswap_warning() {
+	z=/sys/module/zswap/parameters/enabled
+	was=$(cat $z)
+	echo N >$z || return 1
+	veil status >/tmp/zs.off && veil status --json >>/tmp/zs.off || return 1
+	echo Y >$z || return 1
+	veil status >/tmp/zs.on && veil status --json >>/tmp/zs.on
+	echo "$was" >$z
+	cat /tmp/zs.off /tmp/zs.on
+	! grep -q 'zswap is on' /tmp/zs.off && grep -q '"zswap": false' /tmp/zs.off &&
+		grep -q '^warning: *zswap is on' /tmp/zs.on && grep -q '"zswap": true' /tmp/zs.on
+}
+
 if ! command -v veil >/dev/null; then
 	echo "1..0 # SKIP the veil tool is not installed"
 	exit 4
@@ -45,7 +59,7 @@ if [ ! -e /sys/module/veil_guest ] &&
 fi
 
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 sleep 1000 &
 pid=$!
 
@@ -68,6 +82,12 @@ ok "dontdump on sets the module parameter" \
 	sh -c 'veil dontdump on && grep -q Y /sys/module/veil_guest/parameters/dontdump'
 ok "dontdump off clears it" \
 	sh -c 'veil dontdump off && grep -q N /sys/module/veil_guest/parameters/dontdump'
+if [ -w /sys/module/zswap/parameters/enabled ]; then
+	ok "status warns when zswap is on, and only then" zswap_warning
+else
+	n=$((n + 1))
+	echo "ok $n status warns when zswap is on # SKIP this kernel has no zswap"
+fi
 
 kill "$pid"
 [ "$failed" -eq 0 ]

@@ -405,6 +405,38 @@ static int dontdump_state(void)
 	return c == 'Y' || c == '1' ? 1 : c == 'N' || c == '0' ? 0 : -1;
 }
 
+/*
+ * Compressed swap in RAM: zswap keeps what it swaps out compressed in
+ * guest memory, and so does a zram swap device.  A page of an excluded
+ * process swapped out there sits in frames the guest does not publish (the
+ * swap-in at PREPARE frees the compressed copy, it does not wipe it).
+ * Bit 0: zswap is enabled; bit 1: swap is on zram; -1 if unknown.
+ */
+#define SWAP_ZSWAP	1
+#define SWAP_ZRAM	2
+
+static int compressed_swap(void)
+{
+	FILE *f = fopen("/sys/module/zswap/parameters/enabled", "re");
+	char line[256];
+	int c, r = 0;
+
+	if (f) {
+		c = fgetc(f);
+		fclose(f);
+		if (c == 'Y' || c == '1')
+			r |= SWAP_ZSWAP;
+	}
+	f = fopen("/proc/swaps", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "/dev/zram", 9))
+			r |= SWAP_ZRAM;
+	fclose(f);
+	return r;
+}
+
 static void module_version(char *buf, size_t len)
 {
 	FILE *f = fopen("/sys/module/veil_guest/version", "re");
@@ -420,7 +452,7 @@ static void module_version(char *buf, size_t len)
 static int do_status(int fd)
 {
 	struct veil_guest_status st = { .size = sizeof(st) };
-	int dd = dontdump_state();
+	int dd = dontdump_state(), cs = compressed_swap();
 	char ver[64];
 
 	if (ioctl(fd, VEIL_GUEST_IOC_STATUS, &st)) {
@@ -453,7 +485,9 @@ static int do_status(int fd)
 			print_json_str(strerror(st.last_error));
 		else
 			printf("null");
-		printf("}\n");
+		printf(", \"zswap\": %s, \"zram_swap\": %s}\n",
+		       cs < 0 ? "null" : cs & SWAP_ZSWAP ? "true" : "false",
+		       cs < 0 ? "null" : cs & SWAP_ZRAM ? "true" : "false");
 		return 0;
 	}
 	printf("module:     veil_guest %s\n", ver[0] ? ver : "(version unknown)");
@@ -479,6 +513,13 @@ static int do_status(int fd)
 		printf("last error: none\n");
 	if (st.flags & VEIL_GUEST_ST_TEST_HOOKS)
 		printf("test hooks: enabled\n");
+	if (cs > 0)
+		printf("warning:    %s%s%s: memory of excluded processes swapped out there stays\n"
+		       "            compressed in frames that are not published (turn it off, or\n"
+		       "            set memory.zswap.max=0 on their cgroup)\n",
+		       cs & SWAP_ZSWAP ? "zswap is on" : "",
+		       cs == (SWAP_ZSWAP | SWAP_ZRAM) ? ", " : "",
+		       cs & SWAP_ZRAM ? "swap is on zram" : "");
 	return 0;
 }
 
