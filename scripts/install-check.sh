@@ -83,7 +83,7 @@ for mod in veil_host veil_guest dm-veilcrypt; do
 done
 grep -Eq "^(extra|updates)/(.*/)?veil_host\.ko" "$dest/$m/modules.dep"
 ok "depmod lists the modules in modules.dep" $? || sed 's/^/#   modules.dep: /' "$dest/$m/modules.dep"
-for t in veil veilctl; do
+for t in veil veilctl veil-disk; do
 	v=$("$dest/usr/local/sbin/$t" --version 2>&1)
 	[ "$v" = "$t $version" ]
 	ok "$t --version says $version (saw '$v')" $?
@@ -137,7 +137,10 @@ c=$(complete_line veil exclude --)
 [ "$c" = "--cgroup --children --comm --unit " ]
 ok "bash completes veil exclude's options (saw: $c)" $?
 c=$(complete_line veil-disk c)
-[ "$c" = "check close " ]
+[ "$c" = "change-key check close " ]
 ok "bash completes veil-disk's commands (saw: $c)" $?
+c=$(complete_line veil-disk add-key vm.img --new)
+[ "$c" = "--new-key-desc --new-key-file " ]
+ok "bash completes veil-disk add-key's options (saw: $c)" $?
 echo "1..$n"
 exit $bad

@@ -111,6 +111,7 @@ static void usage(FILE *f)
 "       veil-disk header-backup IMAGE --file F\n"
 "       veil-disk header-restore IMAGE --file F [--force]\n"
 "       veil-disk benchmark [--cipher NAME] [--sector-size N] [PBKDF] [--json]\n"
+"       veil-disk --help | --version\n"
 "\n"
 "KEY:     --key-file F (F - is standard input) | --key-desc user:DESC |\n"
 "         nothing: a passphrase from the terminal, or one line of standard input\n"
@@ -1095,7 +1096,7 @@ enum {
 	OPT_CIPHER, OPT_CIPHER_ID, OPT_KEY_SIZE, OPT_SECTOR_SIZE, OPT_SIZE,
 	OPT_DATA_OFFSET, OPT_PLAIN, OPT_FORCE, OPT_JSON, OPT_DISCARDS, OPT_RO,
 	OPT_KEY_SLOT, OPT_VK_FILE, OPT_FILE, OPT_ITER_TIME, OPT_PBKDF_MEMORY,
-	OPT_PBKDF_PARALLEL, OPT_PBKDF_ITER, OPT_BENCH_MS, OPT_HELP,
+	OPT_PBKDF_PARALLEL, OPT_PBKDF_ITER, OPT_BENCH_MS, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option longopts[] = {
@@ -1123,6 +1124,7 @@ static const struct option longopts[] = {
 	{ "pbkdf-force-iterations", required_argument, NULL, OPT_PBKDF_ITER },
 	{ "bench-time", required_argument, NULL, OPT_BENCH_MS },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1214,6 +1216,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
+			exit(VEIL_EXIT_OK);
+		case OPT_VERSION:
+			printf("veil-disk %s\n", VEIL_VERSION);
 			exit(VEIL_EXIT_OK);
 		default:
 			return -1;
