@@ -59,7 +59,7 @@ if [ ! -e /sys/module/veil_guest ] &&
 fi
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..18"
 sleep 1000 &
 pid=$!
 
@@ -82,6 +82,11 @@ ok "dontdump on sets the module parameter" \
 	sh -c 'veil dontdump on && grep -q Y /sys/module/veil_guest/parameters/dontdump'
 ok "dontdump off clears it" \
 	sh -c 'veil dontdump off && grep -q N /sys/module/veil_guest/parameters/dontdump'
+ok "exclude and include with --json or -j print their success" \
+	sh -c "veil exclude --json $pid | grep -q '\"command\": \"exclude\", \"ok\": true}' &&
+		veil include -j $pid | grep -q '\"command\": \"include\", \"ok\": true}'"
+ok "--help with --json prints the help only" \
+	sh -c "veil --help --json >/tmp/h && grep -q '^usage' /tmp/h && ! grep -q schema /tmp/h"
 if [ -w /sys/module/zswap/parameters/enabled ]; then
 	ok "status warns when zswap is on, and only then" zswap_warning
 else

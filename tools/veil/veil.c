@@ -854,10 +854,12 @@ static int run(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
+		json = 0;
 		return 0;
 	}
 	if (!strcmp(cmd, "--version")) {
 		printf("veil %s\n", VEIL_VERSION);
+		json = 0;
 		return 0;
 	}
 	command = cmd;
@@ -887,6 +889,7 @@ static int run(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			json = 0;
 			return 0;
 		default:
 			err("bad option (veil --help lists them)");
@@ -954,10 +957,15 @@ int main(int argc, char **argv)
 	int rc;
 
 	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--json"))
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			json = 1;
 	rc = run(argc, argv);
-	if (rc && json && !json_done)
+	if (rc && json && !json_done) {
 		json_failure(rc);
+	} else if (!rc && json && !json_done) {
+		/* exclude, include, dontdump: nothing to say but success. */
+		json_open(1);
+		printf("}\n");
+	}
 	return rc;
 }
