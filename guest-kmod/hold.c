@@ -71,6 +71,19 @@ int veil_guest_holds_reserve(struct veil_guest_holds *h, size_t more)
 	return h->error;
 }
 
+/* Takes over one reference on @folio, added even if held already. */
+void veil_guest_holds_add(struct veil_guest_holds *h, struct folio *folio)
+{
+	if (!h->error && h->nr == h->cap)
+		h->error = veil_guest_holds_grow_to(h, h->cap ? 2 * h->cap :
+						    VEIL_GUEST_HOLDS_MIN);
+	if (h->error) {
+		folio_put(folio);
+		return;
+	}
+	h->folio[h->nr++] = folio;
+}
+
 /*
  * Takes over one reference on @folio that the caller holds.  A folio held
  * already (the last one added: consecutive pages of a large folio) is
@@ -84,27 +97,7 @@ void veil_guest_hold_folio(struct veil_guest_holds *h, struct folio *folio)
 		folio_put(folio);
 		return;
 	}
-	if (!h->error && h->nr == h->cap)
-		h->error = veil_guest_holds_grow_to(h, h->cap ? 2 * h->cap :
-						    VEIL_GUEST_HOLDS_MIN);
-	if (h->error) {
-		folio_put(folio);
-		return;
-	}
-	h->folio[h->nr++] = folio;
-}
-
-/* Takes over one reference on @folio, added even if held already. */
-void veil_guest_holds_add(struct veil_guest_holds *h, struct folio *folio)
-{
-	if (!h->error && h->nr == h->cap)
-		h->error = veil_guest_holds_grow_to(h, h->cap ? 2 * h->cap :
-						    VEIL_GUEST_HOLDS_MIN);
-	if (h->error) {
-		folio_put(folio);
-		return;
-	}
-	h->folio[h->nr++] = folio;
+	veil_guest_holds_add(h, folio);
 }
 
 /* A reference of our own on @page's folio, held like the above. */

@@ -115,28 +115,6 @@ static int holder_pfns(const struct holder *h, uint64_t *pfn)
 	return 0;
 }
 
-static int published(int fd, struct veil_extents *e)
-{
-	size_t room = 4096;
-
-	for (;;) {
-		memset(&e->hdr, 0, sizeof(e->hdr));
-		e->ext = calloc(room, sizeof(*e->ext));
-		if (!e->ext)
-			return -ENOMEM;
-		e->hdr.size = sizeof(e->hdr);
-		e->hdr.flags = VEIL_GUEST_EXT_PUBLISHED;
-		e->hdr.nr_extents = room;
-		e->hdr.extents = (uintptr_t)e->ext;
-		if (ioctl(fd, VEIL_GUEST_IOC_EXTENTS, &e->hdr))
-			return -errno;
-		if (e->hdr.total <= room)
-			return 0;
-		free(e->ext);
-		room = e->hdr.total * 2;
-	}
-}
-
 static int write_str(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);
@@ -246,7 +224,7 @@ TEST_F_TIMEOUT(stale, published_frames_stay_put_across_compaction_collapse_and_p
 		ASSERT_EQ(h, waitpid(h, NULL, 0));
 		usleep(20 * 1000);
 
-		ASSERT_EQ(0, published(self->fd, &e));
+		ASSERT_EQ(0, veil_get_extents_flags(self->fd, &e, VEIL_GUEST_EXT_PUBLISHED));
 		ASSERT_EQ(0, holder_pfns(&self->excluded, pfn));
 		missing = 0;
 		for (i = 0; i < n; i++)

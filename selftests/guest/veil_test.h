@@ -107,10 +107,14 @@ struct veil_extents {
 	struct veil_extent *ext;
 };
 
-/* Dry run: the extents that would be published now. 0 or -errno. */
-static inline int veil_get_extents(int fd, struct veil_extents *e)
+/*
+ * The extents of a dry run (flags 0: what would be published now) or, with
+ * VEIL_GUEST_EXT_PUBLISHED, the set last published.  0 or -errno.
+ */
+static inline int veil_get_extents_flags(int fd, struct veil_extents *e, uint32_t flags)
 {
 	size_t room = 1024;
+	int err;
 
 	for (;;) {
 		memset(&e->hdr, 0, sizeof(e->hdr));
@@ -118,15 +122,25 @@ static inline int veil_get_extents(int fd, struct veil_extents *e)
 		if (!e->ext)
 			return -ENOMEM;
 		e->hdr.size = sizeof(e->hdr);
+		e->hdr.flags = flags;
 		e->hdr.nr_extents = room;
 		e->hdr.extents = (uintptr_t)e->ext;
-		if (ioctl(fd, VEIL_GUEST_IOC_EXTENTS, &e->hdr))
-			return -errno;
+		if (ioctl(fd, VEIL_GUEST_IOC_EXTENTS, &e->hdr)) {
+			err = -errno;
+			free(e->ext);
+			e->ext = NULL;
+			return err;
+		}
 		if (e->hdr.total <= room)
 			return 0;
 		free(e->ext);
 		room = e->hdr.total * 2;
 	}
+}
+
+static inline int veil_get_extents(int fd, struct veil_extents *e)
+{
+	return veil_get_extents_flags(fd, e, 0);
 }
 
 static inline uint64_t veil_ext_start(const struct veil_extent *x)
