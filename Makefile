@@ -17,7 +17,7 @@
 #   make bench     run the benchmarks under selftests/bench/
 #   make lint      checkpatch --strict on kernel code, warnings build of the tools
 #   make fuzz      libFuzzer on the parsers of untrusted input (FUZZ_SECONDS=60 each)
-#   make stress    the killed-manager and killed-veilctl tests, 200 rounds per kernel
+#   make stress    the killed-manager, killed-veilctl and stale tests, long, per kernel
 #
 # check and demo start with 'make deps'; lint, fuzz, bench, stress and matrix
 # only check that the packages are there.
@@ -89,12 +89,14 @@ fuzz: deps-check
 	@$(MAKE) -s -C selftests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # SANITIZE and RESTORE of 256 MiB with the manager (host suite) and veilctl
-# (e2e suite) killed at random points: 200 rounds each on each kernel
-# (KERNEL=...) where make check runs 20.
+# (e2e suite) killed at random points, 200 rounds each where make check
+# runs 8 and 4, and the guest's stale test, 500 rounds where make check
+# runs 20; on each kernel (KERNEL=...).
 stress: deps-check
 	@for k in $(or $(KERNEL),$(KERNELS)); do \
 		VEIL_STRESS=1 selftests/vmrun.sh --suite host --kernel $$k || exit 1; \
 		VEIL_STRESS=1 selftests/vmrun.sh --suite e2e --kernel $$k || exit 1; \
+		VEIL_STRESS=1 selftests/vmrun.sh --suite guest --kernel $$k || exit 1; \
 	done
 
 # Kernel C sources and headers: everything Kbuild compiles (lib/ is shared

@@ -5,7 +5,7 @@
 # every round the VM runs, the excluded vault's 256 MiB hold exactly what
 # it wrote, and no partial file is left; in the end a new checkpoint
 # succeeds without the vault's secret.  VEIL_E2E_KILL_ROUNDS sets how many
-# rounds must be killed mid-way (default 8, about 8 s each on an idle
+# rounds must be killed mid-way (default 4, about 8 s each on an idle
 # machine; make stress: 200).
 echo "TAP version 13"
 if { [ ! -d /sys/module/veil_host ] && ! insmod "$VEIL_MODDIR/veil_host.ko"; } ||
@@ -13,7 +13,7 @@ if { [ ! -d /sys/module/veil_host ] && ! insmod "$VEIL_MODDIR/veil_host.ko"; } |
 	echo "1..0 # SKIP veil_host does not provide /dev/veil"
 	exit 4
 fi
-rounds=${VEIL_E2E_KILL_ROUNDS:-8}
+rounds=${VEIL_E2E_KILL_ROUNDS:-4}
 
 # centiseconds since boot
 now_cs() {

@@ -1423,12 +1423,12 @@ FIXTURE_TEARDOWN(big)
  * so each is fatal) at a random point between the guest's ACK and the end
  * of RESTORE, over 256 MiB: every frame holds its data afterwards, the
  * guest runs, and a new checkpoint works.  VEIL_KILL_ROUNDS sets the
- * number of rounds (make stress: 200).
+ * number of rounds (default 8; make stress: 200).
  */
 TEST_F_TIMEOUT(big, killed_manager_never_leaves_the_guest_on_zeros, 2700)
 {
 	static const int sigs[] = { SIGKILL, SIGINT, SIGTERM };
-	unsigned int rounds = vmm_env_count("VEIL_KILL_ROUNDS", 20);
+	unsigned int rounds = vmm_env_count("VEIL_KILL_ROUNDS", 8);
 	unsigned int i, killed = 0, finished = 0;
 	double took, window;
 	uint64_t bad, total_bad = 0;
