@@ -25,7 +25,7 @@ W=/tmp/vcrypt
 MOD=${VEIL_MODDIR:-/lib/veil}
 HELPER=$(cd "$(dirname "$0")" && pwd)/vcrypt_helper
 DATA_OFF=4194304		# veil-disk's default data offset
-SIZE=4194304			# data bytes of every test image
+SIZE=1048576			# data bytes of every test image
 SECTORS=$((SIZE / 512))
 # Argon2id at a test's cost: the default benchmarks the machine for 2 s.
 PB="--pbkdf-memory 64 --pbkdf-force-iterations 1"
