@@ -64,7 +64,7 @@ tap_count() {
 # run_suite SUITE L1-KERNEL L2-KERNEL [VMRUN-ARGS...]: one suite in its
 # VMs, counted.
 run_suite() {
-	local s=$1 k=$2 k2=$3 res out rc p f sk log
+	local s=$1 k=$2 k2=$3 res out rc p f sk log t0=$SECONDS
 	shift 3
 	if [ "$k" = "$k2" ]; then
 		echo "== kernel $k: suite $s"
@@ -96,6 +96,7 @@ run_suite() {
 		return
 	fi
 	read -r p f sk <"$res"
+	echo "# check: suite $s on $k/$k2 took $((SECONDS - t0)) s"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
 	[ "$f" = 0 ] || failures+=("suite $s on $k/$k2: $f failed")
 	rm -f "$res"
@@ -194,5 +195,6 @@ if [ ${#failures[@]} -gt 0 ]; then
 	echo "== failures"
 	printf '  %s\n' "${failures[@]}"
 fi
+echo "# check: $((SECONDS / 60)) min $((SECONDS % 60)) s in all"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
