@@ -160,6 +160,11 @@ cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
 cmdline="$cmdline softlockup_all_cpu_backtrace=1"
 # memfd_secret(), off by default on 6.1, for the tests of secret memory.
 cmdline="$cmdline secretmem.enable=1"
+# No early PCI scan: on an AMD CPU the kernel looks for a GART aperture
+# twice by reading the config space of every bus and slot through port
+# I/O, each read an exit to L1's QEMU under nested SVM.  That took 4 of
+# the 8 s an L2 needed to reach /init; the emulated PC has no such bridge.
+cmdline="$cmdline pci=noearly"
 
 # stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV DEBS
 stage_level() {
