@@ -1450,14 +1450,45 @@ static int run(int argc, char **argv)
 	return VEIL_EXIT_FAILED;
 }
 
+/*
+ * The command word, before getopt_long has seen the line: a bad option
+ * is reported against the command it was given to.  NULL when none.
+ */
+static const char *command_word(int argc, char **argv)
+{
+	const struct option *lo;
+	size_t n;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return i + 1 < argc ? argv[i + 1] : NULL;
+		if (argv[i][0] != '-' || !argv[i][1])
+			return argv[i];
+		if (argv[i][1] != '-' || strchr(argv[i], '='))
+			continue;
+		n = strlen(argv[i] + 2);
+		for (lo = longopts; lo->name; lo++)
+			if (!strncmp(lo->name, argv[i] + 2, n))
+				break;
+		/* An abbreviation is taken as getopt_long takes it: the first match. */
+		if (lo->name && lo->has_arg == required_argument)
+			i++;
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	const char *cmd = command_word(argc, argv);
 	int i, r;
 
 	/* --json is known before any message, so that a usage error is JSON too. */
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--json"))
 			json_output = true;
+	if (cmd)
+		json_command = cmd;
 	r = run(argc, argv);
 	if (r && json_output && !json_done)
 		json_failure(r, NULL);
