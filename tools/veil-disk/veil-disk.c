@@ -728,10 +728,9 @@ static int cmd_open(const char *image, const char *name, const struct opts *o)
 	key_added = false;
 	snprintf(mapper, sizeof(mapper), "/dev/mapper/%s", name);
 	if (json_output)
-		json_result(json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I}", "image", image,
-				      "name", name, "device", mapper, "loop",
-				      t.loop_fd >= 0 ? t.dev : NULL, "read_only", o->read_only,
-				      "size", (json_int_t)h->data_size));
+		json_result(json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "image", image,
+				      "name", name, "mapper", mapper, "device", t.dev,
+				      "read_only", o->read_only, "size", (json_int_t)h->data_size));
 	else
 		printf("%s\n", mapper);
 	if (t.loop_fd >= 0 && !t.dio)
