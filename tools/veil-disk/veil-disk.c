@@ -464,8 +464,10 @@ static int cmd_format(const char *image, const struct opts *o)
 		vault->vk_len = h.key_size;
 		if (o->volume_key_file)
 			r = read_file_exact(o->volume_key_file, vault->vk, h.key_size);
-		else if (RAND_priv_bytes(vault->vk, (int)h.key_size) != 1)
+		else if (RAND_priv_bytes(vault->vk, (int)h.key_size) != 1) {
+			err("no random bytes for the volume key");
 			r = VEIL_EXIT_FAILED;
+		}
 		r = r ?: secret_read(&vault->new, &o->key, "New passphrase", true);
 		r = r ?: pbkdf_choose(&o->pbkdf, &h.keyslots[slot]);
 		if (!r)
