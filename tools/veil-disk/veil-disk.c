@@ -752,7 +752,7 @@ out:
 static int our_device(const char *name, struct dm_info_veil *d)
 {
 	if (dm_query(name, d)) {
-		err("cannot ask device-mapper about %s", name);
+		err("cannot ask device-mapper about %s (it needs root and the dm_mod module)", name);
 		return VEIL_EXIT_FAILED;
 	}
 	if (!d->found) {
@@ -861,7 +861,7 @@ static int cmd_list(const struct opts *o)
 	json_t *arr = o->json ? json_array() : NULL;
 
 	if (dm_for_each(list_one, arr) < 0) {
-		err("cannot list device-mapper devices");
+		err("cannot list device-mapper devices (it needs root and the dm_mod module)");
 		json_decref(arr);
 		return VEIL_EXIT_FAILED;
 	}
