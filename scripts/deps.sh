@@ -27,6 +27,8 @@ packages=(
 	debhelper dh-dkms dkms fakeroot lintian
 	# install-check: bash completion and systemd-analyze judge what is installed
 	bash-completion systemd
+	# selftests/cli: jq reads what the tools print with --json
+	jq
 	# veil-disk: Argon2id keyslots, signature probing and wiping
 	libargon2-dev libblkid-dev
 	# fuzz targets: clang's libFuzzer and sanitizer runtimes

@@ -22,8 +22,19 @@
 #define VDISK_MAX_SECRET		8192	/* key file bytes, like a page */
 #define VDISK_KEK_LEN			32
 
-/* Messages: err() to stderr with the program name. */
+/*
+ * Messages: err() to stderr with the program name, the first one also
+ * the "error" of the JSON failure; warn() for notes that are no failure.
+ */
 void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * With --json: the one line of output, j (consumed) with "schema",
+ * "command" and "ok": true added in front.
+ */
+struct json_t;
+void json_result(struct json_t *j);
 
 /* ---- secrets (vdisk_secret.c) ---- */
 

@@ -171,18 +171,17 @@ int cmd_benchmark(const struct bench_opts *o)
 	free(buf);
 
 	r = pbkdf_choose(&o->pbkdf, &ks);
-	if (r)
+	if (r) {
+		json_decref(rows);
 		return r;
+	}
 	ms = pbkdf_time_ms(&ks);
 	if (o->json) {
 		kdf = json_pack("{s:s, s:i, s:i, s:i, s:I}", "kdf", "argon2id",
 				"iterations", (int)ks.kdf_iterations,
 				"memory_kib", (int)ks.kdf_memory,
 				"parallel", (int)ks.kdf_parallel, "ms", (json_int_t)ms);
-		kdf = json_pack("{s:o, s:o}", "ciphers", rows, "pbkdf", kdf);
-		json_dumpf(kdf, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		json_decref(kdf);
-		putchar('\n');
+		json_result(json_pack("{s:o, s:o}", "ciphers", rows, "pbkdf", kdf));
 	} else {
 		json_decref(rows);
 		printf("# a new keyslot: argon2id %u iterations, %u KiB, %u lanes: %ld ms\n",

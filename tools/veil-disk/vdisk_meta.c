@@ -58,7 +58,7 @@ static void crash_hook_init(void)
 		return;
 	n = strtol(e, &end, 10);
 	if (n <= 0 || (*end && strcmp(end, ":torn"))) {
-		err("VEIL_DISK_TEST_CRASH='%s' ignored: want N or N:torn", e);
+		warn("VEIL_DISK_TEST_CRASH='%s' ignored: want N or N:torn", e);
 		return;
 	}
 	crash_step = (int)n;

@@ -37,7 +37,7 @@ int vault_init(void)
 		return -1;
 	}
 	if (mlock(p, sizeof(*vault)))
-		err("warning: cannot lock key memory: %s", strerror(errno));
+		warn("warning: cannot lock key memory: %s", strerror(errno));
 	madvise(p, sizeof(*vault), MADV_DONTDUMP);
 	vault = p;
 	atexit(vault_wipe);

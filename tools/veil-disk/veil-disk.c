@@ -80,7 +80,36 @@ struct opts {
 	bool read_only;
 };
 
+/*
+ * The JSON schema version of what --json prints, documented in
+ * veil-disk(8): a new member keeps it, a changed or removed one bumps it.
+ */
+#define VDISK_SCHEMA	1
+
+static bool json_output;
+static bool json_done;			/* an object was printed */
+static const char *json_command = "veil-disk";
+static char first_error[512];
+
+/* "veil-disk: ..." on stderr; the first one is also the JSON failure's "error". */
 void err(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!first_error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(first_error, sizeof(first_error), fmt, ap);
+		va_end(ap);
+	}
+	fputs("veil-disk: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A note that is no failure: stderr only. */
+void warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -122,6 +151,12 @@ static void usage(FILE *f)
 "\n"
 "ciphers: aes-xts-plain64 (default), aes-cbc-essiv:sha256, serpent-xts-plain64,\n"
 "         adiantum; a plug-in by --cipher-id with --key-size\n"
+"\n"
+"--json:  one JSON object on one line, on success and on failure (veil-disk(8))\n"
+"\n"
+"Exit status: 0 done, 1 failed, 2 usage, 3 image, header, key or device not\n"
+"found, 4 refused (in use, a signature, the last keyslot, ...), 6 wrong key\n"
+"or a header that fails its MAC, 7 not permitted.\n"
 "\n"
 "example:\n"
 "  veil-disk format vm.img --size 10G          # asks for a passphrase\n"
@@ -177,14 +212,54 @@ static const char *cipher_name(uint32_t id)
 	return id == VEILCRYPT_CIPHER_NONE ? "none" : c ? c->name : "plug-in";
 }
 
-static void print_json(json_t *j)
+/*
+ * Prints j (consumed) as one line on stdout, after "schema", "command" and
+ * "ok"; one object per run.
+ */
+static void json_print(json_t *j, bool ok)
 {
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_t *all;
+	char *s;
 
+	if (!json_output || json_done) {
+		json_decref(j);
+		return;
+	}
+	all = json_pack("{s:i, s:s, s:b}", "schema", VDISK_SCHEMA, "command", json_command,
+			"ok", ok);
+	json_object_update(all, j);
+	json_decref(j);
+	s = json_dumps(all, JSON_PRESERVE_ORDER);
 	if (s)
 		puts(s);
 	free(s);
-	json_decref(j);
+	json_decref(all);
+	json_done = true;
+}
+
+void json_result(json_t *j)
+{
+	json_print(j, true);
+}
+
+/*
+ * A failure under --json: extra (consumed, may be NULL) with "exit" and
+ * "error", the first message err() printed.
+ */
+static void json_failure(int rc, json_t *extra)
+{
+	json_t *j = extra ? extra : json_object();
+
+	json_object_set_new(j, "exit", json_integer(rc));
+	json_object_set_new(j, "error", json_string(first_error[0] ? first_error : "failed"));
+	json_print(j, false);
+}
+
+/* What a failure says when no err() said it on stderr already. */
+static void set_error(const char *what)
+{
+	if (!first_error[0])
+		snprintf(first_error, sizeof(first_error), "%s", what);
 }
 
 static const char *slot_kind(uint32_t kind)
@@ -389,8 +464,10 @@ static int cmd_format(const char *image, const struct opts *o)
 		vault->vk_len = h.key_size;
 		if (o->volume_key_file)
 			r = read_file_exact(o->volume_key_file, vault->vk, h.key_size);
-		else if (RAND_priv_bytes(vault->vk, (int)h.key_size) != 1)
+		else if (RAND_priv_bytes(vault->vk, (int)h.key_size) != 1) {
+			err("no random bytes for the volume key");
 			r = VEIL_EXIT_FAILED;
+		}
 		r = r ?: secret_read(&vault->new, &o->key, "New passphrase", true);
 		r = r ?: pbkdf_choose(&o->pbkdf, &h.keyslots[slot]);
 		if (!r)
@@ -405,7 +482,17 @@ static int cmd_format(const char *image, const struct opts *o)
 		char u[37];
 
 		uuid_str(h.uuid, u);
-		printf("%s\n", u);
+		if (json_output)
+			json_result(json_pack("{s:s, s:s, s:b, s:s, s:i, s:I, s:I, s:o}",
+					      "image", image, "uuid", u,
+					      "encrypted", !o->plain,
+					      "cipher", cipher_name(h.cipher_id),
+					      "sector_size", (int)h.sector_size,
+					      "data_offset", (json_int_t)h.data_offset,
+					      "data_size", (json_int_t)h.data_size,
+					      "keyslot", o->plain ? json_null() : json_integer(slot)));
+		else
+			printf("%s\n", u);
 	}
 out:
 	OPENSSL_cleanse(area0, sizeof(area0));
@@ -476,7 +563,12 @@ static int cmd_add_key(const char *image, struct opts *o, bool remove)
 	if (remove)
 		memset(&h.keyslots[m.slot], 0, sizeof(h.keyslots[m.slot]));
 	r = meta_commit(&m, &h, 1U << slot, areas, remove ? 1U << m.slot : 0);
-	if (!r)
+	if (!r && json_output && remove)
+		json_result(json_pack("{s:s, s:i, s:i}", "image", image, "keyslot", slot,
+				      "replaced", m.slot));
+	else if (!r && json_output)
+		json_result(json_pack("{s:s, s:i}", "image", image, "keyslot", slot));
+	else if (!r)
 		printf(remove ? "keyslot %d replaces keyslot %d\n" : "keyslot %d added\n",
 		       slot, m.slot);
 out:
@@ -515,7 +607,10 @@ static int cmd_remove_key(const char *image, struct opts *o)
 	}
 	memset(&h.keyslots[slot], 0, sizeof(h.keyslots[slot]));
 	r = meta_commit(&m, &h, 0, areas, 1U << slot);
-	if (!r)
+	if (!r && json_output)
+		json_result(json_pack("{s:s, s:i, s:i}", "image", image, "keyslot", slot,
+				      "keyslots_left", active - 1));
+	else if (!r)
 		printf("keyslot %d removed\n", slot);
 out:
 	meta_close(&m);
@@ -565,7 +660,7 @@ static void table_params(struct table *t, const struct vcrypt_hdr *h,
 
 static int cmd_open(const char *image, const char *name, const struct opts *o)
 {
-	char prefix[64], other[128], u[37];
+	char prefix[64], other[128], u[37], mapper[96];
 	const struct vcrypt_hdr *h;
 	struct table t = { .loop_fd = -1 };
 	bool key_added = false;
@@ -633,7 +728,13 @@ static int cmd_open(const char *image, const char *name, const struct opts *o)
 		goto out;
 	}
 	key_added = false;
-	printf("/dev/mapper/%s\n", name);
+	snprintf(mapper, sizeof(mapper), "/dev/mapper/%s", name);
+	if (json_output)
+		json_result(json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "image", image,
+				      "name", name, "mapper", mapper, "device", t.dev,
+				      "read_only", o->read_only, "size", (json_int_t)h->data_size));
+	else
+		printf("%s\n", mapper);
 	if (t.loop_fd >= 0 && !t.dio)
 		fprintf(stderr, "veil-disk: note: %s backs %s without direct I/O (its file system has none)\n",
 			image, t.dev);
@@ -651,7 +752,7 @@ out:
 static int our_device(const char *name, struct dm_info_veil *d)
 {
 	if (dm_query(name, d)) {
-		err("cannot ask device-mapper about %s", name);
+		err("cannot ask device-mapper about %s (it needs root and the dm_mod module)", name);
 		return VEIL_EXIT_FAILED;
 	}
 	if (!d->found) {
@@ -697,6 +798,7 @@ static int cmd_close(const char *name)
 	}
 	if (*desc)
 		keyring_drop_logon(desc);
+	json_result(json_pack("{s:s}", "name", name));
 	return VEIL_EXIT_OK;
 }
 
@@ -716,7 +818,7 @@ static int cmd_status(const char *name, const struct opts *o)
 	loop = !loop_backing(dev, backing, sizeof(backing), &dio);
 	sscanf(d.status, "%63s %u %31s %31s", cipher, &ss, copy, key);
 	if (o->json) {
-		print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:I, s:s, s:s, s:b}",
+		json_result(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:I, s:s, s:s, s:b}",
 				     "name", name, "dm_uuid", d.uuid,
 				     "device", dev, "image", loop ? backing : dev,
 				     "loop", loop ? "yes" : "no", "direct_io", dio,
@@ -759,12 +861,12 @@ static int cmd_list(const struct opts *o)
 	json_t *arr = o->json ? json_array() : NULL;
 
 	if (dm_for_each(list_one, arr) < 0) {
-		err("cannot list device-mapper devices");
+		err("cannot list device-mapper devices (it needs root and the dm_mod module)");
 		json_decref(arr);
 		return VEIL_EXIT_FAILED;
 	}
 	if (arr)
-		print_json(json_pack("{s:o}", "devices", arr));
+		json_result(json_pack("{s:o}", "devices", arr));
 	return VEIL_EXIT_OK;
 }
 
@@ -813,6 +915,9 @@ static int cmd_dump(const char *image, const struct opts *o)
 	if (r)
 		goto out;
 	use = meta_pick(&m);
+	if (use < 0)
+		err("%s: no valid veilcrypt header (primary: %s; backup: %s)", image,
+		    vcrypt_hdr_strerror(m.decode[0]), vcrypt_hdr_strerror(m.decode[1]));
 	if (o->json) {
 		json_t *j = json_pack("{s:s, s:I, s:s}", "image", image,
 				      "image_size", (json_int_t)m.dev_size,
@@ -827,8 +932,11 @@ static int cmd_dump(const char *image, const struct opts *o)
 			json_object_set_new(j, copy[i], c);
 		}
 		json_object_set_new(j, "newest", use < 0 ? json_null() : json_string(copy[use]));
-		print_json(j);
 		r = use < 0 ? VEIL_EXIT_NOT_FOUND : VEIL_EXIT_OK;
+		if (r)
+			json_failure(r, j);
+		else
+			json_result(j);
 		goto out;
 	}
 	printf("image:        %s (%" PRIu64 " bytes)\n", image, m.dev_size);
@@ -890,24 +998,30 @@ static int cmd_check(const char *image, const struct opts *o)
 		r = r ?: meta_unlock(&m, &vault->old, o->key_slot);
 		secret_clear(&vault->old);
 		OPENSSL_cleanse(vault->vk, sizeof(vault->vk));
-		if (r)
+		if (r == VEIL_EXIT_AUTH)
 			verdict = "the key does not open it, or its MAC does not verify";
+		else if (r)
+			verdict = "the key could not be tried";
 		else
 			use = m.use;
 	} else if (with_key) {
 		verdict = "plain image: it has no keys";
 		r = VEIL_EXIT_REFUSED;
 	}
-	if (o->json) {
-		json_t *j = json_pack("{s:s, s:b, s:s, s:s, s:b}", "image", image,
-				      "ok", r == VEIL_EXIT_OK, "result", verdict,
+	if (json_output) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "image", image, "result", verdict,
 				      "header", use < 0 ? "none" : use ? "backup" : "primary",
 				      "mac_verified", r == VEIL_EXIT_OK && with_key);
 
 		if (use < 0)
 			json_object_set_new(j, "invalid_field",
 					    json_string(vcrypt_hdr_field(m.decode[0])));
-		print_json(j);
+		if (r) {
+			set_error(verdict);
+			json_failure(r, j);
+		} else {
+			json_result(j);
+		}
 	} else {
 		printf("%s: %s%s\n", image, verdict,
 		       r == VEIL_EXIT_OK ? (with_key ? ", MAC verified" : ", MAC not checked (no key)") : "");
@@ -980,7 +1094,10 @@ static int cmd_resize(const char *image, struct opts *o)
 			goto out;
 		}
 	}
-	printf("%" PRIu64 "\n", size);
+	if (json_output)
+		json_result(json_pack("{s:s, s:I}", "image", image, "data_size", (json_int_t)size));
+	else
+		printf("%" PRIu64 "\n", size);
 out:
 	OPENSSL_cleanse(vault->vk, sizeof(vault->vk));
 	meta_close(&m);
@@ -1035,6 +1152,10 @@ static int cmd_header_backup(const char *image, const struct opts *o)
 	close(fd);
 	if (r)
 		unlink(o->file);
+	else
+		json_result(json_pack("{s:s, s:s, s:I, s:s}", "image", image, "file", o->file,
+				      "bytes", (json_int_t)m.hdr[use].data_offset,
+				      "header", use ? "backup" : "primary"));
 	meta_close(&m);
 	return r;
 }
@@ -1082,6 +1203,9 @@ static int cmd_header_restore(const char *image, const struct opts *o)
 	}
 	r = copy_range(b.fd, m.fd, b.hdr[bu].data_offset, image) ?
 	    VEIL_EXIT_FAILED : VEIL_EXIT_OK;
+	if (!r)
+		json_result(json_pack("{s:s, s:s, s:s, s:I}", "image", image, "file", o->file,
+				      "uuid", u, "bytes", (json_int_t)b.hdr[bu].data_offset));
 out:
 	meta_close(&m);
 out_b:
@@ -1221,26 +1345,69 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			printf("veil-disk %s\n", VEIL_VERSION);
 			exit(VEIL_EXIT_OK);
 		default:
+			err("bad option (veil-disk --help lists them)");
 			return -1;
 		}
 	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The operands each command takes, for the usage error that names them. */
+static const struct {
+	const char *name;
+	int nargs;
+	const char *args;
+} commands[] = {
+	{ "format", 1, "IMAGE" }, { "open", 2, "IMAGE NAME" }, { "close", 1, "NAME" },
+	{ "status", 1, "NAME" }, { "list", 0, "no operand" }, { "dump", 1, "IMAGE" },
+	{ "check", 1, "IMAGE" }, { "add-key", 1, "IMAGE" }, { "change-key", 1, "IMAGE" },
+	{ "remove-key", 1, "IMAGE" }, { "resize", 1, "IMAGE" },
+	{ "header-backup", 1, "IMAGE" }, { "header-restore", 1, "IMAGE" },
+	{ "benchmark", 0, "no operand" },
+};
+
+/* VEIL_EXIT_OK when cmd is known and has its operands; else why not. */
+static int check_command(const char *cmd, int nargs)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, cmd))
+			continue;
+		if (commands[i].nargs == nargs)
+			return VEIL_EXIT_OK;
+		err("%s wants %s, got %d operand%s (veil-disk --help)", cmd,
+		    commands[i].args, nargs, nargs == 1 ? "" : "s");
+		return VEIL_EXIT_USAGE;
+	}
+	err("unknown command '%s' (veil-disk --help lists them)", cmd);
+	usage(stderr);
+	return VEIL_EXIT_USAGE;
+}
+
+static int run(int argc, char **argv)
 {
 	struct opts o = { .key_slot = -1 };
 	const char *cmd;
-	int nargs;
+	int nargs, r;
 
-	if (parse_opts(argc, argv, &o) || optind >= argc) {
+	if (parse_opts(argc, argv, &o)) {
 		usage(stderr);
 		return VEIL_EXIT_USAGE;
 	}
-	if (vault_init())
-		return VEIL_EXIT_FAILED;
+	if (optind >= argc) {
+		err("which command?");
+		usage(stderr);
+		return VEIL_EXIT_USAGE;
+	}
 	cmd = argv[optind++];
 	nargs = argc - optind;
+	json_command = cmd;
+	r = check_command(cmd, nargs);
+	if (r)
+		return r;
+	if (vault_init())
+		return VEIL_EXIT_FAILED;
 	dm_udev_set_sync_support(0);
 	dm_log_init_verbose(0);
 
@@ -1280,6 +1447,53 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "header-restore"))
 			return cmd_header_restore(a, &o);
 	}
-	usage(stderr);
-	return VEIL_EXIT_USAGE;
+	err("internal error: command %s not dispatched", cmd);
+	return VEIL_EXIT_FAILED;
+}
+
+/*
+ * The command word, before getopt_long has seen the line: a bad option
+ * is reported against the command it was given to.  NULL when none.
+ */
+static const char *command_word(int argc, char **argv)
+{
+	const struct option *lo;
+	size_t n;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return i + 1 < argc ? argv[i + 1] : NULL;
+		if (argv[i][0] != '-' || !argv[i][1])
+			return argv[i];
+		if (argv[i][1] != '-' || strchr(argv[i], '='))
+			continue;
+		n = strlen(argv[i] + 2);
+		for (lo = longopts; lo->name; lo++)
+			if (!strncmp(lo->name, argv[i] + 2, n))
+				break;
+		/* An abbreviation is taken as getopt_long takes it: the first match. */
+		if (lo->name && lo->has_arg == required_argument)
+			i++;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = command_word(argc, argv);
+	int i, r;
+
+	/* --json is known before any message, so that a usage error is JSON too. */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			json_output = true;
+	if (cmd)
+		json_command = cmd;
+	r = run(argc, argv);
+	if (r && json_output && !json_done)
+		json_failure(r, NULL);
+	else if (!r && json_output && !json_done)
+		json_result(json_object());
+	return r;
 }

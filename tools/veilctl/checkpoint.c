@@ -599,19 +599,20 @@ static void print_result(struct ckpt *c)
 }
 
 /*
- * A PREPARE that failed, for --json: which step, why, the guest's own
- * error when it gave one, and that nothing was written.
+ * A PREPARE or SANITIZE (@step) that veil_host refused, for --json: which
+ * step, why, the guest's own error when it gave one, and that nothing was
+ * written.
  */
-static void print_prepare_failure(const struct ckpt *c, int err, int rc)
+static void print_veil_failure(const struct ckpt *c, const char *step, int err, int rc)
 {
 	json_t *j;
 
 	if (!c->o->json)
 		return;
 	j = json_pack("{s:i, s:s, s:s, s:s, s:i, s:b}", "pid", c->vm.pid,
-		      "name", c->vm.name, "result", "refused", "step", "prepare",
+		      "name", c->vm.name, "result", "refused", "step", step,
 		      "errno", err, "written", 0);
-	if (err == EREMOTEIO)
+	if (!strcmp(step, "prepare") && err == EREMOTEIO)
 		json_object_set_new(j, "guest_error", json_integer(c->prep.guest_error));
 	json_failure(rc, j);
 }
@@ -848,11 +849,16 @@ int cmd_checkpoint(const char *spec, const struct options *o)
 				err_msg("VM %d: the guest no longer runs veil_guest (it unloaded it or rebooted); nothing written",
 					c.vm.pid);
 				rc = EXIT_UNPROTECTED;
+			} else if (veil_prepare_why(e)) {
+				err_msg("VM %d: %s; nothing written, VM left running", c.vm.pid,
+					veil_prepare_why(e));
+				rc = EXIT_FAIL;
 			} else {
-				err_msg("VM %d: PREPARE: %s", c.vm.pid, strerror(e));
+				err_msg("VM %d: PREPARE: %s; nothing written, VM left running",
+					c.vm.pid, strerror(e));
 				rc = EXIT_FAIL;
 			}
-			print_prepare_failure(&c, e, rc);
+			print_veil_failure(&c, "prepare", e, rc);
 			recover(&c, &c.lv);
 			goto done;
 		}
@@ -866,8 +872,17 @@ int cmd_checkpoint(const char *spec, const struct options *o)
 	}
 	step_done("stop");
 	if (c.veil >= 0 && veil_sanitize(c.veil, &c.san)) {
-		err_msg("VM %d: SANITIZE: %s", c.vm.pid, strerror(errno));
-		rc = EXIT_FAIL;
+		int e = errno;
+
+		if (veil_sanitize_why(e))
+			err_msg("VM %d: %s; nothing written, VM left as it was", c.vm.pid,
+				veil_sanitize_why(e));
+		else
+			err_msg("VM %d: SANITIZE: %s; nothing written, VM left as it was", c.vm.pid,
+				strerror(e));
+		/* The guest or the VM's memory set-up stands against it: a safety refusal. */
+		rc = e == ENODEV || e == EOPNOTSUPP ? EXIT_UNPROTECTED : EXIT_FAIL;
+		print_veil_failure(&c, "sanitize", e, rc);
 		recover(&c, &c.lv);
 		goto done;
 	}
@@ -992,13 +1007,8 @@ int cmd_restore(const char *spec, const struct options *o)
 	}
 	free(st);
 	if (o->json) {
-		json_t *j = json_pack("{s:i, s:s, s:b}", "pid", c.vm.pid, "from", o->from,
-				      "running", !o->paused);
-		char *s = json_dumps(j, JSON_COMPACT);
-
-		printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		json_print(json_pack("{s:i, s:s, s:b}", "pid", c.vm.pid, "from", o->from,
+				     "running", !o->paused), 1, 0);
 	} else if (!o->quiet) {
 		printf("VM %d (%s) restored from %s%s\n", c.vm.pid, c.vm.name, o->from,
 		       o->paused ? ", paused" : "");

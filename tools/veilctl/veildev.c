@@ -96,6 +96,62 @@ int veil_thaw(int fd)
 	return ioctl(fd, VEIL_IOC_THAW);
 }
 
+/*
+ * What veil_host means by each errno of PREPARE (those the caller does not
+ * handle itself) and what to do about it; veil_host_vm.c and
+ * veil_host_dev.c say which path returns which.
+ */
+const char *veil_prepare_why(int e)
+{
+	switch (e) {
+	case EBUSY:
+		return "veil_host refused PREPARE: a checkpoint of this VM is still in progress (preparing or sanitized); let it end, then take the checkpoint again";
+	case ECANCELED:
+		return "veil_host cancelled PREPARE: the guest registered veil_guest again, or a THAW overtook the request; take the checkpoint again";
+	case EINTR:
+		return "PREPARE was interrupted by a signal before the guest answered; the guest was thawed; take the checkpoint again";
+	case EINVAL:
+		return "veil_host refused PREPARE's arguments: this veilctl and the loaded veil_host do not match; install both from one release";
+	case EFAULT:
+	case ESRCH:
+		return "veil_host could not reach the guest's control page in QEMU's memory (QEMU exiting, or its memory changing); check that the VM still runs, then take the checkpoint again";
+	case ENOTCONN:
+		return "veil_host has no VM attached to this descriptor (a veilctl bug: please report it)";
+	}
+	return NULL;
+}
+
+const char *veil_sanitize_why(int e)
+{
+	switch (e) {
+	case ESTALE:
+		return "veil_host refused SANITIZE: the guest published a new set of excluded frames after it acknowledged PREPARE; take the checkpoint again";
+	case EINVAL:
+		return "veil_host refused SANITIZE: no successful PREPARE stands for it (a THAW or the guest registering again ended it), or this veilctl and the loaded veil_host do not match; take the checkpoint again";
+	case EBUSY:
+		return "veil_host refused SANITIZE: a vCPU of the VM was still running or inside an ioctl, so the VM had not stopped; take the checkpoint again";
+	case EALREADY:
+		return "veil_host refused SANITIZE: the VM was sanitized already; veilctl restores its frames before it lets it run";
+	case ENODEV:
+		return "the guest no longer runs veil_guest (it unloaded it or rebooted) or its control page is gone; take the checkpoint again once it runs veil_guest";
+	case EFAULT:
+		return "veil_host refused SANITIZE: an excluded frame is no longer in guest RAM or could not be pinned (memory unplugged, a memslot changed); take the checkpoint again";
+	case EOPNOTSUPP:
+		return "veil_host refused SANITIZE: guest RAM is a shared mapping (a share=on memory backend, ivshmem, virtio-pmem) or KVM logs dirty pages into a ring (dirty-ring-size), and zeroing it would reach beyond this VM; start QEMU without them";
+	case ENOSPC:
+		return "veil_host refused SANITIZE: stashing the excluded frames would pass the host-wide cap (veil_host's max_total_mib); raise it, or take fewer checkpoints at once";
+	case ENOMEM:
+		return "veil_host had no memory to stash the excluded frames; free host memory and take the checkpoint again";
+	case ESRCH:
+		return "QEMU's memory is gone (the VM is exiting)";
+	case EINTR:
+		return "SANITIZE was interrupted by a signal before it zeroed anything; take the checkpoint again";
+	case ENOTCONN:
+		return "veil_host has no VM attached to this descriptor (a veilctl bug: please report it)";
+	}
+	return NULL;
+}
+
 const char *veil_state_name(unsigned int state)
 {
 	switch (state) {

@@ -19,6 +19,13 @@ int veil_sanitize(int fd, struct veil_sanitize *s);
 int veil_restore(int fd, struct veil_sanitize *s);
 int veil_thaw(int fd);
 
+/*
+ * Why veil_host refused PREPARE or SANITIZE with errno e, and what to do;
+ * NULL when e is none it gives for that reason.
+ */
+const char *veil_prepare_why(int e);
+const char *veil_sanitize_why(int e);
+
 const char *veil_state_name(unsigned int state);
 
 #endif
