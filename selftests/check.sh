@@ -121,6 +121,19 @@ else
 	count fail "tools build"
 fi
 
+echo "== command lines of the tools, on this machine (selftests/cli)"
+for t in "$top"/selftests/cli/*.sh; do
+	out=$("$t")
+	rc=$?
+	echo "$out"
+	tap_count "$out"
+	case $rc in
+	0) ;;
+	4) skipped=$((skipped + 1)); echo "# check: ${t#"$top"/} skipped" ;;
+	*) grep -q '^not ok ' <<<"$out" || count fail "${t#"$top"/} (exit $rc)" ;;
+	esac
+done
+
 if [ "$debug" = 0 ]; then
 	# The Debian packages, which the e2e suite's VMs install, and lintian's
 	# verdict on them; then a real 'make install' into a scratch DESTDIR.
