@@ -818,10 +818,10 @@ static int cmd_status(const char *name, const struct opts *o)
 	loop = !loop_backing(dev, backing, sizeof(backing), &dio);
 	sscanf(d.status, "%63s %u %31s %31s", cipher, &ss, copy, key);
 	if (o->json) {
-		json_result(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:I, s:s, s:s, s:b}",
+		json_result(json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:i, s:I, s:s, s:s, s:b}",
 				     "name", name, "dm_uuid", d.uuid,
 				     "device", dev, "image", loop ? backing : dev,
-				     "loop", loop ? "yes" : "no", "direct_io", dio,
+				     "loop", loop, "direct_io", dio,
 				     "cipher", cipher, "sector_size", (int)ss,
 				     "size", (json_int_t)(d.sectors << 9),
 				     "header", copy, "key", key, "read_only", d.read_only));
