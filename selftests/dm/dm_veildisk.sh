@@ -36,6 +36,8 @@ check() {
 	shift
 	if "$@"; then ok "$desc"; else nok "$desc"; fi
 }
+# jqt FILTER FILE: FILTER holds for the JSON in FILE
+jqt() { jq -e "$1" "$2" >/dev/null; }
 expect_eq() {
 	if [ "$2" = "$3" ]; then
 		ok "$1"
@@ -254,9 +256,18 @@ check "... and the veil image still opens" opens k.img new.key
 # ---- open, close, status ---------------------------------------------------
 section "open, close, status"
 
-veil-disk open k.img vd0 --key-file new.key >/dev/null
-veil-disk open k.img vd1 --key-file new.key >/dev/null 2>&1
+veil-disk open k.img vd0 --key-file new.key --json >open.json
+expect_eq "open --json answers in one line" 1 "$(wc -l <open.json)"
+check "... an object naming the mapper device, its size and the loop device" \
+	jqt '.schema == 1 and .command == "open" and .ok == true and
+		.name == "vd0" and .mapper == "/dev/mapper/vd0" and
+		(.device | startswith("/dev/loop")) and .read_only == false and
+		.size == '$SIZE open.json
+veil-disk open k.img vd1 --key-file new.key --json >open2.json 2>/dev/null
 expect_eq "a second open of the same image refused (exit 4)" 4 $?
+check "... and --json says so: ok false, exit 4, the error" \
+	jqt '.command == "open" and .ok == false and .exit == 4 and
+		(.error | length > 0)' open2.json
 ln -sf k.img k-link.img
 veil-disk open k-link.img vd1 --key-file new.key >/dev/null 2>&1
 expect_eq "... also through another path" 4 $?
@@ -264,13 +275,24 @@ check "veil-disk status shows the image and the cipher" \
 	sh -c "veil-disk status vd0 | grep -q 'cipher: *aes-xts-plain64'"
 check "veil-disk status --json names the image file" \
 	sh -c "veil-disk status vd0 --json | grep -q '\"image\": \".*k.img\"'"
+check "veil-disk status --json: the loop device and direct I/O as booleans" \
+	sh -c "veil-disk status vd0 --json | jq -e '.command == \"status\" and .ok and
+		.loop == true and (.direct_io | type == \"boolean\") and .cipher == \"aes-xts-plain64\" and
+		.size == $SIZE and (.dm_uuid | startswith(\"VEIL-\"))' >/dev/null"
 check "veil-disk list shows it" sh -c "veil-disk list | grep -q '^vd0'"
-veil-disk close vd0
+check "veil-disk list --json lists it with its DM UUID" \
+	sh -c "veil-disk list --json | jq -e '.ok and ([.devices[] | select(.name == \"vd0\" and
+		(.dm_uuid | startswith(\"VEIL-\")))] | length == 1)' >/dev/null"
+check "veil-disk close --json says what it closed" \
+	sh -c "veil-disk close vd0 --json | jq -e '.command == \"close\" and .ok and .name == \"vd0\"' >/dev/null"
+check "... and the device is gone" sh -c "! dmsetup info vd0 >/dev/null 2>&1"
 loop=$(losetup -f)
 losetup $loop fs.img
 dmsetup create lin0 --table "0 2048 linear $loop 0" && dmsetup mknodes lin0
-veil-disk close lin0 >/dev/null 2>&1
+veil-disk close lin0 --json >close.json 2>/dev/null
 expect_eq "close of a device that is not veilcrypt refused (exit 4)" 4 $?
+check "... and --json says so" \
+	jqt '.command == "close" and .ok == false and .exit == 4' close.json
 check "... and it is still there" dmsetup info lin0
 dmsetup remove lin0
 losetup -d $loop
