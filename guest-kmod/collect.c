@@ -134,7 +134,9 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 	rcu_read_unlock();
 	c->cat[VEIL_GUEST_CAT_STACK].nosleep = false;
 	c->cat[VEIL_GUEST_CAT_FPU].nosleep = false;
-	return c->cat[VEIL_GUEST_CAT_STACK].error ?: c->cat[VEIL_GUEST_CAT_FPU].error;
+	veil_guest_collect_keys(tsk, c);
+	return c->cat[VEIL_GUEST_CAT_STACK].error ?: c->cat[VEIL_GUEST_CAT_FPU].error ?:
+	       c->cat[VEIL_GUEST_CAT_KERNEL].error ?: c->holds.error;
 }
 
 /*

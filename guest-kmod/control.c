@@ -562,6 +562,7 @@ int veil_guest_control_published(struct veil_guest_extents *req,
 	req->total = veil_guest_chain_nr;
 	req->nr_pages = veil_guest_published;
 	req->shared_pages = 0;
+	req->kernel_pages = 0;
 	memset(req->pages, 0, sizeof(req->pages));
 	req->nr_extents = min_t(u64, req->nr_extents, veil_guest_chain_nr);
 	for (i = 0; i < veil_guest_chain_len && k < req->nr_extents && !err; i++) {

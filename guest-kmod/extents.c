@@ -232,7 +232,7 @@ int veil_guest_collect_finish(struct veil_guest_collect *c)
 	int i, err;
 	size_t j;
 
-	for (i = 0; i < VEIL_GUEST_NR_CAT; i++) {
+	for (i = 0; i < VEIL_GUEST_NR_CAT_ALL; i++) {
 		struct veil_guest_extset *set = &c->cat[i];
 
 		err = veil_guest_extset_finish(set);
@@ -256,7 +256,7 @@ void veil_guest_collect_free(struct veil_guest_collect *c)
 
 	if (c->release)
 		c->release(c);
-	for (i = 0; i < VEIL_GUEST_NR_CAT; i++)
+	for (i = 0; i < VEIL_GUEST_NR_CAT_ALL; i++)
 		veil_guest_extset_free(&c->cat[i]);
 	veil_guest_extset_free(&c->all);
 }

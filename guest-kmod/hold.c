@@ -12,7 +12,8 @@
  *
  * Folios are held with one reference each, the pages of socket buffers
  * too; a buffer whose head is a slab object, by a reference on the buffer
- * (see veil_guest_hold_skb()).
+ * (see veil_guest_hold_skb()); a key's payload, by a reference on the key
+ * (see collect_keys.c).
  *
  * When a hold is released and ours was the last reference, the frame has
  * left its owner meanwhile (a page removed from the page cache at
@@ -23,6 +24,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
+#include <linux/key.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/skbuff.h>
@@ -160,6 +162,34 @@ bool veil_guest_hold_skb(struct veil_guest_holds *h, struct sk_buff *skb,
 	return slab_head_ok && veil_guest_hold_skb_ref(h, skb);
 }
 
+/*
+ * A reference on @key, kept with the holds, unless it is going away
+ * already; under RCU (nothing here sleeps).  Returns whether it is held.
+ */
+bool veil_guest_hold_key(struct veil_guest_holds *h, struct key *key)
+{
+	struct key **grown;
+	size_t cap;
+
+	if (h->nr_key == h->cap_key) {
+		cap = h->cap_key ? 2 * h->cap_key : 16;
+		grown = kvmalloc_array(cap, sizeof(*grown), GFP_ATOMIC | __GFP_NOWARN);
+		if (!grown) {
+			h->error = -ENOMEM;
+			return false;
+		}
+		if (h->nr_key)
+			memcpy(grown, h->key, h->nr_key * sizeof(*grown));
+		kvfree(h->key);
+		h->key = grown;
+		h->cap_key = cap;
+	}
+	if (!refcount_inc_not_zero(&key->usage))
+		return false;
+	h->key[h->nr_key++] = key;
+	return true;
+}
+
 static void veil_guest_put_held(struct folio *folio)
 {
 	long i;
@@ -195,6 +225,13 @@ static size_t veil_guest_holds_put(struct veil_guest_holds *h, bool zero)
 	h->skb = NULL;
 	h->nr_skb = 0;
 	h->cap_skb = 0;
+	/* A key of a process killed meanwhile is destroyed, its payload wiped. */
+	for (i = 0; i < h->nr_key; i++)
+		key_put(h->key[i]);
+	kvfree(h->key);
+	h->key = NULL;
+	h->nr_key = 0;
+	h->cap_key = 0;
 	return nr;
 }
 

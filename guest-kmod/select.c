@@ -558,6 +558,7 @@ static int veil_guest_sel_fill(struct veil_guest_sel *sel,
 	if (!err) {
 		memcpy(e->pages, c->pages, sizeof(e->pages));
 		e->shared_pages = c->shared_out;
+		e->kernel_pages = c->pages[VEIL_GUEST_CAT_KERNEL];
 	}
 	veil_guest_collect_free(c);
 	kfree(c);

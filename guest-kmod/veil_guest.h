@@ -45,6 +45,7 @@ struct veil_guest_extset {
 struct veil_guest_shared;
 struct sk_buff;
 struct folio;
+struct key;
 struct inode;
 
 /*
@@ -58,6 +59,8 @@ struct veil_guest_holds {
 	size_t nr, cap;
 	struct sk_buff **skb;	/* buffers whose slab head is published */
 	size_t nr_skb, cap_skb;
+	struct key **key;	/* keys whose payload is published */
+	size_t nr_key, cap_key;
 	int error;		/* sticky: a reference that could not be kept */
 	bool nosleep;
 };
@@ -69,6 +72,7 @@ void veil_guest_holds_add(struct veil_guest_holds *h, struct folio *folio);
 void veil_guest_hold_page(struct veil_guest_holds *h, struct page *page);
 bool veil_guest_hold_skb(struct veil_guest_holds *h, struct sk_buff *skb,
 			 bool slab_head_ok);
+bool veil_guest_hold_key(struct veil_guest_holds *h, struct key *key);
 size_t veil_guest_holds_release(struct veil_guest_holds *h);
 void veil_guest_holds_drop(struct veil_guest_holds *h);
 
@@ -82,11 +86,14 @@ struct veil_guest_files {
 	unsigned int missed;	/* not gathered: no memory */
 };
 
+/* The categories of the uapi's pages[] arrays, and VEIL_GUEST_CAT_KERNEL. */
+#define VEIL_GUEST_NR_CAT_ALL	(VEIL_GUEST_CAT_KERNEL + 1)
+
 /* One extent set per category, merged into all by veil_guest_collect_finish(). */
 struct veil_guest_collect {
-	struct veil_guest_extset cat[VEIL_GUEST_NR_CAT];
+	struct veil_guest_extset cat[VEIL_GUEST_NR_CAT_ALL];
 	struct veil_guest_extset all;
-	u64 pages[VEIL_GUEST_NR_CAT];
+	u64 pages[VEIL_GUEST_NR_CAT_ALL];
 	u64 nr_pages;
 	bool count_only;	/* for veil list: swapped-out pages stay out */
 	bool prepare;		/* PREPARE: published page cache leaves the cache */
@@ -274,6 +281,8 @@ struct veil_guest_ttys {
 void veil_guest_tty_gather(struct file *file, void *arg);
 void veil_guest_tty_gather_ctty(struct task_struct *tsk, struct veil_guest_ttys *t);
 void veil_guest_collect_ctty(struct task_struct *tsk, struct veil_guest_collect *c);
+/* collect_keys.c: the key payloads of their own keyrings, under RCU */
+void veil_guest_collect_keys(struct task_struct *t, struct veil_guest_collect *c);
 unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
 /* Offsets of n_tty's read and echo buffers, from the kernel's BTF (ntty_btf.c). */
 void veil_guest_ntty_init(void);

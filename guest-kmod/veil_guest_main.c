@@ -70,6 +70,7 @@ static long veil_guest_ioc_list(void __user *uarg)
 	if (!req.entry_size)
 		req.entry_size = VEIL_GUEST_ENTRY_SIZE_V1;
 	if (req.entry_size != VEIL_GUEST_ENTRY_SIZE_V1 &&
+	    req.entry_size != VEIL_GUEST_ENTRY_SIZE_V2 &&
 	    req.entry_size != VEIL_GUEST_ENTRY_SIZE)
 		return -EINVAL;
 	ret = veil_guest_sel_list(&req);
@@ -127,6 +128,7 @@ static long veil_guest_ioc_extents(void __user *uarg)
 	req.nr_pages = c->nr_pages;
 	req.shared_pages = c->shared_out;
 	memcpy(req.pages, c->pages, sizeof(req.pages));
+	req.kernel_pages = c->pages[VEIL_GUEST_CAT_KERNEL];
 	req.nr_extents = min_t(u64, req.nr_extents, c->all.nr);
 	for (i = 0; i < req.nr_extents; i++) {
 		ext.gfn = (__force __le64)c->all.runs[i].pfn;

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <linux/kernel-page-flags.h>
+#include <linux/keyctl.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -80,7 +81,7 @@ static void run_oracle(struct __test_metadata *_metadata, int fd,
 	TH_LOG("%llu frames scanned, pattern halves at %llu places; %llu extents, %llu frames (category %d: %llu)",
 	       (unsigned long long)h.scanned, (unsigned long long)h.total,
 	       (unsigned long long)e.hdr.total, (unsigned long long)e.hdr.nr_pages,
-	       cat, (unsigned long long)e.hdr.pages[cat]);
+	       cat, (unsigned long long)veil_cat_pages(&e, cat));
 	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
 	ASSERT_EQ(h.total, h.nr);
 	for (i = 0; i < h.nr; i++)
@@ -88,11 +89,11 @@ static void run_oracle(struct __test_metadata *_metadata, int fd,
 			TH_LOG("the pattern at 0x%llx is not covered",
 			       (unsigned long long)h.addr[i]);
 
-	ASSERT_LT(0, e.hdr.pages[cat]) TH_LOG("nothing collected in category %d", cat);
-	EXPECT_GE(max_cat_pages, e.hdr.pages[cat]);
+	ASSERT_LT(0, veil_cat_pages(&e, cat)) TH_LOG("nothing collected in category %d", cat);
+	EXPECT_GE(max_cat_pages, veil_cat_pages(&e, cat));
 	rss = veil_rss_pages(child->pid);
 	ASSERT_LT(0, rss);
-	buffers = 0;
+	buffers = e.hdr.kernel_pages;
 	for (i = 0; i < VEIL_GUEST_NR_CAT; i++)
 		if (i != VEIL_GUEST_CAT_ANON)
 			buffers += e.hdr.pages[i];
@@ -402,6 +403,63 @@ static int write_staged(int fd)
 	n = write(fd, staging, sizeof(staging));
 	staging_wipe();
 	return n == sizeof(staging) ? 0 : -1;
+}
+
+/*
+ * A key the process adds to its own process keyring, the payload made
+ * from the pattern and wiped from its memory right after, as a client
+ * that keeps a password in the kernel does.  @arg: the key type.
+ */
+static int plant_key(void *arg)
+{
+	long key;
+
+	veil_pattern_make(&pat, staging);
+	key = syscall(__NR_add_key, (const char *)arg, "veil:oracle", staging,
+		      sizeof(staging), KEY_SPEC_PROCESS_KEYRING);
+	staging_wipe();
+	return key < 0 ? -1 : 0;
+}
+
+TEST_F_TIMEOUT(oracle, user_key_in_process_keyring_covered, 120)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_key, "user",
+		   VEIL_GUEST_CAT_KERNEL, 1);
+}
+
+TEST_F_TIMEOUT(oracle, logon_key_in_process_keyring_covered, 120)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_key, "logon",
+		   VEIL_GUEST_CAT_KERNEL, 1);
+}
+
+/* The same key linked into the session keyring too, which others search. */
+static int plant_shared_key(void *arg)
+{
+	long key;
+
+	(void)arg;
+	veil_pattern_make(&pat, staging);
+	key = syscall(__NR_add_key, "user", "veil:oracle", staging,
+		      sizeof(staging), KEY_SPEC_PROCESS_KEYRING);
+	staging_wipe();
+	if (key < 0)
+		return -1;
+	return syscall(__NR_keyctl, KEYCTL_LINK, key, KEY_SPEC_SESSION_KEYRING) ? -1 : 0;
+}
+
+TEST_F_TIMEOUT(oracle, key_linked_where_others_search_left_out, 120)
+{
+	struct veil_extents e;
+
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_shared_key, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	EXPECT_EQ(0, e.hdr.kernel_pages)
+		TH_LOG("a key in the session keyring was published");
+	free(e.ext);
+	veil_child_stop(&self->child);
 }
 
 static int plant_pipe(void *arg)

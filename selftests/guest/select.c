@@ -59,7 +59,9 @@ static uint64_t nr_entries(struct __test_metadata *_metadata, int fd)
 static int list_entry(int fd, int pid, struct veil_guest_entry *out)
 {
 	struct veil_guest_entry ent[16];
-	struct veil_guest_list l = { .size = sizeof(l), .nr_entries = 16 };
+	struct veil_guest_list l = {
+		.size = sizeof(l), .entry_size = sizeof(ent[0]), .nr_entries = 16,
+	};
 	uint64_t i;
 
 	l.entries = (uintptr_t)ent;
@@ -92,6 +94,63 @@ TEST_F(sel, exclude_list_include_by_pid)
 	EXPECT_EQ(before, nr_entries(_metadata, self->fd));
 	EXPECT_EQ(-ENOENT, veil_include_pid(self->fd, pid));
 	EXPECT_EQ(-ENOENT, list_entry(self->fd, pid, &ent));
+	reap(pid);
+}
+
+/*
+ * LIST writes entries of the size the caller names, each version a prefix
+ * of the next: 336 bytes (entry_size 0), 344 (shared_pages) and 352
+ * (kernel_pages), and not one byte past them; any other size is refused.
+ */
+TEST_F(sel, list_entries_of_every_version_size)
+{
+	static const uint32_t sizes[] = { 0, VEIL_GUEST_ENTRY_SIZE_V2, VEIL_GUEST_ENTRY_SIZE };
+	uint8_t buf[2 * sizeof(struct veil_guest_entry)];
+	struct veil_guest_entry ent;
+	struct veil_guest_list l;
+	uint32_t stride;
+	uint64_t i, total;
+	size_t k, b;
+	pid_t pid = sleeper();
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, pid, 0));
+	total = nr_entries(_metadata, self->fd);
+	ASSERT_LE(1, total);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		stride = sizes[k] ? sizes[k] : VEIL_GUEST_ENTRY_SIZE_V1;
+		memset(buf, 0xa5, sizeof(buf));
+		l = (struct veil_guest_list){
+			.size = sizeof(l), .entry_size = sizes[k], .nr_entries = 1,
+			.entries = (uintptr_t)buf,
+		};
+		ASSERT_EQ(0, ioctl(self->fd, VEIL_GUEST_IOC_LIST, &l))
+			TH_LOG("entry_size %u: %s", sizes[k], strerror(errno));
+		ASSERT_EQ(1, l.nr_entries);
+		EXPECT_EQ(total, l.total);
+		for (b = stride; b < sizeof(buf); b++)
+			if (buf[b] != 0xa5)
+				break;
+		EXPECT_EQ(sizeof(buf), b)
+			TH_LOG("entry_size %u: byte %zu past the entry was written", sizes[k], b);
+		memset(&ent, 0, sizeof(ent));
+		memcpy(&ent, buf, stride);
+		EXPECT_LT(0, ent.nr_tasks);
+		if (stride == VEIL_GUEST_ENTRY_SIZE) {
+			EXPECT_NE(0xa5a5a5a5a5a5a5a5ULL, ent.kernel_pages);
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		static const uint32_t bad[] = { 8, VEIL_GUEST_ENTRY_SIZE + 8, VEIL_GUEST_ENTRY_SIZE_V1 + 4 };
+
+		l = (struct veil_guest_list){
+			.size = sizeof(l), .entry_size = bad[i], .nr_entries = 1,
+			.entries = (uintptr_t)buf,
+		};
+		EXPECT_EQ(-1, ioctl(self->fd, VEIL_GUEST_IOC_LIST, &l));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("entry_size %u accepted", bad[i]);
+	}
+	EXPECT_EQ(0, veil_include_pid(self->fd, pid));
 	reap(pid);
 }
 
@@ -137,7 +196,9 @@ TEST_F(sel, children_covers_descendants_forked_later)
 TEST_F(sel, exclude_by_command_name)
 {
 	struct veil_guest_entry ent[16];
-	struct veil_guest_list l = { .size = sizeof(l), .nr_entries = 16 };
+	struct veil_guest_list l = {
+		.size = sizeof(l), .entry_size = sizeof(ent[0]), .nr_entries = 16,
+	};
 	pid_t a, b;
 	uint64_t i;
 	int found = 0;
@@ -196,7 +257,9 @@ static int write_str(const char *path, const char *s)
 static int cgroup_entry(int fd, struct veil_guest_entry *out)
 {
 	struct veil_guest_entry ent[16];
-	struct veil_guest_list l = { .size = sizeof(l), .nr_entries = 16 };
+	struct veil_guest_list l = {
+		.size = sizeof(l), .entry_size = sizeof(ent[0]), .nr_entries = 16,
+	};
 	uint64_t i;
 
 	l.entries = (uintptr_t)ent;

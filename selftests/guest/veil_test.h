@@ -107,6 +107,12 @@ struct veil_extents {
 	struct veil_extent *ext;
 };
 
+/* Frames of category @cat in a dry run: pages[], or kernel_pages. */
+static inline uint64_t veil_cat_pages(const struct veil_extents *e, int cat)
+{
+	return cat == VEIL_GUEST_CAT_KERNEL ? e->hdr.kernel_pages : e->hdr.pages[cat];
+}
+
 /*
  * The extents of a dry run (flags 0: what would be published now) or, with
  * VEIL_GUEST_EXT_PUBLISHED, the set last published.  0 or -errno.

@@ -45,8 +45,9 @@
  */
 #define VEIL_SCHEMA	1
 
-static const char *const cat_names[VEIL_GUEST_NR_CAT] = {
-	"anon", "file", "pipe", "socket", "tty", "stack", "fpu", "freed",
+/* pages[], then VEIL_GUEST_CAT_KERNEL (kernel_pages) */
+static const char *const cat_names[VEIL_GUEST_NR_CAT + 1] = {
+	"anon", "file", "pipe", "socket", "tty", "stack", "fpu", "freed", "kernel",
 };
 
 static int json;
@@ -303,17 +304,42 @@ static int do_select(int fd, unsigned long cmd, int argc, char **argv,
 	return rc;
 }
 
-static void print_pages(const __u64 *pages, int as_json)
+static void print_pages(const __u64 *pages, __u64 kernel, int as_json)
 {
+	unsigned long long n;
 	int i;
 
-	for (i = 0; i < VEIL_GUEST_NR_CAT; i++) {
+	for (i = 0; i <= VEIL_GUEST_NR_CAT; i++) {
+		n = i < VEIL_GUEST_NR_CAT ? pages[i] : kernel;
 		if (as_json)
-			printf("%s\"%s\": %llu", i ? ", " : "", cat_names[i],
-			       (unsigned long long)pages[i]);
+			printf("%s\"%s\": %llu", i ? ", " : "", cat_names[i], n);
 		else
-			printf(" %s=%llu", cat_names[i], (unsigned long long)pages[i]);
+			printf(" %s=%llu", cat_names[i], n);
 	}
+}
+
+/*
+ * LIST with entries of l->entry_size bytes, shorter than ours, spread out
+ * into ent[] (l->nr_entries of them, zeroed): the members a module older
+ * than these tools does not know stay 0.  Returns how many, or -1.
+ */
+static long read_short_entries(int fd, struct veil_guest_list *l,
+			       struct veil_guest_entry *ent)
+{
+	char *buf = calloc(l->nr_entries, l->entry_size);
+	__u64 i;
+
+	if (!buf)
+		return -1;
+	l->entries = (uintptr_t)buf;
+	if (ioctl(fd, VEIL_GUEST_IOC_LIST, l)) {
+		free(buf);
+		return -1;
+	}
+	for (i = 0; i < l->nr_entries; i++)
+		memcpy(&ent[i], buf + i * l->entry_size, l->entry_size);
+	free(buf);
+	return l->nr_entries;
 }
 
 /* The selection, malloc'ed, in *ent; its size, or -1 with errno set. */
@@ -325,13 +351,28 @@ static long read_selection(int fd, struct veil_guest_entry **ent)
 
 	*ent = NULL;
 	/* Size the buffer from the total, then fetch. */
-	if (ioctl(fd, VEIL_GUEST_IOC_LIST, &l))
-		return -1;
+	if (ioctl(fd, VEIL_GUEST_IOC_LIST, &l)) {
+		/* A module older than these tools: entries without kernel_pages. */
+		if (errno != EINVAL)
+			return -1;
+		l.entry_size = VEIL_GUEST_ENTRY_SIZE_V2;
+		if (ioctl(fd, VEIL_GUEST_IOC_LIST, &l))
+			return -1;
+	}
 	l.nr_entries = l.total + 16;
 	*ent = calloc(l.nr_entries, sizeof(**ent));
 	if (!*ent)
 		return -1;
 	l.entries = (uintptr_t)*ent;
+	if (l.entry_size != sizeof(**ent)) {
+		long n = read_short_entries(fd, &l, *ent);
+
+		if (n < 0) {
+			free(*ent);
+			*ent = NULL;
+		}
+		return n;
+	}
 	if (ioctl(fd, VEIL_GUEST_IOC_LIST, &l)) {
 		free(*ent);
 		*ent = NULL;
@@ -369,7 +410,7 @@ static int do_list(int fd)
 			       e->flags & VEIL_GUEST_SEL_CHILDREN ? "true" : "false");
 			print_json_str(e->name);
 			printf(", \"processes\": %u, \"pages\": {", e->nr_tasks);
-			print_pages(e->pages, 1);
+			print_pages(e->pages, e->kernel_pages, 1);
 			printf("}, \"shared_not_protected\": %llu}",
 			       (unsigned long long)e->shared_pages);
 			continue;
@@ -382,7 +423,7 @@ static int do_list(int fd)
 			       e->name, e->nr_tasks);
 		else
 			printf("pid (exited) processes=%u", e->nr_tasks);
-		print_pages(e->pages, 0);
+		print_pages(e->pages, e->kernel_pages, 0);
 		if (e->shared_pages)
 			printf(" shared, not protected=%llu",
 			       (unsigned long long)e->shared_pages);
@@ -544,7 +585,7 @@ static int do_extents(int fd)
 		json_open(1);
 		printf(", \"pages\": %llu, \"categories\": {",
 		       (unsigned long long)x.nr_pages);
-		print_pages(x.pages, 1);
+		print_pages(x.pages, x.kernel_pages, 1);
 		printf("}, \"extents\": [");
 		for (i = 0; i < x.nr_extents; i++) {
 			uint64_t n = ext[i].npages;
@@ -559,7 +600,7 @@ static int do_extents(int fd)
 	} else {
 		printf("%llu extents, %llu pages:", (unsigned long long)x.nr_extents,
 		       (unsigned long long)x.nr_pages);
-		print_pages(x.pages, 0);
+		print_pages(x.pages, x.kernel_pages, 0);
 		printf("\n");
 		for (i = 0; i < x.nr_extents; i++) {
 			uint64_t n = ext[i].npages;

@@ -291,6 +291,12 @@ struct veil_guest_select {
 #define VEIL_GUEST_CAT_FPU	6	/* saved FPU/register state */
 #define VEIL_GUEST_CAT_FREED	7	/* memory freed while excluded */
 #define VEIL_GUEST_NR_CAT	8
+/*
+ * Secrets the kernel keeps for them by design (the payloads of the keys
+ * in their own keyrings): counted in kernel_pages, after the pages[]
+ * arrays that the first versions of the structures below fixed at eight.
+ */
+#define VEIL_GUEST_CAT_KERNEL	8
 
 struct veil_guest_entry {
 	__u32 kind;		/* VEIL_GUEST_SEL_* */
@@ -303,20 +309,24 @@ struct veil_guest_entry {
 	 * Frames of these processes left out of the set because processes
 	 * outside it map them too ("shared, not protected"): copy-on-write
 	 * pages of a parent, KSM pages, shared mappings, page cache others
-	 * map.  Only in entries of VEIL_GUEST_ENTRY_SIZE or more bytes.
+	 * map.  Only in entries of VEIL_GUEST_ENTRY_SIZE_V2 or more bytes.
 	 */
 	__u64 shared_pages;
+	/* VEIL_GUEST_CAT_KERNEL; in entries of VEIL_GUEST_ENTRY_SIZE bytes */
+	__u64 kernel_pages;
 };
 
 #define VEIL_GUEST_ENTRY_SIZE_V1	336
-#define VEIL_GUEST_ENTRY_SIZE		344
+#define VEIL_GUEST_ENTRY_SIZE_V2	344
+#define VEIL_GUEST_ENTRY_SIZE		352
 
 /*
  * LIST: copies up to nr_entries entries of the selection into entries
  * (user pointer to an array of entries of entry_size bytes each); sets
  * nr_entries to the number copied and total to the size of the
- * selection.  entry_size is VEIL_GUEST_ENTRY_SIZE, or 0 for the first
- * version's entries of VEIL_GUEST_ENTRY_SIZE_V1 bytes (no shared_pages).
+ * selection.  entry_size is VEIL_GUEST_ENTRY_SIZE, VEIL_GUEST_ENTRY_SIZE_V2
+ * (no kernel_pages), or 0 for the first version's entries of
+ * VEIL_GUEST_ENTRY_SIZE_V1 bytes (no shared_pages either).
  */
 struct veil_guest_list {
 	__u32 size;
@@ -353,7 +363,7 @@ struct veil_guest_status {
  * this ioctl) to extents; total is the size of the set, pages[] the
  * frames per category before merging across categories.  With
  * VEIL_GUEST_EXT_PUBLISHED, the set of the last PUBLISH instead, as the
- * host was given it (pages[] and shared_pages are then 0).
+ * host was given it (pages[], shared_pages and kernel_pages are then 0).
  */
 #define VEIL_GUEST_EXT_PUBLISHED	_BITUL(0)
 
@@ -366,6 +376,7 @@ struct veil_guest_extents {
 	__u64 extents;
 	__u64 pages[VEIL_GUEST_NR_CAT];
 	__u64 shared_pages;	/* as in struct veil_guest_entry */
+	__u64 kernel_pages;	/* VEIL_GUEST_CAT_KERNEL */
 };
 
 /*
@@ -479,7 +490,7 @@ static_assert(sizeof(struct veil_guest_select) == 272, "veil_guest_select size")
 static_assert(sizeof(struct veil_guest_entry) == VEIL_GUEST_ENTRY_SIZE, "veil_guest_entry size");
 static_assert(sizeof(struct veil_guest_list) == 32, "veil_guest_list size");
 static_assert(sizeof(struct veil_guest_status) == 88, "veil_guest_status size");
-static_assert(sizeof(struct veil_guest_extents) == 112, "veil_guest_extents size");
+static_assert(sizeof(struct veil_guest_extents) == 120, "veil_guest_extents size");
 static_assert(sizeof(struct veil_guest_scan) == 168, "veil_guest_scan size");
 static_assert(sizeof(struct veil_guest_host_write) == 24, "veil_guest_host_write size");
 static_assert(sizeof(struct veil_guest_range) == 24, "veil_guest_range size");
