@@ -42,17 +42,24 @@
 static void veil_guest_keyring_walk(const struct key *keyring,
 				    struct veil_guest_collect *c, int depth);
 
-/* The payload of @key if it is a user or logon key of the excluded alone. */
+/*
+ * The payload of @key if it is a user or logon key of the excluded alone:
+ * besides the link that led here, only our holds from the last PUBLISH
+ * may reference it (a PREPARE before THAW; dry runs, which do not look at
+ * those, see such a key as shared).
+ */
 static void veil_guest_take_key(struct key *key, struct veil_guest_collect *c)
 {
 	const struct user_key_payload *up;
+	unsigned int ours;
 
 	if (key->type != &key_type_user && key->type != &key_type_logon)
 		return;
 	if (key_read_state(key) != KEY_IS_POSITIVE ||
 	    test_bit(KEY_FLAG_REVOKED, &key->flags))
 		return;
-	if (refcount_read(&key->usage) != 1)
+	ours = c->prepare ? veil_guest_held_key_refs(key) : 0;
+	if (refcount_read(&key->usage) != 1 + ours)
 		return;
 	if (!veil_guest_hold_key(&c->holds, key))
 		return;

@@ -90,6 +90,23 @@ static void veil_guest_free_chain(void)
 }
 
 /* Lets go of what the last published set held, once it is no longer needed. */
+/*
+ * References on @key among the holds of the last PUBLISH, which stay until
+ * THAW: a PREPARE that follows another without a THAW must not take them
+ * for someone else's.  Under veil_guest_ctl_lock, as PREPARE runs.
+ */
+unsigned int veil_guest_held_key_refs(const struct key *key)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	lockdep_assert_held(&veil_guest_ctl_lock);
+	for (i = 0; i < veil_guest_held.nr_key; i++)
+		if (veil_guest_held.key[i] == key)
+			n++;
+	return n;
+}
+
 static void veil_guest_release_held(void)
 {
 	lockdep_assert_held(&veil_guest_ctl_lock);

@@ -283,6 +283,8 @@ void veil_guest_tty_gather_ctty(struct task_struct *tsk, struct veil_guest_ttys 
 void veil_guest_collect_ctty(struct task_struct *tsk, struct veil_guest_collect *c);
 /* collect_keys.c: the key payloads of their own keyrings, under RCU */
 void veil_guest_collect_keys(struct task_struct *t, struct veil_guest_collect *c);
+/* control.c: references the last PUBLISH's holds keep on @key */
+unsigned int veil_guest_held_key_refs(const struct key *key);
 unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
 /* Offsets of n_tty's read and echo buffers, from the kernel's BTF (ntty_btf.c). */
 void veil_guest_ntty_init(void);

@@ -433,6 +433,37 @@ TEST_F_TIMEOUT(oracle, logon_key_in_process_keyring_covered, 120)
 		   VEIL_GUEST_CAT_KERNEL, 1);
 }
 
+/*
+ * A host may PREPARE again before it THAWs (a checkpoint retried): the key
+ * the first PREPARE holds is still the process's own, and published again.
+ */
+TEST_F_TIMEOUT(oracle, key_published_again_by_a_second_prepare, 120)
+{
+	struct veil_guest_status st;
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i;
+	int round;
+
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_key, "user"));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
+	for (round = 1; round <= 2; round++) {
+		ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+		ASSERT_EQ(0, st.last_error) TH_LOG("PREPARE %d failed", round);
+	}
+	ASSERT_EQ(0, veil_get_extents_flags(self->fd, &e, VEIL_GUEST_EXT_PUBLISHED));
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
+	for (i = 0; i < h.nr; i++)
+		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("after the second PREPARE the key at 0x%llx is not published",
+			       (unsigned long long)h.addr[i]);
+	free(e.ext);
+	EXPECT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+	veil_child_stop(&self->child);
+}
+
 /* The same key linked into the session keyring too, which others search. */
 static int plant_shared_key(void *arg)
 {
