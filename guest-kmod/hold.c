@@ -111,25 +111,37 @@ void veil_guest_hold_page(struct veil_guest_holds *h, struct page *page)
 	veil_guest_hold_folio(h, folio);
 }
 
+/*
+ * Room for one more pointer in *@arr, which holds @nr of *@cap, grown
+ * without sleeping (callers run under a queue's lock or RCU); a failure
+ * is sticky, as for folios.
+ */
+static bool veil_guest_ptrs_room(struct veil_guest_holds *h, void ***arr,
+				 size_t nr, size_t *cap, size_t first)
+{
+	size_t want = *cap ? 2 * *cap : first;
+	void **grown;
+
+	if (nr < *cap)
+		return true;
+	grown = kvmalloc_array(want, sizeof(*grown), GFP_ATOMIC | __GFP_NOWARN);
+	if (!grown) {
+		h->error = -ENOMEM;
+		return false;
+	}
+	if (nr)
+		memcpy(grown, *arr, nr * sizeof(*grown));
+	kvfree(*arr);
+	*arr = grown;
+	*cap = want;
+	return true;
+}
+
 /* A reference on the buffer @skb itself, kept with the holds. */
 static bool veil_guest_hold_skb_ref(struct veil_guest_holds *h, struct sk_buff *skb)
 {
-	struct sk_buff **grown;
-	size_t cap;
-
-	if (h->nr_skb == h->cap_skb) {
-		cap = h->cap_skb ? 2 * h->cap_skb : 64;
-		grown = kvmalloc_array(cap, sizeof(*grown), GFP_ATOMIC | __GFP_NOWARN);
-		if (!grown) {
-			h->error = -ENOMEM;
-			return false;
-		}
-		if (h->nr_skb)
-			memcpy(grown, h->skb, h->nr_skb * sizeof(*grown));
-		kvfree(h->skb);
-		h->skb = grown;
-		h->cap_skb = cap;
-	}
+	if (!veil_guest_ptrs_room(h, &h->skb, h->nr_skb, &h->cap_skb, 64))
+		return false;
 	h->skb[h->nr_skb++] = skb_get(skb);
 	return true;
 }
@@ -168,22 +180,8 @@ bool veil_guest_hold_skb(struct veil_guest_holds *h, struct sk_buff *skb,
  */
 bool veil_guest_hold_key(struct veil_guest_holds *h, struct key *key)
 {
-	struct key **grown;
-	size_t cap;
-
-	if (h->nr_key == h->cap_key) {
-		cap = h->cap_key ? 2 * h->cap_key : 16;
-		grown = kvmalloc_array(cap, sizeof(*grown), GFP_ATOMIC | __GFP_NOWARN);
-		if (!grown) {
-			h->error = -ENOMEM;
-			return false;
-		}
-		if (h->nr_key)
-			memcpy(grown, h->key, h->nr_key * sizeof(*grown));
-		kvfree(h->key);
-		h->key = grown;
-		h->cap_key = cap;
-	}
+	if (!veil_guest_ptrs_room(h, &h->key, h->nr_key, &h->cap_key, 16))
+		return false;
 	if (!refcount_inc_not_zero(&key->usage))
 		return false;
 	h->key[h->nr_key++] = key;

@@ -57,9 +57,9 @@ struct inode;
 struct veil_guest_holds {
 	struct folio **folio;
 	size_t nr, cap;
-	struct sk_buff **skb;	/* buffers whose slab head is published */
+	void **skb;		/* struct sk_buff: their slab heads are published */
 	size_t nr_skb, cap_skb;
-	struct key **key;	/* keys whose payload is published */
+	void **key;		/* struct key: their payloads are published */
 	size_t nr_key, cap_key;
 	int error;		/* sticky: a reference that could not be kept */
 	bool nosleep;
