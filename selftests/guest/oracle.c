@@ -56,6 +56,24 @@ static void staging_wipe(void)
 	explicit_bzero(staging, sizeof(staging));
 }
 
+/* The pattern is in RAM, and every half of it lies inside the set @e. */
+static void expect_pattern_covered(struct __test_metadata *_metadata, int fd,
+				   const struct veil_extents *e)
+{
+	struct veil_hits h;
+	uint64_t i;
+
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
+	TH_LOG("%llu frames scanned, pattern halves at %llu places",
+	       (unsigned long long)h.scanned, (unsigned long long)h.total);
+	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
+	ASSERT_EQ(h.total, h.nr);
+	for (i = 0; i < h.nr; i++)
+		EXPECT_TRUE(veil_covered(e, h.addr[i], VEIL_HALF))
+			TH_LOG("the pattern at 0x%llx is not covered",
+			       (unsigned long long)h.addr[i]);
+}
+
 /*
  * Runs plant in an excluded child, then checks every frame holding the
  * pattern is covered, that there is at least one, and the tightness bound:
@@ -67,7 +85,6 @@ static void run_oracle(struct __test_metadata *_metadata, int fd,
 		       int cat, uint64_t max_cat_pages)
 {
 	struct veil_extents e;
-	struct veil_hits h;
 	uint64_t i, buffers;
 	long rss;
 
@@ -77,17 +94,10 @@ static void run_oracle(struct __test_metadata *_metadata, int fd,
 
 	ASSERT_EQ(0, veil_get_extents(fd, &e));
 	ASSERT_TRUE(veil_extents_canonical(&e));
-	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
-	TH_LOG("%llu frames scanned, pattern halves at %llu places; %llu extents, %llu frames (category %d: %llu)",
-	       (unsigned long long)h.scanned, (unsigned long long)h.total,
+	expect_pattern_covered(_metadata, fd, &e);
+	TH_LOG("%llu extents, %llu frames (category %d: %llu)",
 	       (unsigned long long)e.hdr.total, (unsigned long long)e.hdr.nr_pages,
 	       cat, (unsigned long long)veil_cat_pages(&e, cat));
-	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
-	ASSERT_EQ(h.total, h.nr);
-	for (i = 0; i < h.nr; i++)
-		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF))
-			TH_LOG("the pattern at 0x%llx is not covered",
-			       (unsigned long long)h.addr[i]);
 
 	ASSERT_LT(0, veil_cat_pages(&e, cat)) TH_LOG("nothing collected in category %d", cat);
 	EXPECT_GE(max_cat_pages, veil_cat_pages(&e, cat));
@@ -441,8 +451,6 @@ TEST_F_TIMEOUT(oracle, key_published_again_by_a_second_prepare, 120)
 {
 	struct veil_guest_status st;
 	struct veil_extents e;
-	struct veil_hits h;
-	uint64_t i;
 	int round;
 
 	ASSERT_EQ(0, veil_child_start(&self->child, plant_key, "user"));
@@ -453,12 +461,7 @@ TEST_F_TIMEOUT(oracle, key_published_again_by_a_second_prepare, 120)
 		ASSERT_EQ(0, st.last_error) TH_LOG("PREPARE %d failed", round);
 	}
 	ASSERT_EQ(0, veil_get_extents_flags(self->fd, &e, VEIL_GUEST_EXT_PUBLISHED));
-	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
-	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
-	for (i = 0; i < h.nr; i++)
-		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF))
-			TH_LOG("after the second PREPARE the key at 0x%llx is not published",
-			       (unsigned long long)h.addr[i]);
+	expect_pattern_covered(_metadata, self->fd, &e);
 	free(e.ext);
 	EXPECT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
 	veil_child_stop(&self->child);
