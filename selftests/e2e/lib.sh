@@ -86,6 +86,25 @@ l2_run() {	# l2_run NAME CMD: run CMD in the guest; its output, its status
 	return 255
 }
 
+until_ok() {	# until_ok SECONDS COMMAND...: COMMAND succeeds within SECONDS
+	local end
+	end=$(($(date +%s) + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
+# l2_until NAME SECONDS CMD: CMD (one line) succeeds in the guest within SECONDS.
+# Tests wait for what they need, never a fixed time: a slower or busier
+# machine only takes longer.
+l2_until() {
+	until_ok "$2" l2_run "$1" "$3" && return 0
+	echo "# $1: still not true after $2 s: $3"
+	return 1
+}
+
 l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	local pid i
 	pid=$(l2_pid "$1")
@@ -107,6 +126,16 @@ l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	tail -n 30 "/tmp/$1.log" | sed 's/^/#   /'
 	kill -9 "$pid" 2>/dev/null
 	return 1
+}
+
+wait_registered() {	# wait_registered VM: the host sees its guest registered (/tmp/st)
+	local end
+	end=$(($(date +%s) + 60))
+	until veilctl status "$1" --json >/tmp/st 2>&1 &&
+		grep -q '"registered":true' /tmp/st; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
 }
 
 checkpoint_pair() {	# checkpoint_pair NAME: plain and veil checkpoints of guest NAME

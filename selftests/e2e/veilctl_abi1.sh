@@ -30,7 +30,7 @@ l2_run vm1 "insmod /lib/veil/veil_guest.ko" >/tmp/out
 ok "veil_guest loads in the guest" $?
 
 abi=
-for i in $(seq 1 50); do
+for i in $(seq 1 300); do
 	veilctl status "$pid" --json >/tmp/st 2>&1
 	abi=$(sed -n 's/.*"registered":true.*"guest_abi":\([0-9]*\).*/\1/p' /tmp/st)
 	[ -n "$abi" ] && break
@@ -46,7 +46,7 @@ ok "the guest logs the ABI it registered with" $? ||
 
 va=$(l2_run vm1 "vault hold A >/tmp/A.log 2>&1 & echo \$!")
 vc=$(l2_run vm1 "vault app C >/tmp/C.log 2>&1 & echo \$!")
-sleep 1
+l2_until vm1 60 "grep -q 'holds its secret' /tmp/A.log && grep -q 'protected by libveil' /tmp/C.log"
 l2_run vm1 "kill -0 $va && kill -0 $vc && grep -q 'protected by libveil' /tmp/C.log" >/dev/null
 ok "vault ($va) and a libveil application ($vc) hold their secrets" $?
 l2_run vm1 "veil exclude $va" >/tmp/out

@@ -16,7 +16,7 @@ for step in stop save-started save link cont; do
 	VEILCTL_PAUSE_AFTER=$step veilctl checkpoint "$pid" --to /tmp/k.mig \
 		--allow-unprotected 2>/tmp/k.err &
 	k=$!
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		grep -q "paused after $step" /tmp/k.err && break
 		sleep 0.2
 	done

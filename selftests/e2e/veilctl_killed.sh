@@ -45,13 +45,8 @@ ok "the guest boots under KVM with 512 MiB" $?
 pid=$(l2_pid vm1)
 l2_run vm1 "insmod /lib/veil/veil_guest.ko" >/tmp/out
 ok "veil_guest loads in the guest" $?
-registered=1
-for i in $(seq 1 50); do
-	veilctl status "$pid" --json >/tmp/st 2>&1
-	grep -q '"registered":true' /tmp/st && { registered=0; break; }
-	sleep 0.2
-done
-ok "the host sees the guest registered" $registered
+wait_registered "$pid"
+ok "the host sees the guest registered" $?
 
 va=$(l2_run vm1 "vault hold K 256 >/tmp/K.log 2>&1 & echo \$!")
 held=1

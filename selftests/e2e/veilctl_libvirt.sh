@@ -32,13 +32,8 @@ pid=$(l2_pid $vm)
 l2_run $vm "insmod /lib/veil/veil_guest.ko" >/dev/null
 ok "veil_guest loads in the guest" $?
 
-registered=1
-for i in $(seq 1 50); do
-	veilctl status $vm --json >/tmp/st 2>&1
-	grep -q '"registered":true' /tmp/st && { registered=0; break; }
-	sleep 0.2
-done
-ok "veilctl names the VM by domain: the host sees the guest registered" $registered ||
+wait_registered $vm
+ok "veilctl names the VM by domain: the host sees the guest registered" $? ||
 	sed 's/^/#   /' /tmp/st
 grep -q "\"domain\":\"$vm\"" /tmp/st && grep -q "\"pid\":$pid," /tmp/st
 ok "status --json gives the domain and its QEMU ($pid)" $?
@@ -48,7 +43,7 @@ ok "list shows QEMU $pid as domain $vm" $? || sed 's/^/#   /' /tmp/list
 
 va=$(l2_run $vm "vault hold A >/tmp/A.log 2>&1 & echo \$!")
 vb=$(l2_run $vm "vault hold B >/tmp/B.log 2>&1 & echo \$!")
-sleep 1
+l2_until $vm 60 "grep -q 'holds its secret' /tmp/A.log && grep -q 'holds its secret' /tmp/B.log"
 l2_run $vm "kill -0 $va && kill -0 $vb && veil exclude $va" >/dev/null
 ok "vault ($va) and control ($vb) hold their secrets; the vault is excluded" $?
 
@@ -117,7 +112,7 @@ rm -f /tmp/$vm.elf
 rm -f /tmp/k.err
 VEILCTL_PAUSE_AFTER=save-started veilctl checkpoint $vm --to /tmp/k.mem 2>/tmp/k.err &
 k=$!
-for i in $(seq 1 100); do
+for i in $(seq 1 300); do
 	grep -q "paused after save-started" /tmp/k.err && break
 	sleep 0.2
 done
@@ -140,15 +135,11 @@ grep -q "^- .* $vm .*shut off, managed save" /tmp/list
 ok "list shows the domain shut off with its managed save" $? || sed 's/^/#   /' /tmp/list
 
 restored() {	# restored HOW: the guest resumed by HOW killed the vault only
-	local dead=1 i
 	cp "/run/libvirt/qemu/$vm.pid" "/tmp/$vm.pid"
 	[ "$(lv_state $vm)" = running ]
 	ok "$1: the guest runs" $?
-	for i in $(seq 1 50); do
-		l2_run $vm "kill -0 $va" >/dev/null 2>&1 || { dead=0; break; }
-		sleep 0.2
-	done
-	ok "$1: the vault is terminated" $dead
+	l2_until $vm 60 "! kill -0 $va"
+	ok "$1: the vault is terminated" $?
 	l2_run $vm "kill -0 $vb" >/dev/null
 	ok "$1: the control process is alive" $?
 	l2_run $vm "dmesg" | grep -E 'BUG|WARNING|Oops|general protection' >/tmp/oops

@@ -27,13 +27,8 @@ pid=$(l2_pid vm1)
 l2_run vm1 "insmod /lib/veil/veil_guest.ko" >/tmp/out
 ok "veil_guest loads in the guest" $?
 
-registered=1
-for i in $(seq 1 50); do
-	veilctl status "$pid" --json >/tmp/st 2>&1
-	grep -q '"registered":true' /tmp/st && { registered=0; break; }
-	sleep 0.2
-done
-ok "the host sees the guest registered" $registered
+wait_registered "$pid"
+ok "the host sees the guest registered" $?
 
 va=$(l2_run vm1 "vault hold A >/tmp/A.log 2>&1 & echo \$!")
 vb=$(l2_run vm1 "vault hold B >/tmp/B.log 2>&1 & echo \$!")
@@ -41,9 +36,10 @@ vc=$(l2_run vm1 "vault app C >/tmp/C.log 2>&1 & echo \$!")
 # A TCP peer that is not excluded, and an excluded feeder whose unsent
 # data waits in its socket: after a restore the peer must get no zeros.
 vs=$(l2_run vm1 "vault sink 4711 >/tmp/sink.log 2>&1 & echo \$!")
-sleep 0.5
+l2_until vm1 60 "grep -q listening /tmp/sink.log"
 vf=$(l2_run vm1 "vault feed 4711 >/tmp/feed.log 2>&1 & echo \$!")
-sleep 1
+l2_until vm1 60 "grep -q 'holds its secret' /tmp/A.log && grep -q 'holds its secret' /tmp/B.log && grep -q 'protected by libveil' /tmp/C.log"
+l2_until vm1 60 "grep -q 'bytes written' /tmp/feed.log"
 l2_run vm1 "kill -0 $va && kill -0 $vb" >/dev/null
 ok "vault ($va) and control ($vb) hold their secrets" $?
 l2_run vm1 "kill -0 $vc && grep -q 'protected by libveil' /tmp/C.log" >/dev/null
@@ -56,7 +52,7 @@ ok "veil exclude $va $vf" $?
 # restored guest.
 libc=$(l2_run vm1 "for f in /lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libc.so.6; do [ -f \$f ] && { echo \$f; break; }; done")
 vu=$(l2_run vm1 "vault as 1000 vault lib ${libc:-/none} >/tmp/U.log 2>&1 & echo \$!")
-sleep 0.5
+l2_until vm1 60 "grep -q '^lib: ' /tmp/U.log"
 l2_run vm1 "grep -q '^lib: ' /tmp/U.log && vault as 1000 veil exclude $vu" >/tmp/out
 ok "user 1000 excludes its own process ($vu) that maps ${libc:-the C library}" $? ||
 	sed 's/^/#   /' /tmp/out
@@ -84,6 +80,7 @@ n=$(vault find C /tmp/plain.mig)
 m=$(vault find C /tmp/veil.mig)
 [ "$n" -gt 0 ] && [ "$m" = 0 ]
 ok "libveil-protected secret: in the plain checkpoint $n copies, in the veil one $m" $?
+l2_until vm1 60 "grep -q '^event end' /tmp/C.log"
 l2_run vm1 "kill -0 $vc && grep -c '^event ' /tmp/C.log && cat /tmp/C.log" >/tmp/c.out
 grep -q '^event begin' /tmp/c.out && grep -q '^event end' /tmp/c.out
 ok "the libveil application saw the checkpoint begin and end, and runs on" $? ||
@@ -116,21 +113,13 @@ n=$(vault find A /tmp/pdisk1.qcow2)
 ok "savevm: vault secret in the disk once the plain snapshot is added: yes ($n copies)" $?
 
 l2_start vm2 -drive file=/tmp/pdisk2.qcow2,format=qcow2,if=ide -incoming defer
-sleep 1
+until_ok 60 test -S /tmp/vm2.qmp
 expect "restore the veil checkpoint into a new QEMU" 0 \
 	veilctl restore /tmp/vm2.qmp --from /tmp/veil.mig
-dead=1
-for i in $(seq 1 25); do
-	l2_run vm2 "kill -0 $va" >/dev/null 2>&1 || { dead=0; break; }
-	sleep 0.2
-done
-ok "restored guest: the vault is terminated" $dead
-dead=1
-for i in $(seq 1 25); do
-	l2_run vm2 "kill -0 $vu" >/dev/null 2>&1 || { dead=0; break; }
-	sleep 0.2
-done
-ok "restored guest: user 1000's excluded process is terminated" $dead
+l2_until vm2 60 "! kill -0 $va"
+ok "restored guest: the vault is terminated" $?
+l2_until vm2 60 "! kill -0 $vu"
+ok "restored guest: user 1000's excluded process is terminated" $?
 sum=$(l2_run vm2 "md5sum ${libc:-/none}")
 [ -n "$libsum" ] && [ "$sum" = "$libsum" ]
 ok "restored guest: the C library user 1000's process mapped is intact" $? ||
@@ -140,14 +129,17 @@ ok "restored guest: a dynamically linked program (veil status) runs" $? ||
 	sed 's/^/#   /' /tmp/out
 veilctl status "$(l2_pid vm2)" --json | grep -q '"registered":true'
 ok "restored guest: registered again with the host it now runs on" $?
-l2_run vm2 "kill -USR1 $vs; sleep 1; cat /tmp/sink.log" >/tmp/sink.out
+l2_run vm2 "kill -USR1 $vs" >/dev/null
+l2_until vm2 60 "grep -q '^sink: ' /tmp/sink.log"
+l2_run vm2 "cat /tmp/sink.log" >/tmp/sink.out
 grep -q '^sink: [0-9]* bytes, 0 zero, end: Connection reset by peer' /tmp/sink.out
 ok "restored guest: the feeder's TCP peer got no zeroed data, and a reset" $? ||
 	sed 's/^/#   sink.log| /' /tmp/sink.out
 l2_run vm2 "kill -0 $vb" >/dev/null
 ok "restored guest: the control process is alive" $? ||
 	tail -n 40 /tmp/vm2.log | sed 's/^/#   vm2| /'
-l2_run vm2 "sleep 0.5; kill -0 $vc && cat /tmp/C.log" >/tmp/c.out
+l2_until vm2 60 "grep -q '^restored: ' /tmp/C.log"
+l2_run vm2 "kill -0 $vc && cat /tmp/C.log" >/tmp/c.out
 grep -q '^event restored' /tmp/c.out &&
 	grep -q '^restored: the protected page was zeroed' /tmp/c.out
 ok "restored guest: the libveil application was told, found its page zeroed and runs on" $? ||
@@ -174,7 +166,7 @@ for step in prepare sanitize save link restore; do
 	rm -f /tmp/k.mig /tmp/k.err
 	VEILCTL_PAUSE_AFTER=$step veilctl checkpoint "$pid" --to /tmp/k.mig 2>/tmp/k.err &
 	k=$!
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		grep -q "paused after $step" /tmp/k.err && break
 		sleep 0.2
 	done

@@ -20,7 +20,7 @@ ok "veil_guest loads in the guest" $?
 
 # 4 MiB of secret against a host that takes 1 MiB per VM.
 va=$(l2_run vm1 "vault hold A 4 >/tmp/A.log 2>&1 & echo \$!")
-sleep 1
+l2_until vm1 60 "grep -q 'holds its secret' /tmp/A.log"
 l2_run vm1 "veil exclude $va" >/tmp/out
 ok "veil exclude $va (the vault, 4 MiB)" $?
 echo 1 >/sys/module/veil_host/parameters/max_mib
@@ -44,7 +44,7 @@ veilctl status "$pid" --json >/tmp/st
 grep -q '"run_state":"running"' /tmp/st && grep -q '"state":"running"' /tmp/st
 ok "the VM runs and veil_host holds nothing for it" $? || sed 's/^/#   /' /tmp/st
 frozen=
-for i in $(seq 1 50); do
+for i in $(seq 1 300); do
 	l2_run vm1 "veil status --json" >/tmp/gst
 	frozen=$(sed -n 's/.*"frozen": *\([0-9]*\).*/\1/p' /tmp/gst)
 	[ "$frozen" = 0 ] && break

@@ -67,7 +67,7 @@ ok "the guest runs on after the dump and the snapshot (pong $ck)" $?
 # from there while the original goes on by itself.
 veilctl checkpoint "$pid" --to /tmp/c2.mig --allow-unprotected >/dev/null 2>&1
 l2_start vm2 -drive file=/tmp/disk2.qcow2,format=qcow2,if=ide -incoming defer
-sleep 1
+until_ok 60 test -S /tmp/vm2.qmp
 expect "restore into a QEMU started with -incoming defer" 0 \
 	veilctl restore /tmp/vm2.qmp --from /tmp/c2.mig
 r=$(l2_ping vm2)
