@@ -54,34 +54,46 @@ if [ -f "$dir/.done" ]; then
 fi
 [ -r "$tarball" ] || { echo "debug-kernel.sh: $tarball is missing" >&2; exit 1; }
 
-echo "debug kernel $k: building $pkg $version in $dir"
-start=$(date +%s)
-rm -rf "$dir"
-mkdir -p "$dir/src" "$dir/build"
-tar -C "$dir/src" --strip-components=1 -xf "$tarball"
-
 kmake() {
 	make -C "$dir/src" O="$dir/build" -j"$(nproc)" "$@"
 }
-kmake -s defconfig
-"$dir/src/scripts/kconfig/merge_config.sh" -m -O "$dir/build" \
-	"$dir/build/.config" "$fragment" >"$dir/merge.log"
-kmake -s olddefconfig
 
-# Every checker asked for must have made it into the config: a symbol
-# that a dependency turned off would otherwise go unnoticed.
-missing=0
-for sym in KASAN KASAN_GENERIC KFENCE UBSAN PROVE_LOCKING PROVE_RCU \
-	   DEBUG_ATOMIC_SLEEP DEBUG_LIST DEBUG_KMEMLEAK DEBUG_INFO_BTF \
-	   DYNAMIC_FTRACE_WITH_REGS KVM_AMD; do
-	grep -Eq "^CONFIG_$sym=(y|m)$" "$dir/build/.config" || {
-		echo "debug-kernel.sh: CONFIG_$sym did not make it into the config" >&2
-		missing=1
-	}
-done
-[ $missing = 0 ] || exit 1
+start=$(date +%s)
+# A build that was stopped (a session that ran out of time, a reboot)
+# goes on where it was: make rebuilds only what is missing or older.
+if [ -f "$dir/.configured" ]; then
+	echo "debug kernel $k: resuming the build in $dir"
+else
+	echo "debug kernel $k: building $pkg $version in $dir"
+	# A build for another source version or config is of no more use.
+	for old in "$cache/$k"-*; do
+		[ "$old" = "$dir" ] || rm -rf "$old"
+	done
+	rm -rf "$dir"
+	mkdir -p "$dir/src" "$dir/build"
+	tar -C "$dir/src" --strip-components=1 -xf "$tarball"
 
-kmake bzImage modules >"$dir/build.log" 2>&1 || {
+	kmake -s defconfig
+	"$dir/src/scripts/kconfig/merge_config.sh" -m -O "$dir/build" \
+		"$dir/build/.config" "$fragment" >"$dir/merge.log"
+	kmake -s olddefconfig
+
+	# Every checker asked for must have made it into the config: a symbol
+	# that a dependency turned off would otherwise go unnoticed.
+	missing=0
+	for sym in KASAN KASAN_GENERIC KFENCE UBSAN PROVE_LOCKING PROVE_RCU \
+		   DEBUG_ATOMIC_SLEEP DEBUG_LIST DEBUG_KMEMLEAK DEBUG_INFO_BTF \
+		   DYNAMIC_FTRACE_WITH_REGS KVM_AMD; do
+		grep -Eq "^CONFIG_$sym=(y|m)$" "$dir/build/.config" || {
+			echo "debug-kernel.sh: CONFIG_$sym did not make it into the config" >&2
+			missing=1
+		}
+	done
+	[ $missing = 0 ] || exit 1
+	touch "$dir/.configured"
+fi
+
+kmake bzImage modules >>"$dir/build.log" 2>&1 || {
 	tail -n 40 "$dir/build.log" >&2
 	echo "debug-kernel.sh: the build failed (log: $dir/build.log)" >&2
 	exit 1
