@@ -64,6 +64,8 @@ static u64 veil_guest_prepares, veil_guest_thaws, veil_guest_restores;
 static u32 veil_guest_auto_thaws, veil_guest_last_error;
 static unsigned long veil_guest_frozen_since;	/* jiffies, while freezing */
 static bool veil_guest_restore_done;
+/* Set once the restore was handled; read without the lock (netguard.c). */
+static bool veil_guest_restore_over;
 /* The extent pages of the last PUBLISH, kept until the next one. */
 static struct page **veil_guest_chain;
 static unsigned int veil_guest_chain_len;
@@ -464,8 +466,8 @@ static void veil_guest_restore(void)
 		flags |= VEIL_RESTORED_NOTIFIED;
 	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint (%d for their dontdump areas), notified %d\n",
 		killed, dd_killed, notified);
-	pr_info("restore: aborted %u TCP connections, emptied %u pipes, took back %u buffers from UNIX peers\n",
-		purged.tcp, purged.pipes, purged.unix_bufs);
+	pr_info("restore: aborted %u TCP connections, emptied %u pipes, took back %u buffers from UNIX peers, held back %u TCP segments sent before\n",
+		purged.tcp, purged.pipes, purged.unix_bufs, veil_guest_netguard_take());
 	held = veil_guest_held.nr;
 	veil_guest_do_thaw("restore", 0);
 	if (ttys) {
@@ -497,8 +499,11 @@ static void veil_guest_poll_once(void)
 	if (state == VEIL_STATE_SANITIZED && !veil_guest_restore_done) {
 		veil_guest_restore_done = true;
 		veil_guest_restore();
+		/* Whatever came of it: the network is not held back for good. */
+		WRITE_ONCE(veil_guest_restore_over, true);
 	} else if (state == VEIL_STATE_RUNNING) {
 		veil_guest_restore_done = false;
+		WRITE_ONCE(veil_guest_restore_over, false);
 	}
 
 	/* A request is op then seq; a seq unchanged around op is consistent. */
@@ -541,6 +546,18 @@ static int veil_guest_poll(void *unused)
 		schedule_timeout_interruptible(msecs_to_jiffies(max(period_ms, 1U)));
 	}
 	return 0;
+}
+
+/*
+ * True in a guest resumed from a sanitized checkpoint until the poller has
+ * handled the restore: the state reads SANITIZED from the image's first
+ * instruction, before any thread of this module runs.  Lock-free, for the
+ * network hook (netguard.c), which asks for every packet.
+ */
+bool veil_guest_restore_pending(void)
+{
+	return le32_to_cpu(READ_ONCE(veil_guest_ctl->state)) == VEIL_STATE_SANITIZED &&
+	       !READ_ONCE(veil_guest_restore_over);
 }
 
 void veil_guest_control_status(struct veil_guest_status *st)

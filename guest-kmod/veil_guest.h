@@ -305,6 +305,12 @@ struct veil_guest_purged {
 
 void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
 
+/* TCP data held back until a restore is handled (netguard.c). */
+int veil_guest_netguard_start(void);
+void veil_guest_netguard_stop(void);
+unsigned int veil_guest_netguard_take(void);
+bool veil_guest_restore_pending(void);
+
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_regs(struct task_struct *tsk, struct veil_guest_collect *c);
 

@@ -271,8 +271,15 @@ static int __init veil_guest_init(void)
 		veil_guest_zero_untrack_all();
 		return err;
 	}
+	err = veil_guest_netguard_start();
+	if (err) {
+		veil_guest_control_stop();
+		veil_guest_zero_untrack_all();
+		return err;
+	}
 	err = misc_register(&veil_guest_misc);
 	if (err) {
+		veil_guest_netguard_stop();
 		veil_guest_control_stop();
 		veil_guest_zero_untrack_all();
 		return err;
@@ -285,6 +292,7 @@ static int __init veil_guest_init(void)
 static void __exit veil_guest_exit(void)
 {
 	misc_deregister(&veil_guest_misc);
+	veil_guest_netguard_stop();
 	veil_guest_control_stop();
 	veil_guest_zero_untrack_all();
 	veil_guest_sel_clear();

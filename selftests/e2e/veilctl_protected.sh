@@ -159,6 +159,43 @@ ok "the original guest's vault is untouched by the restore" $? || {
 	tail -n 60 /tmp/vm1.log | sed 's/^/#   vm1 console| /'
 }
 
+# The window before the restored guest handles its restore.  The guest's
+# poller is slowed to 8 s for one checkpoint, so the image restored from
+# it runs for seconds before veil_guest notices.  A second excluded feeder
+# has unsent data, zeros in that checkpoint; its sink, which is not
+# excluded, starts reading in that window, and the window update it sends
+# would let the kernel send the zeros on the frozen feeder's behalf.
+rm -f /tmp/plain.mig /tmp/veil.mig /tmp/veil.elf
+ws=$(l2_run vm1 "vault sink 4712 >/tmp/wsink.log 2>&1 & echo \$!")
+l2_until vm1 60 "grep -q listening /tmp/wsink.log"
+wf=$(l2_run vm1 "vault feed 4712 >/tmp/wfeed.log 2>&1 & echo \$!")
+l2_until vm1 60 "grep -q 'bytes written' /tmp/wfeed.log"
+l2_run vm1 "veil exclude $wf" >/dev/null
+ok "a second feeder ($wf) is excluded; its sink ($ws) reads nothing yet" $?
+l2_run vm1 "echo 8000 >/sys/module/veil_guest/parameters/period_ms && sleep 0.1"
+expect "veil checkpoint of the guest polling every 8 s" 0 \
+	veilctl checkpoint "$pid" --to /tmp/w.mig --timeout 60
+l2_run vm1 "echo 10 >/sys/module/veil_guest/parameters/period_ms"
+qemu-img create -q -f qcow2 /tmp/pdisk3.qcow2 32M
+l2_start vm3 -drive file=/tmp/pdisk3.qcow2,format=qcow2,if=ide -incoming defer
+until_ok 60 test -S /tmp/vm3.qmp
+expect "restore it into a third QEMU" 0 veilctl restore /tmp/vm3.qmp --from /tmp/w.mig
+n=$(l2_run vm3 "n=\$(dmesg | grep -c 'restore: killed'); kill -USR1 $ws; echo \$n")
+[ "$n" = 0 ]
+ok "its sink starts reading before veil_guest handled the restore" $?
+l2_until vm3 60 "grep -q '^sink: ' /tmp/wsink.log"
+l2_run vm3 "cat /tmp/wsink.log" >/tmp/wsink.out
+grep -q '^sink: [0-9]* bytes, 0 zero, end: Connection reset by peer' /tmp/wsink.out
+ok "the sink got no zeroed data in that window, and then a reset" $? ||
+	sed 's/^/#   wsink.log| /' /tmp/wsink.out
+l2_run vm3 "dmesg" >/tmp/w.dmesg
+grep -q 'held back [1-9][0-9]* TCP segments' /tmp/w.dmesg
+ok "veil_guest says it held back the segments sent in the window" $? ||
+	grep 'restore:' /tmp/w.dmesg | sed 's/^/#   vm3 dmesg| /'
+l2_stop vm3
+ok "the third guest shuts down" $?
+rm -f /tmp/w.mig /tmp/pdisk3.qcow2
+
 # veilctl killed after each step of a protected checkpoint: the VM runs
 # on, the vault (which checks its secret every 100 ms) is alive and no
 # longer frozen, and no file is left behind.
