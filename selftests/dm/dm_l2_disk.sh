@@ -5,9 +5,9 @@
 # with veil-disk and boots L2 on /dev/mapper/l2disk (virtio, no host
 # cache); L2 makes an ext4 filesystem, writes files and a manifest, syncs,
 # keeps writing, and is killed with SIGKILL.  L1 checks the files are not
-# in the clear on the image, reopens it and boots L2 again, which replays
-# the journal, checks every file against the manifest and runs a forced
-# fsck (dm_l2_guest.sh).  Meanwhile L2 changes the key of a second veil
+# in the clear on the image, reopens it and, as L2 would on its next boot,
+# replays the journal, checks every file against the manifest and runs a
+# forced fsck (dm_l2_guest.sh, on the mapping in L1).  Meanwhile L2 changes the key of a second veil
 # image back and forth with veil-disk; the kill lands at a random point of
 # a change-key, and that image must then open with exactly one of the two
 # keys.  Prints TAP; L2's second boot prints its own.
@@ -87,6 +87,13 @@ if [ "$(sha256sum l2.img | cut -d' ' -f1)" = "$before" ]; then
 else
 	ok "L2's writes reached the image"
 fi
+if grep -Eq 'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|general protection' boot1.log; then
+	nok "L2's kernel log up to the kill is clean"
+	grep -E -A20 'WARNING:|BUG:|Oops|Kernel panic|general protection' boot1.log >bad.log
+	show bad.log
+else
+	ok "L2's kernel log up to the kill is clean"
+fi
 if grep -q 'VEIL-L2-FILE-MARKER' l2.img; then
 	nok "L2's file contents are not in the clear on the image"
 else
@@ -95,18 +102,19 @@ fi
 
 veil-disk open l2.img l2disk --key-file l2.key >/dev/null ||
 	{ nok "veil-disk reopens the L2 disk"; exit 1; }
-# L2's second boot prints its own results (and markers) on our stdout.
-t0=$(cut -d. -f1 /proc/uptime)
-timeout -s KILL 400 /l2/run -drive "$drive"
+# What L2 would do on its next boot, done here on the same mapping (a
+# second L2 boot only to read a disk took longer than all of it): its
+# results become ours.
+VEIL_L2_DISK=/dev/mapper/l2disk dm_l2_guest >replay.log 2>&1
 rc=$?
-t1=$(cut -d. -f1 /proc/uptime)
 veil-disk close l2disk
-if [ $rc = 0 ]; then
-	ok "L2 booted again on the same disk"
-	echo "# the second boot took $((t1 - t0))s"
-elif [ $rc = 137 ]; then
-	nok "L2's second boot did not end within 400s"
-else
-	nok "L2's second boot ended with $rc after $((t1 - t0))s"
-fi
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ok "L2's disk after the kill: ${line#ok * }" ;;
+	"not ok "*) nok "L2's disk after the kill: ${line#not ok * }" ;;
+	"1.."*) ;;
+	*) echo "# $line" ;;
+	esac
+done <replay.log
+[ $rc = 0 ] || nok "the check of L2's disk after the kill ended with $rc"
 echo "1..$T"

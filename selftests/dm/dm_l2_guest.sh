@@ -2,22 +2,26 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # L2's half of dm_l2_disk.sh, on the veilcrypt disk L1 gives it as
-# /dev/vda.  First boot (no filesystem yet): mkfs.ext4, write files and a
+# /dev/vda.  First run (no filesystem yet): mkfs.ext4, write files and a
 # manifest, sync, say so, keep writing until killed; meanwhile change the
 # key of the veil image L1 gives as /dev/vdb back and forth, saying so
 # after each change, so that the kill also lands inside a change-key.
-# Second boot: mount (the kernel replays the journal), check the files,
-# unmount, and demand a clean forced fsck.
+# Second run, in L1 on the reopened mapping (VEIL_L2_DISK): mount (the
+# kernel replays the journal), check the files, unmount, and demand a
+# clean forced fsck.
 set -u
 
-dev=/dev/vda
+dev=${VEIL_L2_DISK:-/dev/vda}
 [ -b $dev ] || { echo "not ok 1 L2 sees the veilcrypt disk as $dev"; exit 1; }
 mkdir -p /mnt/d
 
 # ext4's superblock at 1024: magic 0xef53 at +56, s_rev_level 1 at +76.
 sb() { dd if=$dev bs=1 skip=$((1024 + $1)) count=$2 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
-if [ "$(sb 56 2)$(sb 76 4)" != 53ef01000000 ]; then
-	mkfs.ext4 -q -F $dev && mount -t ext4 $dev /mnt/d ||
+# The second run never makes a filesystem: it only checks one.
+if [ -z "${VEIL_L2_DISK:-}" ] && [ "$(sb 56 2)$(sb 76 4)" != 53ef01000000 ]; then
+	# 4 KiB blocks: L1 mounts it on the veilcrypt mapping, whose
+	# sectors are 4 KiB.
+	mkfs.ext4 -q -F -b 4096 $dev && mount -t ext4 $dev /mnt/d ||
 		{ echo "not ok 1 mkfs.ext4 and mount on the veilcrypt disk"; exit 1; }
 	i=1
 	while [ $i -le 16 ]; do
