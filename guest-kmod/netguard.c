@@ -31,7 +31,10 @@
 
 static atomic_t veil_guest_held_back = ATOMIC_INIT(0);
 
-/* Whether @skb is a TCP segment with data; @thoff is where TCP starts. */
+/*
+ * Whether @skb is a TCP segment with data; @thoff is where TCP starts.  A
+ * header that cannot be read counts as data: in the window, drop it.
+ */
 static bool veil_guest_tcp_has_data(const struct sk_buff *skb, unsigned int thoff)
 {
 	struct tcphdr _th;
@@ -39,7 +42,7 @@ static bool veil_guest_tcp_has_data(const struct sk_buff *skb, unsigned int thof
 
 	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
 	if (!th)
-		return false;
+		return true;
 	return skb->len > thoff + th->doff * 4;
 }
 
