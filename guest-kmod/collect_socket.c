@@ -54,32 +54,54 @@ static void veil_guest_take_skb(struct sk_buff *skb, bool slab_head,
 		veil_guest_take_skb(frag, slab_head, c, depth + 1);
 }
 
+/*
+ * Runs and holds for about @nr buffers (a head and a fragment or two
+ * each), made before a queue's lock is taken, where sleeping is allowed;
+ * what more the walk needs under the lock is allocated without sleeping.
+ */
+static void veil_guest_socket_reserve(struct veil_guest_collect *c, size_t nr)
+{
+	veil_guest_extset_reserve(&c->cat[VEIL_GUEST_CAT_SOCKET], 4 * nr + 4);
+	veil_guest_holds_reserve(&c->holds, 2 * nr + 2);
+}
+
+/* Appending without sleeping (true) and back to what it was before. */
+static bool veil_guest_socket_nosleep(struct veil_guest_collect *c, bool nosleep)
+{
+	bool was = c->holds.nosleep;
+
+	c->holds.nosleep = nosleep;
+	c->cat[VEIL_GUEST_CAT_SOCKET].nosleep = nosleep;
+	return was;
+}
+
 /* The buffers of q; only those @from sent, if it is not NULL. */
 static void veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
 				     bool slab_head, struct veil_guest_collect *c)
 {
 	struct sk_buff *skb;
 	unsigned long flags;
+	bool was;
 
-	c->holds.nosleep = true;
+	veil_guest_socket_reserve(c, skb_queue_len_lockless(q));
+	was = veil_guest_socket_nosleep(c, true);
 	spin_lock_irqsave(&q->lock, flags);
 	skb_queue_walk(q, skb) {
 		if (!from || skb->sk == from)
 			veil_guest_take_skb(skb, slab_head, c, 0);
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
-	c->holds.nosleep = false;
+	veil_guest_socket_nosleep(c, was);
 }
 
+/* Under the socket's lock, which sleeps: the runs may grow as usual. */
 static void veil_guest_collect_rbtree(struct rb_root *root, bool slab_head,
 				      struct veil_guest_collect *c)
 {
 	struct sk_buff *skb;
 
-	c->holds.nosleep = true;
 	skb_rbtree_walk(skb, root)
 		veil_guest_take_skb(skb, slab_head, c, 0);
-	c->holds.nosleep = false;
 }
 
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)

@@ -21,14 +21,13 @@ static int veil_guest_extset_grow_to(struct veil_guest_extset *set, size_t cap)
 	bool nosleep = set->nosleep;
 
 	/*
-	 * Under RCU (set->nosleep) only a non-sleeping allocation is allowed;
-	 * kvmalloc then falls back to nothing but kmalloc, and a failure
-	 * fails the collection (and PREPARE) rather than leaving runs out.
-	 * Preemptible RCU (Debian's) tolerates a reader that sleeps and other
-	 * kernels do not: a caller inside one that forgot nosleep is caught
-	 * here, loudly, and does not sleep either.
+	 * Under RCU or a spinlock (set->nosleep) only a non-sleeping
+	 * allocation is allowed; kvmalloc then falls back to nothing but
+	 * kmalloc, and a failure fails the collection (and PREPARE) rather
+	 * than leaving runs out.  A caller in atomic context that forgot
+	 * nosleep is caught here, loudly, and does not sleep either.
 	 */
-	if (WARN_ON_ONCE(!nosleep && rcu_preempt_depth()))
+	if (WARN_ON_ONCE(!nosleep && veil_guest_atomic_context()))
 		nosleep = true;
 	runs = kvmalloc_array(cap, sizeof(*runs),
 			      nosleep ? GFP_NOWAIT | __GFP_NOWARN : GFP_KERNEL);

@@ -44,8 +44,8 @@ static int veil_guest_holds_grow_to(struct veil_guest_holds *h, size_t cap)
 	bool nosleep = h->nosleep;
 	struct folio **f;
 
-	/* As for extent sets: inside an RCU reader only GFP_NOWAIT. */
-	if (WARN_ON_ONCE(!nosleep && rcu_preempt_depth()))
+	/* As for extent sets: in atomic context only GFP_NOWAIT. */
+	if (WARN_ON_ONCE(!nosleep && veil_guest_atomic_context()))
 		nosleep = true;
 	f = kvmalloc_array(cap, sizeof(*f), nosleep ? GFP_NOWAIT | __GFP_NOWARN : GFP_KERNEL);
 	if (!f)

@@ -9,6 +9,8 @@
 #include <linux/types.h>
 #include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/veil.h>
 
@@ -34,12 +36,25 @@ static inline bool veil_guest_run_partial(const struct veil_guest_run *r)
 	return r->npages & VEIL_EXTENT_PARTIAL;
 }
 
+/*
+ * Whether the caller must not sleep: inside an RCU reader, under a
+ * spinlock or with interrupts off.  The extent sets and holds use it to
+ * catch, loudly, a caller that appends in such a context without having
+ * said so (nosleep): a sleeping allocation there is a bug that only a
+ * debug kernel would otherwise report.
+ */
+static inline bool veil_guest_atomic_context(void)
+{
+	return rcu_preempt_depth() || irqs_disabled() ||
+	       (IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preemptible());
+}
+
 struct veil_guest_extset {
 	struct veil_guest_run *runs;
 	size_t nr;
 	size_t cap;
 	int error;		/* first allocation failure, sticky */
-	bool nosleep;		/* appended to under RCU: grow without sleeping */
+	bool nosleep;		/* appended to in atomic context: grow without sleeping */
 };
 
 struct veil_guest_shared;
