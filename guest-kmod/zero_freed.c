@@ -55,12 +55,28 @@ struct veil_guest_zmm {
 	struct list_head ranges;	/* unmaps between start and end */
 };
 
+/*
+ * The folios one unmap holds, a page of pointers at a time: a page is
+ * taken as the walk needs it, so an unmap of any size needs no large
+ * allocation, and none that could enter reclaim (see
+ * veil_guest_zmm_start()).
+ */
+struct veil_guest_zchunk {
+	struct veil_guest_zchunk *next;
+	unsigned long nr;
+	struct folio *folio[];
+};
+
+#define VEIL_GUEST_ZCHUNK_NR \
+	((PAGE_SIZE - sizeof(struct veil_guest_zchunk)) / sizeof(struct folio *))
+
 /* One unmap in flight: the folios of its range, each referenced. */
 struct veil_guest_zrange {
 	struct list_head node;
 	const struct mmu_notifier_range *range;
-	struct folio **held;
-	unsigned long nr, cap;
+	struct veil_guest_zchunk *chunks;	/* the newest first */
+	struct folio *last;			/* the last one held */
+	unsigned long missed;			/* not held: no memory */
 };
 
 /* Protects veil_guest_zmms. */
@@ -113,23 +129,47 @@ struct veil_guest_hold_walk {
 	struct veil_guest_zrange *zr;
 };
 
+/*
+ * Room for one more folio.  Under the page table lock, and possibly inside
+ * reclaim: GFP_NOWAIT first, then the atomic reserves, never reclaim.
+ */
+static bool veil_guest_zrange_room(struct veil_guest_zrange *zr)
+{
+	struct veil_guest_zchunk *ch = zr->chunks;
+
+	if (ch && ch->nr < VEIL_GUEST_ZCHUNK_NR)
+		return true;
+	ch = (void *)__get_free_page(GFP_NOWAIT | __GFP_NOWARN);
+	if (!ch)
+		ch = (void *)__get_free_page(GFP_ATOMIC | __GFP_NOWARN);
+	if (!ch)
+		return false;
+	ch->nr = 0;
+	ch->next = zr->chunks;
+	zr->chunks = ch;
+	return true;
+}
+
 static void veil_guest_hold_pfn(struct veil_guest_walker *w, unsigned long pfn)
 {
 	struct veil_guest_zrange *zr = container_of(w, struct veil_guest_hold_walk, w)->zr;
 	struct folio *folio;
 
-	if (zr->nr == zr->cap)
-		return;
 	folio = veil_guest_walk_get_folio(w, pfn);
 	if (!folio)
 		return;
 	/* Consecutive pages of one large folio: held once. */
-	if (!folio_test_anon(folio) ||
-	    (zr->nr && zr->held[zr->nr - 1] == folio)) {
+	if (!folio_test_anon(folio) || zr->last == folio) {
 		folio_put(folio);
 		return;
 	}
-	zr->held[zr->nr++] = folio;
+	if (!veil_guest_zrange_room(zr)) {
+		zr->missed += folio_nr_pages(folio);
+		folio_put(folio);
+		return;
+	}
+	zr->chunks->folio[zr->chunks->nr++] = folio;
+	zr->last = folio;
 }
 
 static void veil_guest_hold_leaf(struct veil_guest_walker *w, unsigned long pfn,
@@ -150,9 +190,13 @@ static bool veil_guest_zero_event(const struct mmu_notifier_range *range)
 	return range->event == MMU_NOTIFY_CLEAR && current->mm == range->mm;
 }
 
-/* Without sleeping, an unmap of more than this many pages is zeroed only so far. */
-#define VEIL_GUEST_ZERO_ATOMIC	8192UL
-
+/*
+ * invalidate_range_start() runs inside reclaim too (reclaim unmaps the
+ * pages it takes), so nothing here may allocate with reclaim, blockable
+ * range or not: lockdep knows that order and reports the inversion.  The
+ * range record and its chunks are allocated without it; what cannot be
+ * held for want of memory is counted and said.
+ */
 static int veil_guest_zmm_start(struct mmu_notifier *mn,
 				const struct mmu_notifier_range *range)
 {
@@ -161,27 +205,21 @@ static int veil_guest_zmm_start(struct mmu_notifier *mn,
 		.w = { .pte = veil_guest_hold_pfn, .leaf = veil_guest_hold_leaf },
 	};
 	unsigned long pages = (range->end - range->start) >> PAGE_SHIFT;
-	bool block = mmu_notifier_range_blockable(range);
-	gfp_t gfp = block ? GFP_KERNEL : GFP_NOWAIT | __GFP_NOWARN;
 	struct veil_guest_zrange *zr;
 
 	if (!READ_ONCE(zero_freed) || !pages || !veil_guest_zero_event(range))
 		return 0;
-	if (!block)
-		pages = min(pages, VEIL_GUEST_ZERO_ATOMIC);
-	zr = kmalloc(sizeof(*zr), gfp);
-	if (zr)
-		zr->held = kvmalloc_array(pages, sizeof(*zr->held), gfp);
-	if (!zr || !zr->held) {
-		kfree(zr);
+	zr = kzalloc(sizeof(*zr), GFP_NOWAIT | __GFP_NOWARN);
+	if (!zr) {
 		pr_warn_ratelimited("no memory to zero %lu unmapped pages\n", pages);
 		return 0;
 	}
 	zr->range = range;
-	zr->nr = 0;
-	zr->cap = pages;
 	hw.zr = zr;
 	veil_guest_walk_range(range->mm, range->start, range->end, &hw.w);
+	if (zr->missed)
+		pr_warn_ratelimited("no memory to zero %lu of %lu unmapped pages\n",
+				    zr->missed, pages);
 	spin_lock(&z->lock);
 	list_add(&zr->node, &z->ranges);
 	spin_unlock(&z->lock);
@@ -193,6 +231,7 @@ static void veil_guest_zmm_end(struct mmu_notifier *mn,
 {
 	struct veil_guest_zmm *z = container_of(mn, struct veil_guest_zmm, mn);
 	struct veil_guest_zrange *zr, *found = NULL;
+	struct veil_guest_zchunk *ch;
 	unsigned long i;
 
 	spin_lock(&z->lock);
@@ -206,13 +245,16 @@ static void veil_guest_zmm_end(struct mmu_notifier *mn,
 	spin_unlock(&z->lock);
 	if (!found)
 		return;
-	for (i = 0; i < found->nr; i++) {
-		/* Unmapped: the unmap's pending free and our reference remain. */
-		if (veil_guest_zeroable(found->held[i], 0, 2))
-			veil_guest_zero_folio(found->held[i]);
-		folio_put(found->held[i]);
+	while ((ch = found->chunks)) {
+		for (i = 0; i < ch->nr; i++) {
+			/* Unmapped: the unmap's pending free and our reference remain. */
+			if (veil_guest_zeroable(ch->folio[i], 0, 2))
+				veil_guest_zero_folio(ch->folio[i]);
+			folio_put(ch->folio[i]);
+		}
+		found->chunks = ch->next;
+		free_page((unsigned long)ch);
 	}
-	kvfree(found->held);
 	kfree(found);
 }
 
