@@ -1035,8 +1035,13 @@ TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, 120)
  * VEIL_EXEC_PLANT in its environment: the masked pattern and mask in hex,
  * then the descriptor to report on) plants the pattern in memory of its
  * new address space and unmaps it, before any collection could have seen
- * that address space.
+ * that address space.  More pages than the other cases: freed pages are
+ * reused first, and a kernel that allocates much on its own (a debug
+ * kernel's checkers) had reused all of 8 before the scan, which left the
+ * control run with nothing to find.
  */
+#define EXEC_FREED_PAGES	128
+
 static int hex_in(const char *s, uint8_t *out, size_t n)
 {
 	size_t i;
@@ -1068,14 +1073,14 @@ __attribute__((constructor)) static void exec_plant(void)
 		_exit(11);
 	/* The module tracks the new address space from a work item: let it. */
 	usleep(300 * 1000);
-	m = mmap(NULL, FREED_PAGES * 4096, PROT_READ | PROT_WRITE,
+	m = mmap(NULL, EXEC_FREED_PAGES * 4096, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		ok = 'E';
 	else {
-		for (int i = 0; i < FREED_PAGES; i++)
+		for (int i = 0; i < EXEC_FREED_PAGES; i++)
 			veil_pattern_make(&p, m + i * 4096 + 300);
-		if (munmap(m, FREED_PAGES * 4096))
+		if (munmap(m, EXEC_FREED_PAGES * 4096))
 			ok = 'E';
 	}
 	if (write(fd, &ok, 1) != 1)
