@@ -286,8 +286,30 @@ void veil_guest_collect_keys(struct task_struct *t, struct veil_guest_collect *c
 /* control.c: references the last PUBLISH's holds keep on @key */
 unsigned int veil_guest_held_key_refs(const struct key *key);
 unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
-/* Offsets of n_tty's read and echo buffers, from the kernel's BTF (ntty_btf.c). */
-void veil_guest_ntty_init(void);
+/*
+ * A struct private to one kernel file, and the members of it a collector
+ * reads, found in the running kernel's BTF at load (btf.c).
+ */
+struct veil_guest_btf_member {
+	const char *name;
+	u32 off;		/* bytes from the start of the struct */
+	bool found;
+};
+
+struct veil_guest_btf_struct {
+	const char *name;
+	struct veil_guest_btf_member *m;
+	unsigned int nr;
+	u32 size;
+	bool found;
+};
+
+int veil_guest_btf_find(struct veil_guest_btf_struct *const *want, unsigned int nr);
+bool veil_guest_btf_fits(const struct veil_guest_btf_struct *s,
+			 const struct veil_guest_btf_member *m, size_t len);
+/* Offsets of n_tty's read and echo buffers (ntty_btf.c). */
+extern struct veil_guest_btf_struct veil_guest_ntty_btf;
+void veil_guest_ntty_init(int err);
 bool veil_guest_ntty_offsets(u32 *read_buf, u32 *echo_buf);
 /* Excluded files written back at PREPARE (pagecache.c). */
 void veil_guest_files_add(struct veil_guest_files *fs, struct file *file);
