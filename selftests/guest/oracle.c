@@ -446,27 +446,34 @@ TEST_F_TIMEOUT(oracle, logon_key_in_process_keyring_covered, 120)
 }
 
 /*
- * A host may PREPARE again before it THAWs (a checkpoint retried): the key
- * the first PREPARE holds is still the process's own, and published again.
+ * A host may PREPARE again before it THAWs (a checkpoint retried): what
+ * the first PREPARE holds for the excluded child that plant() ran in is
+ * still its own, and published again.
  */
-TEST_F_TIMEOUT(oracle, key_published_again_by_a_second_prepare, 120)
+static void prepare_twice_covered(struct __test_metadata *_metadata, int fd,
+				  struct veil_child *child, int (*plant)(void *), void *arg)
 {
 	struct veil_guest_status st;
 	struct veil_extents e;
 	int round;
 
-	ASSERT_EQ(0, veil_child_start(&self->child, plant_key, "user"));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
+	ASSERT_EQ(0, veil_child_start(child, plant, arg));
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0));
+	ASSERT_EQ(0, veil_child_plant(child)) TH_LOG("the child could not plant");
 	for (round = 1; round <= 2; round++) {
-		ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+		ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
 		ASSERT_EQ(0, st.last_error) TH_LOG("PREPARE %d failed", round);
 	}
-	ASSERT_EQ(0, veil_get_extents_flags(self->fd, &e, VEIL_GUEST_EXT_PUBLISHED));
-	expect_pattern_covered(_metadata, self->fd, &e);
+	ASSERT_EQ(0, veil_get_extents_flags(fd, &e, VEIL_GUEST_EXT_PUBLISHED));
+	expect_pattern_covered(_metadata, fd, &e);
 	free(e.ext);
-	EXPECT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
-	veil_child_stop(&self->child);
+	EXPECT_EQ(0, veil_request(fd, VEIL_REQ_THAW, &st));
+	veil_child_stop(child);
+}
+
+TEST_F_TIMEOUT(oracle, key_published_again_by_a_second_prepare, 120)
+{
+	prepare_twice_covered(_metadata, self->fd, &self->child, plant_key, "user");
 }
 
 /* The same key linked into the session keyring too, which others search. */
@@ -565,28 +572,14 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_long_message_covered, 120)
  */
 TEST_F_TIMEOUT(oracle, posix_mqueue_published_again_by_a_second_prepare, 120)
 {
-	struct veil_guest_status st;
-	struct veil_extents e;
 	mqd_t q = mq_create(O_RDONLY);
-	int round;
 
 	if (q == (mqd_t)-1 && errno == ENOSYS)
 		SKIP(return, "no POSIX message queues in this kernel");
 	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
 	mq_close(q);
-	ASSERT_EQ(0, veil_child_start(&self->child, plant_mqueue,
-				      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
-	for (round = 1; round <= 2; round++) {
-		ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
-		ASSERT_EQ(0, st.last_error) TH_LOG("PREPARE %d failed", round);
-	}
-	ASSERT_EQ(0, veil_get_extents_flags(self->fd, &e, VEIL_GUEST_EXT_PUBLISHED));
-	expect_pattern_covered(_metadata, self->fd, &e);
-	free(e.ext);
-	EXPECT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
-	veil_child_stop(&self->child);
+	prepare_twice_covered(_metadata, self->fd, &self->child, plant_mqueue,
+			      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN);
 	mq_unlink(mq_name);
 }
 
