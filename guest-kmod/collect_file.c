@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The descriptor table: page cache of regular files (tmpfs and shmem
- * included), and hand-off of pipes, FIFOs and sockets to their collectors.
+ * included), and hand-off of pipes, FIFOs, sockets, TTYs and POSIX message
+ * queues to their collectors.
  *
  * A file's page cache is gathered here and taken once every address space
  * of the set is walked (the file pass below), folio by folio: only where
@@ -197,7 +198,9 @@ static void veil_guest_collect_file(struct file *file, struct veil_guest_collect
 {
 	umode_t mode = file_inode(file)->i_mode;
 
-	if (S_ISREG(mode) && veil_guest_file_ours(c, file))
+	if (veil_guest_is_mqueue(file))
+		veil_guest_collect_mqueue(file, c);
+	else if (S_ISREG(mode) && veil_guest_file_ours(c, file))
 		veil_guest_collect_file_pages(c, file);
 	else if (S_ISFIFO(mode))
 		veil_guest_collect_pipe(file, c);

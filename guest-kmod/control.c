@@ -109,6 +109,19 @@ unsigned int veil_guest_held_key_refs(const struct key *key)
 	return n;
 }
 
+/* References on @file among the same holds (a POSIX message queue's). */
+unsigned int veil_guest_held_file_refs(const struct file *file)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	lockdep_assert_held(&veil_guest_ctl_lock);
+	for (i = 0; i < veil_guest_held.nr_file; i++)
+		if (veil_guest_held.file[i] == file)
+			n++;
+	return n;
+}
+
 static void veil_guest_release_held(void)
 {
 	lockdep_assert_held(&veil_guest_ctl_lock);

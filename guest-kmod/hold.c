@@ -13,7 +13,8 @@
  * Folios are held with one reference each, the pages of socket buffers
  * too; a buffer whose head is a slab object, by a reference on the buffer
  * (see veil_guest_hold_skb()); a key's payload, by a reference on the key
- * (see collect_keys.c).
+ * (see collect_keys.c); the messages of a POSIX message queue, by a
+ * reference on its file (see collect_mqueue.c).
  *
  * When a hold is released and ours was the last reference, the frame has
  * left its owner meanwhile (a page removed from the page cache at
@@ -23,6 +24,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/key.h>
 #include <linux/mm.h>
@@ -188,6 +190,18 @@ bool veil_guest_hold_key(struct veil_guest_holds *h, struct key *key)
 	return true;
 }
 
+/*
+ * A reference on @file, kept with the holds; nothing here sleeps.
+ * Returns whether it is held.
+ */
+bool veil_guest_hold_file(struct veil_guest_holds *h, struct file *file)
+{
+	if (!veil_guest_ptrs_room(h, &h->file, h->nr_file, &h->cap_file, 16))
+		return false;
+	h->file[h->nr_file++] = get_file(file);
+	return true;
+}
+
 static void veil_guest_put_held(struct folio *folio)
 {
 	long i;
@@ -230,6 +244,12 @@ static size_t veil_guest_holds_put(struct veil_guest_holds *h, bool zero)
 	h->key = NULL;
 	h->nr_key = 0;
 	h->cap_key = 0;
+	for (i = 0; i < h->nr_file; i++)
+		fput(h->file[i]);
+	kvfree(h->file);
+	h->file = NULL;
+	h->nr_file = 0;
+	h->cap_file = 0;
 	return nr;
 }
 

@@ -76,6 +76,8 @@ struct veil_guest_holds {
 	size_t nr_skb, cap_skb;
 	void **key;		/* struct key: their payloads are published */
 	size_t nr_key, cap_key;
+	void **file;		/* struct file: its queue's messages are published */
+	size_t nr_file, cap_file;
 	int error;		/* sticky: a reference that could not be kept */
 	bool nosleep;
 };
@@ -88,6 +90,7 @@ void veil_guest_hold_page(struct veil_guest_holds *h, struct page *page);
 bool veil_guest_hold_skb(struct veil_guest_holds *h, struct sk_buff *skb,
 			 bool slab_head_ok);
 bool veil_guest_hold_key(struct veil_guest_holds *h, struct key *key);
+bool veil_guest_hold_file(struct veil_guest_holds *h, struct file *file);
 size_t veil_guest_holds_release(struct veil_guest_holds *h);
 void veil_guest_holds_drop(struct veil_guest_holds *h);
 
@@ -300,10 +303,38 @@ void veil_guest_collect_ctty(struct task_struct *tsk, struct veil_guest_collect 
 void veil_guest_collect_keys(struct task_struct *t, struct veil_guest_collect *c);
 /* control.c: references the last PUBLISH's holds keep on @key */
 unsigned int veil_guest_held_key_refs(const struct key *key);
+unsigned int veil_guest_held_file_refs(const struct file *file);
 unsigned int veil_guest_tty_flush(struct veil_guest_ttys *t);
-/* Offsets of n_tty's read and echo buffers, from the kernel's BTF (ntty_btf.c). */
-void veil_guest_ntty_init(void);
+/*
+ * A struct private to one kernel file, and the members of it a collector
+ * reads, found in the running kernel's BTF at load (btf.c).
+ */
+struct veil_guest_btf_member {
+	const char *name;
+	u32 off;		/* bytes from the start of the struct */
+	bool found;
+};
+
+struct veil_guest_btf_struct {
+	const char *name;
+	struct veil_guest_btf_member *m;
+	unsigned int nr;
+	u32 size;
+	bool found;
+};
+
+int veil_guest_btf_find(struct veil_guest_btf_struct *const *want, unsigned int nr);
+bool veil_guest_btf_fits(const struct veil_guest_btf_struct *s,
+			 const struct veil_guest_btf_member *m, size_t len);
+/* Offsets of n_tty's read and echo buffers (ntty_btf.c). */
+extern struct veil_guest_btf_struct veil_guest_ntty_btf;
+void veil_guest_ntty_init(int err);
 bool veil_guest_ntty_offsets(u32 *read_buf, u32 *echo_buf);
+/* POSIX message queues (collect_mqueue.c). */
+extern struct veil_guest_btf_struct veil_guest_mq_info_btf, veil_guest_mq_node_btf;
+void veil_guest_mqueue_init(int err);
+bool veil_guest_is_mqueue(struct file *file);
+void veil_guest_collect_mqueue(struct file *file, struct veil_guest_collect *c);
 /* Excluded files written back at PREPARE (pagecache.c). */
 void veil_guest_files_add(struct veil_guest_files *fs, struct file *file);
 void veil_guest_files_gather(struct file *file, void *arg);

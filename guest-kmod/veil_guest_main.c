@@ -258,11 +258,23 @@ static struct miscdevice veil_guest_misc = {
 	.mode = 0666,
 };
 
+/* Where the private structs the collectors read lie in this kernel. */
+static void __init veil_guest_btf_init(void)
+{
+	static struct veil_guest_btf_struct *const want[] __initconst = {
+		&veil_guest_ntty_btf, &veil_guest_mq_info_btf, &veil_guest_mq_node_btf,
+	};
+	int err = veil_guest_btf_find(want, ARRAY_SIZE(want));
+
+	veil_guest_ntty_init(err);
+	veil_guest_mqueue_init(err);
+}
+
 static int __init veil_guest_init(void)
 {
 	int err;
 
-	veil_guest_ntty_init();
+	veil_guest_btf_init();
 	err = veil_guest_zero_init();
 	if (err)
 		return err;

@@ -2,7 +2,8 @@
 /*
  * The oracle: an excluded process plants a random 64-byte pattern in one
  * place (anonymous memory, a THP, a pipe, a FIFO, a file, a tmpfs file,
- * TCP, UDP and UNIX sockets in both directions, an FPU register across a
+ * TCP, UDP and UNIX sockets in both directions, a key in its keyring, a
+ * message on a POSIX message queue, an FPU register across a
  * blocking syscall, pages swapped out); every frame of guest RAM that holds
  * the pattern must be inside the extents veil_guest would publish, and the
  * set must stay tight.  The same pattern in a process that is not excluded
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 #include <linux/kernel-page-flags.h>
 #include <linux/keyctl.h>
+#include <mqueue.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -444,27 +446,34 @@ TEST_F_TIMEOUT(oracle, logon_key_in_process_keyring_covered, 120)
 }
 
 /*
- * A host may PREPARE again before it THAWs (a checkpoint retried): the key
- * the first PREPARE holds is still the process's own, and published again.
+ * A host may PREPARE again before it THAWs (a checkpoint retried): what
+ * the first PREPARE holds for the excluded child that plant() ran in is
+ * still its own, and published again.
  */
-TEST_F_TIMEOUT(oracle, key_published_again_by_a_second_prepare, 120)
+static void prepare_twice_covered(struct __test_metadata *_metadata, int fd,
+				  struct veil_child *child, int (*plant)(void *), void *arg)
 {
 	struct veil_guest_status st;
 	struct veil_extents e;
 	int round;
 
-	ASSERT_EQ(0, veil_child_start(&self->child, plant_key, "user"));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
+	ASSERT_EQ(0, veil_child_start(child, plant, arg));
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0));
+	ASSERT_EQ(0, veil_child_plant(child)) TH_LOG("the child could not plant");
 	for (round = 1; round <= 2; round++) {
-		ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+		ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
 		ASSERT_EQ(0, st.last_error) TH_LOG("PREPARE %d failed", round);
 	}
-	ASSERT_EQ(0, veil_get_extents_flags(self->fd, &e, VEIL_GUEST_EXT_PUBLISHED));
-	expect_pattern_covered(_metadata, self->fd, &e);
+	ASSERT_EQ(0, veil_get_extents_flags(fd, &e, VEIL_GUEST_EXT_PUBLISHED));
+	expect_pattern_covered(_metadata, fd, &e);
 	free(e.ext);
-	EXPECT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
-	veil_child_stop(&self->child);
+	EXPECT_EQ(0, veil_request(fd, VEIL_REQ_THAW, &st));
+	veil_child_stop(child);
+}
+
+TEST_F_TIMEOUT(oracle, key_published_again_by_a_second_prepare, 120)
+{
+	prepare_twice_covered(_metadata, self->fd, &self->child, plant_key, "user");
 }
 
 /* The same key linked into the session keyring too, which others search. */
@@ -494,6 +503,161 @@ TEST_F_TIMEOUT(oracle, key_linked_where_others_search_left_out, 120)
 		TH_LOG("a key in the session keyring was published");
 	free(e.ext);
 	veil_child_stop(&self->child);
+}
+
+/* A POSIX message queue of the test's own, by a name of this process. */
+static char mq_name[64];
+#define MQ_MSG_MAX	8192
+
+static mqd_t mq_create(int flags)
+{
+	struct mq_attr attr = { .mq_maxmsg = 4, .mq_msgsize = MQ_MSG_MAX };
+
+	snprintf(mq_name, sizeof(mq_name), "/veil-oracle-%d", getpid());
+	mq_unlink(mq_name);
+	return mq_open(mq_name, O_CREAT | O_EXCL | flags, 0600, &attr);
+}
+
+/*
+ * A message the process queues on a POSIX message queue and nobody
+ * receives, made from the pattern and wiped right after.  @arg: the
+ * message's length; the pattern is at its end, so that a long message
+ * has it in a segment past the first page.
+ */
+static int plant_mqueue(void *arg)
+{
+	size_t len = (uintptr_t)arg;
+	static char msg[MQ_MSG_MAX];
+	mqd_t q = mq_open(mq_name, O_WRONLY);
+	int err;
+
+	if (q == (mqd_t)-1 || len > sizeof(msg) || len < VEIL_GUEST_PATTERN_LEN)
+		return -1;
+	veil_pattern_make(&pat, (uint8_t *)msg + len - VEIL_GUEST_PATTERN_LEN);
+	err = mq_send(q, msg, len, 0);
+	explicit_bzero(msg, sizeof(msg));
+	return err;
+}
+
+/* Creates the queue, runs the oracle on a message of @len, removes it. */
+static void mqueue_oracle(struct __test_metadata *_metadata, int fd,
+			  struct veil_child *child, size_t len, uint64_t max_pages)
+{
+	mqd_t q = mq_create(O_RDONLY);
+
+	if (q == (mqd_t)-1 && errno == ENOSYS)
+		SKIP(return, "no POSIX message queues in this kernel");
+	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
+	/* The child opens the queue itself: only it may have it open. */
+	mq_close(q);
+	run_oracle(_metadata, fd, child, plant_mqueue, (void *)(uintptr_t)len,
+		   VEIL_GUEST_CAT_KERNEL, max_pages);
+	mq_unlink(mq_name);
+}
+
+TEST_F_TIMEOUT(oracle, posix_mqueue_message_covered, 120)
+{
+	mqueue_oracle(_metadata, self->fd, &self->child, VEIL_GUEST_PATTERN_LEN, 1);
+}
+
+/* 8 KiB: the text continues in two segments, the pattern in the last. */
+TEST_F_TIMEOUT(oracle, posix_mqueue_long_message_covered, 120)
+{
+	mqueue_oracle(_metadata, self->fd, &self->child, MQ_MSG_MAX, 4);
+}
+
+/*
+ * A second PREPARE before THAW: the queue the first one holds is still the
+ * process's own (the hold is not another process's reference).
+ */
+TEST_F_TIMEOUT(oracle, posix_mqueue_published_again_by_a_second_prepare, 120)
+{
+	mqd_t q = mq_create(O_RDONLY);
+
+	if (q == (mqd_t)-1 && errno == ENOSYS)
+		SKIP(return, "no POSIX message queues in this kernel");
+	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
+	mq_close(q);
+	prepare_twice_covered(_metadata, self->fd, &self->child, plant_mqueue,
+			      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN);
+	mq_unlink(mq_name);
+}
+
+/*
+ * A queue a process outside the set has open too (a receiver) is not the
+ * excluded process's own: that process would read zeros in a restored
+ * guest.  Its message stays in the checkpoint, and reaches the receiver.
+ */
+TEST_F_TIMEOUT(oracle, posix_mqueue_others_have_open_left_out, 120)
+{
+	static char got[MQ_MSG_MAX];
+	struct veil_extents e;
+	struct veil_hits h;
+	uint8_t want[VEIL_GUEST_PATTERN_LEN];
+	mqd_t q = mq_create(O_RDONLY | O_NONBLOCK);
+	ssize_t n;
+	uint64_t i;
+
+	if (q == (mqd_t)-1 && errno == ENOSYS)
+		SKIP(return, "no POSIX message queues in this kernel");
+	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_mqueue,
+				      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	ASSERT_LT(0, h.total) TH_LOG("the queued message was not found in RAM");
+	for (i = 0; i < h.nr; i++)
+		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("the message at 0x%llx in a queue others have open is covered",
+			       (unsigned long long)h.addr[i]);
+	EXPECT_EQ(0, e.hdr.kernel_pages);
+	free(e.ext);
+	n = mq_receive(q, got, sizeof(got), NULL);
+	ASSERT_EQ(VEIL_GUEST_PATTERN_LEN, n) TH_LOG("mq_receive: %s", strerror(errno));
+	veil_pattern_make(&pat, want);
+	EXPECT_EQ(0, memcmp(got, want, sizeof(want)));
+	explicit_bzero(want, sizeof(want));
+	explicit_bzero(got, sizeof(got));
+	mq_close(q);
+	mq_unlink(mq_name);
+	veil_child_stop(&self->child);
+}
+
+/* A message a process that is not excluded queued stays in the checkpoint. */
+TEST_F_TIMEOUT(oracle, posix_mqueue_message_not_excluded_left_out, 120)
+{
+	struct veil_child other = { 0 };
+	struct veil_extents e;
+	struct veil_hits h;
+	mqd_t q = mq_create(O_RDONLY);
+	uint64_t i;
+
+	if (q == (mqd_t)-1 && errno == ENOSYS)
+		SKIP(return, "no POSIX message queues in this kernel");
+	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
+	mq_close(q);
+	/* An excluded child with its own pattern, so the set is not empty... */
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_anon_4k, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	/* ...and one that is not excluded queues another. */
+	veil_pattern_new(&pat);
+	ASSERT_EQ(0, veil_child_start(&other, plant_mqueue,
+				      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN));
+	ASSERT_EQ(0, veil_child_plant(&other));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	ASSERT_LT(0, e.hdr.nr_pages);
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	ASSERT_LT(0, h.total) TH_LOG("the queued message was not found in RAM");
+	for (i = 0; i < h.nr; i++)
+		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("the message at 0x%llx of a process that is not excluded is covered",
+			       (unsigned long long)h.addr[i]);
+	free(e.ext);
+	veil_child_stop(&other);
+	mq_unlink(mq_name);
 }
 
 static int plant_pipe(void *arg)

@@ -293,7 +293,8 @@ struct veil_guest_select {
 #define VEIL_GUEST_NR_CAT	8
 /*
  * Secrets the kernel keeps for them by design (the payloads of the keys
- * in their own keyrings): counted in kernel_pages, after the pages[]
+ * in their own keyrings, the text of messages queued on their POSIX
+ * message queues): counted in kernel_pages, after the pages[]
  * arrays that the first versions of the structures below fixed at eight.
  */
 #define VEIL_GUEST_CAT_KERNEL	8
