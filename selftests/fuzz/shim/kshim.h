@@ -67,6 +67,10 @@ extern unsigned long kshim_allocs;		/* calls so far */
 extern unsigned long kshim_alloc_fail_at;	/* this call fails; 0: none */
 extern bool kshim_atomic;			/* sleeping is a bug now */
 #define rcu_preempt_depth()	((int)kshim_atomic)
+/* veil_guest_atomic_context(): an RCU reader is the one atomic context here. */
+#define irqs_disabled()		false
+#define preemptible()		true
+#define IS_ENABLED(option)	0
 void *kvmalloc_array(size_t n, size_t size, gfp_t gfp);
 void kvfree(const void *p);
 
