@@ -260,22 +260,23 @@ pack "$work/l1" "$work/l1.cpio"
 echo "# vmrun: suite $suite, L1 $rel1${l2_tests:+, L2 $rel2}"
 log=$work/console.log
 heartbeat=$work/heartbeat
+qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
+      -nodefaults -no-user-config -display none -serial stdio
+      -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
+      -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
+      -initrd "$work/l1.cpio" -append "$cmdline")
 # QEMU's multi-threaded TCG before 8.1 can translate guest code while
 # another vCPU is patching it (text_poke_bp for a static key) and keep the
 # translation: L1 then dies of "int3" in code that holds no breakpoint any
 # more.  Such a death before L1's init has printed its first marker
 # happened with nothing of veil loaded, so the runner boots L1 again, at
 # most twice, and says so.  Any later int3 fails the run as usual.
+rm -f "$log".int3-*
 boots=1
 while :; do
 	rm -f "$heartbeat" "$work/qemu.pid"
 	start=$(date +%s)
 	set +e
-	qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
-	      -nodefaults -no-user-config -display none -serial stdio
-	      -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
-	      -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
-	      -initrd "$work/l1.cpio" -append "$cmdline")
 	if [ $verbose = 1 ]; then
 		(timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
 		 exit "${PIPESTATUS[0]}") &
