@@ -76,11 +76,27 @@ static int veil_guest_evict_folio(struct address_space *mapping, struct folio *f
 	return READ_ONCE(folio->mapping) ? -EBUSY : 0;
 }
 
+/*
+ * Commits what a journal still holds of @inode's data: the file system's
+ * sync, since a file an excluded process closed has no struct file left to
+ * fsync.  The caller holds a reference on the inode, so the super block
+ * stays.
+ */
+static void veil_guest_sync_inode(struct inode *inode)
+{
+	struct super_block *sb = inode->i_sb;
+
+	write_inode_now(inode, 1);
+	down_read(&sb->s_umount);
+	sync_filesystem(sb);
+	up_read(&sb->s_umount);
+}
+
 /* One folio of a gathered file's page cache (referenced by the caller). */
-static int veil_guest_file_folio(struct veil_guest_collect *c, struct file *file,
+static int veil_guest_file_folio(struct veil_guest_collect *c, struct inode *inode,
 				 struct folio *folio)
 {
-	struct address_space *mapping = file->f_mapping;
+	struct address_space *mapping = inode->i_mapping;
 	unsigned int maps = veil_guest_shared_maps(c, folio);
 	int err;
 
@@ -90,14 +106,16 @@ static int veil_guest_file_folio(struct veil_guest_collect *c, struct file *file
 		c->shared_out += folio_nr_pages(folio);
 		return 0;
 	}
-	if (c->prepare && !veil_guest_memory_only(file_inode(file))) {
+	if (c->prepare && !veil_guest_memory_only(inode)) {
 		err = veil_guest_evict_folio(mapping, folio);
 		/*
 		 * A journal may still hold the folio's buffers after writeback
 		 * (ext4's until its transaction commits): commit it, once.
 		 */
-		if (err && !vfs_fsync(file, 1))
+		if (err) {
+			veil_guest_sync_inode(inode);
 			err = veil_guest_evict_folio(mapping, folio);
+		}
 		if (err) {
 			c->file_busy++;
 			return err;
@@ -109,7 +127,7 @@ static int veil_guest_file_folio(struct veil_guest_collect *c, struct file *file
 	return 0;
 }
 
-static int veil_guest_file_pass_one(struct veil_guest_collect *c, struct file *file)
+static int veil_guest_file_pass_one(struct veil_guest_collect *c, struct inode *inode)
 {
 	struct folio_batch fbatch;
 	pgoff_t index = 0;
@@ -118,11 +136,11 @@ static int veil_guest_file_pass_one(struct veil_guest_collect *c, struct file *f
 
 	folio_batch_init(&fbatch);
 	while (!err) {
-		nr = filemap_get_folios(file->f_mapping, &index, (pgoff_t)-1, &fbatch);
+		nr = filemap_get_folios(inode->i_mapping, &index, (pgoff_t)-1, &fbatch);
 		if (!nr)
 			break;
 		for (i = 0; i < nr && !err; i++)
-			err = veil_guest_file_folio(c, file, fbatch.folios[i]);
+			err = veil_guest_file_folio(c, inode, fbatch.folios[i]);
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
@@ -146,7 +164,7 @@ int veil_guest_collect_file_pass(struct veil_guest_collect *c)
 	for (i = 0; i < c->files.nr; i++) {
 		err = veil_guest_file_pass_one(c, c->files.f[i]);
 		if (err == -EBUSY) {
-			inode = file_inode(c->files.f[i]);
+			inode = c->files.f[i];
 			pr_warn_ratelimited("prepare: a page of excluded file %lu on %s is dirty or busy: no checkpoint\n",
 					    inode->i_ino, inode->i_sb->s_id);
 		}

@@ -10,8 +10,9 @@
  * still dirty then (written by a process that is not excluded, or a file
  * system that did not finish in time) fails the PREPARE.
  *
- * The files are those in the tasks' descriptor tables and those they map
- * shared and may write, even with every descriptor of them closed.
+ * The files are those in the tasks' descriptor tables, those they map
+ * shared and may write, even with every descriptor of them closed, and
+ * those they opened and closed since they were excluded (recall.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,16 +28,20 @@
 
 #include "veil_guest.h"
 
-/* Regular files gathered from excluded processes, referenced, once each. */
-void veil_guest_files_add(struct veil_guest_files *fs, struct file *file)
+/*
+ * Regular files gathered from excluded processes, once each, by their
+ * inodes: a file an excluded process closed has no struct file left.
+ * The caller holds a reference on @inode.
+ */
+void veil_guest_files_add_inode(struct veil_guest_files *fs, struct inode *inode)
 {
-	struct file **grown;
+	struct inode **grown;
 	unsigned int i;
 
-	if (!S_ISREG(file_inode(file)->i_mode) || !file->f_mapping)
+	if (!S_ISREG(inode->i_mode) || !inode->i_mapping)
 		return;
 	for (i = 0; i < fs->nr; i++)
-		if (file_inode(fs->f[i]) == file_inode(file))
+		if (fs->f[i] == inode)
 			return;
 	if (fs->nr == fs->cap) {
 		grown = krealloc_array(fs->f, fs->cap ? fs->cap * 2 : 16,
@@ -48,7 +53,13 @@ void veil_guest_files_add(struct veil_guest_files *fs, struct file *file)
 		fs->f = grown;
 		fs->cap = fs->cap ? fs->cap * 2 : 16;
 	}
-	fs->f[fs->nr++] = get_file(file);
+	ihold(inode);
+	fs->f[fs->nr++] = inode;
+}
+
+void veil_guest_files_add(struct veil_guest_files *fs, struct file *file)
+{
+	veil_guest_files_add_inode(fs, file_inode(file));
 }
 
 void veil_guest_files_gather(struct file *file, void *arg)
@@ -90,7 +101,7 @@ void veil_guest_files_put(struct veil_guest_files *fs)
 	unsigned int i;
 
 	for (i = 0; i < fs->nr; i++)
-		fput(fs->f[i]);
+		iput(fs->f[i]);
 	kfree(fs->f);
 	fs->f = NULL;
 	fs->nr = 0;
@@ -118,12 +129,12 @@ unsigned int veil_guest_files_writeback(struct veil_guest_files *fs, unsigned in
 	unsigned int i, late = 0;
 
 	for (i = 0; i < fs->nr; i++) {
-		if (!veil_guest_memory_only(file_inode(fs->f[i])))
-			filemap_flush(fs->f[i]->f_mapping);
+		if (!veil_guest_memory_only(fs->f[i]))
+			filemap_flush(fs->f[i]->i_mapping);
 	}
 	for (i = 0; i < fs->nr; i++) {
-		mapping = fs->f[i]->f_mapping;
-		if (veil_guest_memory_only(file_inode(fs->f[i])))
+		mapping = fs->f[i]->i_mapping;
+		if (veil_guest_memory_only(fs->f[i]))
 			continue;
 		while (veil_guest_mapping_busy(mapping) && time_before(jiffies, deadline)) {
 			/* Pages skipped by the first pass (locked then) get another. */

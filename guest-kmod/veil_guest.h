@@ -96,10 +96,11 @@ void veil_guest_holds_drop(struct veil_guest_holds *h);
 
 /*
  * Page cache of excluded files: gathered by the collectors, taken by the
- * file pass, written back at PREPARE (pagecache.c).
+ * file pass, written back at PREPARE (pagecache.c).  Each by a reference on
+ * its inode: a file an excluded process closed has no struct file left.
  */
 struct veil_guest_files {
-	struct file **f;
+	struct inode **f;
 	unsigned int nr, cap;
 	unsigned int missed;	/* not gathered: no memory */
 };
@@ -336,6 +337,7 @@ void veil_guest_mqueue_init(int err);
 bool veil_guest_is_mqueue(struct file *file);
 void veil_guest_collect_mqueue(struct file *file, struct veil_guest_collect *c);
 /* Excluded files written back at PREPARE (pagecache.c). */
+void veil_guest_files_add_inode(struct veil_guest_files *fs, struct inode *inode);
 void veil_guest_files_add(struct veil_guest_files *fs, struct file *file);
 void veil_guest_files_gather(struct file *file, void *arg);
 void veil_guest_files_gather_task(struct task_struct *tsk, struct veil_guest_files *fs);
