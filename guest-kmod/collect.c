@@ -256,7 +256,8 @@ static int veil_guest_collect_dontdump(struct veil_guest_collect *c)
  * Collects every frame of the given processes and what libveil clients
  * protect, and finishes the set: the address spaces first, so that the
  * mappings of everything others may map too are counted before anything
- * shared is decided, then the page cache of the files gathered.
+ * shared is decided, then the page cache of the files gathered: those
+ * open now and those the processes opened before (recall.c).
  */
 int veil_guest_collect_all(struct task_struct **tasks, int nr,
 			   struct veil_guest_collect *c)
@@ -269,6 +270,8 @@ int veil_guest_collect_all(struct task_struct **tasks, int nr,
 		err = veil_guest_collect_clients(c);
 	if (!err && READ_ONCE(dontdump))
 		err = veil_guest_collect_dontdump(c);
+	if (!err)
+		err = veil_guest_recall_gather(&c->files);
 	if (!err)
 		err = veil_guest_shared_resolve(c);
 	if (!err)

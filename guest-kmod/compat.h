@@ -95,4 +95,36 @@ static inline long veil_guest_gup_remote(struct mm_struct *mm, unsigned long add
 }
 #endif
 
+/*
+ * fsnotify: the object a mark is found on, and the group flag that makes
+ * its lock safe against reclaim (always so in 6.12).
+ */
+#include <linux/fsnotify_backend.h>
+
+#if (VEIL_GUEST_KERNEL >= 612)
+static inline struct fsnotify_mark *
+veil_guest_find_inode_mark(struct inode *inode, struct fsnotify_group *g)
+{
+	return fsnotify_find_inode_mark(inode, g);
+}
+
+static inline struct fsnotify_group *
+veil_guest_alloc_group(const struct fsnotify_ops *ops)
+{
+	return fsnotify_alloc_group(ops, 0);
+}
+#else
+static inline struct fsnotify_mark *
+veil_guest_find_inode_mark(struct inode *inode, struct fsnotify_group *g)
+{
+	return fsnotify_find_mark(&inode->i_fsnotify_marks, g);
+}
+
+static inline struct fsnotify_group *
+veil_guest_alloc_group(const struct fsnotify_ops *ops)
+{
+	return fsnotify_alloc_group(ops, FSNOTIFY_GROUP_NOFS);
+}
+#endif
+
 #endif /* _VEIL_GUEST_COMPAT_H */

@@ -223,6 +223,7 @@ static void veil_guest_prepare_writeback(struct task_struct **tasks, int nr)
 	for (i = 0; i < nr; i++)
 		veil_guest_files_gather_task(tasks[i], &files);
 	veil_guest_clients_gather_files(&files);
+	veil_guest_recall_gather(&files);	/* a shortfall fails the collection */
 	late = veil_guest_files_writeback(&files, READ_ONCE(writeback_ms));
 	if (late || files.missed)
 		pr_warn_ratelimited("prepare: %u excluded files not written back within writeback_ms%s\n",

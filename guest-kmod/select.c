@@ -23,7 +23,11 @@
 
 #include "veil_guest.h"
 
-/* Protects veil_guest_sels and the entries on it. */
+/*
+ * Protects changes to veil_guest_sels; readers that cannot sleep (the file
+ * hook, recall.c) walk it under RCU, so an entry is freed after a grace
+ * period.
+ */
 static DEFINE_MUTEX(veil_guest_sel_lock);
 static LIST_HEAD(veil_guest_sels);
 static u64 veil_guest_nr_sels;
@@ -228,8 +232,25 @@ static void veil_guest_sel_put(struct veil_guest_sel *sel)
 	sel->cgrp = NULL;
 }
 
-/* Moves the entries of exited processes to @dead; returns how many. */
-static unsigned int veil_guest_sel_prune(struct list_head *dead)
+static void veil_guest_sel_free_rcu(struct rcu_head *rcu)
+{
+	struct veil_guest_sel *sel = container_of(rcu, struct veil_guest_sel, rcu);
+
+	veil_guest_sel_put(sel);
+	kfree(sel);
+}
+
+/* Takes an entry off the list; it is freed once no RCU reader can see it. */
+static void veil_guest_sel_del(struct veil_guest_sel *sel)
+{
+	lockdep_assert_held(&veil_guest_sel_lock);
+	list_del_rcu(&sel->node);
+	veil_guest_nr_sels--;
+	call_rcu(&sel->rcu, veil_guest_sel_free_rcu);
+}
+
+/* Drops the entries of exited processes; returns how many. */
+static unsigned int veil_guest_sel_prune(void)
 {
 	struct veil_guest_sel *sel, *tmp;
 	unsigned int n = 0;
@@ -238,8 +259,7 @@ static unsigned int veil_guest_sel_prune(struct list_head *dead)
 	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node) {
 		if (sel->kind != VEIL_GUEST_SEL_PID || pid_has_task(sel->pid, PIDTYPE_TGID))
 			continue;
-		list_move(&sel->node, dead);
-		veil_guest_nr_sels--;
+		veil_guest_sel_del(sel);
 		n++;
 	}
 	return n;
@@ -247,9 +267,8 @@ static unsigned int veil_guest_sel_prune(struct list_head *dead)
 
 int veil_guest_sel_exclude(const struct veil_guest_select *req)
 {
-	struct veil_guest_sel key, *sel, *tmp;
+	struct veil_guest_sel key, *sel;
 	struct pid *track = NULL;
-	LIST_HEAD(dead);
 	int err;
 
 	err = veil_guest_sel_parse(req, &key);
@@ -263,7 +282,7 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 		goto out;
 	}
 	if (veil_guest_nr_sels >= READ_ONCE(max_entries) &&
-	    (!veil_guest_sel_prune(&dead) || veil_guest_nr_sels >= READ_ONCE(max_entries))) {
+	    (!veil_guest_sel_prune() || veil_guest_nr_sels >= READ_ONCE(max_entries))) {
 		err = -ENOSPC;
 		goto out;
 	}
@@ -274,24 +293,23 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 	}
 	key.pid = NULL;		/* now owned by sel */
 	key.cgrp = NULL;
-	list_add_tail(&sel->node, &veil_guest_sels);
+	list_add_tail_rcu(&sel->node, &veil_guest_sels);
 	veil_guest_nr_sels++;
 out:
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_sel_put(&key);
-	list_for_each_entry_safe(sel, tmp, &dead, node) {
-		veil_guest_sel_put(sel);
-		kfree(sel);
-	}
 	if (!err && track)
 		veil_guest_zero_track_pid(track);
 	put_pid(track);
+	if (!err)
+		veil_guest_recall_arm();
 	return err;
 }
 
 int veil_guest_sel_include(const struct veil_guest_select *req)
 {
 	struct veil_guest_sel key, *sel;
+	bool empty = false;
 	int err;
 
 	err = veil_guest_sel_parse(req, &key);
@@ -300,17 +318,16 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 	mutex_lock(&veil_guest_sel_lock);
 	sel = veil_guest_sel_find(&key);
 	if (sel) {
-		list_del(&sel->node);
-		veil_guest_nr_sels--;
+		veil_guest_sel_del(sel);
+		empty = list_empty(&veil_guest_sels);
 	} else {
 		err = -ENOENT;
 	}
 	mutex_unlock(&veil_guest_sel_lock);
-	if (sel) {
-		veil_guest_sel_put(sel);
-		kfree(sel);
-	}
 	veil_guest_sel_put(&key);
+	/* Nothing is excluded any more: no file of the past is either. */
+	if (empty)
+		veil_guest_recall_forget();
 	return err;
 }
 
@@ -329,13 +346,12 @@ void veil_guest_sel_clear(void)
 	struct veil_guest_sel *sel, *tmp;
 
 	mutex_lock(&veil_guest_sel_lock);
-	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node) {
-		list_del(&sel->node);
-		veil_guest_sel_put(sel);
-		kfree(sel);
-	}
-	veil_guest_nr_sels = 0;
+	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node)
+		veil_guest_sel_del(sel);
 	mutex_unlock(&veil_guest_sel_lock);
+	veil_guest_recall_forget();
+	/* The entries are freed before the module can go. */
+	rcu_barrier();
 }
 
 /* Whether the process p (a thread group leader) is a descendant of pid. */
@@ -377,7 +393,26 @@ static bool veil_guest_selected(struct veil_guest_sel *only, struct task_struct 
 		return false;
 	if (only)
 		return veil_guest_sel_match(only, p);
-	list_for_each_entry(sel, &veil_guest_sels, node)
+	list_for_each_entry_rcu(sel, &veil_guest_sels, node,
+				lockdep_is_held(&veil_guest_sel_lock))
+		if (veil_guest_sel_match(sel, p))
+			return true;
+	return false;
+}
+
+/*
+ * Whether the process of @tsk is selected now, for a caller that cannot
+ * sleep or take the selection's lock (under rcu_read_lock()).
+ */
+bool veil_guest_sel_excludes_rcu(struct task_struct *tsk)
+{
+	struct task_struct *p = tsk->group_leader;
+	struct veil_guest_sel *sel;
+
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "selection read without RCU");
+	if (tsk->flags & PF_KTHREAD)
+		return false;
+	list_for_each_entry_rcu(sel, &veil_guest_sels, node)
 		if (veil_guest_sel_match(sel, p))
 			return true;
 	return false;

@@ -190,6 +190,7 @@ struct veil_guest_sel {
 	char comm[TASK_COMM_LEN];	/* SEL_COMM */
 	char path[VEIL_GUEST_NAME_MAX];	/* SEL_CGROUP, as given */
 	bool privileged;	/* made with CAP_SYS_ADMIN */
+	struct rcu_head rcu;
 };
 
 int veil_guest_sel_exclude(const struct veil_guest_select *req);
@@ -205,6 +206,7 @@ void veil_guest_sel_clear(void);
 int veil_guest_sel_tasks(struct veil_guest_sel *sel, struct task_struct ***tasks);
 void veil_guest_put_tasks(struct task_struct **tasks, int nr);
 bool veil_guest_sel_privileged(struct task_struct *p);
+bool veil_guest_sel_excludes_rcu(struct task_struct *tsk);
 int veil_guest_add_mm_sharers(struct task_struct ***tasks, int nr);
 struct task_struct *veil_guest_live_thread(struct task_struct *p);
 bool veil_guest_group_alive(struct task_struct *p);
@@ -343,6 +345,16 @@ void veil_guest_files_gather(struct file *file, void *arg);
 void veil_guest_files_gather_task(struct task_struct *tsk, struct veil_guest_files *fs);
 unsigned int veil_guest_files_writeback(struct veil_guest_files *fs, unsigned int ms);
 void veil_guest_files_put(struct veil_guest_files *fs);
+
+/*
+ * The files excluded processes opened, remembered after they closed them
+ * (recall.c).
+ */
+int veil_guest_recall_init(void);
+void veil_guest_recall_exit(void);
+void veil_guest_recall_arm(void);
+void veil_guest_recall_forget(void);
+int veil_guest_recall_gather(struct veil_guest_files *fs);
 
 /* After a restore, before the kill (purge.c). */
 struct veil_guest_purged {

@@ -278,27 +278,31 @@ static int __init veil_guest_init(void)
 	err = veil_guest_zero_init();
 	if (err)
 		return err;
+	err = veil_guest_recall_init();
+	if (err)
+		goto out_zero;
 	err = veil_guest_control_start();
-	if (err) {
-		veil_guest_zero_untrack_all();
-		return err;
-	}
+	if (err)
+		goto out_recall;
 	err = veil_guest_netguard_start();
-	if (err) {
-		veil_guest_control_stop();
-		veil_guest_zero_untrack_all();
-		return err;
-	}
+	if (err)
+		goto out_control;
 	err = misc_register(&veil_guest_misc);
-	if (err) {
-		veil_guest_netguard_stop();
-		veil_guest_control_stop();
-		veil_guest_zero_untrack_all();
-		return err;
-	}
+	if (err)
+		goto out_netguard;
 	pr_info("loaded, guest ABI version %u%s\n", VEIL_ABI_VERSION,
 		test_hooks ? ", test hooks enabled" : "");
 	return 0;
+
+out_netguard:
+	veil_guest_netguard_stop();
+out_control:
+	veil_guest_control_stop();
+out_recall:
+	veil_guest_recall_exit();
+out_zero:
+	veil_guest_zero_untrack_all();
+	return err;
 }
 
 static void __exit veil_guest_exit(void)
@@ -308,6 +312,7 @@ static void __exit veil_guest_exit(void)
 	veil_guest_control_stop();
 	veil_guest_zero_untrack_all();
 	veil_guest_sel_clear();
+	veil_guest_recall_exit();
 	pr_info("unloaded\n");
 }
 

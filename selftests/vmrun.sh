@@ -56,7 +56,7 @@ conf=$top/selftests/$suite/suite.conf
 [ -f "$conf" ] || { echo "vmrun: no suite '$suite' ($conf missing)" >&2; exit 2; }
 
 l1_modules= l1_veil= l1_tests= l1_bins= l1_tools= l1_helpers= l1_mem=2048 l1_env=
-l1_libvirt= l1_debs= l2_debs=
+l1_libvirt= l1_debs= l2_debs= l1_disk_mb=0
 l2_modules= l2_veil= l2_tests= l2_bins= l2_tools= l2_helpers= l2_mem=512 l2_env=
 l2_cpu=host,xsave=off
 timeout=600 test_timeout=300 l2_timeout=400 l2_autoboot=yes hang_after=240
@@ -265,6 +265,13 @@ qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
       -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
       -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
       -initrd "$work/l1.cpio" -append "$cmdline")
+# A blank disk (suite.conf's l1_disk_mb): its blocks stay in this
+# process, so what L1 writes to it is in no page of L1's RAM but its cache.
+if [ "$l1_disk_mb" -gt 0 ]; then
+	rm -f "$work/disk.img"
+	truncate -s "${l1_disk_mb}M" "$work/disk.img"
+	qemu+=(-drive "file=$work/disk.img,if=virtio,format=raw,cache=unsafe")
+fi
 # QEMU's multi-threaded TCG before 8.1 can translate guest code while
 # another vCPU is patching it (text_poke_bp for a static key) and keep the
 # translation: L1 then dies of "int3" in code that holds no breakpoint any

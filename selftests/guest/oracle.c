@@ -731,6 +731,58 @@ TEST_F_TIMEOUT(oracle, tmpfs_file_covered, 120)
 	rmdir(tmpfs_dir);
 }
 
+/*
+ * A file the excluded child writes, syncs and closes (a key it saved): the
+ * page cache keeps the data with no descriptor left to find it by.
+ */
+static int plant_closed_file(void *arg)
+{
+	const char *dir = arg;
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/veil-closed-%d", dir, getpid());
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	if (write_staged(fd) || fsync(fd))
+		return -1;
+	return close(fd);
+}
+
+TEST_F_TIMEOUT(oracle, closed_tmpfs_file_covered, 120)
+{
+	snprintf(tmpfs_dir, sizeof(tmpfs_dir), "/tmp/veil-tmpfs-%d", getpid());
+	ASSERT_EQ(0, mkdir(tmpfs_dir, 0700));
+	ASSERT_EQ(0, mount("tmpfs", tmpfs_dir, "tmpfs", 0, "size=8m"))
+		TH_LOG("mount tmpfs: %s", strerror(errno));
+	run_oracle(_metadata, self->fd, &self->child, plant_closed_file, tmpfs_dir,
+		   VEIL_GUEST_CAT_FILE, 8);
+	umount2(tmpfs_dir, MNT_DETACH);
+	rmdir(tmpfs_dir);
+}
+
+/*
+ * The same on ext4 on L1's virtio disk (suite.conf's l1_disk_mb): its
+ * blocks are in the host's image, so the page cache is the only copy in
+ * guest RAM.  (On a loop device the backing file's page cache would hold
+ * another.)
+ */
+#define DISK_DEV	"/dev/vda"
+#define DISK_DIR	"/mnt/veil-oracle-disk"
+
+TEST_F_TIMEOUT(oracle, closed_disk_file_covered, 300)
+{
+	if (access(DISK_DEV, F_OK))
+		SKIP(return, "no %s: the suite gives L1 no disk", DISK_DEV);
+	ASSERT_EQ(0, system("mkdir -p " DISK_DIR " && mkfs.ext4 -q -F " DISK_DEV
+			    " && mount -t ext4 " DISK_DEV " " DISK_DIR))
+		TH_LOG("cannot make ext4 on " DISK_DEV);
+	run_oracle(_metadata, self->fd, &self->child, plant_closed_file, DISK_DIR,
+		   VEIL_GUEST_CAT_FILE, 8);
+	umount2(DISK_DIR, MNT_DETACH);
+}
+
 /* Both ends in the excluded child; the pattern goes each way, unread. */
 static int plant_both_ways(int a, int b)
 {

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The files an excluded process opened, remembered after it closed them.
+ *
+ * A secret an excluded process writes to a file and closes (a key it saved,
+ * a password database on tmpfs) stays in the page cache, and a TLS server
+ * reads its key file once at start and closes it: the descriptor table at
+ * the next collection shows neither.  So every regular file an excluded
+ * process installs in its descriptor table (open, openat, creat, a file
+ * received over a UNIX socket) is remembered from then on, and each
+ * collection takes its page cache under the rules of the files open now
+ * (collect_file.c): only folios no process outside the set maps, not the
+ * files being executed, and for an exclusion an unprivileged user made,
+ * only files the process opened for writing or its user owns (a file that
+ * fails that test is not remembered at all).
+ *
+ * The hook is a kprobe on fd_install(), through which every such file
+ * passes.  It runs in atomic context: it only asks the selection (under
+ * RCU) and queues a task work with a reference to the file; the work, on
+ * the process's way back to user space, remembers the inode.  The kprobe
+ * is registered at the first exclusion, and stays until the module goes.
+ *
+ * The memory is an fsnotify inode mark of veil_guest's own group, with no
+ * event in its mask.  It holds the inode, and so its page cache, in memory
+ * while the file exists; the kernel drops the mark by itself when the file
+ * is deleted or its file system unmounted, so a remembered file never keeps
+ * a disk busy or the blocks of a deleted file allocated.  A mark whose
+ * file has no page cache left (and a disk to read it from again) is
+ * dropped at the next collection, and every mark when nothing is excluded
+ * any more.
+ *
+ * At most recall_max files are remembered.  A file that could not be (the
+ * limit, or no memory) fails every PREPARE from then on, as long as
+ * something is excluded: the checkpoint would hold it.  An exclusion an
+ * unprivileged user made does not count against others there: its files
+ * beyond the limit are not remembered, and the kernel log says so.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/fsnotify_backend.h>
+#include <linux/kprobes.h>
+#include <linux/moduleparam.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+#include <linux/wait.h>
+
+#include "compat.h"
+#include "veil_guest.h"
+
+static unsigned int recall_max = 16384;
+module_param(recall_max, uint, 0644);
+MODULE_PARM_DESC(recall_max,
+		 "Most files excluded processes opened that are remembered after they close them; a privileged exclusion's file beyond it fails PREPARE (default 16384)");
+
+struct veil_guest_recalled {
+	struct fsnotify_mark mark;
+	struct inode *inode;	/* valid while the mark is attached */
+};
+
+struct veil_guest_recall_work {
+	struct callback_head cb;
+	struct file *file;
+};
+
+static struct fsnotify_group *veil_guest_recall_group;
+static atomic_t veil_guest_recall_nr = ATOMIC_INIT(0);
+/* Files of privileged exclusions not remembered: PREPARE fails. */
+static atomic_t veil_guest_recall_missed = ATOMIC_INIT(0);
+/* Task works queued and not finished; the module waits for them. */
+static atomic_t veil_guest_recall_queued = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(veil_guest_recall_wq);
+static DEFINE_MUTEX(veil_guest_recall_lock);
+static bool veil_guest_recall_armed;	/* under veil_guest_recall_lock */
+static bool veil_guest_recall_failed;	/* the kprobe could not be registered */
+
+static int veil_guest_recall_event(struct fsnotify_mark *mark, u32 mask,
+				   struct inode *inode, struct inode *dir,
+				   const struct qstr *name, u32 cookie)
+{
+	return 0;	/* the marks ask for no event */
+}
+
+static void veil_guest_recall_free_mark(struct fsnotify_mark *mark)
+{
+	kfree(container_of(mark, struct veil_guest_recalled, mark));
+	atomic_dec(&veil_guest_recall_nr);
+}
+
+static const struct fsnotify_ops veil_guest_recall_ops = {
+	.handle_inode_event = veil_guest_recall_event,
+	.free_mark = veil_guest_recall_free_mark,
+};
+
+static void veil_guest_recall_missed_one(struct inode *inode, bool privileged)
+{
+	if (privileged)
+		atomic_inc(&veil_guest_recall_missed);
+	pr_warn_ratelimited("an excluded process opened file %lu on %s, which is not remembered (recall_max=%u)%s\n",
+			    inode->i_ino, inode->i_sb->s_id, READ_ONCE(recall_max),
+			    privileged ? ": no checkpoint until nothing is excluded" : "");
+}
+
+/* Remembers @inode (in process context). */
+static void veil_guest_recall_mark(struct inode *inode, bool privileged)
+{
+	struct fsnotify_group *g = veil_guest_recall_group;
+	struct veil_guest_recalled *r;
+	struct fsnotify_mark *m;
+	int err;
+
+	m = veil_guest_find_inode_mark(inode, g);
+	if (m) {
+		fsnotify_put_mark(m);
+		return;
+	}
+	if (atomic_inc_return(&veil_guest_recall_nr) > READ_ONCE(recall_max)) {
+		atomic_dec(&veil_guest_recall_nr);
+		veil_guest_recall_missed_one(inode, privileged);
+		return;
+	}
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r) {
+		atomic_dec(&veil_guest_recall_nr);
+		veil_guest_recall_missed_one(inode, privileged);
+		return;
+	}
+	fsnotify_init_mark(&r->mark, g);
+	r->inode = inode;
+	err = fsnotify_add_inode_mark(&r->mark, inode, 0);
+	/* -EEXIST: another thread remembered it meanwhile. */
+	if (err && err != -EEXIST)
+		veil_guest_recall_missed_one(inode, privileged);
+	/* The reference of fsnotify_init_mark(): the mark frees itself on error. */
+	fsnotify_put_mark(&r->mark);
+}
+
+/*
+ * On the excluded process's way back to user space: whether its exclusion
+ * may take the file (as collect_file.c decides for an open one), then the
+ * mark.
+ */
+static void veil_guest_recall_note(struct callback_head *cb)
+{
+	struct veil_guest_recall_work *w = container_of(cb, struct veil_guest_recall_work, cb);
+	struct file *file = w->file;
+	struct inode *inode = file_inode(file);
+	bool privileged;
+
+	kfree(w);
+	privileged = veil_guest_sel_privileged(current->group_leader);
+	if (privileged || (file->f_mode & FMODE_WRITE) ||
+	    uid_eq(inode->i_uid, current_fsuid()))
+		veil_guest_recall_mark(inode, privileged);
+	fput(file);
+	if (atomic_dec_and_test(&veil_guest_recall_queued))
+		wake_up(&veil_guest_recall_wq);
+}
+
+/* fd_install(fd, file): a file enters a descriptor table. */
+static int veil_guest_recall_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct file *file = (struct file *)regs_get_kernel_argument(regs, 1);
+	struct veil_guest_recall_work *w;
+	bool excluded;
+
+	if (!file || !S_ISREG(file_inode(file)->i_mode) ||
+	    (current->flags & (PF_KTHREAD | PF_EXITING)))
+		return 0;
+	rcu_read_lock();
+	excluded = veil_guest_sel_excludes_rcu(current);
+	rcu_read_unlock();
+	if (!excluded)
+		return 0;
+	w = kmalloc(sizeof(*w), GFP_ATOMIC | __GFP_NOWARN);
+	if (!w) {
+		veil_guest_recall_missed_one(file_inode(file), true);
+		return 0;
+	}
+	init_task_work(&w->cb, veil_guest_recall_note);
+	w->file = get_file(file);
+	atomic_inc(&veil_guest_recall_queued);
+	if (task_work_add(current, &w->cb, TWA_RESUME)) {
+		veil_guest_recall_missed_one(file_inode(file), true);
+		fput(file);
+		kfree(w);
+		if (atomic_dec_and_test(&veil_guest_recall_queued))
+			wake_up(&veil_guest_recall_wq);
+	}
+	return 0;
+}
+
+static struct kprobe veil_guest_recall_kp = {
+	.symbol_name = "fd_install",
+	.pre_handler = veil_guest_recall_hit,
+};
+
+/* At an exclusion: from now on, files are remembered. */
+void veil_guest_recall_arm(void)
+{
+	int err;
+
+	mutex_lock(&veil_guest_recall_lock);
+	if (!veil_guest_recall_armed && !veil_guest_recall_failed) {
+		err = register_kprobe(&veil_guest_recall_kp);
+		if (err) {
+			veil_guest_recall_failed = true;
+			pr_warn("cannot watch files entering descriptor tables (kprobe on fd_install: %d): a file an excluded process closed is not protected\n",
+				err);
+		} else {
+			veil_guest_recall_armed = true;
+		}
+	}
+	mutex_unlock(&veil_guest_recall_lock);
+}
+
+/* Drops every mark. */
+void veil_guest_recall_forget(void)
+{
+	struct fsnotify_group *g = veil_guest_recall_group;
+	struct fsnotify_mark *m;
+
+	for (;;) {
+		fsnotify_group_lock(g);
+		m = list_first_entry_or_null(&g->marks_list, struct fsnotify_mark, g_list);
+		if (m)
+			refcount_inc(&m->refcnt);	/* the list holds one */
+		fsnotify_group_unlock(g);
+		if (!m)
+			break;
+		fsnotify_destroy_mark(m, g);
+		fsnotify_put_mark(m);
+	}
+	atomic_set(&veil_guest_recall_missed, 0);
+}
+
+/*
+ * Adds every remembered file that still has page cache to @fs, and drops
+ * the marks of those that have none.  Returns 0, or -ENOSPC when a file of
+ * a privileged exclusion was not remembered, or -ENOMEM.
+ */
+int veil_guest_recall_gather(struct veil_guest_files *fs)
+{
+	struct fsnotify_group *g = veil_guest_recall_group;
+	struct veil_guest_recalled *r;
+	struct fsnotify_mark *m, **stale;
+	unsigned int nr_stale = 0, cap, i;
+	struct inode *inode;
+
+	if (atomic_read(&veil_guest_recall_missed)) {
+		pr_warn_ratelimited("prepare: files excluded processes opened were not all remembered (recall_max): no checkpoint\n");
+		return -ENOSPC;
+	}
+	cap = atomic_read(&veil_guest_recall_nr) + 16;
+	stale = kvmalloc_array(cap, sizeof(*stale), GFP_KERNEL);
+	if (!stale)
+		return -ENOMEM;
+	fsnotify_group_lock(g);
+	list_for_each_entry(m, &g->marks_list, g_list) {
+		/* Attached (on the list, under the group's lock): the inode is held. */
+		r = container_of(m, struct veil_guest_recalled, mark);
+		inode = r->inode;
+		if (inode->i_mapping->nrpages || veil_guest_memory_only(inode)) {
+			veil_guest_files_add_inode(fs, inode);
+		} else if (nr_stale < cap) {
+			refcount_inc(&m->refcnt);
+			stale[nr_stale++] = m;
+		}
+	}
+	fsnotify_group_unlock(g);
+	for (i = 0; i < nr_stale; i++) {
+		fsnotify_destroy_mark(stale[i], g);
+		fsnotify_put_mark(stale[i]);
+	}
+	kvfree(stale);
+	return fs->missed ? -ENOMEM : 0;
+}
+
+int veil_guest_recall_init(void)
+{
+	veil_guest_recall_group = veil_guest_alloc_group(&veil_guest_recall_ops);
+	if (IS_ERR(veil_guest_recall_group))
+		return PTR_ERR(veil_guest_recall_group);
+	return 0;
+}
+
+/*
+ * Module unload: no new work once the kprobe is gone; then every queued
+ * work has run (the module cannot cancel them) and no task is still in the
+ * tail of one; then the marks are freed before the group.
+ */
+void veil_guest_recall_exit(void)
+{
+	if (veil_guest_recall_armed)
+		unregister_kprobe(&veil_guest_recall_kp);
+	while (!wait_event_timeout(veil_guest_recall_wq,
+				   !atomic_read(&veil_guest_recall_queued), 10 * HZ))
+		pr_info("unload waits for %d file notes to run\n",
+			atomic_read(&veil_guest_recall_queued));
+	synchronize_rcu_tasks();
+	veil_guest_recall_forget();
+	fsnotify_wait_marks_destroyed();
+	fsnotify_put_group(veil_guest_recall_group);
+}
