@@ -6,7 +6,13 @@
  * For a connected UNIX socket what it wrote sits in its peer's receive
  * queue: the buffers it sent there are taken too, and only those (the
  * peer of a datagram socket may be a server that everyone writes to, as
- * /dev/log is).  The linear part of a buffer lives in a slab object or a
+ * /dev/log is).  A listening UNIX socket's connections that are not
+ * accepted yet are sockets of their own on its receive queue, each with
+ * what its client sent already queued on it: taken as the process's
+ * received data.  A UDP socket moves what a read found queued to a
+ * second queue of its own (reader_queue), taken too.
+ *
+ * The linear part of a buffer lives in a slab object or a
  * page fragment next to other buffers, and fragments share pages too, so
  * both are taken byte by byte: the buffer's whole head (headroom
  * included, as headers and payload are moved around in it) and the
@@ -14,9 +20,11 @@
  * that a buffer freed meanwhile (acknowledged, read by a peer) does not
  * hand its memory to someone else while the host is about to zero it.
  */
+#include <linux/mm.h>
 #include <linux/net.h>
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
+#include <linux/udp.h>
 #include <net/af_unix.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -104,6 +112,48 @@ static void veil_guest_collect_rbtree(struct rb_root *root, bool slab_head,
 		veil_guest_take_skb(skb, slab_head, c, 0);
 }
 
+/*
+ * The connections a listening UNIX socket has not accepted yet: each
+ * one's socket is referenced under the listener's queue lock, its data
+ * taken after.
+ */
+static void veil_guest_collect_embryos(struct sock *sk, struct veil_guest_collect *c)
+{
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	unsigned int nr = 0, cap, i;
+	struct sk_buff *skb;
+	unsigned long flags;
+	struct sock **socks;
+	bool more = false;
+
+	cap = skb_queue_len_lockless(q) + 8;
+	socks = kvmalloc_array(cap, sizeof(*socks), GFP_KERNEL);
+	if (!socks) {
+		c->cat[VEIL_GUEST_CAT_SOCKET].error = -ENOMEM;
+		return;
+	}
+	spin_lock_irqsave(&q->lock, flags);
+	skb_queue_walk(q, skb) {
+		if (!skb->sk)
+			continue;
+		if (nr == cap) {
+			more = true;
+			break;
+		}
+		sock_hold(skb->sk);
+		socks[nr++] = skb->sk;
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	/* Connections that came while the array was made: fail, not skip. */
+	if (more)
+		c->cat[VEIL_GUEST_CAT_SOCKET].error = -EAGAIN;
+	for (i = 0; i < nr; i++) {
+		veil_guest_collect_queue(&socks[i]->sk_receive_queue, NULL, true, c);
+		sock_put(socks[i]);
+	}
+	kvfree(socks);
+}
+
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 {
 	struct socket *sock = sock_from_file(file);
@@ -123,13 +173,21 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 		veil_guest_collect_rbtree(&sk->tcp_rtx_queue, false, c);
 		veil_guest_collect_rbtree(&tcp_sk(sk)->out_of_order_queue, true, c);
 	}
+	if ((sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
+	    sk->sk_type == SOCK_DGRAM &&
+	    (sk->sk_protocol == IPPROTO_UDP || sk->sk_protocol == IPPROTO_UDPLITE))
+		veil_guest_collect_queue(&udp_sk(sk)->reader_queue, NULL, true, c);
 	release_sock(sk);
 
-	if (sk->sk_family == AF_UNIX) {
-		peer = unix_peer_get(sk);
-		if (peer) {
-			veil_guest_collect_queue(&peer->sk_receive_queue, sk, true, c);
-			sock_put(peer);
-		}
+	if (sk->sk_family != AF_UNIX)
+		return;
+	if (READ_ONCE(sk->sk_state) == TCP_LISTEN) {
+		veil_guest_collect_embryos(sk, c);
+		return;
+	}
+	peer = unix_peer_get(sk);
+	if (peer) {
+		veil_guest_collect_queue(&peer->sk_receive_queue, sk, true, c);
+		sock_put(peer);
 	}
 }

@@ -14,9 +14,11 @@
 #include <linux/keyctl.h>
 #include <mqueue.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <termios.h>
 
@@ -843,6 +845,87 @@ TEST_F_TIMEOUT(oracle, udp_both_directions_covered, 120)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_udp, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
+}
+
+/*
+ * A datagram queued behind one that was read: the read moved both from
+ * the receive queue to UDP's own reader queue, where the second waits.
+ */
+static int plant_udp_behind_a_read(void *arg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	struct pollfd p;
+	char first;
+	int a;
+
+	(void)arg;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a = socket(AF_INET, SOCK_DGRAM, 0);
+	if (a < 0 || bind(a, (void *)&sa, sizeof(sa)) ||
+	    getsockname(a, (void *)&sa, &len) || connect(a, (void *)&sa, sizeof(sa)))
+		return -1;
+	if (send(a, "x", 1, 0) != 1 || write_staged(a))
+		return -1;
+	/* Both delivered (loopback, in this thread's softirq), then one read. */
+	p = (struct pollfd){ .fd = a, .events = POLLIN };
+	if (poll(&p, 1, 5000) != 1 || recv(a, &first, 1, 0) != 1 || first != 'x')
+		return -1;
+	return 0;
+}
+
+TEST_F_TIMEOUT(oracle, udp_datagram_behind_a_read_covered, 120)
+{
+	run_oracle(_metadata, self->fd, &self->child, plant_udp_behind_a_read, NULL,
+		   VEIL_GUEST_CAT_SOCKET, 64);
+}
+
+/* An excluded server's listening UNIX socket, at an abstract address. */
+static void listener_addr(struct sockaddr_un *sun, pid_t pid)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	snprintf(sun->sun_path + 1, sizeof(sun->sun_path) - 1, "veil-oracle-%d", (int)pid);
+}
+
+static int plant_unix_listener(void *arg)
+{
+	struct sockaddr_un sun;
+	int l;
+
+	(void)arg;
+	listener_addr(&sun, getpid());
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (void *)&sun, sizeof(sun)) || listen(l, 4))
+		return -1;
+	return 0;
+}
+
+/*
+ * A client that is not excluded connects to the excluded server and sends
+ * the pattern before the server accepts: it waits on a socket of its own
+ * on the listener's queue, the server's data as soon as it accepts.
+ */
+TEST_F_TIMEOUT(oracle, unix_connection_not_accepted_covered, 120)
+{
+	struct sockaddr_un sun;
+	struct veil_extents e;
+	int cl;
+
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_unix_listener, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	listener_addr(&sun, self->child.pid);
+	cl = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_LE(0, cl);
+	ASSERT_EQ(0, connect(cl, (void *)&sun, sizeof(sun))) TH_LOG("connect: %s", strerror(errno));
+	ASSERT_EQ(0, write_staged(cl));
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	expect_pattern_covered(_metadata, self->fd, &e);
+	EXPECT_LT(0, veil_cat_pages(&e, VEIL_GUEST_CAT_SOCKET));
+	free(e.ext);
+	close(cl);
+	veil_child_stop(&self->child);
 }
 
 static int plant_unix(void *arg)
