@@ -7,6 +7,9 @@
 # /tmp/NAME.s1.out (QEMU's "pipe" character device, which holds both FIFOs
 # open read-write, so neither side's open blocks).
 tap_n=0 tap_bad=0
+# Every wait below is multiplied by VEIL_E2E_SLOW (make check-debug sets
+# it: L1 and L2 both on a debug kernel boot and run several times slower).
+slow=${VEIL_E2E_SLOW:-1}
 
 ok() {	# ok DESCRIPTION CONDITION-EXIT-STATUS; returns that status
 	tap_n=$((tap_n + 1))
@@ -51,7 +54,7 @@ l2_pid() {
 l2_read() {	# l2_read NAME SECONDS: one line from the guest's ttyS1
 	local line
 	# read-write opens never block, even before QEMU holds the FIFO
-	read -r -t "$2" line <>"/tmp/$1.s1.out" || return 1
+	read -r -t "$(($2 * slow))" line <>"/tmp/$1.s1.out" || return 1
 	echo "$line"
 }
 
@@ -88,7 +91,7 @@ l2_run() {	# l2_run NAME CMD: run CMD in the guest; its output, its status
 
 until_ok() {	# until_ok SECONDS COMMAND...: COMMAND succeeds within SECONDS
 	local end
-	end=$(($(date +%s) + $1))
+	end=$(($(date +%s) + $1 * slow))
 	shift
 	until "$@" >/dev/null 2>&1; do
 		[ "$(date +%s)" -lt "$end" ] || return 1
