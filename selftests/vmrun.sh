@@ -165,6 +165,14 @@ cmdline="$cmdline secretmem.enable=1"
 # I/O, each read an exit to L1's QEMU under nested SVM.  That took 4 of
 # the 8 s an L2 needed to reach /init; the emulated PC has no such bridge.
 cmdline="$cmdline pci=noearly"
+# A debug kernel runs on 4-level page tables.  With -cpu max (LA57) the
+# kernel uses 5 levels, and identify_cpu() clears the CPU's feature bits
+# for a while with interrupts on: KASAN code in an interrupt then takes
+# the 5-level direct map for a wild address ("wild-memory-access in
+# rcu_is_watching" at boot, both kernels, with nothing of veil loaded).
+case $kernel$l2kernel in
+*-debug*) cmdline="$cmdline no5lvl" ;;
+esac
 
 # stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV DEBS
 stage_level() {
