@@ -29,11 +29,13 @@
  * dropped at the next collection, and every mark when nothing is excluded
  * any more.
  *
- * At most recall_max files are remembered.  A file that could not be (the
- * limit, or no memory) fails every PREPARE from then on, as long as
- * something is excluded: the checkpoint would hold it.  An exclusion an
- * unprivileged user made does not count against others there: its files
- * beyond the limit are not remembered, and the kernel log says so.
+ * At most recall_max files are remembered, and at most half of them for
+ * exclusions unprivileged users made, so that no user can take the room a
+ * privileged exclusion needs.  A privileged exclusion's file that could not
+ * be remembered (the limit, or no memory) fails every PREPARE from then
+ * on, as long as something is excluded: the checkpoint would hold it.  An
+ * unprivileged exclusion's file beyond its half is only logged: failing
+ * would let any user stop every checkpoint of the VM.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -54,11 +56,12 @@
 static unsigned int recall_max = 16384;
 module_param(recall_max, uint, 0644);
 MODULE_PARM_DESC(recall_max,
-		 "Most files excluded processes opened that are remembered after they close them; a privileged exclusion's file beyond it fails PREPARE (default 16384)");
+		 "Most files excluded processes opened that are remembered after they close them, half of them at most for unprivileged exclusions; a privileged exclusion's file beyond it fails PREPARE (default 16384)");
 
 struct veil_guest_recalled {
 	struct fsnotify_mark mark;
 	struct inode *inode;	/* valid while the mark is attached */
+	bool privileged;	/* counted in veil_guest_recall_nr[1] */
 };
 
 struct veil_guest_recall_work {
@@ -67,7 +70,8 @@ struct veil_guest_recall_work {
 };
 
 static struct fsnotify_group *veil_guest_recall_group;
-static atomic_t veil_guest_recall_nr = ATOMIC_INIT(0);
+/* Marks made for unprivileged [0] and privileged [1] exclusions. */
+static atomic_t veil_guest_recall_nr[2] = { ATOMIC_INIT(0), ATOMIC_INIT(0) };
 /* Files of privileged exclusions not remembered: PREPARE fails. */
 static atomic_t veil_guest_recall_missed = ATOMIC_INIT(0);
 /* Task works queued and not finished; the module waits for them. */
@@ -86,8 +90,23 @@ static int veil_guest_recall_event(struct fsnotify_mark *mark, u32 mask,
 
 static void veil_guest_recall_free_mark(struct fsnotify_mark *mark)
 {
-	kfree(container_of(mark, struct veil_guest_recalled, mark));
-	atomic_dec(&veil_guest_recall_nr);
+	struct veil_guest_recalled *r = container_of(mark, struct veil_guest_recalled, mark);
+
+	atomic_dec(&veil_guest_recall_nr[r->privileged]);
+	kfree(r);
+}
+
+/* Takes room for one more mark; false when there is none. */
+static bool veil_guest_recall_room(bool privileged)
+{
+	unsigned int max = READ_ONCE(recall_max);
+	unsigned int mine = atomic_inc_return(&veil_guest_recall_nr[privileged]);
+	unsigned int other = atomic_read(&veil_guest_recall_nr[!privileged]);
+
+	if (mine + other <= max && (privileged || mine <= max / 2))
+		return true;
+	atomic_dec(&veil_guest_recall_nr[privileged]);
+	return false;
 }
 
 static const struct fsnotify_ops veil_guest_recall_ops = {
@@ -117,19 +136,19 @@ static void veil_guest_recall_mark(struct inode *inode, bool privileged)
 		fsnotify_put_mark(m);
 		return;
 	}
-	if (atomic_inc_return(&veil_guest_recall_nr) > READ_ONCE(recall_max)) {
-		atomic_dec(&veil_guest_recall_nr);
+	if (!veil_guest_recall_room(privileged)) {
 		veil_guest_recall_missed_one(inode, privileged);
 		return;
 	}
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r) {
-		atomic_dec(&veil_guest_recall_nr);
+		atomic_dec(&veil_guest_recall_nr[privileged]);
 		veil_guest_recall_missed_one(inode, privileged);
 		return;
 	}
 	fsnotify_init_mark(&r->mark, g);
 	r->inode = inode;
+	r->privileged = privileged;
 	err = fsnotify_add_inode_mark(&r->mark, inode, 0);
 	/* -EEXIST: another thread remembered it meanwhile. */
 	if (err && err != -EEXIST)
@@ -254,7 +273,7 @@ int veil_guest_recall_gather(struct veil_guest_files *fs)
 		pr_warn_ratelimited("prepare: files excluded processes opened were not all remembered (recall_max): no checkpoint\n");
 		return -ENOSPC;
 	}
-	cap = atomic_read(&veil_guest_recall_nr) + 16;
+	cap = atomic_read(&veil_guest_recall_nr[0]) + atomic_read(&veil_guest_recall_nr[1]) + 16;
 	stale = kvmalloc_array(cap, sizeof(*stale), GFP_KERNEL);
 	if (!stale)
 		return -ENOMEM;
