@@ -30,6 +30,12 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
+/* As the kernel's: a field of veil_guest_sel, never used here. */
+struct rcu_head {
+	struct rcu_head *next;
+	void (*func)(struct rcu_head *head);
+};
+
 #define TASK_COMM_LEN		16
 
 #define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
