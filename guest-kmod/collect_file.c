@@ -86,15 +86,17 @@ static void veil_guest_sync_inode(struct inode *inode)
 {
 	struct super_block *sb = inode->i_sb;
 
-	write_inode_now(inode, 1);
 	down_read(&sb->s_umount);
 	sync_filesystem(sb);
 	up_read(&sb->s_umount);
 }
 
-/* One folio of a gathered file's page cache (referenced by the caller). */
+/*
+ * One folio of a gathered file's page cache (referenced by the caller).
+ * @synced: the file system was synced for this file already.
+ */
 static int veil_guest_file_folio(struct veil_guest_collect *c, struct inode *inode,
-				 struct folio *folio)
+				 struct folio *folio, bool *synced)
 {
 	struct address_space *mapping = inode->i_mapping;
 	unsigned int maps = veil_guest_shared_maps(c, folio);
@@ -110,10 +112,12 @@ static int veil_guest_file_folio(struct veil_guest_collect *c, struct inode *ino
 		err = veil_guest_evict_folio(mapping, folio);
 		/*
 		 * A journal may still hold the folio's buffers after writeback
-		 * (ext4's until its transaction commits): commit it, once.
+		 * (ext4's until its transaction commits): commit it, once
+		 * per file.
 		 */
-		if (err) {
+		if (err && !*synced) {
 			veil_guest_sync_inode(inode);
+			*synced = true;
 			err = veil_guest_evict_folio(mapping, folio);
 		}
 		if (err) {
@@ -130,6 +134,7 @@ static int veil_guest_file_folio(struct veil_guest_collect *c, struct inode *ino
 static int veil_guest_file_pass_one(struct veil_guest_collect *c, struct inode *inode)
 {
 	struct folio_batch fbatch;
+	bool synced = false;
 	pgoff_t index = 0;
 	unsigned int i, nr;
 	int err = 0;
@@ -140,7 +145,7 @@ static int veil_guest_file_pass_one(struct veil_guest_collect *c, struct inode *
 		if (!nr)
 			break;
 		for (i = 0; i < nr && !err; i++)
-			err = veil_guest_file_folio(c, inode, fbatch.folios[i]);
+			err = veil_guest_file_folio(c, inode, fbatch.folios[i], &synced);
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
@@ -195,21 +200,27 @@ static int veil_guest_fd_grab(const void *arg, struct file *file, unsigned int f
 }
 
 /*
- * Whether an exclusion an unprivileged user made may take @file's page
- * cache: a file the process opened for writing, or one its user owns.
+ * Whether an exclusion may take @file's page cache: any file for one made
+ * with CAP_SYS_ADMIN; for one an unprivileged user made, a file the process
+ * opened for writing, or one its user (@fsuid) owns.  Also what recall.c
+ * asks before it remembers a file.
  */
+bool veil_guest_file_counts(struct file *file, bool privileged, kuid_t fsuid)
+{
+	return privileged || (file->f_mode & FMODE_WRITE) ||
+	       uid_eq(file_inode(file)->i_uid, fsuid);
+}
+
 static bool veil_guest_file_ours(struct veil_guest_collect *c, struct file *file)
 {
-	kuid_t fsuid;
+	kuid_t fsuid = INVALID_UID;
 
-	if (c->privileged || (file->f_mode & FMODE_WRITE))
-		return true;
-	if (!c->task)
-		return false;
-	rcu_read_lock();
-	fsuid = __task_cred(c->task)->fsuid;
-	rcu_read_unlock();
-	return uid_eq(file_inode(file)->i_uid, fsuid);
+	if (c->task) {
+		rcu_read_lock();
+		fsuid = __task_cred(c->task)->fsuid;
+		rcu_read_unlock();
+	}
+	return veil_guest_file_counts(file, c->privileged, fsuid);
 }
 
 static void veil_guest_collect_file(struct file *file, struct veil_guest_collect *c)

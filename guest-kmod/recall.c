@@ -171,8 +171,7 @@ static void veil_guest_recall_note(struct callback_head *cb)
 
 	kfree(w);
 	privileged = veil_guest_sel_privileged(current->group_leader);
-	if (privileged || (file->f_mode & FMODE_WRITE) ||
-	    uid_eq(inode->i_uid, current_fsuid()))
+	if (veil_guest_file_counts(file, privileged, current_fsuid()))
 		veil_guest_recall_mark(inode, privileged);
 	fput(file);
 	if (atomic_dec_and_test(&veil_guest_recall_queued))

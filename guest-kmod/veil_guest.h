@@ -282,6 +282,7 @@ int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect 
 void veil_guest_collect_file_pages(struct veil_guest_collect *c, struct file *file);
 int veil_guest_collect_file_pass(struct veil_guest_collect *c);
 bool veil_guest_memory_only(struct inode *inode);
+bool veil_guest_file_counts(struct file *file, bool privileged, kuid_t fsuid);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c);

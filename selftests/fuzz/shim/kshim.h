@@ -30,6 +30,11 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
+/* As the kernel's: in a prototype of veil_guest.h, never used here. */
+typedef struct {
+	unsigned int val;
+} kuid_t;
+
 /* As the kernel's: a field of veil_guest_sel, never used here. */
 struct rcu_head {
 	struct rcu_head *next;
