@@ -115,38 +115,50 @@ static void veil_guest_collect_rbtree(struct rb_root *root, bool slab_head,
 /*
  * The connections a listening UNIX socket has not accepted yet: each
  * one's socket is referenced under the listener's queue lock, its data
- * taken after.
+ * taken after.  The queue is bounded by the listen backlog, but clients
+ * can still come while the array is made: the walk is tried again with
+ * more room, and only a queue that keeps growing fails the collection.
  */
 static void veil_guest_collect_embryos(struct sock *sk, struct veil_guest_collect *c)
 {
 	struct sk_buff_head *q = &sk->sk_receive_queue;
-	unsigned int nr = 0, cap, i;
+	unsigned int nr, cap, i, tries;
 	struct sk_buff *skb;
 	unsigned long flags;
 	struct sock **socks;
-	bool more = false;
+	bool more;
 
-	cap = skb_queue_len_lockless(q) + 8;
-	socks = kvmalloc_array(cap, sizeof(*socks), GFP_KERNEL);
-	if (!socks) {
-		c->cat[VEIL_GUEST_CAT_SOCKET].error = -ENOMEM;
+	cap = max(skb_queue_len_lockless(q), READ_ONCE(sk->sk_max_ack_backlog)) + 8;
+	for (tries = 0; tries < 4; tries++, cap *= 2) {
+		socks = kvmalloc_array(cap, sizeof(*socks), GFP_KERNEL);
+		if (!socks) {
+			c->cat[VEIL_GUEST_CAT_SOCKET].error = -ENOMEM;
+			return;
+		}
+		nr = 0;
+		more = false;
+		spin_lock_irqsave(&q->lock, flags);
+		skb_queue_walk(q, skb) {
+			if (!skb->sk)
+				continue;
+			if (nr == cap) {
+				more = true;
+				break;
+			}
+			sock_hold(skb->sk);
+			socks[nr++] = skb->sk;
+		}
+		spin_unlock_irqrestore(&q->lock, flags);
+		if (!more)
+			break;
+		for (i = 0; i < nr; i++)
+			sock_put(socks[i]);
+		kvfree(socks);
+	}
+	if (more) {
+		c->cat[VEIL_GUEST_CAT_SOCKET].error = -EAGAIN;
 		return;
 	}
-	spin_lock_irqsave(&q->lock, flags);
-	skb_queue_walk(q, skb) {
-		if (!skb->sk)
-			continue;
-		if (nr == cap) {
-			more = true;
-			break;
-		}
-		sock_hold(skb->sk);
-		socks[nr++] = skb->sk;
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-	/* Connections that came while the array was made: fail, not skip. */
-	if (more)
-		c->cat[VEIL_GUEST_CAT_SOCKET].error = -EAGAIN;
 	for (i = 0; i < nr; i++) {
 		veil_guest_collect_queue(&socks[i]->sk_receive_queue, NULL, true, c);
 		sock_put(socks[i]);
