@@ -728,16 +728,22 @@ TEST_F_TIMEOUT(oracle, written_file_page_cache_covered, CASE_SECONDS)
 		   VEIL_GUEST_CAT_FILE, 8);
 }
 
-TEST_F_TIMEOUT(oracle, tmpfs_file_covered, CASE_SECONDS)
+/* run_oracle() with @plant writing its file on a tmpfs of its own. */
+static void run_oracle_on_tmpfs(struct __test_metadata *_metadata, int fd,
+				struct veil_child *child, int (*plant)(void *))
 {
 	snprintf(tmpfs_dir, sizeof(tmpfs_dir), "/tmp/veil-tmpfs-%d", getpid());
 	ASSERT_EQ(0, mkdir(tmpfs_dir, 0700));
 	ASSERT_EQ(0, mount("tmpfs", tmpfs_dir, "tmpfs", 0, "size=8m"))
 		TH_LOG("mount tmpfs: %s", strerror(errno));
-	run_oracle(_metadata, self->fd, &self->child, plant_file, tmpfs_dir,
-		   VEIL_GUEST_CAT_FILE, 8);
+	run_oracle(_metadata, fd, child, plant, tmpfs_dir, VEIL_GUEST_CAT_FILE, 8);
 	umount2(tmpfs_dir, MNT_DETACH);
 	rmdir(tmpfs_dir);
+}
+
+TEST_F_TIMEOUT(oracle, tmpfs_file_covered, CASE_SECONDS)
+{
+	run_oracle_on_tmpfs(_metadata, self->fd, &self->child, plant_file);
 }
 
 /*
@@ -761,14 +767,7 @@ static int plant_closed_file(void *arg)
 
 TEST_F_TIMEOUT(oracle, closed_tmpfs_file_covered, CASE_SECONDS)
 {
-	snprintf(tmpfs_dir, sizeof(tmpfs_dir), "/tmp/veil-tmpfs-%d", getpid());
-	ASSERT_EQ(0, mkdir(tmpfs_dir, 0700));
-	ASSERT_EQ(0, mount("tmpfs", tmpfs_dir, "tmpfs", 0, "size=8m"))
-		TH_LOG("mount tmpfs: %s", strerror(errno));
-	run_oracle(_metadata, self->fd, &self->child, plant_closed_file, tmpfs_dir,
-		   VEIL_GUEST_CAT_FILE, 8);
-	umount2(tmpfs_dir, MNT_DETACH);
-	rmdir(tmpfs_dir);
+	run_oracle_on_tmpfs(_metadata, self->fd, &self->child, plant_closed_file);
 }
 
 /*
