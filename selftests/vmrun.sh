@@ -246,9 +246,13 @@ if [ $want_l2 = 1 ]; then
 	mv "$work/l2.cpio" "$work/l1/l2/initrd"
 	cat >"$work/l1/l2/run" <<RUN
 #!/bin/sh
-# Boot L2 under L1's KVM; extra QEMU arguments may follow.
+# Boot L2 under L1's KVM; extra QEMU arguments may follow.  The trace
+# says on stderr why QEMU was asked to end (reason=6: the guest powered
+# off); a QEMU that ends without it was reset (a triple fault, under
+# -no-reboot) or killed.
 exec qemu-system-x86_64 -accel kvm -machine pc -cpu $l2_cpu -smp 1 -m $l2_mem \\
 	-nodefaults -no-user-config -display none -serial stdio -no-reboot \\
+	-trace qemu_system_shutdown_request \\
 	-kernel /l2/vmlinuz -initrd /l2/initrd -append "$cmdline" "\$@"
 RUN
 	chmod +x "$work/l1/l2/run"

@@ -18,8 +18,41 @@ ok() {	# ok DESCRIPTION CONDITION-EXIT-STATUS; returns that status
 	else
 		echo "not ok $tap_n $1"
 		tap_bad=1
+		guests_gone
 	fi
 	return "$2"
+}
+
+# guests_gone: for each guest whose QEMU has ended without l2_stop, once,
+# its last console lines and QEMU's own last words, so that a failure
+# caused by a guest that died says so where the failure is reported.
+guests_gone() {
+	local f name pid
+	for f in /tmp/*.s1.in; do
+		[ -p "$f" ] || continue
+		name=${f##*/}
+		name=${name%.s1.in}
+		[ -e "/tmp/$name.pid" ] && [ ! -e "/tmp/$name.told" ] || continue
+		pid=$(cat "/tmp/$name.pid")
+		kill -0 "$pid" 2>/dev/null && continue
+		: >"/tmp/$name.told"
+		# Our child unless libvirt started it: 128+N is signal N.
+		wait "$pid" 2>/dev/null
+		echo "# guest $name: its QEMU ($pid) has ended (exit status $?; 127: not ours to ask); the end of its console:"
+		grep -av '^[[:space:]]*$' "/tmp/$name.log" 2>/dev/null | tail -n 15 |
+			sed "s/^/#   $name| /"
+		[ -f "/var/log/libvirt/qemu/$name.log" ] &&
+			tail -n 6 "/var/log/libvirt/qemu/$name.log" | sed "s/^/#   $name qemu log| /"
+		[ -z "$(command -v virsh)" ] ||
+			virsh -c qemu:///system -q domstate --reason "$name" 2>/dev/null |
+			sed "s/^/#   $name libvirt state| /"
+		# SHUTDOWN exits (a triple fault) of any guest so far, with RIP
+		echo "#   L1 kvm_exit shutdown trace on: $(cat /sys/kernel/tracing/events/kvm/kvm_exit/enable 2>&1)"
+		grep -v '^#' /sys/kernel/tracing/trace 2>/dev/null | tail -n 5 |
+			sed 's/^ */#   L1 kvm_exit shutdown| /'
+		dmesg | tail -n 5 | sed 's/^/#   L1 dmesg| /'
+	done
+	return 0
 }
 
 expect() {	# expect DESCRIPTION WANTED-STATUS COMMAND...
@@ -114,6 +147,7 @@ l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	l2_send "$1" done
 	for i in $(seq 1 240); do
 		if ! kill -0 "$pid" 2>/dev/null; then
+			: >"/tmp/$1.told"
 			echo "# guest $1 powered off after $((i / 2)) s"
 			return 0
 		fi

@@ -135,7 +135,7 @@ grep -q "^- .* $vm .*shut off, managed save" /tmp/list
 ok "list shows the domain shut off with its managed save" $? || sed 's/^/#   /' /tmp/list
 
 restored() {	# restored HOW: the guest resumed by HOW killed the vault only
-	cp "/run/libvirt/qemu/$vm.pid" "/tmp/$vm.pid"
+	cp "/run/libvirt/qemu/$vm.pid" "/tmp/$vm.pid" && rm -f "/tmp/$vm.told"
 	[ "$(lv_state $vm)" = running ]
 	ok "$1: the guest runs" $?
 	l2_until $vm 60 "! kill -0 $va"
