@@ -184,6 +184,7 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 	if (tcp) {
 		veil_guest_collect_rbtree(&sk->tcp_rtx_queue, false, c);
 		veil_guest_collect_rbtree(&tcp_sk(sk)->out_of_order_queue, true, c);
+		veil_guest_collect_tls(sk, file, c);
 	}
 	if ((sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
 	    sk->sk_type == SOCK_DGRAM &&

@@ -17,6 +17,7 @@
 struct task_struct;
 struct mm_struct;
 struct file;
+struct sock;
 struct pid;
 
 /*
@@ -285,6 +286,7 @@ bool veil_guest_memory_only(struct inode *inode);
 bool veil_guest_file_counts(struct file *file, bool privileged, kuid_t fsuid);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
+void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c);
 struct veil_guest_file_visitor {
 	void (*fn)(struct file *file, void *arg);
