@@ -3,7 +3,8 @@
  * The oracle: an excluded process plants a random 64-byte pattern in one
  * place (anonymous memory, a THP, a pipe, a FIFO, a file, a tmpfs file,
  * TCP, UDP and UNIX sockets in both directions, a key in its keyring, a
- * message on a POSIX message queue, an FPU register across a
+ * kernel-TLS session key, a message on a POSIX message queue, an FPU
+ * register across a
  * blocking syscall, pages swapped out); every frame of guest RAM that holds
  * the pattern must be inside the extents veil_guest would publish, and the
  * set must stay tight.  The same pattern in a process that is not excluded
@@ -12,8 +13,10 @@
 #include <arpa/inet.h>
 #include <linux/kernel-page-flags.h>
 #include <linux/keyctl.h>
+#include <linux/tls.h>
 #include <mqueue.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -797,25 +800,32 @@ static int plant_both_ways(int a, int b)
 	return write_staged(a) || write_staged(b) ? -1 : 0;
 }
 
-static int plant_tcp(void *arg)
+/* A connected TCP pair over loopback: @a the client, @b the server's end. */
+static int tcp_pair(int *a, int *b)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
-	int l, a, b;
+	int l;
 
-	(void)arg;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	l = socket(AF_INET, SOCK_STREAM, 0);
 	if (l < 0 || bind(l, (void *)&sin, sizeof(sin)) || listen(l, 1) ||
 	    getsockname(l, (void *)&sin, &len))
 		return -1;
-	a = socket(AF_INET, SOCK_STREAM, 0);
-	if (a < 0 || connect(a, (void *)&sin, sizeof(sin)))
+	*a = socket(AF_INET, SOCK_STREAM, 0);
+	if (*a < 0 || connect(*a, (void *)&sin, sizeof(sin)))
 		return -1;
-	b = accept(l, NULL, NULL);
-	if (b < 0)
-		return -1;
-	if (plant_both_ways(a, b))
+	*b = accept(l, NULL, NULL);
+	close(l);
+	return *b < 0 ? -1 : 0;
+}
+
+static int plant_tcp(void *arg)
+{
+	int a, b;
+
+	(void)arg;
+	if (tcp_pair(&a, &b) || plant_both_ways(a, b))
 		return -1;
 	usleep(200 * 1000);	/* let both sides see their data acked */
 	return 0;
@@ -825,6 +835,56 @@ TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, CASE_SECONDS)
 {
 	run_oracle(_metadata, self->fd, &self->child, plant_tcp, NULL,
 		   VEIL_GUEST_CAT_SOCKET, 64);
+}
+
+#ifndef SOL_TLS
+#define SOL_TLS		282
+#endif
+
+/*
+ * Kernel TLS as a TLS 1.2 server with kTLS on sets it up after its
+ * handshake: AES-256-GCM session keys handed to the kernel with
+ * setsockopt() and wiped from the process.  The pattern's first half is
+ * the sending key of one end, its second half the receiving key of the
+ * other; no record is sent, so only the keys hold it.
+ */
+static int plant_ktls(void *arg)
+{
+	struct tls12_crypto_info_aes_gcm_256 ci;
+	int a, b, err;
+
+	(void)arg;
+	if (tcp_pair(&a, &b) ||
+	    setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
+	    setsockopt(b, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		return -1;
+	memset(&ci, 0, sizeof(ci));
+	ci.info.version = TLS_1_2_VERSION;
+	ci.info.cipher_type = TLS_CIPHER_AES_GCM_256;
+	veil_pattern_make(&pat, staging);
+	memcpy(ci.key, staging, sizeof(ci.key));
+	err = setsockopt(a, SOL_TLS, TLS_TX, &ci, sizeof(ci));
+	memcpy(ci.key, staging + sizeof(ci.key), sizeof(ci.key));
+	if (!err)
+		err = setsockopt(b, SOL_TLS, TLS_RX, &ci, sizeof(ci));
+	explicit_bzero(&ci, sizeof(ci));
+	staging_wipe();
+	return err ? -1 : 0;
+}
+
+TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
+{
+	int a, b;
+
+	/* The suite loads tls; a kernel without it cannot run this case. */
+	if (tcp_pair(&a, &b))
+		SKIP(return, "no TCP over loopback");
+	if (setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		SKIP(return, "no kernel TLS (TCP_ULP \"tls\": %s)", strerror(errno));
+	close(a);
+	close(b);
+	run_oracle(_metadata, self->fd, &self->child, plant_ktls, NULL,
+		   VEIL_GUEST_CAT_KERNEL, 8);
 }
 
 static int plant_udp(void *arg)
