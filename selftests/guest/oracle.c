@@ -82,10 +82,11 @@ static void expect_pattern_covered(struct __test_metadata *_metadata, int fd,
 	       (unsigned long long)h.scanned, (unsigned long long)h.total);
 	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
 	ASSERT_EQ(h.total, h.nr);
-	for (i = 0; i < h.nr; i++)
+	for (i = 0; i < h.nr; i++) {
 		EXPECT_TRUE(veil_covered(e, h.addr[i], VEIL_HALF))
 			TH_LOG("the pattern at 0x%llx is not covered",
 			       (unsigned long long)h.addr[i]);
+	}
 }
 
 /*
@@ -338,10 +339,11 @@ TEST_F_TIMEOUT(oracle, not_excluded_process_not_covered, CASE_SECONDS)
 	ASSERT_LT(0, e.hdr.nr_pages);
 	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
 	ASSERT_LT(0, h.total) TH_LOG("the control pattern was not found in RAM");
-	for (i = 0; i < h.nr; i++)
+	for (i = 0; i < h.nr; i++) {
 		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
 			TH_LOG("the pattern at 0x%llx of a process that is not excluded is covered",
 			       (unsigned long long)h.addr[i]);
+	}
 	ASSERT_EQ(0, veil_scan(self->fd, &mine, &h));
 	ASSERT_LT(0, h.total);
 	for (i = 0; i < h.nr; i++)
@@ -401,18 +403,20 @@ TEST_F_TIMEOUT(oracle, cow_page_shared_outside_the_set_is_left_out, CASE_SECONDS
 	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
 	ASSERT_LT(0, h.total) TH_LOG("the planted pattern was not found in RAM");
 	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
-	for (i = 0; i < h.nr; i++)
+	for (i = 0; i < h.nr; i++) {
 		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
 			TH_LOG("the copy-on-write page at 0x%llx, shared with a process outside the set, is published",
 			       (unsigned long long)h.addr[i]);
+	}
 	free(e.ext);
 
 	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
 	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
-	for (i = 0; i < h.nr; i++)
+	for (i = 0; i < h.nr; i++) {
 		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF))
 			TH_LOG("the page at 0x%llx, shared only within the set, is not published",
 			       (unsigned long long)h.addr[i]);
+	}
 	free(e.ext);
 	kill(*forked, SIGKILL);
 	waitpid(*forked, NULL, 0);
@@ -620,10 +624,11 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_others_have_open_left_out, CASE_SECONDS)
 	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
 	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
 	ASSERT_LT(0, h.total) TH_LOG("the queued message was not found in RAM");
-	for (i = 0; i < h.nr; i++)
+	for (i = 0; i < h.nr; i++) {
 		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
 			TH_LOG("the message at 0x%llx in a queue others have open is covered",
 			       (unsigned long long)h.addr[i]);
+	}
 	EXPECT_EQ(0, e.hdr.kernel_pages);
 	free(e.ext);
 	n = mq_receive(q, got, sizeof(got), NULL);
@@ -663,10 +668,11 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_message_not_excluded_left_out, CASE_SECONDS)
 	ASSERT_LT(0, e.hdr.nr_pages);
 	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
 	ASSERT_LT(0, h.total) TH_LOG("the queued message was not found in RAM");
-	for (i = 0; i < h.nr; i++)
+	for (i = 0; i < h.nr; i++) {
 		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
 			TH_LOG("the message at 0x%llx of a process that is not excluded is covered",
 			       (unsigned long long)h.addr[i]);
+	}
 	free(e.ext);
 	veil_child_stop(&other);
 	mq_unlink(mq_name);
@@ -1207,10 +1213,11 @@ TEST_F_TIMEOUT(oracle, fpu_register_across_blocking_syscall_covered, CASE_SECOND
 	       (unsigned long long)h.total,
 	       (unsigned long long)e.hdr.pages[VEIL_GUEST_CAT_FPU]);
 	ASSERT_LT(0, h.total) TH_LOG("the registers' pattern was not found in RAM");
-	for (i = 0; i < h.nr; i++)
+	for (i = 0; i < h.nr; i++) {
 		EXPECT_TRUE(veil_covered(&e, h.addr[i], VEIL_HALF))
 			TH_LOG("the pattern at 0x%llx is not covered",
 			       (unsigned long long)h.addr[i]);
+	}
 	ASSERT_LT(0, e.hdr.pages[VEIL_GUEST_CAT_FPU]);
 	ASSERT_LT(0, e.hdr.pages[VEIL_GUEST_CAT_STACK]);
 	free(e.ext);

@@ -1058,9 +1058,10 @@ static void sanitize_round(struct __test_metadata *_metadata, struct vmm *v, int
 	for (i = 0; i < n; i++)
 		EXPECT_TRUE(vmm_page_is_zero(v, set[i].gfn));
 	ASSERT_EQ(0, veil_sanitize(fd, VEIL_IOC_RESTORE, NULL));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		EXPECT_EQ(before[i], vmm_page_hash(v, set[i].gfn))
 			TH_LOG("frame %llu not put back", (unsigned long long)set[i].gfn);
+	}
 	ASSERT_EQ(0, ioctl(fd, VEIL_IOC_THAW));
 }
 

@@ -365,8 +365,9 @@ TEST_F(vm, every_vcpu_of_four_is_held_and_any_running_one_refuses_sanitize)
 		ASSERT_EQ(0, pthread_create(&s[i].t, NULL, spin_vcpu, &s[i]));
 	}
 	usleep(500 * 1000);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		EXPECT_FALSE(s[i].done) TH_LOG("vCPU %d left KVM_RUN while sanitized", i);
+	}
 	ASSERT_EQ(0, veil_info(self->veil, &info));
 	EXPECT_EQ(4, info.runs_held);
 	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
