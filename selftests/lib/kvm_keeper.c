@@ -12,6 +12,10 @@
  * at boot, and never again: one VM with an in-kernel irqchip and a vCPU,
  * one without and a vCPU.  Neither vCPU ever runs.
  *
+ * Once both exist it creates the file named by its argument, if any:
+ * /init waits for it, so that the tests start after the flips and none of
+ * their code runs on the other CPU while the keys are patched.
+ *
  * It never exits by itself; the VM powers off around it.
  */
 #include <errno.h>
@@ -37,9 +41,9 @@ static int keep_vm(int kvm, int with_irqchip)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	int kvm, r;
+	int kvm, r, fd;
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
@@ -52,6 +56,14 @@ int main(void)
 	if (r) {
 		fprintf(stderr, "kvm_keeper: cannot create a VM: %s\n", strerror(-r));
 		return 1;
+	}
+	if (argc > 1) {
+		fd = open(argv[1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "kvm_keeper: %s: %s\n", argv[1], strerror(errno));
+			return 1;
+		}
+		close(fd);
 	}
 	for (;;)
 		pause();
