@@ -211,6 +211,20 @@ bool veil_guest_file_counts(struct file *file, bool privileged, kuid_t fsuid)
 	       uid_eq(file_inode(file)->i_uid, fsuid);
 }
 
+/*
+ * Whether the descriptor that led the collection to @file is the only one
+ * that refers to it: the descriptor table holds it once (with the
+ * reference the descriptor visit took, two), plus those our holds from
+ * the last PUBLISH keep at a PREPARE before THAW.  Not when another
+ * process has it (inherited, duplicated or received) or it is in flight.
+ */
+bool veil_guest_file_only_here(struct file *file, struct veil_guest_collect *c)
+{
+	unsigned int ours = c->prepare ? veil_guest_held_file_refs(file) : 0;
+
+	return file_count(file) == 2 + ours;
+}
+
 static bool veil_guest_file_ours(struct veil_guest_collect *c, struct file *file)
 {
 	kuid_t fsuid = INVALID_UID;

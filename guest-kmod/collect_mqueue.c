@@ -141,19 +141,18 @@ bool veil_guest_is_mqueue(struct file *file)
 
 /*
  * Whether only the collected process can receive from the queue open in
- * @file: the descriptor table holds the file once (with the reference
- * the descriptor visit took, two, and those our holds from the last
- * PUBLISH keep at a PREPARE before THAW), and the queue's dentry is
- * referenced by that file and, while the queue has a name, by the name.
+ * @file: its descriptor is the only one of the file, and the queue's
+ * dentry is referenced by that file and, while the queue has a name, by
+ * the name.
  */
 static bool veil_guest_mqueue_own(struct file *file, struct veil_guest_collect *c)
 {
 	struct inode *inode = file_inode(file);
 	unsigned int named = inode->i_nlink ? 1 : 0;
-	unsigned int ours = c->prepare ? veil_guest_held_file_refs(file) : 0;
 	bool mine;
 
-	if (file_count(file) != 2 + ours || d_count(file->f_path.dentry) != named + 1)
+	if (!veil_guest_file_only_here(file, c) ||
+	    d_count(file->f_path.dentry) != named + 1)
 		return false;
 	if (c->privileged)
 		return true;

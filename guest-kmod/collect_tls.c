@@ -17,6 +17,11 @@
  *   that the restored guest follows when it frees them, so they are left
  *   out (and with them the keys of, for example, the generic gcm template).
  *
+ * Only a socket that is the process's alone is taken: one whose file no
+ * other descriptor refers to (collect_file.c).  A process outside the set
+ * that shares the socket would, in a restored guest, go on encrypting
+ * with a zeroed key schedule, which anyone can undo.
+ *
  * The socket's file is held until THAW or RESTORE: the TLS context and its
  * transforms live as long as the socket is open.  Device offload (TLS_HW)
  * is not looked at: its keys are in the NIC's driver.
@@ -116,7 +121,7 @@ void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_gues
 		return;
 	tx = ctx->tx_conf == TLS_SW;
 	rx = ctx->rx_conf == TLS_SW;
-	if (!tx && !rx)
+	if ((!tx && !rx) || !veil_guest_file_only_here(file, c))
 		return;
 	if (!veil_guest_hold_file(&c->holds, file))
 		return;

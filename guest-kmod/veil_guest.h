@@ -284,6 +284,7 @@ void veil_guest_collect_file_pages(struct veil_guest_collect *c, struct file *fi
 int veil_guest_collect_file_pass(struct veil_guest_collect *c);
 bool veil_guest_memory_only(struct inode *inode);
 bool veil_guest_file_counts(struct file *file, bool privileged, kuid_t fsuid);
+bool veil_guest_file_only_here(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_guest_collect *c);
