@@ -19,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -891,6 +892,56 @@ TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
 	close(b);
 	run_oracle(_metadata, self->fd, &self->child, plant_ktls, NULL,
 		   VEIL_GUEST_CAT_KERNEL, 8);
+}
+
+/*
+ * The same, and then the excluded child forks a process that is not
+ * excluded and inherits both sockets: they are not the child's alone, so
+ * their keys stay in the checkpoint (the other process would encrypt with
+ * a zeroed schedule in a restored guest).
+ */
+static int plant_ktls_shared(void *arg)
+{
+	pid_t pid;
+
+	if (plant_ktls(arg))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(oracle, ktls_socket_shared_outside_the_set_left_out, CASE_SECONDS)
+{
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i, out = 0;
+	int a, b;
+
+	if (tcp_pair(&a, &b))
+		SKIP(return, "no TCP over loopback");
+	if (setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
+		SKIP(return, "no kernel TLS (TCP_ULP \"tls\": %s)", strerror(errno));
+	close(a);
+	close(b);
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_ktls_shared, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	for (i = 0; i < h.nr; i++)
+		out += !veil_covered(&e, h.addr[i], VEIL_HALF);
+	/* Two keys in the TLS contexts, two in the AES-NI key schedules. */
+	EXPECT_LE(4, out) TH_LOG("%llu of %llu copies left out",
+				 (unsigned long long)out, (unsigned long long)h.nr);
+	EXPECT_EQ(0, veil_cat_pages(&e, VEIL_GUEST_CAT_KERNEL));
+	free(e.ext);
 }
 
 static int plant_udp(void *arg)
