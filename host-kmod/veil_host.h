@@ -49,6 +49,7 @@ struct veil_host_counters {
 	u64 restores;
 	u64 runs_held;
 	u64 restored_flags;
+	u64 overwritten;	/* frames written while sanitized, put back */
 };
 
 /*
@@ -132,8 +133,8 @@ int veil_host_mem_pin(struct kvm *kvm, const struct veil_host_set *set,
 void veil_host_mem_unpin(struct page **pages, u64 n, bool dirty);
 void veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
 			    struct page **pages, void *stash);
-void veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
-			   struct page **pages, const void *stash);
+u64 veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
+			  struct page **pages, const void *stash);
 void veil_host_mem_write_pinned(struct kvm *kvm, struct page *page, gpa_t gpa,
 				const void *data, unsigned int len);
 void veil_host_mem_read_pinned(struct page *page, gpa_t gpa, void *data,

@@ -27,6 +27,9 @@ static int veil_host_debugfs_show(struct seq_file *m, void *unused)
 	seq_printf(m, "sanitizes: %llu\nrestores: %llu\nruns_held: %llu\nrestored_flags: 0x%llx\n",
 		   info.sanitizes, info.restores, info.runs_held,
 		   info.restored_flags);
+	mutex_lock(&vm->lock);
+	seq_printf(m, "overwritten: %llu\n", vm->c.overwritten);
+	mutex_unlock(&vm->lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(veil_host_debugfs);

@@ -377,24 +377,29 @@ static void veil_host_mark_extent(struct kvm *kvm, const struct veil_host_extent
 	}
 }
 
-/* Moves one frame between guest RAM and its stash slot; cannot fail. */
-static void veil_host_move_frame(struct page *page, void *slot,
+/*
+ * Moves one frame between guest RAM and its stash slot; cannot fail.
+ * Returns whether RESTORE found bytes that SANITIZE had zeroed written
+ * meanwhile: something wrote into the stopped VM's memory, and RESTORE
+ * puts SANITIZE's copy over it.
+ */
+static bool veil_host_move_frame(struct page *page, void *slot,
 				 const struct veil_host_extent *e, bool sanitize)
 {
+	unsigned int off = e->len ? e->off : 0;
+	unsigned int len = e->len ? e->len : PAGE_SIZE;
+	bool written = false;
 	void *p = kmap_local_page(page);
 
-	if (e->len && sanitize) {
-		memcpy(slot + e->off, p + e->off, e->len);
-		memset(p + e->off, 0, e->len);
-	} else if (e->len) {
-		memcpy(p + e->off, slot + e->off, e->len);
-	} else if (sanitize) {
-		copy_page(slot, p);
-		clear_page(p);
+	if (sanitize) {
+		memcpy(slot + off, p + off, len);
+		memset(p + off, 0, len);
 	} else {
-		copy_page(p, slot);
+		written = memchr_inv(p + off, 0, len);
+		memcpy(p + off, slot + off, len);
 	}
 	kunmap_local(p);
+	return written;
 }
 
 /*
@@ -430,11 +435,12 @@ void veil_host_mem_sanitize(struct kvm *kvm, const struct veil_host_set *set,
  * second, so the first must be written last.  The same holds for the
  * bytes of partial records, each restored alone.  Cannot fail: the pages
  * are the ones SANITIZE zeroed, whatever happened to the memslots since.
+ * Returns how many frames were found written since SANITIZE.
  */
-void veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
-			   struct page **pages, const void *stash)
+u64 veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
+			  struct page **pages, const void *stash)
 {
-	u64 i, j, f = set->nr_pages;
+	u64 i, j, f = set->nr_pages, written = 0;
 	int idx;
 
 	idx = srcu_read_lock(&kvm->srcu);
@@ -442,15 +448,16 @@ void veil_host_mem_restore(struct kvm *kvm, const struct veil_host_set *set,
 		for (j = 0; j < set->ext[i].npages; j++) {
 			f--;
 			if (pages[f])
-				veil_host_move_frame(pages[f],
-						     (void *)stash + (f << PAGE_SHIFT),
-						     &set->ext[i], false);
+				written += veil_host_move_frame(pages[f],
+								(void *)stash + (f << PAGE_SHIFT),
+								&set->ext[i], false);
 			if (!(f % VEIL_HOST_BATCH))
 				cond_resched();
 		}
 		veil_host_mark_extent(kvm, &set->ext[i]);
 	}
 	srcu_read_unlock(&kvm->srcu, idx);
+	return written;
 }
 
 /* Writes @len bytes at @off of a pinned page of guest RAM at @gpa. */

@@ -586,13 +586,22 @@ out:
 static int veil_host_restore_locked(struct veil_host_vm *vm, u64 *nr_pages)
 {
 	const struct veil_host_set *set = vm->set ?: &veil_host_empty_set;
-	u64 n = set->nr_pages;
+	u64 n = set->nr_pages, written = 0;
 
 	lockdep_assert_held(&vm->lock);
 	if (vm->state != VEIL_HOST_SANITIZED)
 		return -EINVAL;
 	if (n)
-		veil_host_mem_restore(vm->kvm, set, vm->pins, vm->stash);
+		written = veil_host_mem_restore(vm->kvm, set, vm->pins, vm->stash);
+	if (written) {
+		/*
+		 * The VM was stopped and no vCPU could run: the VMM or its
+		 * devices wrote there, and that write is now lost.
+		 */
+		vm->c.overwritten += written;
+		veil_log_warn(&vm->log, "RESTORE: %llu of %llu zeroed frames were written while the VM was stopped; their new contents are overwritten\n",
+			      written, n);
+	}
 	veil_host_control_state(vm, vm->pins[n], VEIL_STATE_RUNNING);
 	veil_host_mem_unpin(vm->pins, n + 1, true);
 	kvfree(vm->pins);

@@ -228,4 +228,10 @@ ok "the VM keeps running after the timeout" $?
 l2_run vm1 "kill -0 $va" >/dev/null
 ok "the guest's vault is intact after the timeout" $?
 
+# Every RESTORE of this script found its zeroed frames still zero: nothing
+# wrote into a stopped VM's memory and had its write undone.
+! dmesg | grep 'written while the VM was stopped' >/tmp/overwritten
+ok "no RESTORE put a frame back over a write made while the VM was stopped" $?
+sed 's/^/#   L1 dmesg| /' /tmp/overwritten
+
 finish vm1 vm2

@@ -206,6 +206,81 @@ TEST_F(vm, sanitize_marks_the_frames_in_the_dirty_log)
 	expect_all_restored(_metadata, &self->v, self->before);
 }
 
+/*
+ * A counter of this process's newest VM in veil_host's debugfs file, or -1.
+ * The file's name ends in the VMM's pid; its id is the VM's number.
+ */
+static long long debugfs_counter(const char *name)
+{
+	char path[300], line[128], suffix[32];
+	long long v = -1, val;
+	unsigned int id, best = 0;
+	struct dirent *e;
+	size_t len, n;
+	DIR *d;
+	FILE *f;
+
+	if (access("/sys/kernel/debug/veil_host", F_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	d = opendir("/sys/kernel/debug/veil_host");
+	if (!d)
+		return -1;
+	snprintf(suffix, sizeof(suffix), "-%d", (int)getpid());
+	len = strlen(suffix);
+	path[0] = 0;
+	while ((e = readdir(d))) {
+		n = strlen(e->d_name);
+		if (sscanf(e->d_name, "vm-%u-", &id) != 1 || n <= len ||
+		    strcmp(e->d_name + n - len, suffix) || id < best)
+			continue;
+		best = id;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/veil_host/%s",
+			 e->d_name);
+	}
+	closedir(d);
+	f = path[0] ? fopen(path, "r") : NULL;
+	if (!f)
+		return -1;
+	n = strlen(name);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%lld", &val) == 1)
+			v = val;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Nothing may write into a sanitized frame: the vCPUs are held and the
+ * VMM is stopped.  If something does, RESTORE still brings SANITIZE's copy
+ * back, and it counts and logs what it put over, so that the lost write
+ * is known.  A kept frame written meanwhile is the VMM's business.
+ */
+TEST_F(vm, restore_counts_frames_written_while_sanitized)
+{
+	uint8_t *mem = self->v.mem;
+
+	ASSERT_EQ(0, debugfs_counter("overwritten"))
+		TH_LOG("no overwritten counter in veil_host's debugfs");
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	mem[(DATA_GFN + 5) * 4096 + 17] = 0x5a;		/* excluded */
+	mem[(DATA_GFN + 399) * 4096 + 4095] = 0xa5;	/* excluded, last byte */
+	mem[(DATA_GFN + 2) * 4096] ^= 0xff;		/* kept */
+	self->before[DATA_GFN + 2] = vmm_page_hash(&self->v, DATA_GFN + 2);
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	EXPECT_EQ(2, debugfs_counter("overwritten"));
+	expect_all_restored(_metadata, &self->v, self->before);
+
+	/* A checkpoint nothing disturbed adds nothing. */
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_THAW));
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	EXPECT_EQ(2, debugfs_counter("overwritten"));
+	expect_all_restored(_metadata, &self->v, self->before);
+}
+
 struct runner {
 	struct vmm *v;
 	uint32_t op, a1, a2, a3;
