@@ -326,6 +326,18 @@ if veil-disk open k.img vd0 --key-file new.key >/dev/null; then
 else
 	nok "after header-restore the image opens"
 fi
+# Never onto an open image, not even with --force and the backup of
+# another image: the open device's header would change under it.
+veil-disk format o.img --size $SIZE --key-file old.key $PB >/dev/null
+rm -f o.bak
+veil-disk header-backup o.img --file o.bak >/dev/null
+before=$(head -c 4194304 k.img | sha256sum)
+veil-disk header-restore k.img --file o.bak --force >/dev/null 2>&1
+expect_eq "header-restore of another image's backup onto an open image refused, even with --force (exit 4)" 4 $?
+veil-disk header-restore k.img --file hdr.bak --force >/dev/null 2>&1
+expect_eq "header-restore of its own backup onto it while open refused (exit 4)" 4 $?
+expect_eq "... and its metadata area is untouched" "$before" "$(head -c 4194304 k.img | sha256sum)"
+rm -f o.img o.bak
 
 # ---- the I/O path under fio ------------------------------------------------
 section "the I/O path under fio"

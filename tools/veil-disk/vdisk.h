@@ -195,6 +195,8 @@ int loop_set_capacity(const char *dev);
 int probe_signatures(int fd, const char *path, bool force);
 /* VEIL_EXIT_REFUSED when a loop device or a holder uses @path. */
 int probe_in_use(const char *path, int fd);
+/* probe_in_use(), and for a block device an exclusive open: 0 or exit 4. */
+int probe_busy(const char *path, int fd);
 
 /* ---- benchmark (vdisk_bench.c) ---- */
 

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,26 @@ int probe_in_use(const char *path, int fd)
 		return VEIL_EXIT_REFUSED;
 	}
 	/* Block devices: the exclusive open in the caller is the test. */
+	return VEIL_EXIT_OK;
+}
+
+int probe_busy(const char *path, int fd)
+{
+	struct stat st;
+	int excl;
+
+	if (fstat(fd, &st))
+		return VEIL_EXIT_FAILED;
+	if (!S_ISBLK(st.st_mode))
+		return probe_in_use(path, fd);
+	/* Exclusive: fails while mounted or held by dm, md, ... */
+	excl = open(path, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (excl < 0 && errno == EBUSY) {
+		err("%s is in use (mounted, or held by another device)", path);
+		return VEIL_EXIT_REFUSED;
+	}
+	if (excl >= 0)
+		close(excl);
 	return VEIL_EXIT_OK;
 }
 

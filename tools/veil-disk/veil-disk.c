@@ -1164,7 +1164,7 @@ static int cmd_header_restore(const char *image, const struct opts *o)
 {
 	char prefix[64], name[128], u[37];
 	struct meta b, m;
-	int bu, mu, r;
+	int bu, mu, r, i;
 
 	if (!o->file) {
 		err("header-restore needs --file");
@@ -1182,14 +1182,27 @@ static int cmd_header_restore(const char *image, const struct opts *o)
 	r = meta_open(&m, image, true);
 	if (r)
 		goto out_b;
-	uuid_str(b.hdr[bu].uuid, u);
-	snprintf(prefix, sizeof(prefix), VDISK_UUID_PREFIX "%s-", u);
-	if (dm_find_uuid_prefix(prefix, name, sizeof(name)) > 0) {
-		err("%s is open as %s: close it first", image, name);
-		r = VEIL_EXIT_REFUSED;
-		goto out;
-	}
+	/*
+	 * Not while it is open: neither under the backup's UUID nor under
+	 * the one its header says now (a --force restore of another image's
+	 * backup), nor through a loop device or a holder at all.
+	 */
 	mu = meta_pick(&m);
+	for (i = 0; i < 2; i++) {
+		if (i && mu < 0)
+			break;
+		uuid_str(i ? m.hdr[mu].uuid : b.hdr[bu].uuid, u);
+		snprintf(prefix, sizeof(prefix), VDISK_UUID_PREFIX "%s-", u);
+		if (dm_find_uuid_prefix(prefix, name, sizeof(name)) > 0) {
+			err("%s is open as %s: close it first", image, name);
+			r = VEIL_EXIT_REFUSED;
+			goto out;
+		}
+	}
+	r = probe_busy(image, m.fd);
+	if (r)
+		goto out;
+	uuid_str(b.hdr[bu].uuid, u);
 	if (!o->force && (mu < 0 || memcmp(m.hdr[mu].uuid, b.hdr[bu].uuid, VEILCRYPT_UUID_LEN))) {
 		err("%s: %s (--force)", image, mu < 0 ? "has no valid header to compare with" :
 		    "the backup is of another image (UUID differs)");
