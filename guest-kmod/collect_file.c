@@ -30,6 +30,7 @@
 #include <linux/magic.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
@@ -216,13 +217,42 @@ bool veil_guest_file_counts(struct file *file, bool privileged, kuid_t fsuid)
  * that refers to it: the descriptor table holds it once (with the
  * reference the descriptor visit took, two), plus those our holds from
  * the last PUBLISH keep at a PREPARE before THAW.  Not when another
- * process has it (inherited, duplicated or received) or it is in flight.
+ * process has it (inherited, duplicated or received), it is in flight, or
+ * another process shares the whole descriptor table.
  */
 bool veil_guest_file_only_here(struct file *file, struct veil_guest_collect *c)
 {
 	unsigned int ours = c->prepare ? veil_guest_held_file_refs(file) : 0;
 
-	return file_count(file) == 2 + ours;
+	return !c->files_shared && file_count(file) == 2 + ours;
+}
+
+/*
+ * Whether a task outside @tsk's thread group uses its descriptor table
+ * (cloned with CLONE_FILES but not as a thread): every task that uses a
+ * table holds a reference on it, so more references than the threads of
+ * the group that use it means another process reads the same descriptors.
+ * A thread being cloned or exiting can make it say so for a moment; that
+ * errs on the side of leaving a file out.
+ */
+static bool veil_guest_files_shared(struct task_struct *tsk)
+{
+	struct files_struct *files;
+	struct task_struct *t;
+	bool shared = false;
+	int users = 0;
+
+	task_lock(tsk);
+	files = tsk->files;
+	if (files) {
+		rcu_read_lock();
+		for_each_thread(tsk, t)
+			users += READ_ONCE(t->files) == files;
+		rcu_read_unlock();
+		shared = atomic_read(&files->count) > users;
+	}
+	task_unlock(tsk);
+	return shared;
 }
 
 static bool veil_guest_file_ours(struct veil_guest_collect *c, struct file *file)
@@ -297,6 +327,10 @@ static void veil_guest_collect_file_cb(struct file *file, void *arg)
 int veil_guest_collect_files(struct task_struct *tsk, struct veil_guest_collect *c)
 {
 	struct veil_guest_file_visitor v = { .fn = veil_guest_collect_file_cb, .arg = c };
+	int err;
 
-	return veil_guest_visit_files(tsk, &v);
+	c->files_shared = veil_guest_files_shared(tsk);
+	err = veil_guest_visit_files(tsk, &v);
+	c->files_shared = false;
+	return err;
 }

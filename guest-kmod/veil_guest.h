@@ -136,6 +136,7 @@ struct veil_guest_collect {
 	int privilege;
 	bool privileged;
 	struct task_struct *task;
+	bool files_shared;	/* its descriptor table has users outside it */
 	void (*release)(struct veil_guest_collect *c);	/* drops the above */
 };
 

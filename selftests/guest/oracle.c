@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/mount.h>
@@ -522,6 +523,25 @@ TEST_F_TIMEOUT(oracle, key_linked_where_others_search_left_out, CASE_SECONDS)
 	veil_child_stop(&self->child);
 }
 
+/*
+ * A child of the planting process that is not excluded and that lives as
+ * long as its parent, cloned with @flags (CLONE_FILES: it shares the
+ * descriptor table; 0: it inherits copies of the descriptors, as fork()).
+ */
+static int start_outsider(unsigned long flags)
+{
+	long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return 0;
+}
+
 /* A POSIX message queue of the test's own, by a name of this process. */
 static char mq_name[64];
 #define MQ_MSG_MAX	8192
@@ -601,6 +621,34 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_published_again_by_a_second_prepare, CASE_SE
 }
 
 /*
+ * The excluded @child queues a message of the pattern's length with
+ * @plant; the message is found in RAM and no copy of it is published.
+ */
+static void expect_message_left_out(struct __test_metadata *_metadata, int fd,
+				    struct veil_child *child, int (*plant)(void *),
+				    const char *why)
+{
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i;
+
+	ASSERT_EQ(0, veil_child_start(child, plant,
+				      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN));
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0));
+	ASSERT_EQ(0, veil_child_plant(child)) TH_LOG("the child could not plant");
+	ASSERT_EQ(0, veil_get_extents(fd, &e));
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
+	ASSERT_LT(0, h.total) TH_LOG("the queued message was not found in RAM");
+	for (i = 0; i < h.nr; i++) {
+		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
+			TH_LOG("the message at 0x%llx is covered, though %s",
+			       (unsigned long long)h.addr[i], why);
+	}
+	EXPECT_EQ(0, e.hdr.kernel_pages);
+	free(e.ext);
+}
+
+/*
  * A queue a process outside the set has open too (a receiver) is not the
  * excluded process's own: that process would read zeros in a restored
  * guest.  Its message stays in the checkpoint, and reaches the receiver.
@@ -608,30 +656,15 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_published_again_by_a_second_prepare, CASE_SE
 TEST_F_TIMEOUT(oracle, posix_mqueue_others_have_open_left_out, CASE_SECONDS)
 {
 	static char got[MQ_MSG_MAX];
-	struct veil_extents e;
-	struct veil_hits h;
 	uint8_t want[VEIL_GUEST_PATTERN_LEN];
 	mqd_t q = mq_create(O_RDONLY | O_NONBLOCK);
 	ssize_t n;
-	uint64_t i;
 
 	if (q == (mqd_t)-1 && errno == ENOSYS)
 		SKIP(return, "no POSIX message queues in this kernel");
 	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
-	ASSERT_EQ(0, veil_child_start(&self->child, plant_mqueue,
-				      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
-	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
-	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
-	ASSERT_LT(0, h.total) TH_LOG("the queued message was not found in RAM");
-	for (i = 0; i < h.nr; i++) {
-		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
-			TH_LOG("the message at 0x%llx in a queue others have open is covered",
-			       (unsigned long long)h.addr[i]);
-	}
-	EXPECT_EQ(0, e.hdr.kernel_pages);
-	free(e.ext);
+	expect_message_left_out(_metadata, self->fd, &self->child, plant_mqueue,
+				"others have the queue open");
 	n = mq_receive(q, got, sizeof(got), NULL);
 	ASSERT_EQ(VEIL_GUEST_PATTERN_LEN, n) TH_LOG("mq_receive: %s", strerror(errno));
 	veil_pattern_make(&pat, want);
@@ -641,6 +674,32 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_others_have_open_left_out, CASE_SECONDS)
 	mq_close(q);
 	mq_unlink(mq_name);
 	veil_child_stop(&self->child);
+}
+
+/*
+ * The message queued, then a process cloned with CLONE_FILES but not as a
+ * thread: it shares the descriptor table, so the queue is open in a
+ * process outside the set although its descriptor count is one.
+ */
+static int plant_mqueue_files_shared(void *arg)
+{
+	return plant_mqueue(arg) ? -1 : start_outsider(CLONE_FILES);
+}
+
+TEST_F_TIMEOUT(oracle, posix_mqueue_descriptor_table_shared_outside_the_set_left_out,
+	       CASE_SECONDS)
+{
+	mqd_t q = mq_create(O_RDONLY);
+
+	if (q == (mqd_t)-1 && errno == ENOSYS)
+		SKIP(return, "no POSIX message queues in this kernel");
+	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
+	mq_close(q);
+	expect_message_left_out(_metadata, self->fd, &self->child,
+				plant_mqueue_files_shared,
+				"an outsider shares the descriptor table");
+	veil_child_stop(&self->child);
+	mq_unlink(mq_name);
 }
 
 /* A message a process that is not excluded queued stays in the checkpoint. */
@@ -902,19 +961,7 @@ TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
  */
 static int plant_ktls_shared(void *arg)
 {
-	pid_t pid;
-
-	if (plant_ktls(arg))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		for (;;)
-			pause();
-	}
-	return 0;
+	return plant_ktls(arg) ? -1 : start_outsider(0);
 }
 
 TEST_F_TIMEOUT(oracle, ktls_socket_shared_outside_the_set_left_out, CASE_SECONDS)
