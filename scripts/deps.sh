@@ -103,6 +103,13 @@ if [ ! -f "$stamp" ] || [ "$tarball" -nt "$stamp" ]; then
 	touch "$stamp"
 fi
 
+# The test VMs' own QEMU, newer than bookworm's (scripts/l0-qemu.sh).
+if [ $check_only = 1 ]; then
+	"$top/scripts/l0-qemu.sh" check
+else
+	"$top/scripts/l0-qemu.sh" ensure
+fi
+
 # Every kernel of the matrix must resolve to an installed image and headers.
 for k in 6.1 6.12; do
 	"$top/scripts/kernel.sh" check "$k"

@@ -7,14 +7,19 @@
 # that every L1 runs, and counts the runs that did not pass and, of those,
 # the ones whose L1 hung or oopsed.
 #
-#   selftests/flake.sh [KERNEL [ROUNDS]]     (default: 6.12 20)
+#   selftests/flake.sh [KERNEL [ROUNDS [KEEPERS]]]   (default: 6.12 20 "0 1")
+#
+# KEEPERS "0" measures only the runs without the keeper.  The QEMU that
+# runs L1 is scripts/l0-qemu.sh's, or VEIL_L0_QEMU.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 kernel=${1:-6.12}
 rounds=${2:-20}
+keepers=${3:-0 1}
 
-for keeper in 0 1; do
+echo "# flake: L0 $("$top/scripts/l0-qemu.sh" argv | head -n 1)"
+for keeper in $keepers; do
 	bad=0 hung=0 oops=0
 	for i in $(seq 1 "$rounds"); do
 		out=$(VEIL_KEEPER=$keeper "$top/selftests/vmrun.sh" --suite infra \

@@ -272,7 +272,14 @@ pack "$work/l1" "$work/l1.cpio"
 echo "# vmrun: suite $suite, L1 $rel1${l2_tests:+, L2 $rel2}"
 log=$work/console.log
 heartbeat=$work/heartbeat
-qemu=(qemu-system-x86_64 -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
+# L0's QEMU: 8.1 or later (scripts/l0-qemu.sh says why and where it is).
+if ! l0_qemu=$("$top/scripts/l0-qemu.sh" argv); then
+	echo "# vmrun: falling back to $(qemu-system-x86_64 --version | head -n 1): test VMs may die at random" >&2
+	l0_qemu=qemu-system-x86_64
+fi
+mapfile -t l0_qemu <<<"$l0_qemu"
+echo "# vmrun: L0 $("${l0_qemu[0]}" --version | head -n 1)"
+qemu=("${l0_qemu[@]}" -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
       -nodefaults -no-user-config -display none -serial stdio
       -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
       -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
@@ -287,9 +294,10 @@ fi
 # QEMU's multi-threaded TCG before 8.1 can translate guest code while
 # another vCPU is patching it (text_poke_bp for a static key) and keep the
 # translation: L1 then dies of "int3" in code that holds no breakpoint any
-# more.  Such a death before L1's init has printed its first marker
-# happened with nothing of veil loaded, so the runner boots L1 again, at
-# most twice, and says so.  Any later int3 fails the run as usual.
+# more.  l0-qemu.sh finds a newer QEMU; where the old one runs anyway, such
+# a death before L1's init has printed its first marker (it happened with
+# nothing of veil loaded) boots L1 again, at most twice, and says so.  Any
+# later int3 fails the run as usual.
 rm -f "$log".int3-*
 boots=1
 while :; do
