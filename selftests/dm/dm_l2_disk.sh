@@ -15,6 +15,8 @@ set -u
 
 T=0
 MOD=${VEIL_MODDIR:-/lib/veil}
+# make check-debug: L2 runs a debug kernel too, and boots many times slower.
+slow=${VEIL_DM_SLOW:-1}
 ok() { T=$((T + 1)); echo "ok $T $*"; }
 nok() { T=$((T + 1)); echo "not ok $T $*"; }
 # Show a log without the runner's markers in it.
@@ -43,7 +45,7 @@ drive2="file=/tmp/l2d/keys.img,format=raw,if=virtio,cache=writeback"
 /l2/run -drive "$drive" -drive "$drive2" >boot1.log 2>&1 &
 pid=$!
 i=0
-while [ $i -lt 400 ] && ! grep -q '@@DMTEST WRITTEN' boot1.log; do
+while [ $i -lt $((400 * slow)) ] && ! grep -q '@@DMTEST WRITTEN' boot1.log; do
 	kill -0 $pid 2>/dev/null || break
 	sleep 1
 	i=$((i + 1))
@@ -51,7 +53,7 @@ done
 if grep -q '@@DMTEST WRITTEN' boot1.log; then
 	# One key change done, then the kill at a random point of a later one.
 	j=0
-	while [ $j -lt 120 ] && ! grep -Eq '@@DMTEST KEYCHANGE (1|FAILED)' boot1.log; do
+	while [ $j -lt $((120 * slow)) ] && ! grep -Eq '@@DMTEST KEYCHANGE (1|FAILED)' boot1.log; do
 		sleep 1
 		j=$((j + 1))
 	done
