@@ -938,17 +938,31 @@ static int plant_ktls(void *arg)
 	return err ? -1 : 0;
 }
 
-TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
+/* Why this kernel cannot run a kernel TLS case, or NULL. */
+static const char *ktls_missing(void)
 {
-	int a, b;
+	static char why[128];
+	int a, b, err;
 
-	/* The suite loads tls; a kernel without it cannot run this case. */
 	if (tcp_pair(&a, &b))
-		SKIP(return, "no TCP over loopback");
-	if (setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
-		SKIP(return, "no kernel TLS (TCP_ULP \"tls\": %s)", strerror(errno));
+		return "no TCP over loopback";
+	err = setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ? errno : 0;
 	close(a);
 	close(b);
+	if (!err)
+		return NULL;
+	snprintf(why, sizeof(why), "no kernel TLS (TCP_ULP \"tls\": %s)", strerror(err));
+	return why;
+}
+
+TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
+{
+	const char *why;
+
+	/* The suite loads tls; a kernel without it cannot run this case. */
+	why = ktls_missing();
+	if (why)
+		SKIP(return, "%s", why);
 	run_oracle(_metadata, self->fd, &self->child, plant_ktls, NULL,
 		   VEIL_GUEST_CAT_KERNEL, 8);
 }
@@ -969,14 +983,11 @@ TEST_F_TIMEOUT(oracle, ktls_socket_shared_outside_the_set_left_out, CASE_SECONDS
 	struct veil_extents e;
 	struct veil_hits h;
 	uint64_t i, out = 0;
-	int a, b;
+	const char *why;
 
-	if (tcp_pair(&a, &b))
-		SKIP(return, "no TCP over loopback");
-	if (setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
-		SKIP(return, "no kernel TLS (TCP_ULP \"tls\": %s)", strerror(errno));
-	close(a);
-	close(b);
+	why = ktls_missing();
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, veil_child_start(&self->child, plant_ktls_shared, NULL));
 	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
 	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
