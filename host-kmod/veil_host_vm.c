@@ -519,6 +519,7 @@ int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
 	struct page **pins = NULL;
 	void *stash = NULL;
 	__le32 hdr[2];
+	__le64 gen;
 	u64 n;
 	int r;
 
@@ -556,6 +557,21 @@ int veil_host_vm_sanitize(struct veil_host_vm *vm, u64 *nr_pages)
 		veil_host_mem_unpin(pins, n + 1, false);
 		veil_host_control_lost(vm);
 		r = -ENODEV;
+		goto uncharge;
+	}
+	/*
+	 * The vCPUs are held: what the page says now stays true until
+	 * RESTORE.  A guest withdraws its set (something in it was freed
+	 * since the ACK) by clearing the generation.
+	 */
+	veil_host_mem_read_pinned(pins[n], vm->control_gpa +
+				  offsetof(struct veil_control, guest_generation),
+				  &gen, sizeof(gen));
+	if (le64_to_cpu(gen) != vm->prepared_generation) {
+		veil_host_mem_unpin(pins, n + 1, false);
+		veil_log_warn(&vm->log, "SANITIZE refused: the guest withdrew generation %llu after PREPARE (something it named was freed)\n",
+			      vm->prepared_generation);
+		r = -ESTALE;
 		goto uncharge;
 	}
 

@@ -1168,6 +1168,33 @@ TEST_F(vm, sanitize_needs_a_successful_prepare_of_the_current_set)
 }
 
 /*
+ * A guest withdraws its set after the ACK (something the set names was
+ * freed meanwhile: a queued message received) by clearing the generation
+ * in its control page.  SANITIZE reads it with the vCPUs held: refused,
+ * nothing zeroed; a PREPARE acknowledged afresh is sanitized again.
+ */
+TEST_F(vm, sanitize_refused_when_the_guest_withdrew_its_set)
+{
+	struct veil_info info;
+
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	vmm_control(&self->v)->guest_generation = 0;
+	EXPECT_EQ(-ESTALE, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL))
+		TH_LOG("SANITIZE of a set the guest withdrew");
+	expect_data_untouched(_metadata, &self->v, self->before, "a withdrawn set");
+	ASSERT_EQ(0, veil_info(self->veil, &info));
+	EXPECT_EQ(0, info.sanitizes);
+	EXPECT_EQ(VEIL_HOST_PREPARED, info.state);
+
+	ASSERT_EQ(0, ioctl(self->veil, VEIL_IOC_THAW));
+	ASSERT_EQ(0, prepare_set(&self->v, self->veil, test_set, 4));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_SANITIZE, NULL));
+	EXPECT_TRUE(vmm_page_is_zero(&self->v, DATA_GFN));
+	ASSERT_EQ(0, veil_sanitize(self->veil, VEIL_IOC_RESTORE, NULL));
+	expect_data_untouched(_metadata, &self->v, self->before, "after RESTORE");
+}
+
+/*
  * test_set and the control page take six pin batches (the 300-frame record
  * takes two): whichever fails, SANITIZE fails before a byte is zeroed.
  */

@@ -125,7 +125,7 @@ const char *veil_sanitize_why(int e)
 {
 	switch (e) {
 	case ESTALE:
-		return "veil_host refused SANITIZE: the guest published a new set of excluded frames after it acknowledged PREPARE; take the checkpoint again";
+		return "veil_host refused SANITIZE: the guest published a new set of excluded frames after it acknowledged PREPARE, or withdrew its set because something in it was freed meanwhile (a queued message received); take the checkpoint again";
 	case EINVAL:
 		return "veil_host refused SANITIZE: no successful PREPARE stands for it (a THAW or the guest registering again ended it), or this veilctl and the loaded veil_host do not match; take the checkpoint again";
 	case EBUSY:

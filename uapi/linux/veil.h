@@ -46,7 +46,9 @@
  *           than the last accepted one).  Replaces the whole set.
  * ACK       RCX = request sequence number being acknowledged.  The guest
  *           writes guest_generation and guest_error into the control page
- *           first: the host reads them with the ACK.
+ *           first: the host reads them with the ACK.  A guest withdraws an
+ *           acknowledged set (something it names was freed) by writing 0
+ *           to guest_generation; the host reads it again at SANITIZE.
  * RESTORED  RCX = VEIL_RESTORED_* flags saying what the guest did after
  *           finding state == VEIL_STATE_SANITIZED, RDX = tasks killed,
  *           RSI = tasks notified.
@@ -95,7 +97,7 @@ struct veil_control {
 	__le64 host_sanitized;	/* checkpoints this guest was sanitized for */
 	/* guest -> host */
 	__le64 ack_seq;		/* last request sequence acted upon */
-	__le64 guest_generation; /* generation of the last PUBLISH */
+	__le64 guest_generation; /* generation of the last PUBLISH; 0: withdrawn */
 	__le64 guest_pages;	/* frames of the last PUBLISH (as veil_info) */
 	__le32 guest_frozen;	/* excluded tasks currently frozen */
 	__le32 guest_error;	/* last PREPARE failure (positive errno) or 0 */
@@ -340,6 +342,12 @@ struct veil_guest_list {
 /* veil_guest_status.flags */
 #define VEIL_GUEST_ST_REGISTERED	_BITUL(0)	/* a host accepted REGISTER */
 #define VEIL_GUEST_ST_TEST_HOOKS	_BITUL(1)	/* dry-run/test ioctls enabled */
+/*
+ * Something the last PREPARE published was freed before THAW (a queued
+ * message received): the set is withdrawn, and no checkpoint of it can be
+ * taken (the host refuses SANITIZE with ESTALE).
+ */
+#define VEIL_GUEST_ST_WITHDRAWN		_BITUL(2)
 
 struct veil_guest_status {
 	__u32 size;
