@@ -12,7 +12,8 @@
  * receive from it: the file the process has open is in its descriptor
  * table alone (not inherited by or passed to another process, not
  * dup()ed), no other file is open on the queue, and for an exclusion an
- * unprivileged user made, the queue belongs to the process's user.  A
+ * unprivileged user made, the queue belongs to the process's user and
+ * has no name left (mq_unlink()ed after it was opened).  A
  * queue others have open is theirs too: a restored guest's receiver
  * would read zeros.  Messages carry no sender: those others sent into
  * the process's own queue are its to receive, and are taken too.
@@ -21,7 +22,9 @@
  * goes away.  The queue is held by a reference on the file until THAW or
  * RESTORE (hold.c); nothing else has it open and the process is frozen,
  * so only a process that opens the queue by name after the collection
- * could receive, and free, a message meanwhile.
+ * could receive, and free, a message meanwhile.  A PREPARE's messages are
+ * watched until THAW (collect_sysvmsg.c): such a receive withdraws the
+ * set, and the checkpoint is refused.
  *
  * The messages hang in struct mqueue_inode_info, private to
  * ipc/mqueue.c, on lists of struct posix_msg_tree_node, in a tree by
@@ -156,7 +159,13 @@ static bool veil_guest_mqueue_own(struct file *file, struct veil_guest_collect *
 		return false;
 	if (c->privileged)
 		return true;
-	if (!c->task)
+	/*
+	 * Unprivileged: only a queue without a name.  Any process of the
+	 * user could open a named one and receive a message after the
+	 * collection, and so withdraw the set: any user could refuse every
+	 * checkpoint of the VM.
+	 */
+	if (named || !c->task)
 		return false;
 	rcu_read_lock();
 	mine = uid_eq(inode->i_uid, __task_cred(c->task)->fsuid);
@@ -164,8 +173,11 @@ static bool veil_guest_mqueue_own(struct file *file, struct veil_guest_collect *
 	return mine;
 }
 
-/* The text of @msg, in its header's allocation and its segments. */
-static void veil_guest_mqueue_take_msg(struct msg_msg *msg, struct veil_guest_collect *c)
+/*
+ * The text of @msg, in its header's allocation and its segments; a POSIX
+ * and a System V message are built alike (ipc/msgutil.c).
+ */
+void veil_guest_msg_take_text(struct msg_msg *msg, struct veil_guest_collect *c)
 {
 	struct veil_guest_msgseg *seg;
 	size_t left = msg->m_ts, len;
@@ -190,8 +202,14 @@ static void veil_guest_mqueue_walk(void *info, struct veil_guest_collect *c)
 
 	for (rb = rb_first(tree); rb; rb = rb_next(rb)) {
 		list = (void *)rb - veil_guest_mq.rb + veil_guest_mq.list;
-		list_for_each_entry(msg, list, m_list)
-			veil_guest_mqueue_take_msg(msg, c);
+		list_for_each_entry(msg, list, m_list) {
+			/* A PREPARE publishes only what it can watch until THAW. */
+			if (c->prepare && !veil_guest_msg_watch(msg)) {
+				pr_warn_ratelimited("prepare: a message on a POSIX queue of an excluded process cannot be watched; it stays in the checkpoint\n");
+				continue;
+			}
+			veil_guest_msg_take_text(msg, c);
+		}
 	}
 }
 

@@ -72,6 +72,13 @@ static unsigned int veil_guest_chain_len;
 static size_t veil_guest_chain_nr;	/* extents in it */
 /* What the last PUBLISH names, held until THAW or RESTORE (hold.c). */
 static struct veil_guest_holds veil_guest_held;
+/*
+ * Something the last PUBLISH names went before THAW (a message received):
+ * the set is withdrawn.  Under veil_guest_withdraw_lock, taken in atomic
+ * context, with the control page's guest_generation it zeroes.
+ */
+static DEFINE_SPINLOCK(veil_guest_withdraw_lock);
+static bool veil_guest_withdrawn;
 
 static long veil_guest_hypercall(unsigned long op, unsigned long a1,
 				 unsigned long a2, unsigned long a3)
@@ -120,6 +127,38 @@ unsigned int veil_guest_held_file_refs(const struct file *file)
 		if (veil_guest_held.file[i] == file)
 			n++;
 	return n;
+}
+
+/*
+ * Something the set published names was freed before THAW or RESTORE:
+ * its frames may hold something else by now, and zeroing them in a
+ * checkpoint would corrupt the restored guest.  A PREPARE not acknowledged
+ * yet fails (veil_guest_ack()); after the acknowledgment the generation in
+ * the control page no longer names the set, and the host refuses SANITIZE.
+ * Any context; the vCPU that runs this is not stopped for a checkpoint.
+ */
+void veil_guest_control_withdraw(const char *what)
+{
+	struct veil_control *ctl;
+	bool first;
+
+	spin_lock(&veil_guest_withdraw_lock);
+	first = !veil_guest_withdrawn;
+	veil_guest_withdrawn = true;
+	ctl = READ_ONCE(veil_guest_ctl);
+	if (ctl)
+		WRITE_ONCE(ctl->guest_generation, 0);
+	spin_unlock(&veil_guest_withdraw_lock);
+	if (first)
+		pr_warn_ratelimited("the set of the last PREPARE is withdrawn (%s): no checkpoint can be taken of it\n",
+				    what);
+}
+
+static void veil_guest_withdraw_clear(void)
+{
+	spin_lock(&veil_guest_withdraw_lock);
+	veil_guest_withdrawn = false;
+	spin_unlock(&veil_guest_withdraw_lock);
 }
 
 static void veil_guest_release_held(void)
@@ -348,6 +387,8 @@ static int veil_guest_prepare(u64 seq)
 	int nr, err;
 
 	veil_guest_clients_event(VEIL_GUEST_EV_BEGIN, seq);
+	/* What an earlier PREPARE published and lost is not this one's. */
+	veil_guest_withdraw_clear();
 	err = veil_guest_prepare_freeze(&tasks, &nr);
 	if (err) {
 		veil_guest_prepares++;
@@ -381,6 +422,8 @@ out:
 static void veil_guest_do_thaw(const char *why, u64 seq)
 {
 	veil_guest_release_held();
+	veil_guest_msgs_unpublish();
+	veil_guest_withdraw_clear();
 	if (!veil_guest_is_freezing())
 		return;
 	veil_guest_thaw();
@@ -393,8 +436,13 @@ static void veil_guest_ack(u64 seq, int err)
 {
 	struct veil_control *ctl = veil_guest_ctl;
 
+	spin_lock(&veil_guest_withdraw_lock);
+	if (!err && veil_guest_withdrawn)
+		err = -ESTALE;
+	WRITE_ONCE(ctl->guest_generation,
+		   cpu_to_le64(veil_guest_withdrawn ? 0 : veil_guest_generation));
+	spin_unlock(&veil_guest_withdraw_lock);
 	veil_guest_last_error = -err;
-	WRITE_ONCE(ctl->guest_generation, cpu_to_le64(veil_guest_generation));
 	WRITE_ONCE(ctl->guest_pages, cpu_to_le64(veil_guest_published));
 	WRITE_ONCE(ctl->guest_frozen, cpu_to_le32(veil_guest_frozen()));
 	WRITE_ONCE(ctl->guest_error, cpu_to_le32(-err));
@@ -583,6 +631,8 @@ void veil_guest_control_status(struct veil_guest_status *st)
 		st->flags |= VEIL_GUEST_ST_REGISTERED;
 	st->state = le32_to_cpu(READ_ONCE(ctl->state));
 	st->frozen = veil_guest_frozen();
+	if (READ_ONCE(veil_guest_withdrawn))
+		st->flags |= VEIL_GUEST_ST_WITHDRAWN;
 	st->generation = veil_guest_generation;
 	st->published_pages = veil_guest_published;
 	st->prepares = veil_guest_prepares;

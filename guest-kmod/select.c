@@ -301,8 +301,10 @@ out:
 	if (!err && track)
 		veil_guest_zero_track_pid(track);
 	put_pid(track);
-	if (!err)
+	if (!err) {
 		veil_guest_recall_arm();
+		veil_guest_sysvmsg_arm();
+	}
 	return err;
 }
 
@@ -326,8 +328,10 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_sel_put(&key);
 	/* Nothing is excluded any more: no file of the past is either. */
-	if (empty)
+	if (empty) {
 		veil_guest_recall_forget();
+		veil_guest_sysvmsg_forget();
+	}
 	return err;
 }
 
@@ -350,6 +354,7 @@ void veil_guest_sel_clear(void)
 		veil_guest_sel_del(sel);
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_recall_forget();
+	veil_guest_sysvmsg_forget();
 	/* The entries are freed before the module can go. */
 	rcu_barrier();
 }
@@ -467,6 +472,20 @@ static bool veil_guest_sel_privileged_locked(struct task_struct *p)
 	}
 	rcu_read_unlock();
 	return priv;
+}
+
+/* Whether an entry made with CAP_SYS_ADMIN names @tsk's process, under RCU. */
+bool veil_guest_sel_privileged_rcu(struct task_struct *tsk)
+{
+	struct veil_guest_sel *sel;
+
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "selection read without RCU");
+	if (tsk->flags & PF_KTHREAD)
+		return false;
+	list_for_each_entry_rcu(sel, &veil_guest_sels, node)
+		if (sel->privileged && veil_guest_sel_match(sel, tsk->group_leader))
+			return true;
+	return false;
 }
 
 bool veil_guest_sel_privileged(struct task_struct *p)

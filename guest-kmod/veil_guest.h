@@ -59,6 +59,7 @@ struct veil_guest_extset {
 };
 
 struct veil_guest_shared;
+struct msg_msg;
 struct sk_buff;
 struct folio;
 struct key;
@@ -208,6 +209,7 @@ void veil_guest_sel_clear(void);
 int veil_guest_sel_tasks(struct veil_guest_sel *sel, struct task_struct ***tasks);
 void veil_guest_put_tasks(struct task_struct **tasks, int nr);
 bool veil_guest_sel_privileged(struct task_struct *p);
+bool veil_guest_sel_privileged_rcu(struct task_struct *tsk);
 bool veil_guest_sel_excludes_rcu(struct task_struct *tsk);
 int veil_guest_add_mm_sharers(struct task_struct ***tasks, int nr);
 struct task_struct *veil_guest_live_thread(struct task_struct *p);
@@ -343,6 +345,19 @@ extern struct veil_guest_btf_struct veil_guest_mq_info_btf, veil_guest_mq_node_b
 void veil_guest_mqueue_init(int err);
 bool veil_guest_is_mqueue(struct file *file);
 void veil_guest_collect_mqueue(struct file *file, struct veil_guest_collect *c);
+void veil_guest_msg_take_text(struct msg_msg *msg, struct veil_guest_collect *c);
+/*
+ * Messages excluded processes sent on System V queues, and every message
+ * a PREPARE published, watched until freed (collect_sysvmsg.c).
+ */
+void veil_guest_sysvmsg_arm(void);
+void veil_guest_sysvmsg_forget(void);
+void veil_guest_sysvmsg_exit(void);
+int veil_guest_collect_sysvmsg(struct veil_guest_collect *c);
+bool veil_guest_msg_watch(struct msg_msg *msg);
+void veil_guest_msgs_unpublish(void);
+/* control.c: something a PREPARE published is gone before THAW */
+void veil_guest_control_withdraw(const char *what);
 /* Excluded files written back at PREPARE (pagecache.c). */
 void veil_guest_files_add_inode(struct veil_guest_files *fs, struct inode *inode);
 void veil_guest_files_add(struct veil_guest_files *fs, struct file *file);

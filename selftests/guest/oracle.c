@@ -3,7 +3,8 @@
  * The oracle: an excluded process plants a random 64-byte pattern in one
  * place (anonymous memory, a THP, a pipe, a FIFO, a file, a tmpfs file,
  * TCP, UDP and UNIX sockets in both directions, a key in its keyring, a
- * kernel-TLS session key, a message on a POSIX message queue, an FPU
+ * kernel-TLS session key, a message on a POSIX or a System V message
+ * queue, an FPU
  * register across a
  * blocking syscall, pages swapped out); every frame of guest RAM that holds
  * the pattern must be inside the extents veil_guest would publish, and the
@@ -20,6 +21,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -556,6 +558,21 @@ static mqd_t mq_create(int flags)
 }
 
 /*
+ * Creates the test's queue and closes it again, for the child to open
+ * itself; false when this kernel has none (the test is skipped).
+ */
+static bool mq_made(struct __test_metadata *_metadata)
+{
+	mqd_t q = mq_create(O_RDONLY);
+
+	if (q == (mqd_t)-1 && errno == ENOSYS)
+		SKIP(return false, "no POSIX message queues in this kernel");
+	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
+	mq_close(q);
+	return true;
+}
+
+/*
  * A message the process queues on a POSIX message queue and nobody
  * receives, made from the pattern and wiped right after.  @arg: the
  * message's length; the pattern is at its end, so that a long message
@@ -580,13 +597,9 @@ static int plant_mqueue(void *arg)
 static void mqueue_oracle(struct __test_metadata *_metadata, int fd,
 			  struct veil_child *child, size_t len, uint64_t max_pages)
 {
-	mqd_t q = mq_create(O_RDONLY);
-
-	if (q == (mqd_t)-1 && errno == ENOSYS)
-		SKIP(return, "no POSIX message queues in this kernel");
-	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
 	/* The child opens the queue itself: only it may have it open. */
-	mq_close(q);
+	if (!mq_made(_metadata))
+		return;
 	run_oracle(_metadata, fd, child, plant_mqueue, (void *)(uintptr_t)len,
 		   VEIL_GUEST_CAT_KERNEL, max_pages);
 	mq_unlink(mq_name);
@@ -609,12 +622,8 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_long_message_covered, CASE_SECONDS)
  */
 TEST_F_TIMEOUT(oracle, posix_mqueue_published_again_by_a_second_prepare, CASE_SECONDS)
 {
-	mqd_t q = mq_create(O_RDONLY);
-
-	if (q == (mqd_t)-1 && errno == ENOSYS)
-		SKIP(return, "no POSIX message queues in this kernel");
-	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
-	mq_close(q);
+	if (!mq_made(_metadata))
+		return;
 	prepare_twice_covered(_metadata, self->fd, &self->child, plant_mqueue,
 			      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN);
 	mq_unlink(mq_name);
@@ -689,12 +698,8 @@ static int plant_mqueue_files_shared(void *arg)
 TEST_F_TIMEOUT(oracle, posix_mqueue_descriptor_table_shared_outside_the_set_left_out,
 	       CASE_SECONDS)
 {
-	mqd_t q = mq_create(O_RDONLY);
-
-	if (q == (mqd_t)-1 && errno == ENOSYS)
-		SKIP(return, "no POSIX message queues in this kernel");
-	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
-	mq_close(q);
+	if (!mq_made(_metadata))
+		return;
 	expect_message_left_out(_metadata, self->fd, &self->child,
 				plant_mqueue_files_shared,
 				"an outsider shares the descriptor table");
@@ -702,31 +707,30 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_descriptor_table_shared_outside_the_set_left
 	mq_unlink(mq_name);
 }
 
-/* A message a process that is not excluded queued stays in the checkpoint. */
-TEST_F_TIMEOUT(oracle, posix_mqueue_message_not_excluded_left_out, CASE_SECONDS)
+/*
+ * An excluded child, so that something is excluded and watched, and one
+ * that is not excluded queues a message with @plant: that message is
+ * found in RAM and stays in the checkpoint.
+ */
+static void expect_outsider_message_left_out(struct __test_metadata *_metadata, int fd,
+					     struct veil_child *child,
+					     int (*plant)(void *))
 {
 	struct veil_child other = { 0 };
 	struct veil_extents e;
 	struct veil_hits h;
-	mqd_t q = mq_create(O_RDONLY);
 	uint64_t i;
 
-	if (q == (mqd_t)-1 && errno == ENOSYS)
-		SKIP(return, "no POSIX message queues in this kernel");
-	ASSERT_NE((mqd_t)-1, q) TH_LOG("mq_open %s: %s", mq_name, strerror(errno));
-	mq_close(q);
-	/* An excluded child with its own pattern, so the set is not empty... */
-	ASSERT_EQ(0, veil_child_start(&self->child, plant_anon_4k, NULL));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-	ASSERT_EQ(0, veil_child_plant(&self->child));
-	/* ...and one that is not excluded queues another. */
+	ASSERT_EQ(0, veil_child_start(child, plant_anon_4k, NULL));
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0));
+	ASSERT_EQ(0, veil_child_plant(child));
 	veil_pattern_new(&pat);
-	ASSERT_EQ(0, veil_child_start(&other, plant_mqueue,
+	ASSERT_EQ(0, veil_child_start(&other, plant,
 				      (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN));
 	ASSERT_EQ(0, veil_child_plant(&other));
-	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	ASSERT_EQ(0, veil_get_extents(fd, &e));
 	ASSERT_LT(0, e.hdr.nr_pages);
-	ASSERT_EQ(0, veil_scan(self->fd, &pat, &h));
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
 	ASSERT_LT(0, h.total) TH_LOG("the queued message was not found in RAM");
 	for (i = 0; i < h.nr; i++) {
 		EXPECT_FALSE(veil_covered(&e, h.addr[i], VEIL_HALF))
@@ -735,7 +739,165 @@ TEST_F_TIMEOUT(oracle, posix_mqueue_message_not_excluded_left_out, CASE_SECONDS)
 	}
 	free(e.ext);
 	veil_child_stop(&other);
+}
+
+/* A message a process that is not excluded queued stays in the checkpoint. */
+TEST_F_TIMEOUT(oracle, posix_mqueue_message_not_excluded_left_out, CASE_SECONDS)
+{
+	if (!mq_made(_metadata))
+		return;
+	expect_outsider_message_left_out(_metadata, self->fd, &self->child, plant_mqueue);
 	mq_unlink(mq_name);
+}
+
+/*
+ * A PREPARE publishes a queued message; a process outside the set then
+ * receives it, and the allocator may reuse its bytes before the host
+ * sanitizes.  The set is withdrawn (no checkpoint of it can be taken)
+ * until THAW, and a PREPARE after that succeeds.  @receive: the outsider.
+ */
+static void expect_receive_withdraws(struct __test_metadata *_metadata, int fd,
+				     struct veil_child *child, int (*plant)(void *),
+				     void *arg, int (*receive)(void))
+{
+	struct veil_guest_status st;
+
+	ASSERT_EQ(0, veil_child_start(child, plant, arg));
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0));
+	ASSERT_EQ(0, veil_child_plant(child)) TH_LOG("the child could not plant");
+	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error);
+	EXPECT_FALSE(st.flags & VEIL_GUEST_ST_WITHDRAWN);
+	ASSERT_EQ(0, receive()) TH_LOG("the outsider could not receive: %s", strerror(errno));
+	ASSERT_EQ(0, veil_status(fd, &st));
+	EXPECT_TRUE(st.flags & VEIL_GUEST_ST_WITHDRAWN)
+		TH_LOG("a published message was freed and the set still stands");
+	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_THAW, &st));
+	EXPECT_FALSE(st.flags & VEIL_GUEST_ST_WITHDRAWN);
+	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(0, st.last_error);
+	EXPECT_FALSE(st.flags & VEIL_GUEST_ST_WITHDRAWN);
+	EXPECT_EQ(0, veil_request(fd, VEIL_REQ_THAW, &st));
+	veil_child_stop(child);
+}
+
+/* The queue opened by name after the collection, and read. */
+static int mq_receive_outside(void)
+{
+	static char got[MQ_MSG_MAX];
+	mqd_t q = mq_open(mq_name, O_RDONLY | O_NONBLOCK);
+	ssize_t n;
+
+	if (q == (mqd_t)-1)
+		return -1;
+	n = mq_receive(q, got, sizeof(got), NULL);
+	explicit_bzero(got, sizeof(got));
+	mq_close(q);
+	return n == VEIL_GUEST_PATTERN_LEN ? 0 : -1;
+}
+
+TEST_F_TIMEOUT(oracle, posix_mqueue_message_received_after_prepare_withdraws_the_set,
+	       CASE_SECONDS)
+{
+	if (!mq_made(_metadata))
+		return;
+	expect_receive_withdraws(_metadata, self->fd, &self->child, plant_mqueue,
+				 (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN,
+				 mq_receive_outside);
+	mq_unlink(mq_name);
+}
+
+/* A System V queue of the test's own, made before the child forks. */
+static int sysv_q = -1;
+
+struct sysv_msg {
+	long mtype;
+	char mtext[MQ_MSG_MAX];
+};
+
+static int sysv_create(void)
+{
+	sysv_q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	return sysv_q;
+}
+
+static void sysv_remove(void)
+{
+	if (sysv_q >= 0)
+		msgctl(sysv_q, IPC_RMID, NULL);
+	sysv_q = -1;
+}
+
+/*
+ * A message the process sends on the System V queue and nobody receives,
+ * the pattern at the end of its @arg bytes of text, wiped right after.
+ */
+static int plant_sysv(void *arg)
+{
+	size_t len = (uintptr_t)arg;
+	static struct sysv_msg m;
+	int err;
+
+	if (len > sizeof(m.mtext) || len < VEIL_GUEST_PATTERN_LEN)
+		return -1;
+	m.mtype = 1;
+	veil_pattern_make(&pat, (uint8_t *)m.mtext + len - VEIL_GUEST_PATTERN_LEN);
+	err = msgsnd(sysv_q, &m, len, IPC_NOWAIT);
+	explicit_bzero(&m, sizeof(m));
+	return err;
+}
+
+static void sysv_oracle(struct __test_metadata *_metadata, int fd,
+			struct veil_child *child, size_t len, uint64_t max_pages)
+{
+	if (sysv_create() < 0 && errno == ENOSYS)
+		SKIP(return, "no System V message queues in this kernel");
+	ASSERT_LE(0, sysv_q) TH_LOG("msgget: %s", strerror(errno));
+	run_oracle(_metadata, fd, child, plant_sysv, (void *)(uintptr_t)len,
+		   VEIL_GUEST_CAT_KERNEL, max_pages);
+	sysv_remove();
+}
+
+TEST_F_TIMEOUT(oracle, sysv_message_covered, CASE_SECONDS)
+{
+	sysv_oracle(_metadata, self->fd, &self->child, VEIL_GUEST_PATTERN_LEN, 1);
+}
+
+/* 8 KiB, msgmax's default: the text continues in two segments. */
+TEST_F_TIMEOUT(oracle, sysv_long_message_covered, CASE_SECONDS)
+{
+	sysv_oracle(_metadata, self->fd, &self->child, MQ_MSG_MAX, 4);
+}
+
+/* A message a process that is not excluded sent stays in the checkpoint. */
+TEST_F_TIMEOUT(oracle, sysv_message_not_excluded_left_out, CASE_SECONDS)
+{
+	if (sysv_create() < 0 && errno == ENOSYS)
+		SKIP(return, "no System V message queues in this kernel");
+	ASSERT_LE(0, sysv_q) TH_LOG("msgget: %s", strerror(errno));
+	expect_outsider_message_left_out(_metadata, self->fd, &self->child, plant_sysv);
+	sysv_remove();
+}
+
+/* The test process receives the message: it is outside the set. */
+static int sysv_receive_outside(void)
+{
+	static struct sysv_msg m;
+	ssize_t n = msgrcv(sysv_q, &m, sizeof(m.mtext), 0, IPC_NOWAIT);
+
+	explicit_bzero(&m, sizeof(m));
+	return n == VEIL_GUEST_PATTERN_LEN ? 0 : -1;
+}
+
+TEST_F_TIMEOUT(oracle, sysv_message_received_after_prepare_withdraws_the_set, CASE_SECONDS)
+{
+	if (sysv_create() < 0 && errno == ENOSYS)
+		SKIP(return, "no System V message queues in this kernel");
+	ASSERT_LE(0, sysv_q) TH_LOG("msgget: %s", strerror(errno));
+	expect_receive_withdraws(_metadata, self->fd, &self->child, plant_sysv,
+				 (void *)(uintptr_t)VEIL_GUEST_PATTERN_LEN,
+				 sysv_receive_outside);
+	sysv_remove();
 }
 
 static int plant_pipe(void *arg)

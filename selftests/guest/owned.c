@@ -8,10 +8,15 @@
  * checkpoint zeroes them for every other process.  Its private memory and
  * a file of its own on disk are published, and at PREPARE that file's
  * page cache (and only it) leaves the page cache, so that a restored
- * guest reads it from disk again.
+ * guest reads it from disk again.  The messages it queues after its
+ * exclusion, on a System V queue and on a POSIX queue that keeps its name,
+ * are not published either: any process of the user could receive one
+ * during a checkpoint and so have it refused.
  */
+#include <mqueue.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
@@ -135,8 +140,39 @@ static int write_file(const char *path, char c)
 struct report {
 	pid_t parent, child;
 	uintptr_t cow, own;
+	int msq;		/* its System V queue */
 	int err;
 };
+
+/* The pattern in the messages the excluded child queues. */
+static struct veil_pattern pat;
+static char mq_name[64];
+
+/*
+ * After its exclusion, the child queues a message of the pattern on a
+ * System V queue of its own and on a POSIX queue it keeps open by name;
+ * the queue's id goes in @r.  0 or an errno.
+ */
+static int send_messages(struct report *r)
+{
+	struct {
+		long mtype;
+		uint8_t text[VEIL_GUEST_PATTERN_LEN];
+	} m = { .mtype = 1 };
+	struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = sizeof(m.text) };
+	int err = 0;
+	mqd_t mq;
+
+	veil_pattern_make(&pat, m.text);
+	r->msq = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	if (r->msq < 0 || msgsnd(r->msq, &m, sizeof(m.text), IPC_NOWAIT))
+		err = errno;
+	mq = mq_open(mq_name, O_WRONLY | O_CREAT | O_EXCL, 0600, &attr);
+	if (!err && (mq == (mqd_t)-1 || mq_send(mq, (char *)m.text, sizeof(m.text), 0)))
+		err = errno;
+	explicit_bzero(&m, sizeof(m));
+	return err;
+}
 
 /*
  * The excluded child, running as USER: everything it holds of others',
@@ -149,7 +185,7 @@ static int child_holds(const char *libc, int out)
 		.size = sizeof(s), .kind = VEIL_GUEST_SEL_PID, .pid = getpid(),
 	};
 	int lfd, rfd, ufd, vfd, p[2];
-	struct report r = { .child = getpid() };
+	struct report r = { .child = getpid(), .msq = -1 };
 	loff_t off = 0;
 	uint8_t *own;
 	void *m;
@@ -179,6 +215,8 @@ static int child_holds(const char *libc, int out)
 	vfd = open(VEIL_DEV, O_RDWR);
 	if (vfd < 0 || ioctl(vfd, VEIL_GUEST_IOC_EXCLUDE, &s))
 		r.err = errno;
+	else
+		r.err = send_messages(&r);
 	return write(out, &r, sizeof(r)) == sizeof(r) ? 0 : 1;
 }
 
@@ -235,6 +273,10 @@ FIXTURE_SETUP(owned)
 		SKIP(return, "no libc.so.6 in this VM");
 	self->fd = veil_dev_open();
 	ASSERT_LE(0, self->fd);
+	self->r.msq = -1;
+	veil_pattern_new(&pat);
+	snprintf(mq_name, sizeof(mq_name), "/veil-owned-%d", getpid());
+	mq_unlink(mq_name);
 	ASSERT_EQ(0, system(DISK_SETUP)) TH_LOG("cannot set up ext4 on a loop device");
 	ASSERT_EQ(0, write_file(ROOT_FILE, 'a'));
 	ASSERT_EQ(0, write_file(USER_FILE, 'A'));
@@ -268,6 +310,9 @@ FIXTURE_TEARDOWN(owned)
 		/* Reparented to us, the test's init-like parent, or to init. */
 		waitpid(self->r.child, NULL, WNOHANG);
 	}
+	if (self->r.msq >= 0)
+		msgctl(self->r.msq, IPC_RMID, NULL);
+	mq_unlink(mq_name);
 	system(DISK_TEARDOWN);
 	close(self->fd);
 }
@@ -279,6 +324,26 @@ static int covered_of(const struct veil_extents *e, const uint64_t *pfn, int n)
 	for (i = 0; i < n; i++)
 		c += pfn[i] && veil_covered(e, pfn[i] * 4096, 4096);
 	return c;
+}
+
+/* Both queued messages are in RAM, and no copy of them is published. */
+static void expect_messages_left_out(struct __test_metadata *_metadata,
+				     const struct veil_extents *e, const char *what)
+{
+	struct veil_hits h;
+	uint64_t i;
+	int fd = veil_dev_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
+	close(fd);
+	/* Each message's text holds both halves of the pattern. */
+	ASSERT_LE(4, h.total) TH_LOG("the queued messages were not found in RAM");
+	for (i = 0; i < h.nr; i++) {
+		EXPECT_FALSE(veil_covered(e, h.addr[i], VEIL_HALF))
+			TH_LOG("%s: a message at 0x%llx is published", what,
+			       (unsigned long long)h.addr[i]);
+	}
 }
 
 /* Checks a set (dry run or published) against what is whose. */
@@ -306,6 +371,7 @@ static void check_set(struct __test_metadata *_metadata, struct report *r,
 		TH_LOG("%s: the page shared with the parent is published", what);
 	EXPECT_EQ(1, covered_of(e, &own, 1))
 		TH_LOG("%s: the process's own memory is not published", what);
+	expect_messages_left_out(_metadata, e, what);
 }
 
 TEST_F(owned, unprivileged_exclusion_publishes_only_its_own)

@@ -507,7 +507,7 @@ static int do_status(int fd)
 		print_json_str(ver);
 		printf(", \"registered\": %s, \"test_hooks\": %s, \"state\": \"%s\", "
 		       "\"dontdump\": %s, \"frozen\": %u, \"entries\": %llu, "
-		       "\"generation\": %llu, \"published_pages\": %llu, "
+		       "\"generation\": %llu, \"published_pages\": %llu, \"withdrawn\": %s, "
 		       "\"prepares\": %llu, \"thaws\": %llu, \"auto_thaws\": %u, "
 		       "\"restores\": %llu, \"req_seq\": %llu, \"ack_seq\": %llu, "
 		       "\"last_error\": %u, \"last_error_text\": ",
@@ -518,6 +518,7 @@ static int do_status(int fd)
 		       st.frozen, (unsigned long long)st.nr_entries,
 		       (unsigned long long)st.generation,
 		       (unsigned long long)st.published_pages,
+		       st.flags & VEIL_GUEST_ST_WITHDRAWN ? "true" : "false",
 		       (unsigned long long)st.prepares, (unsigned long long)st.thaws,
 		       st.auto_thaws, (unsigned long long)st.restores,
 		       (unsigned long long)st.req_seq, (unsigned long long)st.ack_seq,
@@ -542,6 +543,9 @@ static int do_status(int fd)
 	printf("published:  generation %llu, %llu pages\n",
 	       (unsigned long long)st.generation,
 	       (unsigned long long)st.published_pages);
+	if (st.flags & VEIL_GUEST_ST_WITHDRAWN)
+		printf("            withdrawn: a message it names was received before THAW;\n"
+		       "            no checkpoint can be taken of it\n");
 	printf("requests:   %llu from the host, %llu acknowledged\n",
 	       (unsigned long long)st.req_seq, (unsigned long long)st.ack_seq);
 	printf("prepares:   %llu, thaws %llu (%u after thaw_timeout_ms), restores %llu\n",
