@@ -409,7 +409,8 @@ static bool veil_guest_selected(struct veil_guest_sel *only, struct task_struct 
  * Whether the process of @tsk is selected now, for a caller that cannot
  * sleep or take the selection's lock (under rcu_read_lock()).
  */
-bool veil_guest_sel_excludes_rcu(struct task_struct *tsk)
+/* Whether an entry (made with CAP_SYS_ADMIN, if @privileged) names @tsk's process. */
+static bool veil_guest_sel_names_rcu(struct task_struct *tsk, bool privileged)
 {
 	struct task_struct *p = tsk->group_leader;
 	struct veil_guest_sel *sel;
@@ -418,9 +419,14 @@ bool veil_guest_sel_excludes_rcu(struct task_struct *tsk)
 	if (tsk->flags & PF_KTHREAD)
 		return false;
 	list_for_each_entry_rcu(sel, &veil_guest_sels, node)
-		if (veil_guest_sel_match(sel, p))
+		if ((sel->privileged || !privileged) && veil_guest_sel_match(sel, p))
 			return true;
 	return false;
+}
+
+bool veil_guest_sel_excludes_rcu(struct task_struct *tsk)
+{
+	return veil_guest_sel_names_rcu(tsk, false);
 }
 
 static int veil_guest_sel_tasks_locked(struct veil_guest_sel *only,
@@ -457,44 +463,19 @@ static int veil_guest_sel_tasks_locked(struct veil_guest_sel *only,
  * now): such an exclusion takes every file the process has, one made by
  * its user only what that user owns or writes.
  */
-static bool veil_guest_sel_privileged_locked(struct task_struct *p)
-{
-	struct veil_guest_sel *sel;
-	bool priv = false;
-
-	lockdep_assert_held(&veil_guest_sel_lock);
-	rcu_read_lock();
-	list_for_each_entry(sel, &veil_guest_sels, node) {
-		if (sel->privileged && veil_guest_sel_match(sel, p)) {
-			priv = true;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	return priv;
-}
-
 /* Whether an entry made with CAP_SYS_ADMIN names @tsk's process, under RCU. */
 bool veil_guest_sel_privileged_rcu(struct task_struct *tsk)
 {
-	struct veil_guest_sel *sel;
-
-	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "selection read without RCU");
-	if (tsk->flags & PF_KTHREAD)
-		return false;
-	list_for_each_entry_rcu(sel, &veil_guest_sels, node)
-		if (sel->privileged && veil_guest_sel_match(sel, tsk->group_leader))
-			return true;
-	return false;
+	return veil_guest_sel_names_rcu(tsk, true);
 }
 
 bool veil_guest_sel_privileged(struct task_struct *p)
 {
 	bool priv;
 
-	mutex_lock(&veil_guest_sel_lock);
-	priv = veil_guest_sel_privileged_locked(p);
-	mutex_unlock(&veil_guest_sel_lock);
+	rcu_read_lock();
+	priv = veil_guest_sel_privileged_rcu(p);
+	rcu_read_unlock();
 	return priv;
 }
 
