@@ -10,12 +10,18 @@
  *   crypto_recv: those bytes are taken, not the version and cipher words
  *   before them, which the socket's teardown in a restored guest reads;
  * - the AEAD transform of software kTLS holds the expanded key, whose first
- *   round keys are the key itself.  Only a transform whose context is key
- *   material alone is taken: AES-GCM of the x86 AES-NI driver ("__generic-
- *   gcm-*"), reached through the SIMD wrapper and cryptd that front it.
- *   The contexts of those two and of other implementations hold pointers
+ *   round keys are the key itself.  Only a context that is key material
+ *   alone is taken:
+ *   - AES-GCM of the x86 AES-NI driver ("__generic-gcm-*"), reached
+ *     through the SIMD wrapper and cryptd that front it;
+ *   - the AES block cipher under the generic gcm template's ctr
+ *     ("gcm_base(ctr(aes-generic),ghash-generic)", what a kernel without
+ *     the AES-NI driver builds).  Its GHASH table is left: it is derived
+ *     from the key (the hash key is AES of a zero block), which it does not
+ *     give back, and it lets whoever holds it forge records, not read them.
+ *   The contexts of the wrappers and templates themselves hold pointers
  *   that the restored guest follows when it frees them, so they are left
- *   out (and with them the keys of, for example, the generic gcm template).
+ *   out, and so is any implementation not named here.
  *
  * Only a socket that is the process's alone is taken: one whose file no
  * other descriptor refers to (collect_file.c).  A process outside the set
@@ -34,6 +40,8 @@
 #include <crypto/aead.h>
 #include <crypto/cryptd.h>
 #include <crypto/internal/aead.h>
+#include <crypto/internal/cipher.h>
+#include <crypto/internal/skcipher.h>
 
 #include "veil_guest.h"
 
@@ -83,6 +91,43 @@ static struct crypto_aead *veil_guest_aead_inner(struct crypto_aead *tfm)
 	return child;
 }
 
+/* crypto/gcm.c's context, private to it; the same on 6.1 and 6.12. */
+struct veil_guest_gcm_ctx {
+	struct crypto_skcipher *ctr;
+	struct crypto_ahash *ghash;
+};
+
+/* Block ciphers whose context is their key schedule and nothing else. */
+static const char *const veil_guest_key_ciphers[] = {
+	"aes-generic", "aes-fixed-time", "aes-aesni",
+};
+
+/*
+ * The generic gcm template: its ctr is the ctr template's simple instance
+ * (crypto/skcipher.c), whose context is the block cipher, whose context
+ * is the key schedule.
+ */
+static void veil_guest_tls_gcm(struct crypto_aead *tfm, struct veil_guest_collect *c)
+{
+	struct crypto_skcipher *ctr = ((struct veil_guest_gcm_ctx *)crypto_aead_ctx(tfm))->ctr;
+	const struct crypto_alg *alg;
+	struct crypto_tfm *cipher;
+	int i;
+
+	if (!ctr || strncmp(crypto_skcipher_tfm(ctr)->__crt_alg->cra_name, "ctr(", 4) ||
+	    !veil_guest_fn_is(crypto_skcipher_alg(ctr)->init, "skcipher_init_tfm_simple"))
+		return;
+	cipher = crypto_cipher_tfm(skcipher_cipher_simple(ctr));
+	alg = cipher->__crt_alg;
+	for (i = 0; i < ARRAY_SIZE(veil_guest_key_ciphers); i++) {
+		if (!strcmp(alg->cra_driver_name, veil_guest_key_ciphers[i])) {
+			veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_KERNEL,
+						    crypto_tfm_ctx(cipher), alg->cra_ctxsize);
+			return;
+		}
+	}
+}
+
 static void veil_guest_tls_aead(struct crypto_aead *tfm, struct veil_guest_collect *c)
 {
 	const struct crypto_alg *base;
@@ -94,6 +139,10 @@ static void veil_guest_tls_aead(struct crypto_aead *tfm, struct veil_guest_colle
 			veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_KERNEL,
 						    crypto_aead_ctx(tfm),
 						    base->cra_ctxsize);
+			return;
+		}
+		if (veil_guest_fn_is(crypto_aead_alg(tfm)->init, "crypto_gcm_init_tfm")) {
+			veil_guest_tls_gcm(tfm, c);
 			return;
 		}
 		tfm = veil_guest_aead_inner(tfm);
