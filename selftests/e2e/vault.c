@@ -15,7 +15,18 @@
  *                          that much anonymous memory with data that does
  *                          not compress (for benchmarks); SIGUSR1 makes
  *                          it check all of that memory, print "bulk check
- *                          N: P pages intact" and exit 3 if any is damaged
+ *                          N: P pages intact" and exit 3 if any is damaged;
+ *                          secrets of their own (seeds SEED.key, SEED.tls,
+ *                          SEED.closed, SEED.msg) go where only the kernel
+ *                          keeps them, its own copies wiped: a user key in
+ *                          its process keyring (read back every 100 ms),
+ *                          the key of a kernel TLS connection to itself
+ *                          (a record sent through it every 100 ms) when
+ *                          the kernel has TLS; the first SIGUSR2 (after
+ *                          its exclusion) makes it write a file and close
+ *                          it, and queue a System V message; each later
+ *                          one receives the message, checks it and queues
+ *                          it again
  *   vault app SEED         a libveil application: keep the secret in one
  *                          protected page, print each checkpoint event,
  *                          check the secret every 100 ms and exit 3 if it
@@ -40,8 +51,12 @@
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <grp.h>
+#include <linux/keyctl.h>
+#include <linux/tls.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -71,6 +86,15 @@ static void make_secret(const char *seed, char *out)
 		z ^= z >> 31;
 		out[i] = abc[z % (sizeof(abc) - 1)];
 	}
+}
+
+/* The secret a vault keeps in one place of the kernel: seed "SEED.WHAT". */
+static void make_secret_of(const char *seed, const char *what, char *out)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%s.%s", seed, what);
+	make_secret(name, out);
 }
 
 /*
@@ -216,6 +240,128 @@ static void sleep_holding_registers(const char *secret)
 	(void)ret;
 }
 
+/* A user key in the process keyring holds SEED.key; -1 on error. */
+static long key_stash(const char *seed)
+{
+	char desc[64], s[SECRET_LEN];
+	long key;
+
+	make_secret_of(seed, "key", s);
+	snprintf(desc, sizeof(desc), "vault:%s", seed);
+	key = syscall(SYS_add_key, "user", desc, s, SECRET_LEN, KEY_SPEC_PROCESS_KEYRING);
+	explicit_bzero(s, sizeof(s));
+	return key;
+}
+
+/* Does the key still hold SEED.key?  Reads it back, and wipes both copies. */
+static int key_ok(long key, const char *seed)
+{
+	char got[SECRET_LEN], want[SECRET_LEN];
+	int ok;
+
+	ok = syscall(SYS_keyctl, KEYCTL_READ, key, got, sizeof(got)) == SECRET_LEN;
+	make_secret_of(seed, "key", want);
+	ok = ok && !memcmp(got, want, SECRET_LEN);
+	explicit_bzero(got, sizeof(got));
+	explicit_bzero(want, sizeof(want));
+	return ok;
+}
+
+/*
+ * A TCP connection over loopback whose ends speak kernel TLS 1.2 with
+ * AES-256-GCM, keyed with the first 32 bytes of SEED.tls: fd[0] sends,
+ * fd[1] receives.  Returns 0, 1 when the kernel has no TLS (why in
+ * *err), or -1.
+ */
+static int tls_pair(const char *seed, int fd[2], int *err)
+{
+	struct tls12_crypto_info_aes_gcm_256 ci;
+	struct timeval tv = { .tv_sec = 10 };
+	char s[SECRET_LEN];
+	int bad;
+
+	if (tcp_pair(fd))
+		return -1;
+	if (setsockopt(fd[0], IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls"))) {
+		*err = errno;
+		return 1;
+	}
+	memset(&ci, 0, sizeof(ci));
+	ci.info.version = TLS_1_2_VERSION;
+	ci.info.cipher_type = TLS_CIPHER_AES_GCM_256;
+	make_secret_of(seed, "tls", s);
+	memcpy(ci.key, s, sizeof(ci.key));
+	bad = setsockopt(fd[1], IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
+	      setsockopt(fd[0], SOL_TLS, TLS_TX, &ci, sizeof(ci)) ||
+	      setsockopt(fd[1], SOL_TLS, TLS_RX, &ci, sizeof(ci)) ||
+	      setsockopt(fd[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	*err = errno;
+	explicit_bzero(&ci, sizeof(ci));
+	explicit_bzero(s, sizeof(s));
+	return bad ? -1 : 0;
+}
+
+/* One record through the TLS connection: both ends' keys still work. */
+static int tls_ok(const int fd[2])
+{
+	static unsigned int n;
+	char out[32], in[32];
+	int len;
+
+	len = snprintf(out, sizeof(out), "record %u", ++n);
+	return send(fd[0], out, len, 0) == len && recv(fd[1], in, sizeof(in), 0) == len &&
+	       !memcmp(in, out, len);
+}
+
+struct vault_msg {
+	long mtype;
+	char text[SECRET_LEN];
+};
+
+/*
+ * After the exclusion: SEED.closed written to a file that is then closed,
+ * SEED.msg queued on a new System V message queue (its id in *msq).
+ */
+static int late_stash(const char *seed, int *msq)
+{
+	struct vault_msg m = { .mtype = 1 };
+	char path[256];
+	int fd, bad;
+
+	snprintf(path, sizeof(path), "/tmp/vault-%s-closed.dat", seed);
+	make_secret_of(seed, "closed", m.text);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	bad = fd < 0 || stash(fd, m.text, "closed file") || close(fd);
+	make_secret_of(seed, "msg", m.text);
+	*msq = msgget(IPC_PRIVATE, 0600);
+	bad = bad || *msq < 0 || msgsnd(*msq, &m, SECRET_LEN, 0);
+	explicit_bzero(&m, sizeof(m));
+	return bad ? -1 : 0;
+}
+
+/* Receives the queued message, compares it with SEED.msg and queues it again. */
+static int msg_ok(int msq, const char *seed)
+{
+	struct vault_msg got, want = { .mtype = 1 };
+	int ok;
+
+	ok = msgrcv(msq, &got, SECRET_LEN, 0, IPC_NOWAIT) == SECRET_LEN;
+	make_secret_of(seed, "msg", want.text);
+	ok = ok && !memcmp(got.text, want.text, SECRET_LEN) &&
+	     !msgsnd(msq, &want, SECRET_LEN, 0);
+	explicit_bzero(&got, sizeof(got));
+	explicit_bzero(&want, sizeof(want));
+	return ok;
+}
+
+static volatile sig_atomic_t late_requests;
+
+static void late_request(int sig)
+{
+	(void)sig;
+	late_requests++;
+}
+
 /* MiB of non-zero, incompressible anonymous memory, kept until exit. */
 static uint64_t *bulk;
 static size_t bulk_len;
@@ -277,8 +423,10 @@ static size_t bulk_damaged(void)
 static int cmd_hold(const char *seed, unsigned long mib)
 {
 	char path[256], check[SECRET_LEN];
-	int pipefd[2], us[2], ud[2], tcp[2], pty[2], fd, i, bad;
+	int pipefd[2], us[2], ud[2], tcp[2], pty[2], tls[2], fd, i, bad;
+	int ktls, tls_err = 0, msq = -1, late_done = 0;
 	char *mem;
+	long key;
 
 	if (fill(seed, mib))
 		return 2;
@@ -312,6 +460,19 @@ static int cmd_hold(const char *seed, unsigned long mib)
 	}
 	if (stash_pair(pty[0], pty[1], mem, "pty"))
 		return 2;
+	key = key_stash(seed);
+	if (key < 0) {
+		fprintf(stderr, "vault: add_key: %s\n", strerror(errno));
+		return 2;
+	}
+	ktls = tls_pair(seed, tls, &tls_err);
+	if (ktls < 0) {
+		fprintf(stderr, "vault: kernel TLS: %s\n", strerror(tls_err ? tls_err : errno));
+		return 2;
+	}
+	printf("vault %d: a user key in its keyring; kernel TLS: %s\n", getpid(),
+	       ktls ? strerror(tls_err) : "a connection to itself");
+	signal(SIGUSR2, late_request);
 
 	/*
 	 * TCP over loopback and the pty deliver asynchronously (softirq, the
@@ -343,6 +504,33 @@ static int cmd_hold(const char *seed, unsigned long mib)
 			printf("vault %d: bulk check %d: %zu pages intact\n", getpid(),
 			       ++i, bulk_len / 4096);
 			fflush(stdout);
+		}
+		if (late_requests && msq < 0) {
+			if (late_stash(seed, &msq)) {
+				fprintf(stderr, "vault: the closed file or the message: %s\n",
+					strerror(errno));
+				return 2;
+			}
+			late_done = 1;
+			printf("vault %d stashed after its exclusion: a closed file, a System V message\n",
+			       getpid());
+			fflush(stdout);
+		}
+		if (late_requests > late_done) {
+			late_done = late_requests;
+			if (!msg_ok(msq, seed)) {
+				fprintf(stderr, "vault %d: the System V message was damaged\n",
+					getpid());
+				return 3;
+			}
+			printf("vault %d: System V message intact\n", getpid());
+			fflush(stdout);
+		}
+		if (!key_ok(key, seed) || (!ktls && !tls_ok(tls))) {
+			fprintf(stderr, "vault %d: the secret was damaged (%s: %s)\n", getpid(),
+				key_ok(key, seed) ? "its kernel TLS connection" : "its key",
+				strerror(errno));
+			return 3;
 		}
 		make_secret(seed, check);
 		bad = !queued_ok(us, ud, tcp, pty, check);

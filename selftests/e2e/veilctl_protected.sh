@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The protected checkpoint end to end: a guest running veil_guest excludes
 # a vault process; a plain checkpoint holds the vault's secret, a veil
-# checkpoint does not (not even in its socket and pty buffers), while a
-# control process's secret is in both; the running guest keeps its secret,
-# socket and pty buffers included; a guest restored from the veil
+# checkpoint does not (not even in its socket and pty buffers, its keyring
+# key, its kernel TLS keys, a file it closed or a System V message it
+# queued), while a control process's secret is in both; the running guest
+# keeps its secret, all of those included; a guest restored from the veil
 # checkpoint has the vault terminated and the control process alive.  A
 # libveil application next to them protects one page: it is zeroed in the
 # veil checkpoint only, the application sees the checkpoint begin and end,
@@ -46,6 +47,17 @@ l2_run vm1 "kill -0 $vc && grep -q 'protected by libveil' /tmp/C.log" >/dev/null
 ok "the libveil application ($vc) protects its secret" $?
 l2_run vm1 "veil exclude $va $vf" >/tmp/out
 ok "veil exclude $va $vf" $?
+# What only the kernel keeps for the vault, each with a secret of its own
+# (A.key, A.tls, A.closed, A.msg) and the vault's copies wiped: a key in
+# its keyring and a kernel TLS connection to itself from the start; once
+# excluded, a file it writes and closes, and a System V message it queues.
+l2_run vm1 "kill -USR2 $va" >/dev/null
+l2_until vm1 60 "grep -q 'stashed after its exclusion' /tmp/A.log"
+ok "the excluded vault wrote and closed a file, and queued a System V message" $?
+l2_run vm1 "cat /tmp/A.log" >/tmp/a.out
+grep -q 'a user key in its keyring; kernel TLS: a connection to itself' /tmp/a.out
+ok "the vault keeps a key in its keyring and a kernel TLS connection" $? ||
+	sed 's/^/#   A.log| /' /tmp/a.out
 # A user without privileges excludes a process of its own that maps and
 # reads the C library.  libc's page cache is every process's: the veil
 # checkpoint must keep it, and dynamically linked programs run in the
@@ -72,6 +84,19 @@ n=$(vault pieces A /tmp/plain.mig)
 m=$(vault pieces A /tmp/veil.mig)
 [ "$n" -gt 0 ] && [ "$m" = 0 ]
 ok "16-byte pieces of the vault's secret: plain checkpoint $n, veil checkpoint $m" $?
+for what in "key:its keyring key" "closed:the file it closed" \
+	"msg:its queued System V message"; do
+	n=$(vault find "A.${what%%:*}" /tmp/plain.mig)
+	m=$(vault find "A.${what%%:*}" /tmp/veil.mig)
+	[ "$n" -gt 0 ] && [ "$m" = 0 ]
+	ok "${what#*:}: plain checkpoint $n copies, veil checkpoint $m" $?
+done
+# The TLS key is 32 bytes: its two 16-byte pieces, in both ends' contexts
+# and AES key schedules.
+n=$(vault pieces A.tls /tmp/plain.mig)
+m=$(vault pieces A.tls /tmp/veil.mig)
+[ "$n" -gt 0 ] && [ "$m" = 0 ]
+ok "its kernel TLS key: plain checkpoint $n pieces, veil checkpoint $m" $?
 n=$(vault find B /tmp/plain.mig)
 m=$(vault find B /tmp/veil.mig)
 [ "$n" -gt 0 ] && [ "$m" -gt 0 ]
@@ -88,6 +113,14 @@ ok "the libveil application saw the checkpoint begin and end, and runs on" $? ||
 
 l2_run vm1 "kill -0 $va" >/dev/null
 ok "the running guest's vault still holds its secret (it checks every 100 ms)" $?
+# Its key and TLS connection are checked with the rest; the message and
+# the closed file are checked here.
+l2_run vm1 "kill -USR2 $va" >/dev/null
+l2_until vm1 60 "grep -q 'System V message intact' /tmp/A.log"
+ok "the running guest's vault receives its System V message intact" $?
+n=$(l2_run vm1 "vault find A.closed /tmp/vault-A-closed.dat")
+[ "$n" = 1 ]
+ok "the running guest's closed file still holds what the vault wrote ($n)" $?
 veilctl status "$pid" --json | grep -q '"run_state":"running"'
 ok "the VM runs on" $?
 
