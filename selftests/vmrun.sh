@@ -173,6 +173,9 @@ cmdline="$cmdline pci=noearly"
 case $kernel$l2kernel in
 *-debug*) cmdline="$cmdline no5lvl" ;;
 esac
+# VEIL_CMDLINE: more kernel parameters for both levels, to look into a
+# boot (loglevel=7 shows a hung task's stack, initcall_debug each call).
+[ -z "${VEIL_CMDLINE:-}" ] || cmdline="$cmdline $VEIL_CMDLINE"
 
 # stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV DEBS
 stage_level() {
