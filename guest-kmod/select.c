@@ -304,6 +304,7 @@ out:
 	if (!err) {
 		veil_guest_recall_arm();
 		veil_guest_sysvmsg_arm();
+		veil_guest_zero_arm();
 	}
 	return err;
 }
@@ -406,10 +407,10 @@ static bool veil_guest_selected(struct veil_guest_sel *only, struct task_struct 
 }
 
 /*
- * Whether the process of @tsk is selected now, for a caller that cannot
- * sleep or take the selection's lock (under rcu_read_lock()).
+ * Whether an entry (made with CAP_SYS_ADMIN, if @privileged) names @tsk's
+ * process now, for a caller that cannot sleep or take the selection's lock
+ * (under rcu_read_lock()).
  */
-/* Whether an entry (made with CAP_SYS_ADMIN, if @privileged) names @tsk's process. */
 static bool veil_guest_sel_names_rcu(struct task_struct *tsk, bool privileged)
 {
 	struct task_struct *p = tsk->group_leader;
@@ -459,11 +460,10 @@ static int veil_guest_sel_tasks_locked(struct veil_guest_sel *only,
 }
 
 /*
- * Whether an entry made with CAP_SYS_ADMIN selects @p (a process selected
- * now): such an exclusion takes every file the process has, one made by
- * its user only what that user owns or writes.
+ * Whether an entry made with CAP_SYS_ADMIN names @tsk's process, under
+ * RCU: such an exclusion takes every file the process has, one made by its
+ * user only what that user owns or writes.
  */
-/* Whether an entry made with CAP_SYS_ADMIN names @tsk's process, under RCU. */
 bool veil_guest_sel_privileged_rcu(struct task_struct *tsk)
 {
 	return veil_guest_sel_names_rcu(tsk, true);

@@ -275,6 +275,7 @@ static inline bool veil_guest_shared_writable(struct vm_area_struct *vma)
 /* Zeroing what excluded processes free (zero_freed.c). */
 int veil_guest_zero_init(void);
 void veil_guest_zero_track(struct mm_struct *mm);
+void veil_guest_zero_arm(void);
 void veil_guest_zero_untrack_all(void);
 
 /* Collectors. */

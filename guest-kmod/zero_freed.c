@@ -18,6 +18,17 @@
  *   teardown frees it.  When the release comes from an exec, the new
  *   address space is tracked from then on.
  *
+ * - MADV_FREE: the folios stay mapped, marked lazily free, and reclaim
+ *   discards them later from its own context, data and all, to the free
+ *   lists.  A kprobe on the function that marks them (folio_mark_lazyfree
+ *   on 6.12, mark_page_lazyfree on 6.1), called inside madvise() once the
+ *   page table entry is clean, zeroes a folio an excluded process marks if
+ *   it is the process's alone: mapped once and referenced by nothing else
+ *   (but the notifier's hold on the range), as reclaim needs to discard
+ *   it.  MADV_FREE lets the process find either
+ *   its old data or zeros there until it writes again, and a write after
+ *   madvise() returns is kept as before.
+ *
  * Each unmap in flight has its own record, so concurrent ones (threads,
  * the page-table teardown of another) are all seen.  Not zeroed: pages
  * that reclaim or migration take from the process in another context
@@ -32,9 +43,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
+#include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/rculist.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
@@ -45,11 +58,13 @@
 static bool zero_freed = true;
 module_param(zero_freed, bool, 0644);
 MODULE_PARM_DESC(zero_freed,
-		 "Zero the anonymous memory excluded processes unmap or leave at exit (default yes)");
+		 "Zero the anonymous memory excluded processes unmap, give back (MADV_DONTNEED, MADV_FREE) or leave at exit (default yes)");
 
 struct veil_guest_zmm {
 	struct mmu_notifier mn;
-	struct list_head node;		/* on veil_guest_zmms */
+	struct list_head node;		/* on veil_guest_zmms (RCU) */
+	struct list_head dead;		/* on a list of mms to forget */
+	struct rcu_head rcu;
 	struct mm_struct *mm;
 	spinlock_t lock;		/* protects ranges */
 	struct list_head ranges;	/* unmaps between start and end */
@@ -79,7 +94,7 @@ struct veil_guest_zrange {
 	unsigned long missed;			/* not held: no memory */
 };
 
-/* Protects veil_guest_zmms. */
+/* Protects changes to veil_guest_zmms; readers may use RCU. */
 static DEFINE_MUTEX(veil_guest_zmm_lock);
 static LIST_HEAD(veil_guest_zmms);
 static atomic64_t veil_guest_zeroed = ATOMIC64_INIT(0);
@@ -338,6 +353,80 @@ static void veil_guest_zmm_release(struct mmu_notifier *mn, struct mm_struct *mm
 	veil_guest_walk_range(mm, 0, TASK_SIZE_MAX, &w);
 }
 
+/*
+ * Whether a notifier of ours watches @mm, under RCU.  Its
+ * invalidate_range_start() then holds every anonymous folio of a range the
+ * process zaps, MADV_FREE's included, until the range ends: one more
+ * reference on such a folio is ours.  A notifier is registered with the
+ * mmap lock held for writing, so none appears inside a madvise().
+ */
+static bool veil_guest_zmm_watches(struct mm_struct *mm)
+{
+	struct veil_guest_zmm *z;
+
+	list_for_each_entry_rcu(z, &veil_guest_zmms, node)
+		if (z->mm == mm)
+			return true;
+	return false;
+}
+
+/*
+ * folio_mark_lazyfree(folio) or mark_page_lazyfree(page), under the page
+ * table lock of the madvise(MADV_FREE) that marks it: a folio's first
+ * member is its head page, so either argument is the folio's head.
+ */
+static int veil_guest_lazyfree_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct page *page = (struct page *)regs_get_kernel_argument(regs, 0);
+	struct folio *folio;
+	bool excluded, held;
+
+	if (!page || !READ_ONCE(zero_freed) || (current->flags & PF_KTHREAD))
+		return 0;
+	rcu_read_lock();
+	excluded = veil_guest_sel_excludes_rcu(current);
+	held = excluded && veil_guest_zmm_watches(current->mm);
+	rcu_read_unlock();
+	if (!excluded)
+		return 0;
+	folio = page_folio(page);
+	/* KSM's stable tree is sorted by the content of the pages it keeps. */
+	if (!folio_test_ksm(folio) && veil_guest_zeroable(folio, 1, 1 + held))
+		veil_guest_zero_folio(folio);
+	return 0;
+}
+
+static struct kprobe veil_guest_lazyfree_kp;
+static DEFINE_MUTEX(veil_guest_lazyfree_lock);
+static bool veil_guest_lazyfree_armed;	/* under veil_guest_lazyfree_lock */
+static bool veil_guest_lazyfree_failed;	/* under veil_guest_lazyfree_lock */
+
+/* At the first exclusion: watch MADV_FREE from then on. */
+void veil_guest_zero_arm(void)
+{
+	static const char *const names[] = { "folio_mark_lazyfree", "mark_page_lazyfree" };
+	int i, err = -ENOENT;
+
+	mutex_lock(&veil_guest_lazyfree_lock);
+	if (veil_guest_lazyfree_armed || veil_guest_lazyfree_failed)
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(names) && err == -ENOENT; i++) {
+		memset(&veil_guest_lazyfree_kp, 0, sizeof(veil_guest_lazyfree_kp));
+		veil_guest_lazyfree_kp.symbol_name = names[i];
+		veil_guest_lazyfree_kp.pre_handler = veil_guest_lazyfree_hit;
+		err = register_kprobe(&veil_guest_lazyfree_kp);
+	}
+	if (err) {
+		veil_guest_lazyfree_failed = true;
+		pr_warn("cannot watch MADV_FREE (kprobe: %d): memory excluded processes give back with it is not zeroed\n",
+			err);
+	} else {
+		veil_guest_lazyfree_armed = true;
+	}
+out:
+	mutex_unlock(&veil_guest_lazyfree_lock);
+}
+
 static const struct mmu_notifier_ops veil_guest_zmm_ops = {
 	.release = veil_guest_zmm_release,
 	.invalidate_range_start = veil_guest_zmm_start,
@@ -356,8 +445,10 @@ void veil_guest_zero_track(struct mm_struct *mm)
 			mm = NULL;
 			continue;
 		}
-		if (!atomic_read(&z->mm->mm_users))
-			list_move(&z->node, &dead);
+		if (!atomic_read(&z->mm->mm_users)) {
+			list_del_rcu(&z->node);
+			list_add(&z->dead, &dead);
+		}
 	}
 	if (mm) {
 		z = kzalloc(sizeof(*z), GFP_KERNEL);
@@ -369,13 +460,13 @@ void veil_guest_zero_track(struct mm_struct *mm)
 			if (mmu_notifier_register(&z->mn, mm))
 				kfree(z);
 			else
-				list_add(&z->node, &veil_guest_zmms);
+				list_add_rcu(&z->node, &veil_guest_zmms);
 		}
 	}
 	mutex_unlock(&veil_guest_zmm_lock);
-	list_for_each_entry_safe(z, tmp, &dead, node) {
+	list_for_each_entry_safe(z, tmp, &dead, dead) {
 		mmu_notifier_unregister(&z->mn, z->mm);
-		kfree(z);
+		kfree_rcu(z, rcu);
 	}
 }
 
@@ -390,6 +481,12 @@ void veil_guest_zero_untrack_all(void)
 	struct veil_guest_zmm *z, *tmp;
 	unsigned long flags;
 
+	mutex_lock(&veil_guest_lazyfree_lock);
+	if (veil_guest_lazyfree_armed)
+		unregister_kprobe(&veil_guest_lazyfree_kp);
+	veil_guest_lazyfree_armed = false;
+	mutex_unlock(&veil_guest_lazyfree_lock);
+
 	/* No exec is tracked any more: then the queued ones are done. */
 	spin_lock_irqsave(&veil_guest_zexec_lock, flags);
 	veil_guest_zstopping = true;
@@ -400,9 +497,9 @@ void veil_guest_zero_untrack_all(void)
 
 	mutex_lock(&veil_guest_zmm_lock);
 	list_for_each_entry_safe(z, tmp, &veil_guest_zmms, node) {
-		list_del(&z->node);
+		list_del_rcu(&z->node);
 		mmu_notifier_unregister(&z->mn, z->mm);
-		kfree(z);
+		kfree_rcu(z, rcu);
 	}
 	mutex_unlock(&veil_guest_zmm_lock);
 	pr_info("zeroed %lld pages freed by excluded processes\n",

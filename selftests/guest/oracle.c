@@ -1620,16 +1620,31 @@ static int plant_large_and_unmap(void *arg)
  */
 static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
 				struct veil_child *child, int (*plant)(void *),
-				int exit_too)
+				int exit_too, const char *cg)
 {
 	struct veil_extents e;
 	struct veil_hits h;
 	uint64_t i, left = 0;
+	char path[128], num[16];
 
 	veil_pattern_new(&pat);
 	ASSERT_EQ(0, veil_child_start(child, plant, NULL)) return 0;
+	if (cg) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		snprintf(num, sizeof(num), "%d", child->pid);
+		ASSERT_EQ(0, veil_write_str(path, num)) return 0;
+	}
 	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0)) return 0;
 	ASSERT_EQ(0, veil_child_plant(child)) return 0;
+	if (cg) {
+		/*
+		 * More than the group holds: reclaim retries, drains the
+		 * per-CPU LRU batches and discards every lazily freed page.
+		 * It then fails with EAGAIN, which says nothing here.
+		 */
+		snprintf(path, sizeof(path), "%s/memory.reclaim", cg);
+		veil_write_str(path, "1G");
+	}
 	if (exit_too)
 		veil_child_stop(child);
 	ASSERT_EQ(0, veil_get_extents(fd, &e)) return 0;
@@ -1644,32 +1659,33 @@ static uint64_t freed_leftovers(struct __test_metadata *_metadata, int fd,
 
 /*
  * With zero_freed=N the scan finds the freed copies (the check is not
- * blind); with it on, none is left.
+ * blind); with it on, none is left.  With @cg, the child runs in that
+ * cgroup and its memory is reclaimed once it has planted.
  */
 static void freed_is_zeroed(struct __test_metadata *_metadata, int fd,
 			    struct veil_child *child, int (*plant)(void *),
-			    int exit_too, const char *how)
+			    int exit_too, const char *cg, const char *how)
 {
 	uint64_t left;
 
 	ASSERT_EQ(0, veil_param("zero_freed", "N"));
-	left = freed_leftovers(_metadata, fd, child, plant, exit_too);
+	left = freed_leftovers(_metadata, fd, child, plant, exit_too, cg);
 	ASSERT_EQ(0, veil_param("zero_freed", "Y"));
 	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
-	left = freed_leftovers(_metadata, fd, child, plant, exit_too);
+	left = freed_leftovers(_metadata, fd, child, plant, exit_too, cg);
 	EXPECT_EQ(0, left) TH_LOG("%llu frames %s still hold the pattern",
 				  (unsigned long long)left, how);
 }
 
 TEST_F_TIMEOUT(oracle, memory_freed_by_munmap_is_zeroed, CASE_SECONDS)
 {
-	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_unmap, 0,
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_unmap, 0, NULL,
 			"freed by munmap");
 }
 
 TEST_F_TIMEOUT(oracle, memory_left_at_exit_is_zeroed, CASE_SECONDS)
 {
-	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_keep, 1,
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_keep, 1, NULL,
 			"left by an exited process");
 }
 
@@ -1806,19 +1822,61 @@ TEST_F_TIMEOUT(oracle, memory_freed_after_exec_is_zeroed, CASE_SECONDS)
 
 TEST_F_TIMEOUT(oracle, memory_freed_by_madv_dontneed_is_zeroed, CASE_SECONDS)
 {
-	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_dontneed, 0,
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_dontneed, 0, NULL,
 			"given back with MADV_DONTNEED");
+}
+
+/*
+ * Pages given back with MADV_FREE, as jemalloc and Go do: they stay mapped
+ * until reclaim, in a context of its own, discards them.  As many pages as
+ * after an exec, for the same reason.
+ */
+#define LAZY_PAGES	128
+#define LAZY_CGROUP	"/sys/fs/cgroup/veil-lazyfree"
+
+static int plant_and_madv_free(void *arg)
+{
+	uint8_t *p = mmap(NULL, LAZY_PAGES * 4096UL, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
+
+	(void)arg;
+	if (p == MAP_FAILED || madvise(p, LAZY_PAGES * 4096UL, MADV_NOHUGEPAGE))
+		return -1;
+	for (i = 0; i < LAZY_PAGES; i++)
+		veil_pattern_make(&pat, p + i * 4096UL + 300);
+	return madvise(p, LAZY_PAGES * 4096UL, MADV_FREE);
+}
+
+TEST_F_TIMEOUT(oracle, memory_given_back_by_madv_free_is_zeroed, CASE_SECONDS)
+{
+	char have[256] = "";
+	int cfd;
+
+	cfd = open("/sys/fs/cgroup/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+	if (cfd >= 0) {
+		if (read(cfd, have, sizeof(have) - 1) < 0)
+			have[0] = '\0';
+		close(cfd);
+	}
+	if (!strstr(have, "memory"))
+		SKIP(return, "no cgroup v2 memory controller at /sys/fs/cgroup");
+	ASSERT_EQ(0, veil_write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory"));
+	ASSERT_TRUE(!mkdir(LAZY_CGROUP, 0755) || errno == EEXIST);
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_madv_free, 0,
+			LAZY_CGROUP, "given back with MADV_FREE and discarded by reclaim");
+	rmdir(LAZY_CGROUP);
 }
 
 TEST_F_TIMEOUT(oracle, huge_page_freed_by_munmap_is_zeroed, CASE_SECONDS)
 {
-	freed_is_zeroed(_metadata, self->fd, &self->child, plant_thp_and_unmap, 0,
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_thp_and_unmap, 0, NULL,
 			"of a transparent huge page unmapped");
 }
 
 TEST_F_TIMEOUT(oracle, large_unmap_is_zeroed_whole, CASE_SECONDS)
 {
-	freed_is_zeroed(_metadata, self->fd, &self->child, plant_large_and_unmap, 0,
+	freed_is_zeroed(_metadata, self->fd, &self->child, plant_large_and_unmap, 0, NULL,
 			"of a 64 MiB unmap");
 }
 

@@ -242,18 +242,6 @@ TEST_F(sel, exclude_by_command_name)
 	reap(b);
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	int ok;
-
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok ? 0 : -EIO;
-}
-
 static int cgroup_entry(int fd, struct veil_guest_entry *out)
 {
 	struct veil_guest_entry ent[16];
@@ -287,7 +275,7 @@ TEST_F(sel, exclude_by_cgroup_covers_processes_joining_later)
 	a = sleeper();
 	b = sleeper();
 	snprintf(num, sizeof(num), "%d", a);
-	ASSERT_EQ(0, write_str("/sys/fs/cgroup/veil-sel/cgroup.procs", num));
+	ASSERT_EQ(0, veil_write_str("/sys/fs/cgroup/veil-sel/cgroup.procs", num));
 	ASSERT_EQ(0, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE, VEIL_GUEST_SEL_CGROUP,
 				 0, 0, "/veil-sel"));
 	EXPECT_EQ(-EEXIST, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE,
@@ -297,7 +285,7 @@ TEST_F(sel, exclude_by_cgroup_covers_processes_joining_later)
 	EXPECT_EQ(1, ent.nr_tasks);
 	EXPECT_LT(0, ent.pages[VEIL_GUEST_CAT_ANON]);
 	snprintf(num, sizeof(num), "%d", b);
-	ASSERT_EQ(0, write_str("/sys/fs/cgroup/veil-sel/cgroup.procs", num));
+	ASSERT_EQ(0, veil_write_str("/sys/fs/cgroup/veil-sel/cgroup.procs", num));
 	ASSERT_EQ(0, cgroup_entry(self->fd, &ent));
 	EXPECT_EQ(2, ent.nr_tasks);
 	EXPECT_EQ(0, veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE, VEIL_GUEST_SEL_CGROUP,

@@ -33,20 +33,27 @@ struct veil_pattern {
 	uint8_t mask[VEIL_GUEST_PATTERN_LEN];
 };
 
-/* Sets a parameter of the loaded veil_guest. 0 or -errno. */
-static inline int veil_param(const char *name, const char *val)
+/* Writes @val to the file at @path (sysfs, cgroupfs) in one write. 0 or -errno. */
+static inline int veil_write_str(const char *path, const char *val)
 {
-	char path[128];
 	ssize_t len = strlen(val);
 	int fd, ok;
 
-	snprintf(path, sizeof(path), "/sys/module/veil_guest/parameters/%s", name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ok = write(fd, val, len) == len;
 	close(fd);
 	return ok ? 0 : -EIO;
+}
+
+/* Sets a parameter of the loaded veil_guest. 0 or -errno. */
+static inline int veil_param(const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/veil_guest/parameters/%s", name);
+	return veil_write_str(path, val);
 }
 
 /*
