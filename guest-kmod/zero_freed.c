@@ -23,11 +23,11 @@
  *   lists.  A kprobe on the function that marks them (folio_mark_lazyfree
  *   on 6.12, mark_page_lazyfree on 6.1), called inside madvise() once the
  *   page table entry is clean, zeroes a folio an excluded process marks if
- *   it is the process's alone: mapped once and referenced by nothing else
- *   (but the notifier's hold on the range), as reclaim needs to discard
- *   it.  MADV_FREE lets the process find either
- *   its old data or zeros there until it writes again, and a write after
- *   madvise() returns is kept as before.
+ *   it is the process's alone: mapped by it only and referenced by nothing
+ *   but its mappings (and the notifier's hold on the range), as reclaim
+ *   needs to discard it.  MADV_FREE lets the process find either its old
+ *   data or zeros there until it writes again, and a write after madvise()
+ *   returns is kept as before.
  *
  * Each unmap in flight has its own record, so concurrent ones (threads,
  * the page-table teardown of another) are all seen.  Not zeroed: pages
@@ -380,6 +380,7 @@ static int veil_guest_lazyfree_hit(struct kprobe *kp, struct pt_regs *regs)
 	struct page *page = (struct page *)regs_get_kernel_argument(regs, 0);
 	struct folio *folio;
 	bool excluded, held;
+	int maps;
 
 	if (!page || !READ_ONCE(zero_freed) || (current->flags & PF_KTHREAD))
 		return 0;
@@ -390,8 +391,15 @@ static int veil_guest_lazyfree_hit(struct kprobe *kp, struct pt_regs *regs)
 	if (!excluded)
 		return 0;
 	folio = page_folio(page);
+	/*
+	 * Mapped once (a page, or a huge page by its PMD) or page by page:
+	 * MADV_FREE marks a large folio only when the range maps all of it,
+	 * so a mapcount of its size is this process's mappings alone, each
+	 * holding a reference.
+	 */
+	maps = veil_guest_folio_mapcount(folio) == 1 ? 1 : folio_nr_pages(folio);
 	/* KSM's stable tree is sorted by the content of the pages it keeps. */
-	if (!folio_test_ksm(folio) && veil_guest_zeroable(folio, 1, 1 + held))
+	if (!folio_test_ksm(folio) && veil_guest_zeroable(folio, maps, maps + held))
 		veil_guest_zero_folio(folio);
 	return 0;
 }

@@ -1848,7 +1848,31 @@ static int plant_and_madv_free(void *arg)
 	return madvise(p, LAZY_PAGES * 4096UL, MADV_FREE);
 }
 
-TEST_F_TIMEOUT(oracle, memory_given_back_by_madv_free_is_zeroed, CASE_SECONDS)
+/* A transparent huge page, the pattern in it twice, given back whole. */
+static int plant_thp_and_madv_free(void *arg)
+{
+	uint8_t *m = mmap(NULL, 2 * HUGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+
+	(void)arg;
+	if (m == MAP_FAILED)
+		return -1;
+	p = (uint8_t *)(((uintptr_t)m + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
+	if (madvise(p, HUGE_SIZE, MADV_HUGEPAGE))
+		return -1;
+	memset(p, 1, HUGE_SIZE);
+	veil_pattern_make(&pat, p + 4096 + 100);
+	veil_pattern_make(&pat, p + HUGE_SIZE - 4096 + 100);
+	return madvise(p, HUGE_SIZE, MADV_FREE);
+}
+
+/*
+ * The child runs in a cgroup with the memory controller, whose memory is
+ * reclaimed once it has planted and given the pages back.
+ */
+static void lazyfree_is_zeroed(struct __test_metadata *_metadata, int fd,
+			       struct veil_child *child, int (*plant)(void *),
+			       const char *how)
 {
 	char have[256] = "";
 	int cfd;
@@ -1863,9 +1887,20 @@ TEST_F_TIMEOUT(oracle, memory_given_back_by_madv_free_is_zeroed, CASE_SECONDS)
 		SKIP(return, "no cgroup v2 memory controller at /sys/fs/cgroup");
 	ASSERT_EQ(0, veil_write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory"));
 	ASSERT_TRUE(!mkdir(LAZY_CGROUP, 0755) || errno == EEXIST);
-	freed_is_zeroed(_metadata, self->fd, &self->child, plant_and_madv_free, 0,
-			LAZY_CGROUP, "given back with MADV_FREE and discarded by reclaim");
+	freed_is_zeroed(_metadata, fd, child, plant, 0, LAZY_CGROUP, how);
 	rmdir(LAZY_CGROUP);
+}
+
+TEST_F_TIMEOUT(oracle, memory_given_back_by_madv_free_is_zeroed, CASE_SECONDS)
+{
+	lazyfree_is_zeroed(_metadata, self->fd, &self->child, plant_and_madv_free,
+			   "given back with MADV_FREE and discarded by reclaim");
+}
+
+TEST_F_TIMEOUT(oracle, huge_page_given_back_by_madv_free_is_zeroed, CASE_SECONDS)
+{
+	lazyfree_is_zeroed(_metadata, self->fd, &self->child, plant_thp_and_madv_free,
+			   "of a huge page given back with MADV_FREE and discarded by reclaim");
 }
 
 TEST_F_TIMEOUT(oracle, huge_page_freed_by_munmap_is_zeroed, CASE_SECONDS)
