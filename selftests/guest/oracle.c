@@ -1578,22 +1578,34 @@ static int plant_and_dontneed(void *arg)
 
 #define HUGE_SIZE	(2UL << 20)
 
-/* A transparent huge page, the pattern in it twice, unmapped. */
-static int plant_thp_and_unmap(void *arg)
+/*
+ * A transparent huge page, the pattern in it twice, inside a mapping of
+ * twice its size (*map) so that one aligned huge page fits.  NULL on error.
+ */
+static uint8_t *plant_thp(uint8_t **map)
 {
 	uint8_t *m = mmap(NULL, 2 * HUGE_SIZE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
 
-	(void)arg;
 	if (m == MAP_FAILED)
-		return -1;
+		return NULL;
+	*map = m;
 	p = (uint8_t *)(((uintptr_t)m + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
 	if (madvise(p, HUGE_SIZE, MADV_HUGEPAGE))
-		return -1;
+		return NULL;
 	memset(p, 1, HUGE_SIZE);
 	veil_pattern_make(&pat, p + 4096 + 100);
 	veil_pattern_make(&pat, p + HUGE_SIZE - 4096 + 100);
-	return munmap(m, 2 * HUGE_SIZE);
+	return p;
+}
+
+/* A transparent huge page with the pattern, unmapped. */
+static int plant_thp_and_unmap(void *arg)
+{
+	uint8_t *m;
+
+	(void)arg;
+	return plant_thp(&m) ? munmap(m, 2 * HUGE_SIZE) : -1;
 }
 
 #define LARGE_PAGES	16384	/* more than an unmap used to be zeroed of */
@@ -1848,22 +1860,13 @@ static int plant_and_madv_free(void *arg)
 	return madvise(p, LAZY_PAGES * 4096UL, MADV_FREE);
 }
 
-/* A transparent huge page, the pattern in it twice, given back whole. */
+/* A transparent huge page with the pattern, given back whole. */
 static int plant_thp_and_madv_free(void *arg)
 {
-	uint8_t *m = mmap(NULL, 2 * HUGE_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+	uint8_t *m, *p = plant_thp(&m);
 
 	(void)arg;
-	if (m == MAP_FAILED)
-		return -1;
-	p = (uint8_t *)(((uintptr_t)m + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
-	if (madvise(p, HUGE_SIZE, MADV_HUGEPAGE))
-		return -1;
-	memset(p, 1, HUGE_SIZE);
-	veil_pattern_make(&pat, p + 4096 + 100);
-	veil_pattern_make(&pat, p + HUGE_SIZE - 4096 + 100);
-	return madvise(p, HUGE_SIZE, MADV_FREE);
+	return p ? madvise(p, HUGE_SIZE, MADV_FREE) : -1;
 }
 
 /*
