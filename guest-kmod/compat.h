@@ -127,4 +127,14 @@ veil_guest_alloc_group(const struct fsnotify_ops *ops)
 }
 #endif
 
+/*
+ * What madvise(MADV_FREE) marks a folio lazily free with; its first
+ * argument is the folio's head page either way.
+ */
+#if (VEIL_GUEST_KERNEL >= 612)
+#define VEIL_GUEST_LAZYFREE_FN	"folio_mark_lazyfree"	/* (folio) */
+#else
+#define VEIL_GUEST_LAZYFREE_FN	"mark_page_lazyfree"	/* (page) */
+#endif
+
 #endif /* _VEIL_GUEST_COMPAT_H */

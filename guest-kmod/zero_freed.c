@@ -20,14 +20,14 @@
  *
  * - MADV_FREE: the folios stay mapped, marked lazily free, and reclaim
  *   discards them later from its own context, data and all, to the free
- *   lists.  A kprobe on the function that marks them (folio_mark_lazyfree
- *   on 6.12, mark_page_lazyfree on 6.1), called inside madvise() once the
- *   page table entry is clean, zeroes a folio an excluded process marks if
- *   it is the process's alone: mapped by it only and referenced by nothing
- *   but its mappings (and the notifier's hold on the range), as reclaim
- *   needs to discard it.  MADV_FREE lets the process find either its old
- *   data or zeros there until it writes again, and a write after madvise()
- *   returns is kept as before.
+ *   lists.  A kprobe on the function that marks them (compat.h names it),
+ *   called inside madvise() once the page table entry is clean, zeroes a
+ *   folio an excluded process marks if it is the process's alone: mapped
+ *   by it only and referenced by nothing but its mappings (and the
+ *   notifier's hold on the range), as reclaim needs to discard it.
+ *   MADV_FREE lets the process find either its old data or zeros there
+ *   until it writes again, and a write after madvise() returns is kept as
+ *   before.
  *
  * Each unmap in flight has its own record, so concurrent ones (threads,
  * the page-table teardown of another) are all seen.  Not zeroed: pages
@@ -371,9 +371,8 @@ static bool veil_guest_zmm_watches(struct mm_struct *mm)
 }
 
 /*
- * folio_mark_lazyfree(folio) or mark_page_lazyfree(page), under the page
- * table lock of the madvise(MADV_FREE) that marks it: a folio's first
- * member is its head page, so either argument is the folio's head.
+ * VEIL_GUEST_LAZYFREE_FN (compat.h), under the page table lock of the
+ * madvise(MADV_FREE) that marks the folio, with its head page first.
  */
 static int veil_guest_lazyfree_hit(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -404,7 +403,11 @@ static int veil_guest_lazyfree_hit(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe veil_guest_lazyfree_kp;
+static struct kprobe veil_guest_lazyfree_kp = {
+	.symbol_name = VEIL_GUEST_LAZYFREE_FN,
+	.pre_handler = veil_guest_lazyfree_hit,
+};
+
 static DEFINE_MUTEX(veil_guest_lazyfree_lock);
 static bool veil_guest_lazyfree_armed;	/* under veil_guest_lazyfree_lock */
 static bool veil_guest_lazyfree_failed;	/* under veil_guest_lazyfree_lock */
@@ -412,18 +415,12 @@ static bool veil_guest_lazyfree_failed;	/* under veil_guest_lazyfree_lock */
 /* At the first exclusion: watch MADV_FREE from then on. */
 void veil_guest_zero_arm(void)
 {
-	static const char *const names[] = { "folio_mark_lazyfree", "mark_page_lazyfree" };
-	int i, err = -ENOENT;
+	int err;
 
 	mutex_lock(&veil_guest_lazyfree_lock);
 	if (veil_guest_lazyfree_armed || veil_guest_lazyfree_failed)
 		goto out;
-	for (i = 0; i < ARRAY_SIZE(names) && err == -ENOENT; i++) {
-		memset(&veil_guest_lazyfree_kp, 0, sizeof(veil_guest_lazyfree_kp));
-		veil_guest_lazyfree_kp.symbol_name = names[i];
-		veil_guest_lazyfree_kp.pre_handler = veil_guest_lazyfree_hit;
-		err = register_kprobe(&veil_guest_lazyfree_kp);
-	}
+	err = register_kprobe(&veil_guest_lazyfree_kp);
 	if (err) {
 		veil_guest_lazyfree_failed = true;
 		pr_warn("cannot watch MADV_FREE (kprobe: %d): memory excluded processes give back with it is not zeroed\n",
