@@ -271,16 +271,19 @@ static void veil_guest_collect_file(struct file *file, struct veil_guest_collect
 {
 	umode_t mode = file_inode(file)->i_mode;
 
-	if (veil_guest_is_mqueue(file))
+	if (veil_guest_is_mqueue(file)) {
 		veil_guest_collect_mqueue(file, c);
-	else if (S_ISREG(mode) && veil_guest_file_ours(c, file))
+	} else if (S_ISREG(mode) && veil_guest_file_ours(c, file)) {
+		/* Perhaps open since before the exclusion: remembered from now on. */
+		veil_guest_recall_inode(file_inode(file), c->privileged);
 		veil_guest_collect_file_pages(c, file);
-	else if (S_ISFIFO(mode))
+	} else if (S_ISFIFO(mode)) {
 		veil_guest_collect_pipe(file, c);
-	else if (S_ISSOCK(mode))
+	} else if (S_ISSOCK(mode)) {
 		veil_guest_collect_socket(file, c);
-	else if (S_ISCHR(mode))
+	} else if (S_ISCHR(mode)) {
 		veil_guest_collect_tty(file, c);
+	}
 }
 
 /* Calls fn on every file in the task's descriptor table, with a reference. */

@@ -522,6 +522,7 @@ static void veil_guest_restore(void)
 		dd_killed += i >= nr_sel;
 	}
 	veil_guest_put_tasks(tasks, nr);
+	veil_guest_pipe_left_purge(&purged);
 	if (killed)
 		flags |= VEIL_RESTORED_KILLED;
 	if (veil_guest_clients_event(VEIL_GUEST_EV_RESTORED, 0))

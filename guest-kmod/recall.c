@@ -1,41 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The files an excluded process opened, remembered after it closed them.
+ * The files and pipes an excluded process opened, remembered after it
+ * closed them.
  *
  * A secret an excluded process writes to a file and closes (a key it saved,
  * a password database on tmpfs) stays in the page cache, and a TLS server
  * reads its key file once at start and closes it: the descriptor table at
  * the next collection shows neither.  So every regular file an excluded
  * process installs in its descriptor table (open, openat, creat, a file
- * received over a UNIX socket) is remembered from then on, and each
- * collection takes its page cache under the rules of the files open now
+ * received over a UNIX socket), had open when it was excluded, or is found
+ * open by a collection, is remembered from then on, and each collection
+ * takes its page cache under the rules of the files open now
  * (collect_file.c): only folios no process outside the set maps, not the
  * files being executed, and for an exclusion an unprivileged user made,
  * only files the process opened for writing or its user owns (a file that
  * fails that test is not remembered at all).
+ *
+ * Pipes and FIFOs are remembered the same way, for their close: what an
+ * excluded process wrote and left unread when it closed its write end
+ * waits in the pipe for a reader (collect_pipe.c holds it).
  *
  * The hook is a kprobe on fd_install(), through which every such file
  * passes.  It runs in atomic context: it only asks the selection (under
  * RCU) and queues a task work with a reference to the file; the work, on
  * the process's way back to user space, remembers the inode.  The kprobe
  * is registered at the first exclusion, and stays until the module goes.
+ * At each exclusion, the descriptor tables of the processes it names are
+ * walked for what they have open already.
  *
- * The memory is an fsnotify inode mark of veil_guest's own group, with no
- * event in its mask.  It holds the inode, and so its page cache, in memory
- * while the file exists; the kernel drops the mark by itself when the file
- * is deleted or its file system unmounted, so a remembered file never keeps
- * a disk busy or the blocks of a deleted file allocated.  A mark whose
- * file has no page cache left (and a disk to read it from again) is
- * dropped at the next collection, and every mark when nothing is excluded
- * any more.
+ * The memory is an fsnotify inode mark of veil_guest's own group.  A
+ * regular file's asks for no event; it holds the inode, and so its page
+ * cache, in memory while the file exists; the kernel drops the mark by
+ * itself when the file is deleted or its file system unmounted, so a
+ * remembered file never keeps a disk busy or the blocks of a deleted file
+ * allocated.  A mark whose file has no page cache left (and a disk to read
+ * it from again) is dropped at the next collection, and every mark when
+ * nothing is excluded any more.  A pipe's asks for FS_CLOSE_WRITE, which
+ * __fput() sends in the closer's context while the file still holds the
+ * pipe; it is dropped once nobody has the pipe open.
  *
- * At most recall_max files are remembered, and at most half of them for
- * exclusions unprivileged users made, so that no user can take the room a
- * privileged exclusion needs.  A privileged exclusion's file that could not
- * be remembered (the limit, or no memory) fails every PREPARE from then
- * on, as long as something is excluded: the checkpoint would hold it.  An
- * unprivileged exclusion's file beyond its half is only logged: failing
- * would let any user stop every checkpoint of the VM.
+ * At most recall_max files are remembered, and as many pipes, and at most
+ * half of each for exclusions unprivileged users made, so that no user can
+ * take the room a privileged exclusion needs.  A privileged exclusion's
+ * file or pipe that could not be remembered (the limit, or no memory)
+ * fails every PREPARE from then on, as long as something is excluded: the
+ * checkpoint would hold it.  An unprivileged exclusion's beyond its half
+ * is only logged: failing would let any user stop every checkpoint of the
+ * VM.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -56,12 +67,13 @@
 static unsigned int recall_max = 16384;
 module_param(recall_max, uint, 0644);
 MODULE_PARM_DESC(recall_max,
-		 "Most files excluded processes opened that are remembered after they close them, half of them at most for unprivileged exclusions; a privileged exclusion's file beyond it fails PREPARE (default 16384)");
+		 "Most files, and most pipes, excluded processes opened that are remembered after they close them, half of them at most for unprivileged exclusions; a privileged exclusion's file or pipe beyond it fails PREPARE (default 16384)");
 
 struct veil_guest_recalled {
 	struct fsnotify_mark mark;
 	struct inode *inode;	/* valid while the mark is attached */
-	bool privileged;	/* counted in veil_guest_recall_nr[1] */
+	bool pipe;		/* a pipe or FIFO: counted in veil_guest_recall_nr[1] */
+	bool privileged;	/* counted in veil_guest_recall_nr[][1] */
 };
 
 struct veil_guest_recall_work {
@@ -69,9 +81,17 @@ struct veil_guest_recall_work {
 	struct file *file;
 };
 
+struct veil_guest_recall_task {
+	bool privileged;
+	kuid_t fsuid;
+};
+
 static struct fsnotify_group *veil_guest_recall_group;
-/* Marks made for unprivileged [0] and privileged [1] exclusions. */
-static atomic_t veil_guest_recall_nr[2] = { ATOMIC_INIT(0), ATOMIC_INIT(0) };
+/*
+ * Marks of regular files [0] and of pipes [1] (each kind up to recall_max),
+ * made for unprivileged [][0] and privileged [][1] exclusions.
+ */
+static atomic_t veil_guest_recall_nr[2][2];
 /* Files of privileged exclusions not remembered: PREPARE fails. */
 static atomic_t veil_guest_recall_missed = ATOMIC_INIT(0);
 /* Task works queued and not finished; the module waits for them. */
@@ -81,32 +101,80 @@ static DEFINE_MUTEX(veil_guest_recall_lock);
 static bool veil_guest_recall_armed;	/* under veil_guest_recall_lock */
 static bool veil_guest_recall_failed;	/* the kprobe could not be registered */
 
+/*
+ * The marks of regular files ask for no event; those of pipes and FIFOs
+ * for FS_CLOSE_WRITE, sent by __fput() in the closer's context before the
+ * file lets go of the pipe: if the closer is excluded, what it left in
+ * the pipe is held (collect_pipe.c).
+ */
 static int veil_guest_recall_event(struct fsnotify_mark *mark, u32 mask,
 				   struct inode *inode, struct inode *dir,
 				   const struct qstr *name, u32 cookie)
 {
-	return 0;	/* the marks ask for no event */
+	bool excluded, privileged = false;
+
+	if (!(mask & FS_CLOSE_WRITE) || !inode || !S_ISFIFO(inode->i_mode) ||
+	    (current->flags & PF_KTHREAD))
+		return 0;
+	rcu_read_lock();
+	excluded = veil_guest_sel_excludes_rcu(current);
+	if (excluded)
+		privileged = veil_guest_sel_privileged_rcu(current);
+	rcu_read_unlock();
+	if (excluded)
+		veil_guest_pipe_left(inode, privileged);
+	return 0;
 }
 
 static void veil_guest_recall_free_mark(struct fsnotify_mark *mark)
 {
 	struct veil_guest_recalled *r = container_of(mark, struct veil_guest_recalled, mark);
 
-	atomic_dec(&veil_guest_recall_nr[r->privileged]);
+	atomic_dec(&veil_guest_recall_nr[r->pipe][r->privileged]);
 	kfree(r);
 }
 
-/* Takes room for one more mark; false when there is none. */
-static bool veil_guest_recall_room(bool privileged)
+/* Takes room for one more mark of its kind; false when there is none. */
+static bool veil_guest_recall_room(bool pipe, bool privileged)
 {
+	atomic_t *nr = veil_guest_recall_nr[pipe];
 	unsigned int max = READ_ONCE(recall_max);
-	unsigned int mine = atomic_inc_return(&veil_guest_recall_nr[privileged]);
-	unsigned int other = atomic_read(&veil_guest_recall_nr[!privileged]);
+	unsigned int mine = atomic_inc_return(&nr[privileged]);
+	unsigned int other = atomic_read(&nr[!privileged]);
 
 	if (mine + other <= max && (privileged || mine <= max / 2))
 		return true;
-	atomic_dec(&veil_guest_recall_nr[privileged]);
+	atomic_dec(&nr[privileged]);
 	return false;
+}
+
+/*
+ * Drops the marks of pipes nobody has open any more (at most a batch):
+ * a process that makes and closes pipes in a loop must not fill the room
+ * with pipes that are gone until the next collection.
+ */
+static void veil_guest_recall_sweep_pipes(void)
+{
+	struct fsnotify_group *g = veil_guest_recall_group;
+	struct fsnotify_mark *m, *dead[64];
+	struct veil_guest_recalled *r;
+	unsigned int nr = 0, i;
+
+	fsnotify_group_lock(g);
+	list_for_each_entry(m, &g->marks_list, g_list) {
+		r = container_of(m, struct veil_guest_recalled, mark);
+		if (!r->pipe || READ_ONCE(r->inode->i_pipe))
+			continue;
+		refcount_inc(&m->refcnt);
+		dead[nr++] = m;
+		if (nr == ARRAY_SIZE(dead))
+			break;
+	}
+	fsnotify_group_unlock(g);
+	for (i = 0; i < nr; i++) {
+		fsnotify_destroy_mark(dead[i], g);
+		fsnotify_put_mark(dead[i]);
+	}
 }
 
 static const struct fsnotify_ops veil_guest_recall_ops = {
@@ -118,17 +186,22 @@ static void veil_guest_recall_missed_one(struct inode *inode, bool privileged)
 {
 	if (privileged)
 		atomic_inc(&veil_guest_recall_missed);
-	pr_warn_ratelimited("an excluded process opened file %lu on %s, which is not remembered (recall_max=%u)%s\n",
+	pr_warn_ratelimited("an excluded process opened %s %lu on %s, which is not remembered (recall_max=%u)%s\n",
+			    S_ISFIFO(inode->i_mode) ? "pipe" : "file",
 			    inode->i_ino, inode->i_sb->s_id, READ_ONCE(recall_max),
 			    privileged ? ": no checkpoint until nothing is excluded" : "");
 }
 
-/* Remembers @inode (in process context). */
+/*
+ * Remembers @inode (in process context): a regular file for its page
+ * cache, a pipe or FIFO for its close.
+ */
 static void veil_guest_recall_mark(struct inode *inode, bool privileged)
 {
 	struct fsnotify_group *g = veil_guest_recall_group;
 	struct veil_guest_recalled *r;
 	struct fsnotify_mark *m;
+	bool pipe, room;
 	int err;
 
 	m = veil_guest_find_inode_mark(inode, g);
@@ -136,18 +209,27 @@ static void veil_guest_recall_mark(struct inode *inode, bool privileged)
 		fsnotify_put_mark(m);
 		return;
 	}
-	if (!veil_guest_recall_room(privileged)) {
+	pipe = S_ISFIFO(inode->i_mode);
+	room = veil_guest_recall_room(pipe, privileged);
+	if (!room && pipe) {
+		veil_guest_recall_sweep_pipes();
+		room = veil_guest_recall_room(pipe, privileged);
+	}
+	if (!room) {
 		veil_guest_recall_missed_one(inode, privileged);
 		return;
 	}
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r) {
-		atomic_dec(&veil_guest_recall_nr[privileged]);
+		atomic_dec(&veil_guest_recall_nr[pipe][privileged]);
 		veil_guest_recall_missed_one(inode, privileged);
 		return;
 	}
 	fsnotify_init_mark(&r->mark, g);
+	if (pipe)
+		r->mark.mask = FS_CLOSE_WRITE;
 	r->inode = inode;
+	r->pipe = pipe;
 	r->privileged = privileged;
 	err = fsnotify_add_inode_mark(&r->mark, inode, 0);
 	/* -EEXIST: another thread remembered it meanwhile. */
@@ -155,6 +237,42 @@ static void veil_guest_recall_mark(struct inode *inode, bool privileged)
 		veil_guest_recall_missed_one(inode, privileged);
 	/* The reference of fsnotify_init_mark(): the mark frees itself on error. */
 	fsnotify_put_mark(&r->mark);
+}
+
+/*
+ * A file or pipe a collection found open in an excluded process, which it
+ * may have had since before its exclusion: remembered from now on too (a
+ * regular file only if its exclusion may take it).
+ */
+void veil_guest_recall_inode(struct inode *inode, bool privileged)
+{
+	veil_guest_recall_mark(inode, privileged);
+}
+
+static void veil_guest_recall_open_file(struct file *file, void *arg)
+{
+	struct veil_guest_recall_task *t = arg;
+	struct inode *inode = file_inode(file);
+
+	if (S_ISFIFO(inode->i_mode) ||
+	    (S_ISREG(inode->i_mode) && veil_guest_file_counts(file, t->privileged, t->fsuid)))
+		veil_guest_recall_mark(inode, t->privileged);
+}
+
+/*
+ * At an exclusion: what @tsk has open already is remembered as what it
+ * opens from now on, so that a file or pipe it closes before the next
+ * collection is not lost.
+ */
+void veil_guest_recall_task(struct task_struct *tsk, bool privileged)
+{
+	struct veil_guest_recall_task t = { .privileged = privileged };
+	struct veil_guest_file_visitor v = { .fn = veil_guest_recall_open_file, .arg = &t };
+
+	rcu_read_lock();
+	t.fsuid = __task_cred(tsk)->fsuid;
+	rcu_read_unlock();
+	veil_guest_visit_files(tsk, &v);
 }
 
 /*
@@ -171,7 +289,8 @@ static void veil_guest_recall_note(struct callback_head *cb)
 
 	kfree(w);
 	privileged = veil_guest_sel_privileged(current->group_leader);
-	if (veil_guest_file_counts(file, privileged, current_fsuid()))
+	if (S_ISFIFO(inode->i_mode) ||
+	    veil_guest_file_counts(file, privileged, current_fsuid()))
 		veil_guest_recall_mark(inode, privileged);
 	fput(file);
 	if (atomic_dec_and_test(&veil_guest_recall_queued))
@@ -185,7 +304,7 @@ static int veil_guest_recall_hit(struct kprobe *kp, struct pt_regs *regs)
 	struct veil_guest_recall_work *w;
 	bool excluded;
 
-	if (!file || !S_ISREG(file_inode(file)->i_mode) ||
+	if (!file || !(S_ISREG(file_inode(file)->i_mode) || S_ISFIFO(file_inode(file)->i_mode)) ||
 	    (current->flags & (PF_KTHREAD | PF_EXITING)))
 		return 0;
 	rcu_read_lock();
@@ -272,7 +391,9 @@ int veil_guest_recall_gather(struct veil_guest_files *fs)
 		pr_warn_ratelimited("prepare: files excluded processes opened were not all remembered (recall_max): no checkpoint\n");
 		return -ENOSPC;
 	}
-	cap = atomic_read(&veil_guest_recall_nr[0]) + atomic_read(&veil_guest_recall_nr[1]) + 16;
+	cap = 16;
+	for (i = 0; i < 4; i++)
+		cap += atomic_read(&veil_guest_recall_nr[i / 2][i % 2]);
 	stale = kvmalloc_array(cap, sizeof(*stale), GFP_KERNEL);
 	if (!stale)
 		return -ENOMEM;
@@ -281,9 +402,15 @@ int veil_guest_recall_gather(struct veil_guest_files *fs)
 		/* Attached (on the list, under the group's lock): the inode is held. */
 		r = container_of(m, struct veil_guest_recalled, mark);
 		inode = r->inode;
-		if (inode->i_mapping->nrpages || veil_guest_memory_only(inode)) {
+		if (S_ISFIFO(inode->i_mode)) {
+			/* Watched while open; a pipe nobody has holds nothing. */
+			if (READ_ONCE(inode->i_pipe))
+				continue;
+		} else if (inode->i_mapping->nrpages || veil_guest_memory_only(inode)) {
 			veil_guest_files_add_inode(fs, inode);
-		} else if (nr_stale < cap) {
+			continue;
+		}
+		if (nr_stale < cap) {
 			refcount_inc(&m->refcnt);
 			stale[nr_stale++] = m;
 		}

@@ -265,11 +265,16 @@ static unsigned int veil_guest_sel_prune(void)
 	return n;
 }
 
+static int veil_guest_sel_tasks_locked(struct veil_guest_sel *only,
+				       struct task_struct ***out);
+
 int veil_guest_sel_exclude(const struct veil_guest_select *req)
 {
 	struct veil_guest_sel key, *sel;
+	struct task_struct **tasks = NULL;
 	struct pid *track = NULL;
-	int err;
+	bool privileged;
+	int err, nr = 0, i;
 
 	err = veil_guest_sel_parse(req, &key);
 	if (err)
@@ -295,17 +300,26 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 	key.cgrp = NULL;
 	list_add_tail_rcu(&sel->node, &veil_guest_sels);
 	veil_guest_nr_sels++;
+	/* The processes it names now, for what they have open already. */
+	nr = veil_guest_sel_tasks_locked(sel, &tasks);
+	if (nr < 0)
+		nr = 0;
 out:
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_sel_put(&key);
 	if (!err && track)
 		veil_guest_zero_track_pid(track);
 	put_pid(track);
+	privileged = key.privileged;
 	if (!err) {
 		veil_guest_recall_arm();
 		veil_guest_sysvmsg_arm();
 		veil_guest_zero_arm();
 	}
+	for (i = 0; i < nr; i++)
+		veil_guest_recall_task(tasks[i], privileged);
+	if (tasks)
+		veil_guest_put_tasks(tasks, nr);
 	return err;
 }
 
@@ -332,6 +346,7 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 	if (empty) {
 		veil_guest_recall_forget();
 		veil_guest_sysvmsg_forget();
+		veil_guest_pipe_left_forget();
 	}
 	return err;
 }
@@ -356,6 +371,7 @@ void veil_guest_sel_clear(void)
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_recall_forget();
 	veil_guest_sysvmsg_forget();
+	veil_guest_pipe_left_forget();
 	/* The entries are freed before the module can go. */
 	rcu_barrier();
 }

@@ -376,6 +376,8 @@ void veil_guest_recall_exit(void);
 void veil_guest_recall_arm(void);
 void veil_guest_recall_forget(void);
 int veil_guest_recall_gather(struct veil_guest_files *fs);
+void veil_guest_recall_inode(struct inode *inode, bool privileged);
+void veil_guest_recall_task(struct task_struct *tsk, bool privileged);
 
 /* After a restore, before the kill (purge.c). */
 struct veil_guest_purged {
@@ -385,6 +387,12 @@ struct veil_guest_purged {
 };
 
 void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
+
+/* What excluded processes left unread in pipes they closed (collect_pipe.c). */
+void veil_guest_pipe_left(struct inode *inode, bool privileged);
+int veil_guest_collect_pipe_left(struct veil_guest_collect *c);
+void veil_guest_pipe_left_forget(void);
+void veil_guest_pipe_left_purge(struct veil_guest_purged *p);
 
 /* TCP data held back until a restore is handled (netguard.c). */
 int veil_guest_netguard_start(void);

@@ -315,6 +315,8 @@ static void __exit veil_guest_exit(void)
 	veil_guest_zero_untrack_all();
 	veil_guest_sel_clear();
 	veil_guest_recall_exit();
+	/* What a close handled before the marks went may have added. */
+	veil_guest_pipe_left_forget();
 	pr_info("unloaded\n");
 }
 

@@ -938,6 +938,132 @@ TEST_F_TIMEOUT(oracle, fifo_buffer_covered, CASE_SECONDS)
 		   VEIL_GUEST_CAT_PIPE, 8);
 }
 
+/*
+ * Data the excluded child writes to a pipe and leaves there for a reader
+ * outside the set (this test): it closes its write end, or is killed
+ * with it open.  The pipe is one it had before its exclusion (inherited),
+ * or a FIFO it opens after.  The unread bytes must be covered; the reader
+ * must then read them intact; once read, the frame that held them must be
+ * zeroed by the next collection, not left to the free lists.
+ */
+struct left_pipe {
+	int rd, wr;		/* the test's read end; the child's write end, or -1 */
+	char path[64];		/* the FIFO, when wr is -1 */
+	bool killed;		/* the child leaves by being killed */
+};
+
+/*
+ * A pipe's default capacity, a page per write, the pattern in each: of
+ * that many frames freed with their data, some outlive the allocations of
+ * the next collection, so a frame not zeroed shows.
+ */
+#define LEFT_PAGES	16
+#define LEFT_AT		300
+
+static uint8_t left_page[4096];
+
+static int plant_left_in_pipe(void *arg)
+{
+	struct left_pipe *lp = arg;
+	int wr = lp->wr, i, err = 0;
+
+	close(lp->rd);
+	if (wr < 0)
+		wr = open(lp->path, O_WRONLY);
+	if (wr < 0)
+		return -1;
+	for (i = 0; i < LEFT_PAGES && !err; i++) {
+		veil_pattern_make(&pat, left_page + LEFT_AT);
+		err = write(wr, left_page, sizeof(left_page)) != sizeof(left_page);
+		explicit_bzero(left_page, sizeof(left_page));
+	}
+	if (err)
+		return -1;
+	return lp->killed ? 0 : close(wr);
+}
+
+/* *@out: the copies of the pattern outside the set a collection makes now. */
+static void pattern_outside(struct __test_metadata *_metadata, int fd, uint64_t *out)
+{
+	struct veil_extents e;
+	struct veil_hits h;
+	uint64_t i;
+
+	*out = 0;
+	ASSERT_EQ(0, veil_get_extents(fd, &e));
+	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
+	for (i = 0; i < h.nr; i++)
+		*out += !veil_covered(&e, h.addr[i], VEIL_HALF);
+	free(e.ext);
+}
+
+static void expect_left_in_pipe(struct __test_metadata *_metadata, int fd,
+				struct veil_child *child, struct left_pipe *lp)
+{
+	struct veil_extents e;
+	uint64_t left;
+	int i, same;
+
+	ASSERT_EQ(0, veil_child_start(child, plant_left_in_pipe, lp));
+	if (lp->wr >= 0)
+		close(lp->wr);
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0));
+	ASSERT_EQ(0, veil_child_plant(child)) TH_LOG("the child could not plant");
+	if (lp->wr < 0)
+		unlink(lp->path);
+	if (lp->killed)
+		veil_child_stop(child);
+
+	ASSERT_EQ(0, veil_get_extents(fd, &e));
+	expect_pattern_covered(_metadata, fd, &e);
+	TH_LOG("pipe frames published: %llu",
+	       (unsigned long long)veil_cat_pages(&e, VEIL_GUEST_CAT_PIPE));
+	/* The child's own go and planted pipes hold a page each. */
+	EXPECT_LE(LEFT_PAGES, veil_cat_pages(&e, VEIL_GUEST_CAT_PIPE));
+	EXPECT_GE(LEFT_PAGES + 4, veil_cat_pages(&e, VEIL_GUEST_CAT_PIPE));
+	free(e.ext);
+
+	veil_pattern_make(&pat, staging);
+	for (i = 0, same = 0; i < LEFT_PAGES; i++) {
+		if (read(lp->rd, left_page, sizeof(left_page)) != sizeof(left_page))
+			break;
+		same += !memcmp(left_page + LEFT_AT, staging, sizeof(staging));
+		explicit_bzero(left_page, sizeof(left_page));
+	}
+	staging_wipe();
+	EXPECT_EQ(LEFT_PAGES, same) TH_LOG("the reader got %d of the %d pages the child left",
+					   same, LEFT_PAGES);
+	close(lp->rd);
+	/* The frame it was read from: zeroed by this collection. */
+	pattern_outside(_metadata, fd, &left);
+	EXPECT_EQ(0, left) TH_LOG("%llu frames read from the pipe still hold the pattern",
+				  (unsigned long long)left);
+}
+
+TEST_F_TIMEOUT(oracle, pipe_data_left_after_close_covered, CASE_SECONDS)
+{
+	struct left_pipe lp = { .killed = false };
+	int p[2];
+
+	ASSERT_EQ(0, pipe(p));
+	lp.rd = p[0];
+	lp.wr = p[1];
+	expect_left_in_pipe(_metadata, self->fd, &self->child, &lp);
+}
+
+TEST_F_TIMEOUT(oracle, fifo_data_left_at_exit_covered, CASE_SECONDS)
+{
+	struct left_pipe lp = { .wr = -1, .killed = true };
+
+	snprintf(lp.path, sizeof(lp.path), "/tmp/veil-left-%d", getpid());
+	ASSERT_EQ(0, mkfifo(lp.path, 0600));
+	lp.rd = open(lp.path, O_RDONLY | O_NONBLOCK);
+	if (lp.rd < 0)
+		unlink(lp.path);
+	ASSERT_LE(0, lp.rd);
+	expect_left_in_pipe(_metadata, self->fd, &self->child, &lp);
+}
+
 static int plant_file(void *arg)
 {
 	const char *dir = arg;
@@ -999,6 +1125,39 @@ static int plant_closed_file(void *arg)
 TEST_F_TIMEOUT(oracle, closed_tmpfs_file_covered, CASE_SECONDS)
 {
 	run_oracle_on_tmpfs(_metadata, self->fd, &self->child, plant_closed_file);
+}
+
+/*
+ * A file the child had open before its exclusion (inherited from this
+ * test), then writes, syncs and closes: nothing enters its descriptor
+ * table after the exclusion to note the file by.
+ */
+static int plant_in_inherited_file(void *arg)
+{
+	int fd = *(int *)arg;
+
+	if (write_staged(fd) || fsync(fd))
+		return -1;
+	return close(fd);
+}
+
+TEST_F_TIMEOUT(oracle, closed_file_open_before_exclusion_covered, CASE_SECONDS)
+{
+	char path[128];
+	int fd;
+
+	snprintf(tmpfs_dir, sizeof(tmpfs_dir), "/tmp/veil-tmpfs-%d", getpid());
+	ASSERT_EQ(0, mkdir(tmpfs_dir, 0700));
+	ASSERT_EQ(0, mount("tmpfs", tmpfs_dir, "tmpfs", 0, "size=8m"))
+		TH_LOG("mount tmpfs: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/veil-inherited", tmpfs_dir);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	run_oracle(_metadata, self->fd, &self->child, plant_in_inherited_file, &fd,
+		   VEIL_GUEST_CAT_FILE, 8);
+	close(fd);
+	umount2(tmpfs_dir, MNT_DETACH);
+	rmdir(tmpfs_dir);
 }
 
 /*
