@@ -62,9 +62,6 @@ static DEFINE_HASHTABLE(veil_guest_msgs, 10);
 static DEFINE_SPINLOCK(veil_guest_msgs_lock);
 static unsigned int veil_guest_msgs_nr;		/* under veil_guest_msgs_lock */
 static atomic_t veil_guest_msgs_missed = ATOMIC_INIT(0);
-static DEFINE_MUTEX(veil_guest_msgs_arm_lock);
-static bool veil_guest_msgs_armed;		/* under veil_guest_msgs_arm_lock */
-static bool veil_guest_msgs_failed;
 
 static struct veil_guest_msg *veil_guest_msg_find(struct msg_msg *msg)
 {
@@ -161,24 +158,14 @@ static struct kprobe veil_guest_msgfree_kp = {
 	.pre_handler = veil_guest_msgfree_hit,
 };
 
+VEIL_GUEST_PROBES(veil_guest_msgs_probes,
+		  "System V messages are not protected, nor POSIX ones",
+		  &veil_guest_msgfree_kp, &veil_guest_msgsnd_kp);
+
 /* At an exclusion: from now on, messages are watched. */
 void veil_guest_sysvmsg_arm(void)
 {
-	struct kprobe *kps[] = { &veil_guest_msgfree_kp, &veil_guest_msgsnd_kp };
-	int err;
-
-	mutex_lock(&veil_guest_msgs_arm_lock);
-	if (!veil_guest_msgs_armed && !READ_ONCE(veil_guest_msgs_failed)) {
-		err = register_kprobes(kps, ARRAY_SIZE(kps));
-		if (err) {
-			WRITE_ONCE(veil_guest_msgs_failed, true);
-			pr_warn("cannot watch message queues (kprobes on free_msg and security_msg_queue_msgsnd: %d): System V messages are not protected, nor POSIX ones\n",
-				err);
-		} else {
-			WRITE_ONCE(veil_guest_msgs_armed, true);
-		}
-	}
-	mutex_unlock(&veil_guest_msgs_arm_lock);
+	veil_guest_probes_arm(&veil_guest_msgs_probes);
 }
 
 /*
@@ -189,7 +176,7 @@ bool veil_guest_msg_watch(struct msg_msg *msg)
 {
 	struct veil_guest_msg *m;
 
-	if (!READ_ONCE(veil_guest_msgs_armed))
+	if (!READ_ONCE(veil_guest_msgs_probes.armed))
 		return false;
 	spin_lock(&veil_guest_msgs_lock);
 	m = veil_guest_msg_get(msg);
@@ -272,13 +259,11 @@ int veil_guest_collect_sysvmsg(struct veil_guest_collect *c)
 /* Module unload: the probes go first, then the entries. */
 void veil_guest_sysvmsg_exit(void)
 {
-	struct kprobe *kps[] = { &veil_guest_msgfree_kp, &veil_guest_msgsnd_kp };
 	struct veil_guest_msg *m;
 	struct hlist_node *tmp;
 	int bkt;
 
-	if (veil_guest_msgs_armed)
-		unregister_kprobes(kps, ARRAY_SIZE(kps));
+	veil_guest_probes_disarm(&veil_guest_msgs_probes);
 	spin_lock(&veil_guest_msgs_lock);
 	hash_for_each_safe(veil_guest_msgs, bkt, tmp, m, node)
 		veil_guest_msg_del(m);

@@ -97,9 +97,6 @@ static atomic_t veil_guest_recall_missed = ATOMIC_INIT(0);
 /* Task works queued and not finished; the module waits for them. */
 static atomic_t veil_guest_recall_queued = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(veil_guest_recall_wq);
-static DEFINE_MUTEX(veil_guest_recall_lock);
-static bool veil_guest_recall_armed;	/* under veil_guest_recall_lock */
-static bool veil_guest_recall_failed;	/* the kprobe could not be registered */
 
 /*
  * The marks of regular files ask for no event; those of pipes and FIFOs
@@ -335,23 +332,14 @@ static struct kprobe veil_guest_recall_kp = {
 	.pre_handler = veil_guest_recall_hit,
 };
 
+VEIL_GUEST_PROBES(veil_guest_recall_probes,
+		  "a file or pipe an excluded process closed is not protected",
+		  &veil_guest_recall_kp);
+
 /* At an exclusion: from now on, files are remembered. */
 void veil_guest_recall_arm(void)
 {
-	int err;
-
-	mutex_lock(&veil_guest_recall_lock);
-	if (!veil_guest_recall_armed && !veil_guest_recall_failed) {
-		err = register_kprobe(&veil_guest_recall_kp);
-		if (err) {
-			veil_guest_recall_failed = true;
-			pr_warn("cannot watch files entering descriptor tables (kprobe on fd_install: %d): a file an excluded process closed is not protected\n",
-				err);
-		} else {
-			veil_guest_recall_armed = true;
-		}
-	}
-	mutex_unlock(&veil_guest_recall_lock);
+	veil_guest_probes_arm(&veil_guest_recall_probes);
 }
 
 /* Drops every mark. */
@@ -439,8 +427,7 @@ int veil_guest_recall_init(void)
  */
 void veil_guest_recall_exit(void)
 {
-	if (veil_guest_recall_armed)
-		unregister_kprobe(&veil_guest_recall_kp);
+	veil_guest_probes_disarm(&veil_guest_recall_probes);
 	while (!wait_event_timeout(veil_guest_recall_wq,
 				   !atomic_read(&veil_guest_recall_queued), 10 * HZ))
 		pr_info("unload waits for %d file notes to run\n",

@@ -367,6 +367,25 @@ void veil_guest_files_gather_task(struct task_struct *tsk, struct veil_guest_fil
 unsigned int veil_guest_files_writeback(struct veil_guest_files *fs, unsigned int ms);
 void veil_guest_files_put(struct veil_guest_files *fs);
 
+/* Kprobes registered at the first exclusion, once (probe.c). */
+struct kprobe;
+struct veil_guest_probes {
+	struct kprobe **kps;
+	unsigned int nr;
+	const char *lost;	/* what stays unprotected without them */
+	bool armed, failed;	/* under probe.c's lock; armed read without */
+};
+
+#define VEIL_GUEST_PROBES(name, what, ...)				\
+	static struct kprobe *name##_kps[] = { __VA_ARGS__ };		\
+	static struct veil_guest_probes name = {			\
+		.kps = name##_kps, .nr = ARRAY_SIZE(name##_kps),	\
+		.lost = what,						\
+	}
+
+void veil_guest_probes_arm(struct veil_guest_probes *p);
+void veil_guest_probes_disarm(struct veil_guest_probes *p);
+
 /*
  * The files excluded processes opened, remembered after they closed them
  * (recall.c).

@@ -408,28 +408,14 @@ static struct kprobe veil_guest_lazyfree_kp = {
 	.pre_handler = veil_guest_lazyfree_hit,
 };
 
-static DEFINE_MUTEX(veil_guest_lazyfree_lock);
-static bool veil_guest_lazyfree_armed;	/* under veil_guest_lazyfree_lock */
-static bool veil_guest_lazyfree_failed;	/* under veil_guest_lazyfree_lock */
+VEIL_GUEST_PROBES(veil_guest_lazyfree_probes,
+		  "memory excluded processes give back with MADV_FREE is not zeroed",
+		  &veil_guest_lazyfree_kp);
 
 /* At the first exclusion: watch MADV_FREE from then on. */
 void veil_guest_zero_arm(void)
 {
-	int err;
-
-	mutex_lock(&veil_guest_lazyfree_lock);
-	if (veil_guest_lazyfree_armed || veil_guest_lazyfree_failed)
-		goto out;
-	err = register_kprobe(&veil_guest_lazyfree_kp);
-	if (err) {
-		veil_guest_lazyfree_failed = true;
-		pr_warn("cannot watch MADV_FREE (kprobe: %d): memory excluded processes give back with it is not zeroed\n",
-			err);
-	} else {
-		veil_guest_lazyfree_armed = true;
-	}
-out:
-	mutex_unlock(&veil_guest_lazyfree_lock);
+	veil_guest_probes_arm(&veil_guest_lazyfree_probes);
 }
 
 static const struct mmu_notifier_ops veil_guest_zmm_ops = {
@@ -486,11 +472,7 @@ void veil_guest_zero_untrack_all(void)
 	struct veil_guest_zmm *z, *tmp;
 	unsigned long flags;
 
-	mutex_lock(&veil_guest_lazyfree_lock);
-	if (veil_guest_lazyfree_armed)
-		unregister_kprobe(&veil_guest_lazyfree_kp);
-	veil_guest_lazyfree_armed = false;
-	mutex_unlock(&veil_guest_lazyfree_lock);
+	veil_guest_probes_disarm(&veil_guest_lazyfree_probes);
 
 	/* No exec is tracked any more: then the queued ones are done. */
 	spin_lock_irqsave(&veil_guest_zexec_lock, flags);
