@@ -20,9 +20,16 @@
  * that a buffer freed meanwhile (acknowledged, read by a peer) does not
  * hand its memory to someone else while the host is about to zero it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kprobes.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
 #include <net/af_unix.h>
@@ -203,4 +210,209 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 		veil_guest_collect_queue(&peer->sk_receive_queue, sk, true, c);
 		sock_put(peer);
 	}
+}
+
+/*
+ * What an excluded process sent on a connected UNIX socket and left in its
+ * peer's receive queue when it closed the socket (or exited): the buffers
+ * stay there for a reader outside the set, each still naming the closed
+ * socket as its sender, with no descriptor of an excluded process leading
+ * to them.  A kprobe on unix_release(), in the closer's context before the
+ * socket lets go of its peer, notes the pair (both held) when the closer
+ * is excluded and some of its buffers are queued.  Each collection takes
+ * those still queued, as for an open socket, and forgets the pair once
+ * none is left; a restore takes them back from the peer (purge.c).  At
+ * most unix_left_max pairs are noted, half of them at most for
+ * unprivileged exclusions; a privileged exclusion's pair beyond it fails
+ * every PREPARE while something is excluded.
+ */
+static unsigned int unix_left_max = 4096;
+module_param(unix_left_max, uint, 0644);
+MODULE_PARM_DESC(unix_left_max,
+		 "Most UNIX sockets excluded processes closed with data left in their peer that are noted until it is read, half of them at most for unprivileged exclusions; a privileged exclusion's socket beyond it fails PREPARE (default 4096)");
+
+struct veil_guest_unix_left {
+	struct list_head node;
+	struct sock *sk;	/* the closed socket, which its buffers name */
+	struct sock *peer;
+	bool privileged;
+};
+
+/* The probe adds under the spinlock; the rest runs under the mutex too. */
+static LIST_HEAD(veil_guest_unix_lefts);
+static DEFINE_SPINLOCK(veil_guest_unix_lefts_lock);
+static DEFINE_MUTEX(veil_guest_unix_lefts_mutex);
+static unsigned int veil_guest_unix_lefts_nr[2];
+static bool veil_guest_unix_lefts_missed;
+
+/* Whether @peer's receive queue holds a buffer @sk sent. */
+static bool veil_guest_unix_sent(struct sock *peer, struct sock *sk)
+{
+	struct sk_buff_head *q = &peer->sk_receive_queue;
+	struct sk_buff *skb;
+	unsigned long flags;
+	bool sent = false;
+
+	spin_lock_irqsave(&q->lock, flags);
+	skb_queue_walk(q, skb) {
+		if (skb->sk == sk) {
+			sent = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	return sent;
+}
+
+static bool veil_guest_unix_left_room(bool privileged)
+{
+	unsigned int max = READ_ONCE(unix_left_max);
+	unsigned int *nr = veil_guest_unix_lefts_nr;
+
+	return nr[0] + nr[1] < max && (privileged || nr[0] < max / 2);
+}
+
+/* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
+static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct socket *sock = (struct socket *)regs_get_kernel_argument(regs, 0);
+	struct sock *sk = sock ? sock->sk : NULL;
+	struct veil_guest_unix_left *l;
+	bool excluded, privileged = false;
+	struct sock *peer;
+
+	if (!sk || (current->flags & PF_KTHREAD))
+		return 0;
+	rcu_read_lock();
+	excluded = veil_guest_sel_excludes_rcu(current);
+	if (excluded)
+		privileged = veil_guest_sel_privileged_rcu(current);
+	rcu_read_unlock();
+	if (!excluded)
+		return 0;
+	peer = unix_peer_get(sk);
+	if (!peer)
+		return 0;
+	if (!veil_guest_unix_sent(peer, sk)) {
+		sock_put(peer);
+		return 0;
+	}
+	l = kmalloc(sizeof(*l), GFP_ATOMIC | __GFP_NOWARN);
+	spin_lock(&veil_guest_unix_lefts_lock);
+	if (!l || !veil_guest_unix_left_room(privileged)) {
+		if (privileged)
+			WRITE_ONCE(veil_guest_unix_lefts_missed, true);
+		spin_unlock(&veil_guest_unix_lefts_lock);
+		kfree(l);
+		sock_put(peer);
+		pr_warn_ratelimited("an excluded process closed a UNIX socket with data left in its peer, which is not noted (unix_left_max=%u)%s\n",
+				    READ_ONCE(unix_left_max),
+				    privileged ? ": no checkpoint until nothing is excluded" : "");
+		return 0;
+	}
+	sock_hold(sk);
+	l->sk = sk;
+	l->peer = peer;
+	l->privileged = privileged;
+	veil_guest_unix_lefts_nr[privileged]++;
+	list_add_tail(&l->node, &veil_guest_unix_lefts);
+	spin_unlock(&veil_guest_unix_lefts_lock);
+	return 0;
+}
+
+static struct kprobe veil_guest_unix_release_kp = {
+	.symbol_name = "unix_release",
+	.pre_handler = veil_guest_unix_release_hit,
+};
+
+VEIL_GUEST_PROBES(veil_guest_unix_probes,
+		  "what an excluded process left in the peer of a UNIX socket it closed is not protected",
+		  &veil_guest_unix_release_kp);
+
+void veil_guest_unix_left_arm(void)
+{
+	veil_guest_probes_arm(&veil_guest_unix_probes);
+}
+
+static void veil_guest_unix_left_del(struct veil_guest_unix_left *l)
+{
+	spin_lock(&veil_guest_unix_lefts_lock);
+	list_del(&l->node);
+	veil_guest_unix_lefts_nr[l->privileged]--;
+	spin_unlock(&veil_guest_unix_lefts_lock);
+	sock_put(l->peer);
+	sock_put(l->sk);
+	kfree(l);
+}
+
+/*
+ * The next pair after @prev (NULL: the first), under the mutex: the probe
+ * only adds at the tail, and only the mutex's holders delete.
+ */
+static struct veil_guest_unix_left *veil_guest_unix_left_next(struct veil_guest_unix_left *prev)
+{
+	struct list_head *pos = prev ? &prev->node : &veil_guest_unix_lefts;
+	struct veil_guest_unix_left *l = NULL;
+
+	lockdep_assert_held(&veil_guest_unix_lefts_mutex);
+	spin_lock(&veil_guest_unix_lefts_lock);
+	if (pos->next != &veil_guest_unix_lefts)
+		l = list_entry(pos->next, struct veil_guest_unix_left, node);
+	spin_unlock(&veil_guest_unix_lefts_lock);
+	return l;
+}
+
+/*
+ * Every collection: the buffers closed sockets left in their peers and
+ * still queued.  -ENOSPC when a privileged exclusion's socket was not
+ * noted.
+ */
+int veil_guest_collect_unix_left(struct veil_guest_collect *c)
+{
+	struct veil_guest_unix_left *l, *next;
+	int err = 0;
+
+	mutex_lock(&veil_guest_unix_lefts_mutex);
+	if (READ_ONCE(veil_guest_unix_lefts_missed)) {
+		pr_warn_ratelimited("prepare: UNIX sockets excluded processes closed were not all noted (unix_left_max): no checkpoint\n");
+		err = -ENOSPC;
+	}
+	for (l = err ? NULL : veil_guest_unix_left_next(NULL); l; l = next) {
+		next = veil_guest_unix_left_next(l);
+		if (!veil_guest_unix_sent(l->peer, l->sk))
+			veil_guest_unix_left_del(l);
+		else
+			veil_guest_collect_queue(&l->peer->sk_receive_queue, l->sk, true, c);
+	}
+	mutex_unlock(&veil_guest_unix_lefts_mutex);
+	return err;
+}
+
+/* After a restore: what they left is taken back from the peers. */
+void veil_guest_unix_left_purge(struct veil_guest_purged *p)
+{
+	struct veil_guest_unix_left *l;
+
+	mutex_lock(&veil_guest_unix_lefts_mutex);
+	for (l = veil_guest_unix_left_next(NULL); l; l = veil_guest_unix_left_next(l))
+		veil_guest_purge_unix_from(l->peer, l->sk, p);
+	mutex_unlock(&veil_guest_unix_lefts_mutex);
+}
+
+/* Nothing is excluded any more (or the module goes). */
+void veil_guest_unix_left_forget(void)
+{
+	struct veil_guest_unix_left *l;
+
+	mutex_lock(&veil_guest_unix_lefts_mutex);
+	while ((l = veil_guest_unix_left_next(NULL)))
+		veil_guest_unix_left_del(l);
+	WRITE_ONCE(veil_guest_unix_lefts_missed, false);
+	mutex_unlock(&veil_guest_unix_lefts_mutex);
+}
+
+void veil_guest_unix_left_exit(void)
+{
+	veil_guest_probes_disarm(&veil_guest_unix_probes);
+	veil_guest_unix_left_forget();
 }

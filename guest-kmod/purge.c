@@ -41,18 +41,14 @@ static void veil_guest_purge_pipe(struct file *file, struct veil_guest_purged *p
 	wake_up_interruptible_all(&pipe->wr_wait);
 }
 
-/* The buffers @sk sent that wait in its peer's receive queue. */
-static void veil_guest_purge_unix_peer(struct sock *sk, struct veil_guest_purged *p)
+/* The buffers @sk sent that wait in @peer's receive queue. */
+void veil_guest_purge_unix_from(struct sock *peer, struct sock *sk,
+				struct veil_guest_purged *p)
 {
+	struct unix_sock *u = unix_sk(peer);
 	struct sk_buff *skb, *tmp;
 	struct sk_buff_head gone;
-	struct unix_sock *u;
-	struct sock *peer;
 
-	peer = unix_peer_get(sk);
-	if (!peer)
-		return;
-	u = unix_sk(peer);
 	__skb_queue_head_init(&gone);
 	/* A reader of the peer copies from a queued buffer under iolock. */
 	mutex_lock(&u->iolock);
@@ -71,7 +67,16 @@ static void veil_guest_purge_unix_peer(struct sock *sk, struct veil_guest_purged
 	mutex_unlock(&u->iolock);
 	p->unix_bufs += skb_queue_len(&gone);
 	__skb_queue_purge(&gone);
-	sock_put(peer);
+}
+
+static void veil_guest_purge_unix_peer(struct sock *sk, struct veil_guest_purged *p)
+{
+	struct sock *peer = unix_peer_get(sk);
+
+	if (peer) {
+		veil_guest_purge_unix_from(peer, sk, p);
+		sock_put(peer);
+	}
 }
 
 static void veil_guest_purge_socket(struct file *file, struct veil_guest_purged *p)

@@ -8,7 +8,8 @@
  * before the excluded processes are killed, their TCP connections are
  * reset (no zeroed data reaches the peer), their pipes emptied (those
  * they closed with data left in them too), and the datagrams they sent
- * taken back from a UNIX peer, whose other clients' datagrams stay.
+ * taken back from a UNIX peer, whose other clients' datagrams stay (and
+ * what they sent on a UNIX socket they closed).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -456,46 +457,63 @@ TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
 }
 
 /*
- * Restore: what the killed process wrote to a pipe and left there when it
- * closed its end is gone too, not read as zeros.
+ * Restore: what the killed process wrote to a pipe, or sent on a UNIX
+ * stream socket, and left there when it closed its end is gone too, not
+ * read as zeros.  @sv: the pair, the child's end second.
  */
-TEST_F(complete, restore_empties_a_pipe_the_killed_process_closed)
+static void expect_left_taken_back(struct __test_metadata *_metadata, int fd,
+				   pid_t *pid, int sv[2])
 {
-	int pp[2], go[2], ready[2];
 	struct veil_guest_status st;
+	int go[2], ready[2];
 	char buf[4096];
 
-	ASSERT_EQ(0, pipe(pp));
 	ASSERT_EQ(0, pipe(go));
 	ASSERT_EQ(0, pipe(ready));
-	self->pid = fork();
-	ASSERT_LE(0, self->pid);
-	if (!self->pid) {
+	*pid = fork();
+	ASSERT_LE(0, *pid);
+	if (!*pid) {
 		memset(buf, 0x5a, sizeof(buf));
-		close(pp[0]);
-		if (read(go[0], buf, 1) != 1 || write(pp[1], buf, 1000) != 1000 ||
-		    close(pp[1]) || write(ready[1], "r", 1) != 1)
+		close(sv[0]);
+		if (read(go[0], buf, 1) != 1 || write(sv[1], buf, 1000) != 1000 ||
+		    close(sv[1]) || write(ready[1], "r", 1) != 1)
 			_exit(2);
 		for (;;)
 			pause();
 	}
-	close(pp[1]);
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, 0));
+	close(sv[1]);
+	ASSERT_EQ(0, veil_exclude_pid(fd, *pid, 0));
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	ASSERT_EQ(1, read(ready[0], buf, 1));
 
-	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
 	ASSERT_EQ(0, st.last_error);
-	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
-	ASSERT_EQ(self->pid, waitpid(self->pid, NULL, 0));
-	self->pid = 0;
-	EXPECT_EQ(0, read(pp[0], buf, sizeof(buf))) TH_LOG("the pipe still held what the process left");
-	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
-	close(pp[0]);
+	ASSERT_EQ(0, veil_host_write(fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(*pid, waitpid(*pid, NULL, 0));
+	*pid = 0;
+	EXPECT_EQ(0, read(sv[0], buf, sizeof(buf))) TH_LOG("what the process left is still there");
+	ASSERT_EQ(0, veil_host_write(fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	close(sv[0]);
 	close(go[0]);
 	close(go[1]);
 	close(ready[0]);
 	close(ready[1]);
+}
+
+TEST_F(complete, restore_empties_a_pipe_the_killed_process_closed)
+{
+	int pp[2];
+
+	ASSERT_EQ(0, pipe(pp));
+	expect_left_taken_back(_metadata, self->fd, &self->pid, pp);
+}
+
+TEST_F(complete, restore_takes_back_what_a_closed_unix_socket_left)
+{
+	int sv[2];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	expect_left_taken_back(_metadata, self->fd, &self->pid, sv);
 }
 
 TEST_HARNESS_MAIN
