@@ -14,11 +14,14 @@
  *   - once the cipher has answered asynchronously, the local part is cut
  *     further so that up to VCRYPT_ASYNC_INFLIGHT requests are in flight;
  *     a chunk continues from its completion callback;
- *   - a small bio is one chunk, converted inline, with no allocation;
- *   - under a deep queue (more bios in flight than CPUs) the submitter of
- *     a write, or the completion of a read, leaves every chunk to the
- *     unbound workqueue and goes back to its queue at once; a large bio
- *     is then cut at every split_kib, for the workers to share.
+ *   - a small bio is one chunk, converted inline, with no allocation; a
+ *     read that completes in a hard interrupt is decrypted in a tasklet
+ *     right after it, on the same CPU;
+ *   - under a deep queue (more bios in flight than CPUs, a write until
+ *     its encrypted copy completes) the submitter of a write, or the
+ *     completion of a read, leaves every chunk to the unbound workqueue
+ *     and goes back to its queue at once; a large bio is then cut at
+ *     every split_kib, for the workers to share.
  *
  * The last chunk to finish completes the read, or sends the write down.
  *
@@ -88,11 +91,13 @@ static void vcrypt_free_bounce(struct vcrypt_dev *vd, struct bio *clone)
 static void vcrypt_write_endio(struct bio *clone)
 {
 	struct vcrypt_io *io = clone->bi_private;
+	struct vcrypt_dev *vd = io->vd;
 	struct bio *bio = io->bio;
 
 	if (clone->bi_status)
 		bio->bi_status = clone->bi_status;
-	vcrypt_free_bounce(io->vd, clone);
+	vcrypt_free_bounce(vd, clone);
+	atomic_dec(&vd->inflight);
 	bio_endio(bio);
 }
 
@@ -113,7 +118,9 @@ static void vcrypt_io_end(struct vcrypt_io *io, bool may_sleep)
 
 	kfree(io->chunks);
 	io->chunks = NULL;
-	atomic_dec(&io->vd->inflight);
+	/* A write sent down stays in flight until it completes. */
+	if (!io->write || io->status)
+		atomic_dec(&io->vd->inflight);
 	if (!io->write) {
 		bio->bi_end_io = io->orig_end_io;
 		bio->bi_private = io->orig_private;
@@ -349,21 +356,39 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	}
 }
 
+static void vcrypt_read_tasklet(struct tasklet_struct *t)
+{
+	vcrypt_convert(container_of(t, struct vcrypt_io, tasklet), true, false);
+}
+
 static void vcrypt_read_endio(struct bio *bio)
 {
 	struct vcrypt_io *io = bio->bi_private;
-	bool here;
+	struct vcrypt_dev *vd = io->vd;
 
 	if (bio->bi_status) {
-		atomic_dec(&io->vd->inflight);
+		atomic_dec(&vd->inflight);
 		bio->bi_end_io = io->orig_end_io;
 		bio->bi_private = io->orig_private;
 		bio_endio(bio);
 		return;
 	}
-	/* Inline unless in hard interrupt context or told otherwise. */
-	here = !(io->vd->opts & VCRYPT_OPT_READ_WORKQUEUE) && vcrypt_may_convert_here();
-	vcrypt_convert(io, here, false);
+	if (vd->opts & VCRYPT_OPT_READ_WORKQUEUE) {
+		vcrypt_convert(io, false, false);
+	} else if (vcrypt_may_convert_here()) {
+		vcrypt_convert(io, true, false);
+	} else if (atomic_read(&vd->inflight) > num_online_cpus()) {
+		/* A deep queue from a hard interrupt: the workers share it. */
+		vcrypt_convert(io, false, false);
+	} else {
+		/*
+		 * A disk's completion interrupt: a workqueue's wakeup would
+		 * cost a small read more than its decryption, so it is done
+		 * right after the interrupt, on this CPU, as dm-crypt does.
+		 */
+		tasklet_setup(&io->tasklet, vcrypt_read_tasklet);
+		tasklet_schedule(&io->tasklet);
+	}
 }
 
 /*

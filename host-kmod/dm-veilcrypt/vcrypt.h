@@ -6,6 +6,7 @@
 #include <linux/bio.h>
 #include <linux/scatterlist.h>
 #include <linux/device-mapper.h>
+#include <linux/interrupt.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
@@ -52,7 +53,7 @@ struct vcrypt_dev {
 	unsigned int iv_offset;		/* of the IV, in a chunk */
 	unsigned int chunk_size;	/* a chunk, its request and IV, aligned */
 	bool async_seen;		/* the cipher once answered -EINPROGRESS */
-	atomic_t inflight;		/* encrypted bios mapped, not yet converted */
+	atomic_t inflight;		/* encrypted bios mapped, not yet completed */
 
 	struct workqueue_struct *wq;	/* unbound: chunks of a deep queue */
 	struct workqueue_struct *cpu_wq;	/* per CPU: a bio spread over CPUs */
@@ -94,6 +95,7 @@ struct vcrypt_io {
 	bool write;
 	void *chunks;			/* more than one chunk: kmalloc'ed */
 	struct work_struct work;	/* the finished write, submitted */
+	struct tasklet_struct tasklet;	/* a read completed in hard interrupt */
 };
 
 /* vcrypt_cipher.c */
