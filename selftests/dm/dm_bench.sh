@@ -2,16 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The dm-veilcrypt benchmark, run in L1 by selftests/bench/dm_veilcrypt.sh
-# (VEIL_BENCH=1 selects it in suite.conf).  fio on a brd ramdisk, direct
-# I/O through libaio, for every combination of read/write, 4 KiB/1 MiB
-# blocks, 1/2 jobs and queue depth 1/32, on: the raw disk; dm-crypt as it
-# comes; dm-crypt with no_read_workqueue and no_write_workqueue; veilcrypt;
-# veilcrypt with split_kib=0 (no bio spread over CPUs).  All
-# aes-xts-plain64, 4096-byte sectors, the same key.  Each run also counts
-# the CPU time of the whole VM (/proc/stat) per byte moved.
-# Prints "@@BENCH <device> <workload> <MB/s> <cpu ns/byte>" lines and
-# "@@BENCHNOTE <text>"; the driver makes the table.  A measurement, not a
-# test: each completed run is an "ok" line.
+# (VEIL_BENCH=1 selects it in suite.conf).  fio, direct I/O through libaio,
+# for every combination of read/write, 4 KiB/1 MiB blocks, 1/2 jobs and
+# queue depth 1/32, on: the raw disk; dm-crypt as it comes; dm-crypt with
+# no_read_workqueue and no_write_workqueue; veilcrypt; veilcrypt with
+# split_kib=0 (no bio spread over CPUs, brd only).  All aes-xts-plain64,
+# 4096-byte sectors, the same key.  Each run also counts the CPU time of
+# the whole VM (/proc/stat) per byte moved.
+#
+# Two lower devices, both in RAM:
+#   brd      completes each bio inside its submission, so a target never
+#            sees more than one bio of a submitter in flight, whatever
+#            fio's queue depth;
+#   null_blk (memory_backed, irqmode=2) completes from a timer interrupt,
+#            as a disk does, so a queue depth reaches the target.
+#
+# Prints "@@BENCH <device>@<lower> <workload> <MB/s> <cpu ns/byte>" lines
+# and "@@BENCHNOTE <text>"; the driver makes one table per lower device.
+# A measurement, not a test: each completed run is an "ok" line.
 set -u
 
 T=0
@@ -34,8 +42,6 @@ printf 'bench' >/tmp/bench.pw
 hexkey=$(od -An -tx1 -v /tmp/bench.key | tr -d ' \n')
 off=8192					# veil-disk's 4 MiB data offset
 sectors=$(( (RAM_MB - 8) * 2048 ))
-crypt="0 $sectors crypt aes-xts-plain64 $hexkey 0 /dev/ram0 $off 2 sector_size:4096 iv_large_sectors"
-crypt_nowq="0 $sectors crypt aes-xts-plain64 $hexkey 0 /dev/ram0 $off 4 sector_size:4096 iv_large_sectors no_read_workqueue no_write_workqueue"
 
 p=/sys/module/dm_crypt/parameters
 if [ -r $p/max_read_size ]; then
@@ -74,10 +80,10 @@ bench_dev() {	# bench_dev LABEL DEVICE
 				for qd in 1 32; do
 					w=$rw-$bs-j$jobs-qd$qd
 					if r=$(run_fio "$2" $rw $bs $jobs $qd); then
-						echo "@@BENCH $1 $w $r"
-						ok "$1 $w: $r"
+						echo "@@BENCH $1@$lower $w $r"
+						ok "$1 on $lower $w: $r"
 					else
-						nok "$1 $w: fio ran"
+						nok "$1 on $lower $w: fio ran"
 					fi
 				done
 			done
@@ -89,25 +95,48 @@ mk() {	# mk NAME TABLE
 	dmsetup create "$1" --table "$2" && dmsetup mknodes "$1"
 }
 
-bench_dev raw /dev/ram0
-if mk dc "$crypt"; then
-	bench_dev dm-crypt /dev/mapper/dc
-	dmsetup remove dc
-fi
-if mk dcnw "$crypt_nowq"; then
-	bench_dev dm-crypt-nowq /dev/mapper/dcnw
-	dmsetup remove dcnw
-fi
-# shellcheck disable=SC2086
-if veil-disk format /dev/ram0 --force --key-file /tmp/bench.pw --volume-key-file /tmp/bench.key \
-	$PB >/dev/null 2>&1 && veil-disk open /dev/ram0 vb --key-file /tmp/bench.pw >/dev/null; then
-	bench_dev veilcrypt /dev/mapper/vb
-	echo 0 >/sys/module/dm_veilcrypt/parameters/split_kib
-	bench_dev veilcrypt-nosplit /dev/mapper/vb
-	echo 128 >/sys/module/dm_veilcrypt/parameters/split_kib
-	veil-disk close vb
+# bench_lower NAME DEVICE [nosplit]: every device on top of DEVICE.
+bench_lower() {
+	local dev=$2 crypt crypt_nowq split
+	lower=$1
+	crypt="0 $sectors crypt aes-xts-plain64 $hexkey 0 $dev $off 2 sector_size:4096 iv_large_sectors"
+	crypt_nowq="0 $sectors crypt aes-xts-plain64 $hexkey 0 $dev $off 4 sector_size:4096 iv_large_sectors no_read_workqueue no_write_workqueue"
+	echo "@@BENCHNOTE $lower: $(cat /sys/block/${dev#/dev/}/queue/max_sectors_kb) KiB at most per bio"
+	bench_dev raw "$dev"
+	if mk dc "$crypt"; then
+		bench_dev dm-crypt /dev/mapper/dc
+		dmsetup remove dc
+	fi
+	if mk dcnw "$crypt_nowq"; then
+		bench_dev dm-crypt-nowq /dev/mapper/dcnw
+		dmsetup remove dcnw
+	fi
+	# shellcheck disable=SC2086
+	if veil-disk format "$dev" --force --key-file /tmp/bench.pw --volume-key-file /tmp/bench.key \
+		$PB >/dev/null 2>&1 && veil-disk open "$dev" vb --key-file /tmp/bench.pw >/dev/null; then
+		bench_dev veilcrypt /dev/mapper/vb
+		if [ "${3:-}" = nosplit ]; then
+			split=$(cat /sys/module/dm_veilcrypt/parameters/split_kib)
+			echo 0 >/sys/module/dm_veilcrypt/parameters/split_kib
+			bench_dev veilcrypt-nosplit /dev/mapper/vb
+			echo "$split" >/sys/module/dm_veilcrypt/parameters/split_kib
+		fi
+		veil-disk close vb
+	else
+		nok "veil-disk formats and opens $dev"
+	fi
+}
+
+bench_lower brd /dev/ram0 nosplit
+rmmod brd
+rmmod null_blk 2>/dev/null
+if insmod /lib/modules/null_blk.ko nr_devices=1 gb=1 bs=4096 memory_backed=1 irqmode=2 \
+		completion_nsec=0 queue_mode=2; then
+	dd if=/dev/zero of=/dev/nullb0 bs=1M count=$RAM_MB 2>/dev/null
+	bench_lower null_blk /dev/nullb0
+	rmmod null_blk
 else
-	nok "veil-disk formats and opens the ramdisk"
+	nok "null_blk loads, memory-backed"
 fi
 # The crypto API's own speed for the same cipher and sector size.
 if insmod "$MOD/vcrypt_speed.ko" alg="xts(aes)" key_size=64 sector_size=4096 \
