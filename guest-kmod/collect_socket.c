@@ -278,17 +278,10 @@ static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 	struct socket *sock = (struct socket *)regs_get_kernel_argument(regs, 0);
 	struct sock *sk = sock ? sock->sk : NULL;
 	struct veil_guest_unix_left *l;
-	bool excluded, privileged = false;
 	struct sock *peer;
+	bool privileged;
 
-	if (!sk || (current->flags & PF_KTHREAD))
-		return 0;
-	rcu_read_lock();
-	excluded = veil_guest_sel_excludes_rcu(current);
-	if (excluded)
-		privileged = veil_guest_sel_privileged_rcu(current);
-	rcu_read_unlock();
-	if (!excluded)
+	if (!sk || !veil_guest_sel_current(&privileged))
 		return 0;
 	peer = unix_peer_get(sk);
 	if (!peer)
@@ -320,14 +313,8 @@ static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe veil_guest_unix_release_kp = {
-	.symbol_name = "unix_release",
-	.pre_handler = veil_guest_unix_release_hit,
-};
-
-VEIL_GUEST_PROBES(veil_guest_unix_probes,
-		  "what an excluded process left in the peer of a UNIX socket it closed is not protected",
-		  &veil_guest_unix_release_kp);
+VEIL_GUEST_PROBE(veil_guest_unix_probes, "unix_release", veil_guest_unix_release_hit,
+		 "what an excluded process left in the peer of a UNIX socket it closed is not protected");
 
 void veil_guest_unix_left_arm(void)
 {

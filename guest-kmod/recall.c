@@ -108,17 +108,10 @@ static int veil_guest_recall_event(struct fsnotify_mark *mark, u32 mask,
 				   struct inode *inode, struct inode *dir,
 				   const struct qstr *name, u32 cookie)
 {
-	bool excluded, privileged = false;
+	bool privileged;
 
-	if (!(mask & FS_CLOSE_WRITE) || !inode || !S_ISFIFO(inode->i_mode) ||
-	    (current->flags & PF_KTHREAD))
-		return 0;
-	rcu_read_lock();
-	excluded = veil_guest_sel_excludes_rcu(current);
-	if (excluded)
-		privileged = veil_guest_sel_privileged_rcu(current);
-	rcu_read_unlock();
-	if (excluded)
+	if ((mask & FS_CLOSE_WRITE) && inode && S_ISFIFO(inode->i_mode) &&
+	    veil_guest_sel_current(&privileged))
 		veil_guest_pipe_left(inode, privileged);
 	return 0;
 }
@@ -327,14 +320,8 @@ static int veil_guest_recall_hit(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe veil_guest_recall_kp = {
-	.symbol_name = "fd_install",
-	.pre_handler = veil_guest_recall_hit,
-};
-
-VEIL_GUEST_PROBES(veil_guest_recall_probes,
-		  "a file or pipe an excluded process closed is not protected",
-		  &veil_guest_recall_kp);
+VEIL_GUEST_PROBE(veil_guest_recall_probes, "fd_install", veil_guest_recall_hit,
+		 "a file or pipe an excluded process closed is not protected");
 
 /* At an exclusion: from now on, files are remembered. */
 void veil_guest_recall_arm(void)

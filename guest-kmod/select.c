@@ -449,6 +449,26 @@ bool veil_guest_sel_excludes_rcu(struct task_struct *tsk)
 	return veil_guest_sel_names_rcu(tsk, false);
 }
 
+/*
+ * For a hook in the current task's context that cannot sleep: whether its
+ * process is excluded, and if so whether by an entry made with
+ * CAP_SYS_ADMIN (*@privileged).
+ */
+bool veil_guest_sel_current(bool *privileged)
+{
+	bool excluded;
+
+	*privileged = false;
+	if (current->flags & PF_KTHREAD)
+		return false;
+	rcu_read_lock();
+	excluded = veil_guest_sel_names_rcu(current, false);
+	if (excluded)
+		*privileged = veil_guest_sel_names_rcu(current, true);
+	rcu_read_unlock();
+	return excluded;
+}
+
 static int veil_guest_sel_tasks_locked(struct veil_guest_sel *only,
 				       struct task_struct ***out)
 {

@@ -210,6 +210,7 @@ int veil_guest_sel_tasks(struct veil_guest_sel *sel, struct task_struct ***tasks
 void veil_guest_put_tasks(struct task_struct **tasks, int nr);
 bool veil_guest_sel_privileged(struct task_struct *p);
 bool veil_guest_sel_privileged_rcu(struct task_struct *tsk);
+bool veil_guest_sel_current(bool *privileged);
 bool veil_guest_sel_excludes_rcu(struct task_struct *tsk);
 int veil_guest_add_mm_sharers(struct task_struct ***tasks, int nr);
 struct task_struct *veil_guest_live_thread(struct task_struct *p);
@@ -382,6 +383,13 @@ struct veil_guest_probes {
 		.kps = name##_kps, .nr = ARRAY_SIZE(name##_kps),	\
 		.lost = what,						\
 	}
+
+/* A set of one: the kprobe on @symbol that calls @handler first. */
+#define VEIL_GUEST_PROBE(name, symbol, handler, what)			\
+	static struct kprobe name##_kp = {				\
+		.symbol_name = symbol, .pre_handler = handler,		\
+	};								\
+	VEIL_GUEST_PROBES(name, what, &name##_kp)
 
 void veil_guest_probes_arm(struct veil_guest_probes *p);
 void veil_guest_probes_disarm(struct veil_guest_probes *p);

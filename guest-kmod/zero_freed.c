@@ -403,14 +403,8 @@ static int veil_guest_lazyfree_hit(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe veil_guest_lazyfree_kp = {
-	.symbol_name = VEIL_GUEST_LAZYFREE_FN,
-	.pre_handler = veil_guest_lazyfree_hit,
-};
-
-VEIL_GUEST_PROBES(veil_guest_lazyfree_probes,
-		  "memory excluded processes give back with MADV_FREE is not zeroed",
-		  &veil_guest_lazyfree_kp);
+VEIL_GUEST_PROBE(veil_guest_lazyfree_probes, VEIL_GUEST_LAZYFREE_FN, veil_guest_lazyfree_hit,
+		 "memory excluded processes give back with MADV_FREE is not zeroed");
 
 /* At the first exclusion: watch MADV_FREE from then on. */
 void veil_guest_zero_arm(void)
