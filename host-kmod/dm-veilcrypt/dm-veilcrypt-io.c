@@ -356,9 +356,48 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	}
 }
 
-static void vcrypt_read_tasklet(struct tasklet_struct *t)
+/*
+ * Reads completed in a hard interrupt, decrypted right after it on the
+ * same CPU: a list and a tasklet per CPU, for the module's life (a
+ * tasklet in the per-bio data would be touched by the tasklet core after
+ * its callback has completed the bio).
+ */
+struct vcrypt_irq_reads {
+	struct llist_head list;
+	struct tasklet_struct tasklet;
+};
+
+static DEFINE_PER_CPU(struct vcrypt_irq_reads, vcrypt_irq_reads);
+
+static void vcrypt_irq_reads_run(struct tasklet_struct *t)
 {
-	vcrypt_convert(container_of(t, struct vcrypt_io, tasklet), true, false);
+	struct vcrypt_irq_reads *r = container_of(t, struct vcrypt_irq_reads, tasklet);
+	struct llist_node *first = llist_reverse_order(llist_del_all(&r->list));
+	struct vcrypt_io *io, *next;
+
+	llist_for_each_entry_safe(io, next, first, irq_node)
+		vcrypt_convert(io, true, false);
+}
+
+void vcrypt_io_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct vcrypt_irq_reads *r = per_cpu_ptr(&vcrypt_irq_reads, cpu);
+
+		init_llist_head(&r->list);
+		tasklet_setup(&r->tasklet, vcrypt_irq_reads_run);
+	}
+}
+
+/* Every target is gone: no read is on the lists any more. */
+void vcrypt_io_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		tasklet_kill(&per_cpu_ptr(&vcrypt_irq_reads, cpu)->tasklet);
 }
 
 static void vcrypt_read_endio(struct bio *bio)
@@ -386,8 +425,10 @@ static void vcrypt_read_endio(struct bio *bio)
 		 * cost a small read more than its decryption, so it is done
 		 * right after the interrupt, on this CPU, as dm-crypt does.
 		 */
-		tasklet_setup(&io->tasklet, vcrypt_read_tasklet);
-		tasklet_schedule(&io->tasklet);
+		struct vcrypt_irq_reads *r = this_cpu_ptr(&vcrypt_irq_reads);
+
+		llist_add(&io->irq_node, &r->list);
+		tasklet_schedule(&r->tasklet);
 	}
 }
 

@@ -538,8 +538,10 @@ static int __init vcrypt_init(void)
 	r = vcrypt_cipher_init();
 	if (r)
 		return r;
+	vcrypt_io_init();
 	r = dm_register_target(&vcrypt_target);
 	if (r) {
+		vcrypt_io_exit();
 		vcrypt_cipher_exit();
 		DMERR("register failed %d", r);
 	}
@@ -549,6 +551,7 @@ static int __init vcrypt_init(void)
 static void __exit vcrypt_exit(void)
 {
 	dm_unregister_target(&vcrypt_target);
+	vcrypt_io_exit();
 	vcrypt_cipher_exit();
 }
 

@@ -7,6 +7,7 @@
 #include <linux/scatterlist.h>
 #include <linux/device-mapper.h>
 #include <linux/interrupt.h>
+#include <linux/llist.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
@@ -95,7 +96,7 @@ struct vcrypt_io {
 	bool write;
 	void *chunks;			/* more than one chunk: kmalloc'ed */
 	struct work_struct work;	/* the finished write, submitted */
-	struct tasklet_struct tasklet;	/* a read completed in hard interrupt */
+	struct llist_node irq_node;	/* a read completed in hard interrupt */
 };
 
 /* vcrypt_cipher.c */
@@ -119,6 +120,8 @@ extern unsigned int vcrypt_header_timeout_ms;
 
 /* dm-veilcrypt-io.c */
 int vcrypt_map(struct dm_target *ti, struct bio *bio);
+void vcrypt_io_init(void);
+void vcrypt_io_exit(void);
 extern unsigned int vcrypt_split_kib;
 
 #endif /* _VCRYPT_H */
