@@ -12,7 +12,8 @@
 #     and a device in use without --force (and wipes them with it); a
 #     second open of an image is refused; close and status touch only
 #     veilcrypt devices; resize, header-backup and header-restore;
-#   * fio with several jobs verifies what it wrote, writes larger than
+#   * fio with several jobs verifies what it wrote (on a loop device, and
+#     on null_blk, which completes from an interrupt), writes larger than
 #     1 MiB go through, misaligned O_DIRECT on a 4 KiB image is refused;
 #   * benchmark lists the ciphers.
 # Prints TAP.
@@ -375,6 +376,32 @@ else
 	ok "O_DIRECT reads at a 512-byte offset on a 4 KiB image are refused"
 fi
 veil-disk close vd0
+
+# A disk that completes from an interrupt (null_blk's timer): small reads
+# are decrypted in dm-veilcrypt's tasklet after it, large ones spread.
+rmmod null_blk 2>/dev/null
+if insmod /lib/modules/null_blk.ko nr_devices=1 gb=1 bs=4096 memory_backed=1 \
+		irqmode=2 completion_nsec=0 queue_mode=2 &&
+	veil-disk format /dev/nullb0 --key-file old.key $PB >/dev/null &&
+	veil-disk open /dev/nullb0 vn0 --key-file old.key >/dev/null; then
+	# One at a time (the tasklet), then a queue deeper than the CPUs.
+	for d in "1 1" "8 2"; do
+		set -- $d
+		if fio --name=irq --filename=/dev/mapper/vn0 --direct=1 --ioengine=libaio \
+			--rw=randwrite --bsrange=4k-1m --iodepth=$1 --numjobs=$2 --size=8m \
+			--offset_increment=8m --verify=crc32c --verify_fatal=1 \
+			--do_verify=1 >fio-irq.log 2>&1; then
+			ok "fio on a disk completing from an interrupt, depth $1, $2 jobs: verified"
+		else
+			nok "fio on a disk completing from an interrupt, depth $1, $2 jobs: verified"
+			sed 's/^/# /' fio-irq.log | tail -n 20
+		fi
+	done
+	veil-disk close vn0
+else
+	nok "veil-disk formats and opens a null_blk disk"
+fi
+rmmod null_blk 2>/dev/null
 
 # ---- benchmark -------------------------------------------------------------
 section "benchmark"
