@@ -259,7 +259,6 @@ static bool veil_guest_pipe_has_left(struct pipe_inode_info *pipe)
 static bool veil_guest_left_purge_inode(struct inode *inode, struct veil_guest_purged *p)
 {
 	struct pipe_inode_info *pipe;
-	unsigned int mask;
 	bool done = true;
 
 	spin_lock(&inode->i_lock);
@@ -267,15 +266,8 @@ static bool veil_guest_left_purge_inode(struct inode *inode, struct veil_guest_p
 	if (pipe && !mutex_trylock(&pipe->mutex)) {
 		done = false;
 	} else if (pipe) {
-		if (veil_guest_pipe_has_left(pipe)) {
-			p->pipes++;
-			mask = pipe->ring_size - 1;
-			while (pipe->tail != pipe->head) {
-				pipe_buf_release(pipe, &pipe->bufs[pipe->tail & mask]);
-				pipe->tail++;
-			}
-			wake_up_interruptible_all(&pipe->wr_wait);
-		}
+		if (veil_guest_pipe_has_left(pipe))
+			veil_guest_pipe_empty(pipe, p);
 		mutex_unlock(&pipe->mutex);
 	}
 	spin_unlock(&inode->i_lock);

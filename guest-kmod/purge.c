@@ -20,25 +20,29 @@
 
 #include "veil_guest.h"
 
+/* Drops every buffer of @pipe, whose lock the caller holds; counts it. */
+void veil_guest_pipe_empty(struct pipe_inode_info *pipe, struct veil_guest_purged *p)
+{
+	unsigned int mask = pipe->ring_size - 1;
+
+	if (pipe->tail != pipe->head)
+		p->pipes++;
+	while (pipe->tail != pipe->head) {
+		pipe_buf_release(pipe, &pipe->bufs[pipe->tail & mask]);
+		pipe->tail++;
+	}
+	wake_up_interruptible_all(&pipe->wr_wait);
+}
+
 static void veil_guest_purge_pipe(struct file *file, struct veil_guest_purged *p)
 {
 	struct pipe_inode_info *pipe = file->private_data;
-	unsigned int mask;
 
 	if (!pipe || file_inode(file)->i_pipe != pipe)
 		return;
 	pipe_lock(pipe);
-	mask = pipe->ring_size - 1;
-	if (pipe->tail != pipe->head)
-		p->pipes++;
-	while (pipe->tail != pipe->head) {
-		struct pipe_buffer *buf = &pipe->bufs[pipe->tail & mask];
-
-		pipe_buf_release(pipe, buf);
-		pipe->tail++;
-	}
+	veil_guest_pipe_empty(pipe, p);
 	pipe_unlock(pipe);
-	wake_up_interruptible_all(&pipe->wr_wait);
 }
 
 /* The buffers @sk sent that wait in @peer's receive queue. */

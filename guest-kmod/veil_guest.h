@@ -414,6 +414,8 @@ struct veil_guest_purged {
 };
 
 void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
+struct pipe_inode_info;
+void veil_guest_pipe_empty(struct pipe_inode_info *pipe, struct veil_guest_purged *p);
 
 /* What excluded processes left unread in pipes they closed (collect_pipe.c). */
 void veil_guest_pipe_left(struct inode *inode, bool privileged);
