@@ -273,7 +273,7 @@ int veil_guest_collect_all(struct task_struct **tasks, int nr,
 	if (!err)
 		err = veil_guest_collect_pipe_left(c);
 	if (!err)
-		err = veil_guest_collect_unix_left(c);
+		err = veil_guest_collect_sock_left(c);
 	if (!err && READ_ONCE(dontdump))
 		err = veil_guest_collect_dontdump(c);
 	if (!err)

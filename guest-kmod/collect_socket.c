@@ -173,6 +173,13 @@ static void veil_guest_collect_embryos(struct sock *sk, struct veil_guest_collec
 	kvfree(socks);
 }
 
+/* An Internet TCP socket (not MPTCP's, not a raw one). */
+bool veil_guest_sock_is_tcp(const struct sock *sk)
+{
+	return sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
+	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6);
+}
+
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 {
 	struct socket *sock = sock_from_file(file);
@@ -182,8 +189,7 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 	if (!sock || !sock->sk || !veil_guest_collect_once(c, sock->sk))
 		return;
 	sk = sock->sk;
-	tcp = sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
-	      (sk->sk_family == AF_INET || sk->sk_family == AF_INET6);
+	tcp = veil_guest_sock_is_tcp(sk);
 	lock_sock(sk);
 	veil_guest_collect_queue(&sk->sk_receive_queue, NULL, true, c);
 	veil_guest_collect_queue(&sk->sk_write_queue, NULL, !tcp, c);
@@ -213,37 +219,43 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 }
 
 /*
- * What an excluded process sent on a connected UNIX socket and left in its
- * peer's receive queue when it closed the socket (or exited): the buffers
- * stay there for a reader outside the set, each still naming the closed
- * socket as its sender, with no descriptor of an excluded process leading
- * to them.  A kprobe on unix_release(), in the closer's context before the
- * socket lets go of its peer, notes the pair (both held) when the closer
- * is excluded and some of its buffers are queued.  Each collection takes
- * those still queued, as for an open socket, and forgets the pair once
- * none is left; a restore takes them back from the peer (purge.c).  At
- * most unix_left_max pairs are noted, half of them at most for
- * unprivileged exclusions; a privileged exclusion's pair beyond it fails
- * every PREPARE while something is excluded.
+ * What an excluded process left in a socket it closed (or that its exit
+ * closed), with no descriptor of an excluded process leading there any
+ * more:
+ *  - a connected UNIX socket: what it sent and its peer has not read
+ *    stays in the peer's receive queue, each buffer still naming the
+ *    closed socket as its sender.  A kprobe on unix_release(), in the
+ *    closer's context before the socket lets go of its peer, notes the
+ *    pair (both held) when some of its buffers are queued there.
+ *  - a TCP connection: the socket lives on, orphaned, until what it was
+ *    sent has been sent and acknowledged (or the connection fails), in
+ *    its write and retransmit queues.  A kprobe on tcp_close(), at its
+ *    start, notes the socket (held) when either queue holds data.
+ * Each collection takes what is still queued, as for an open socket, and
+ * forgets a socket once nothing is left; a restore takes it back from the
+ * peer, or aborts the connection (purge.c).  At most socket_left_max
+ * sockets are noted, half of them at most for unprivileged exclusions; a
+ * privileged exclusion's socket beyond it fails every PREPARE while
+ * something is excluded.
  */
-static unsigned int unix_left_max = 4096;
-module_param(unix_left_max, uint, 0644);
-MODULE_PARM_DESC(unix_left_max,
-		 "Most UNIX sockets excluded processes closed with data left in their peer that are noted until it is read, half of them at most for unprivileged exclusions; a privileged exclusion's socket beyond it fails PREPARE (default 4096)");
+static unsigned int socket_left_max = 4096;
+module_param(socket_left_max, uint, 0644);
+MODULE_PARM_DESC(socket_left_max,
+		 "Most UNIX and TCP sockets excluded processes closed with data left in them that are noted until it is read or acknowledged, half of them at most for unprivileged exclusions; a privileged exclusion's socket beyond it fails PREPARE (default 4096)");
 
-struct veil_guest_unix_left {
+struct veil_guest_sock_left {
 	struct list_head node;
-	struct sock *sk;	/* the closed socket, which its buffers name */
-	struct sock *peer;
+	struct sock *sk;	/* the closed socket (UNIX: its buffers name it) */
+	struct sock *peer;	/* UNIX: where they wait; TCP: NULL */
 	bool privileged;
 };
 
-/* The probe adds under the spinlock; the rest runs under the mutex too. */
-static LIST_HEAD(veil_guest_unix_lefts);
-static DEFINE_SPINLOCK(veil_guest_unix_lefts_lock);
-static DEFINE_MUTEX(veil_guest_unix_lefts_mutex);
-static unsigned int veil_guest_unix_lefts_nr[2];
-static bool veil_guest_unix_lefts_missed;
+/* The probes add under the spinlock; the rest runs under the mutex too. */
+static LIST_HEAD(veil_guest_sock_lefts);
+static DEFINE_SPINLOCK(veil_guest_sock_lefts_lock);
+static DEFINE_MUTEX(veil_guest_sock_lefts_mutex);
+static unsigned int veil_guest_sock_lefts_nr[2];
+static bool veil_guest_sock_lefts_missed;
 
 /* Whether @peer's receive queue holds a buffer @sk sent. */
 static bool veil_guest_unix_sent(struct sock *peer, struct sock *sk)
@@ -264,12 +276,43 @@ static bool veil_guest_unix_sent(struct sock *peer, struct sock *sk)
 	return sent;
 }
 
-static bool veil_guest_unix_left_room(bool privileged)
+static bool veil_guest_sock_left_room(bool privileged)
 {
-	unsigned int max = READ_ONCE(unix_left_max);
-	unsigned int *nr = veil_guest_unix_lefts_nr;
+	unsigned int max = READ_ONCE(socket_left_max);
+	unsigned int *nr = veil_guest_sock_lefts_nr;
 
 	return nr[0] + nr[1] < max && (privileged || nr[0] < max / 2);
+}
+
+/*
+ * Notes @sk (and @peer, whose reference it takes over) closed by an
+ * excluded process; in a kprobe handler, so nothing sleeps.
+ */
+static void veil_guest_sock_left_note(struct sock *sk, struct sock *peer, bool privileged)
+{
+	struct veil_guest_sock_left *l;
+
+	l = kmalloc(sizeof(*l), GFP_ATOMIC | __GFP_NOWARN);
+	spin_lock(&veil_guest_sock_lefts_lock);
+	if (!l || !veil_guest_sock_left_room(privileged)) {
+		if (privileged)
+			WRITE_ONCE(veil_guest_sock_lefts_missed, true);
+		spin_unlock(&veil_guest_sock_lefts_lock);
+		kfree(l);
+		if (peer)
+			sock_put(peer);
+		pr_warn_ratelimited("an excluded process closed a socket with data left in it, which is not noted (socket_left_max=%u)%s\n",
+				    READ_ONCE(socket_left_max),
+				    privileged ? ": no checkpoint until nothing is excluded" : "");
+		return;
+	}
+	sock_hold(sk);
+	l->sk = sk;
+	l->peer = peer;
+	l->privileged = privileged;
+	veil_guest_sock_lefts_nr[privileged]++;
+	list_add_tail(&l->node, &veil_guest_sock_lefts);
+	spin_unlock(&veil_guest_sock_lefts_lock);
 }
 
 /* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
@@ -277,7 +320,6 @@ static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct socket *sock = (struct socket *)regs_get_kernel_argument(regs, 0);
 	struct sock *sk = sock ? sock->sk : NULL;
-	struct veil_guest_unix_left *l;
 	struct sock *peer;
 	bool privileged;
 
@@ -290,116 +332,154 @@ static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 		sock_put(peer);
 		return 0;
 	}
-	l = kmalloc(sizeof(*l), GFP_ATOMIC | __GFP_NOWARN);
-	spin_lock(&veil_guest_unix_lefts_lock);
-	if (!l || !veil_guest_unix_left_room(privileged)) {
-		if (privileged)
-			WRITE_ONCE(veil_guest_unix_lefts_missed, true);
-		spin_unlock(&veil_guest_unix_lefts_lock);
-		kfree(l);
-		sock_put(peer);
-		pr_warn_ratelimited("an excluded process closed a UNIX socket with data left in its peer, which is not noted (unix_left_max=%u)%s\n",
-				    READ_ONCE(unix_left_max),
-				    privileged ? ": no checkpoint until nothing is excluded" : "");
-		return 0;
-	}
-	sock_hold(sk);
-	l->sk = sk;
-	l->peer = peer;
-	l->privileged = privileged;
-	veil_guest_unix_lefts_nr[privileged]++;
-	list_add_tail(&l->node, &veil_guest_unix_lefts);
-	spin_unlock(&veil_guest_unix_lefts_lock);
+	veil_guest_sock_left_note(sk, peer, privileged);
 	return 0;
 }
 
-VEIL_GUEST_PROBE(veil_guest_unix_probes, "unix_release", veil_guest_unix_release_hit,
-		 "what an excluded process left in the peer of a UNIX socket it closed is not protected");
-
-void veil_guest_unix_left_arm(void)
+/* Whether the TCP socket @sk holds data not sent or not acknowledged yet. */
+static bool veil_guest_tcp_unsent(struct sock *sk)
 {
-	veil_guest_probes_arm(&veil_guest_unix_probes);
+	return !tcp_write_queue_empty(sk) || !tcp_rtx_queue_empty(sk);
 }
 
-static void veil_guest_unix_left_del(struct veil_guest_unix_left *l)
+/* tcp_close(sk, timeout): the socket's last descriptor goes, in the closer's context. */
+static int veil_guest_tcp_close_hit(struct kprobe *kp, struct pt_regs *regs)
 {
-	spin_lock(&veil_guest_unix_lefts_lock);
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	bool privileged;
+
+	if (!sk || !veil_guest_sock_is_tcp(sk) || !veil_guest_tcp_unsent(sk) ||
+	    !veil_guest_sel_current(&privileged))
+		return 0;
+	veil_guest_sock_left_note(sk, NULL, privileged);
+	return 0;
+}
+
+static struct kprobe veil_guest_unix_release_kp = {
+	.symbol_name = "unix_release", .pre_handler = veil_guest_unix_release_hit,
+};
+
+static struct kprobe veil_guest_tcp_close_kp = {
+	.symbol_name = "tcp_close", .pre_handler = veil_guest_tcp_close_hit,
+};
+
+VEIL_GUEST_PROBES(veil_guest_sock_left_probes,
+		  "what an excluded process left in a UNIX or TCP socket it closed is not protected",
+		  &veil_guest_unix_release_kp, &veil_guest_tcp_close_kp);
+
+void veil_guest_sock_left_arm(void)
+{
+	veil_guest_probes_arm(&veil_guest_sock_left_probes);
+}
+
+static void veil_guest_sock_left_del(struct veil_guest_sock_left *l)
+{
+	spin_lock(&veil_guest_sock_lefts_lock);
 	list_del(&l->node);
-	veil_guest_unix_lefts_nr[l->privileged]--;
-	spin_unlock(&veil_guest_unix_lefts_lock);
-	sock_put(l->peer);
+	veil_guest_sock_lefts_nr[l->privileged]--;
+	spin_unlock(&veil_guest_sock_lefts_lock);
+	if (l->peer)
+		sock_put(l->peer);
 	sock_put(l->sk);
 	kfree(l);
 }
 
 /*
- * The next pair after @prev (NULL: the first), under the mutex: the probe
- * only adds at the tail, and only the mutex's holders delete.
+ * The next socket after @prev (NULL: the first), under the mutex: the
+ * probes only add at the tail, and only the mutex's holders delete.
  */
-static struct veil_guest_unix_left *veil_guest_unix_left_next(struct veil_guest_unix_left *prev)
+static struct veil_guest_sock_left *veil_guest_sock_left_next(struct veil_guest_sock_left *prev)
 {
-	struct list_head *pos = prev ? &prev->node : &veil_guest_unix_lefts;
-	struct veil_guest_unix_left *l = NULL;
+	struct list_head *pos = prev ? &prev->node : &veil_guest_sock_lefts;
+	struct veil_guest_sock_left *l = NULL;
 
-	lockdep_assert_held(&veil_guest_unix_lefts_mutex);
-	spin_lock(&veil_guest_unix_lefts_lock);
-	if (pos->next != &veil_guest_unix_lefts)
-		l = list_entry(pos->next, struct veil_guest_unix_left, node);
-	spin_unlock(&veil_guest_unix_lefts_lock);
+	lockdep_assert_held(&veil_guest_sock_lefts_mutex);
+	spin_lock(&veil_guest_sock_lefts_lock);
+	if (pos->next != &veil_guest_sock_lefts)
+		l = list_entry(pos->next, struct veil_guest_sock_left, node);
+	spin_unlock(&veil_guest_sock_lefts_lock);
 	return l;
 }
 
 /*
- * Every collection: the buffers closed sockets left in their peers and
- * still queued.  -ENOSPC when a privileged exclusion's socket was not
- * noted.
+ * What an orphaned TCP socket still holds of its data; false once it has
+ * none (all acknowledged, or the connection is closed and purged).
  */
-int veil_guest_collect_unix_left(struct veil_guest_collect *c)
+static bool veil_guest_collect_tcp_left(struct sock *sk, struct veil_guest_collect *c)
 {
-	struct veil_guest_unix_left *l, *next;
+	bool left;
+
+	lock_sock(sk);
+	left = sk->sk_state != TCP_CLOSE && veil_guest_tcp_unsent(sk);
+	if (left) {
+		veil_guest_collect_queue(&sk->sk_write_queue, NULL, false, c);
+		veil_guest_collect_rbtree(&sk->tcp_rtx_queue, false, c);
+	}
+	release_sock(sk);
+	return left;
+}
+
+/*
+ * Every collection: what closed sockets still hold.  -ENOSPC when a
+ * privileged exclusion's socket was not noted.
+ */
+int veil_guest_collect_sock_left(struct veil_guest_collect *c)
+{
+	struct veil_guest_sock_left *l, *next;
 	int err = 0;
 
-	mutex_lock(&veil_guest_unix_lefts_mutex);
-	if (READ_ONCE(veil_guest_unix_lefts_missed)) {
-		pr_warn_ratelimited("prepare: UNIX sockets excluded processes closed were not all noted (unix_left_max): no checkpoint\n");
+	mutex_lock(&veil_guest_sock_lefts_mutex);
+	if (READ_ONCE(veil_guest_sock_lefts_missed)) {
+		pr_warn_ratelimited("prepare: sockets excluded processes closed were not all noted (socket_left_max): no checkpoint\n");
 		err = -ENOSPC;
 	}
-	for (l = err ? NULL : veil_guest_unix_left_next(NULL); l; l = next) {
-		next = veil_guest_unix_left_next(l);
-		if (!veil_guest_unix_sent(l->peer, l->sk))
-			veil_guest_unix_left_del(l);
-		else
+	for (l = err ? NULL : veil_guest_sock_left_next(NULL); l; l = next) {
+		next = veil_guest_sock_left_next(l);
+		if (!l->peer) {
+			if (!veil_guest_collect_tcp_left(l->sk, c))
+				veil_guest_sock_left_del(l);
+		} else if (!veil_guest_unix_sent(l->peer, l->sk)) {
+			veil_guest_sock_left_del(l);
+		} else {
 			veil_guest_collect_queue(&l->peer->sk_receive_queue, l->sk, true, c);
+		}
 	}
-	mutex_unlock(&veil_guest_unix_lefts_mutex);
+	mutex_unlock(&veil_guest_sock_lefts_mutex);
 	return err;
 }
 
-/* After a restore: what they left is taken back from the peers. */
-void veil_guest_unix_left_purge(struct veil_guest_purged *p)
+/*
+ * After a restore: what they left is taken back from the UNIX peers, and
+ * the orphaned TCP connections are aborted before they send it.
+ */
+void veil_guest_sock_left_purge(struct veil_guest_purged *p)
 {
-	struct veil_guest_unix_left *l;
+	struct veil_guest_sock_left *l;
 
-	mutex_lock(&veil_guest_unix_lefts_mutex);
-	for (l = veil_guest_unix_left_next(NULL); l; l = veil_guest_unix_left_next(l))
-		veil_guest_purge_unix_from(l->peer, l->sk, p);
-	mutex_unlock(&veil_guest_unix_lefts_mutex);
+	mutex_lock(&veil_guest_sock_lefts_mutex);
+	for (l = veil_guest_sock_left_next(NULL); l; l = veil_guest_sock_left_next(l)) {
+		if (l->peer)
+			veil_guest_purge_unix_from(l->peer, l->sk, p);
+		else
+			veil_guest_purge_tcp(l->sk, p);
+	}
+	mutex_unlock(&veil_guest_sock_lefts_mutex);
 }
 
 /* Nothing is excluded any more (or the module goes). */
-void veil_guest_unix_left_forget(void)
+void veil_guest_sock_left_forget(void)
 {
-	struct veil_guest_unix_left *l;
+	struct veil_guest_sock_left *l;
 
-	mutex_lock(&veil_guest_unix_lefts_mutex);
-	while ((l = veil_guest_unix_left_next(NULL)))
-		veil_guest_unix_left_del(l);
-	WRITE_ONCE(veil_guest_unix_lefts_missed, false);
-	mutex_unlock(&veil_guest_unix_lefts_mutex);
+	mutex_lock(&veil_guest_sock_lefts_mutex);
+	while ((l = veil_guest_sock_left_next(NULL)))
+		veil_guest_sock_left_del(l);
+	WRITE_ONCE(veil_guest_sock_lefts_missed, false);
+	mutex_unlock(&veil_guest_sock_lefts_mutex);
 }
 
-void veil_guest_unix_left_exit(void)
+void veil_guest_sock_left_exit(void)
 {
-	veil_guest_probes_disarm(&veil_guest_unix_probes);
-	veil_guest_unix_left_forget();
+	veil_guest_probes_disarm(&veil_guest_sock_left_probes);
+	veil_guest_sock_left_forget();
 }

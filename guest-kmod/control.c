@@ -523,7 +523,7 @@ static void veil_guest_restore(void)
 	}
 	veil_guest_put_tasks(tasks, nr);
 	veil_guest_pipe_left_purge(&purged);
-	veil_guest_unix_left_purge(&purged);
+	veil_guest_sock_left_purge(&purged);
 	if (killed)
 		flags |= VEIL_RESTORED_KILLED;
 	if (veil_guest_clients_event(VEIL_GUEST_EV_RESTORED, 0))

@@ -83,6 +83,16 @@ static void veil_guest_purge_unix_peer(struct sock *sk, struct veil_guest_purged
 	}
 }
 
+/*
+ * tcp_abort(): RST for a connection, queues purged, listen stopped; an
+ * orphaned socket (its process closed it) is destroyed as well.
+ */
+void veil_guest_purge_tcp(struct sock *sk, struct veil_guest_purged *p)
+{
+	if (sk->sk_prot->diag_destroy && !sk->sk_prot->diag_destroy(sk, ECONNABORTED))
+		p->tcp++;
+}
+
 static void veil_guest_purge_socket(struct file *file, struct veil_guest_purged *p)
 {
 	struct socket *sock = sock_from_file(file);
@@ -91,15 +101,10 @@ static void veil_guest_purge_socket(struct file *file, struct veil_guest_purged 
 	if (!sock || !sock->sk)
 		return;
 	sk = sock->sk;
-	if (sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
-	    (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
-	    sk->sk_prot->diag_destroy) {
-		/* tcp_abort(): RST for a connection, queues purged, listen stopped. */
-		sk->sk_prot->diag_destroy(sk, ECONNABORTED);
-		p->tcp++;
-	} else if (sk->sk_family == AF_UNIX) {
+	if (veil_guest_sock_is_tcp(sk))
+		veil_guest_purge_tcp(sk, p);
+	else if (sk->sk_family == AF_UNIX)
 		veil_guest_purge_unix_peer(sk, p);
-	}
 }
 
 static void veil_guest_purge_file(struct file *file, void *arg)

@@ -315,7 +315,7 @@ out:
 		veil_guest_recall_arm();
 		veil_guest_sysvmsg_arm();
 		veil_guest_zero_arm();
-		veil_guest_unix_left_arm();
+		veil_guest_sock_left_arm();
 	}
 	for (i = 0; i < nr; i++)
 		veil_guest_recall_task(tasks[i], privileged);
@@ -348,7 +348,7 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 		veil_guest_recall_forget();
 		veil_guest_sysvmsg_forget();
 		veil_guest_pipe_left_forget();
-		veil_guest_unix_left_forget();
+		veil_guest_sock_left_forget();
 	}
 	return err;
 }
@@ -374,7 +374,7 @@ void veil_guest_sel_clear(void)
 	veil_guest_recall_forget();
 	veil_guest_sysvmsg_forget();
 	veil_guest_pipe_left_forget();
-	veil_guest_unix_left_forget();
+	veil_guest_sock_left_forget();
 	/* The entries are freed before the module can go. */
 	rcu_barrier();
 }

@@ -423,13 +423,15 @@ int veil_guest_collect_pipe_left(struct veil_guest_collect *c);
 void veil_guest_pipe_left_forget(void);
 void veil_guest_pipe_left_purge(struct veil_guest_purged *p);
 /* ... and in the peers of UNIX sockets they closed (collect_socket.c). */
-void veil_guest_unix_left_arm(void);
-int veil_guest_collect_unix_left(struct veil_guest_collect *c);
-void veil_guest_unix_left_forget(void);
-void veil_guest_unix_left_purge(struct veil_guest_purged *p);
-void veil_guest_unix_left_exit(void);
+void veil_guest_sock_left_arm(void);
+int veil_guest_collect_sock_left(struct veil_guest_collect *c);
+void veil_guest_sock_left_forget(void);
+void veil_guest_sock_left_purge(struct veil_guest_purged *p);
+void veil_guest_sock_left_exit(void);
 void veil_guest_purge_unix_from(struct sock *peer, struct sock *sk,
 				struct veil_guest_purged *p);
+void veil_guest_purge_tcp(struct sock *sk, struct veil_guest_purged *p);
+bool veil_guest_sock_is_tcp(const struct sock *sk);
 
 /* TCP data held back until a restore is handled (netguard.c). */
 int veil_guest_netguard_start(void);

@@ -311,7 +311,7 @@ static void __exit veil_guest_exit(void)
 	veil_guest_netguard_stop();
 	/* No message may withdraw a set once the control page is gone. */
 	veil_guest_sysvmsg_exit();
-	veil_guest_unix_left_exit();
+	veil_guest_sock_left_exit();
 	veil_guest_control_stop();
 	veil_guest_zero_untrack_all();
 	veil_guest_sel_clear();

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include "kselftest_harness.h"
@@ -514,6 +515,87 @@ TEST_F(complete, restore_takes_back_what_a_closed_unix_socket_left)
 
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	expect_left_taken_back(_metadata, self->fd, &self->pid, sv);
+}
+
+/*
+ * Restore: a TCP connection the killed process closed with data still to
+ * send (its peer's window is closed) is aborted, not left to send what is
+ * zeros after a real restore: the peer gets what it had, then a reset.
+ */
+TEST_F(complete, restore_aborts_a_tcp_connection_the_killed_process_closed)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 5 };
+	socklen_t len = sizeof(sin);
+	int lsn, cl, conn, go[2], ready[2], small = 1, inq, n, got, err;
+	struct veil_guest_status st;
+	char buf[65536];
+
+	lsn = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, lsn);
+	ASSERT_EQ(0, setsockopt(lsn, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(lsn, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(lsn, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, listen(lsn, 1));
+	cl = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, cl);
+	ASSERT_EQ(0, connect(cl, (struct sockaddr *)&sin, sizeof(sin)));
+	conn = accept(lsn, NULL, NULL);
+	ASSERT_LE(0, conn);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+
+	self->pid = fork();
+	ASSERT_LE(0, self->pid);
+	if (!self->pid) {
+		close(conn);
+		memset(buf, 0x5a, sizeof(buf));
+		if (read(go[0], buf, 1) != 1 || fcntl(cl, F_SETFL, O_NONBLOCK))
+			_exit(2);
+		while (send(cl, buf, sizeof(buf), 0) > 0)	/* until it is full */
+			;
+		if (close(cl) || write(ready[1], "r", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(cl);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, 0));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(1, read(ready[0], buf, 1));
+
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error);
+	ASSERT_EQ(0, ioctl(conn, SIOCINQ, &inq));
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_EQ(self->pid, waitpid(self->pid, NULL, 0));
+	self->pid = 0;
+
+	/* What it had queued, then a reset; nothing more within 5 s. */
+	ASSERT_EQ(0, setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	got = 0;
+	err = 0;
+	for (;;) {
+		n = recv(conn, buf, sizeof(buf), 0);
+		if (n <= 0) {
+			err = n ? errno : 0;
+			break;
+		}
+		got += n;
+	}
+	EXPECT_EQ(inq, got) TH_LOG("the peer received %d bytes after the restore, %d were queued",
+				   got, inq);
+	EXPECT_EQ(ECONNRESET, err) TH_LOG("the connection was not reset (%s)",
+					  err ? strerror(err) : "closed");
+
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	close(conn);
+	close(lsn);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
 }
 
 TEST_HARNESS_MAIN

@@ -950,7 +950,8 @@ struct left_pipe {
 	int rd, wr;		/* the test's read end; the child's write end, or -1 */
 	char path[64];		/* the FIFO, when wr is -1 */
 	bool killed;		/* the child leaves by being killed */
-	bool socket;		/* a UNIX stream socket pair, not a pipe */
+	bool socket;		/* a stream socket pair, not a pipe */
+	size_t filler;		/* bytes the child writes before the pattern */
 };
 
 /*
@@ -973,6 +974,16 @@ static int plant_left_in_pipe(void *arg)
 		wr = open(lp->path, O_WRONLY);
 	if (wr < 0)
 		return -1;
+	if (lp->filler) {
+		/* all of it queued in the socket, whatever the peer's window */
+		int room = 4 * (lp->filler + sizeof(left_page) * LEFT_PAGES);
+
+		if (setsockopt(wr, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof(room)))
+			return -1;
+		memset(left_page, 0x11, sizeof(left_page));
+		for (i = 0; i < (int)(lp->filler / sizeof(left_page)) && !err; i++)
+			err = write(wr, left_page, sizeof(left_page)) != sizeof(left_page);
+	}
 	for (i = 0; i < LEFT_PAGES && !err; i++) {
 		veil_pattern_make(&pat, left_page + LEFT_AT);
 		err = write(wr, left_page, sizeof(left_page)) != sizeof(left_page);
@@ -1016,7 +1027,7 @@ static void expect_left_in_pipe(struct __test_metadata *_metadata, int fd,
 {
 	struct veil_extents e;
 	uint64_t left;
-	int i, same;
+	size_t i, same, filler = lp->filler / sizeof(left_page);
 
 	ASSERT_EQ(0, veil_child_start(child, plant_left_in_pipe, lp));
 	if (lp->wr >= 0)
@@ -1036,7 +1047,7 @@ static void expect_left_in_pipe(struct __test_metadata *_metadata, int fd,
 	if (lp->socket) {
 		/* Buffers in slab objects: a frame or two each, shared. */
 		EXPECT_LE(LEFT_PAGES / 2, veil_cat_pages(&e, VEIL_GUEST_CAT_SOCKET));
-		EXPECT_GE(3 * LEFT_PAGES, veil_cat_pages(&e, VEIL_GUEST_CAT_SOCKET));
+		EXPECT_GE(3 * (LEFT_PAGES + filler), veil_cat_pages(&e, VEIL_GUEST_CAT_SOCKET));
 	} else {
 		/* The child's own go and planted pipes hold a page each. */
 		EXPECT_LE(LEFT_PAGES, veil_cat_pages(&e, VEIL_GUEST_CAT_PIPE));
@@ -1044,6 +1055,14 @@ static void expect_left_in_pipe(struct __test_metadata *_metadata, int fd,
 	}
 	free(e.ext);
 
+	for (i = 0, same = 0; i < filler; i++) {
+		if (read_full(lp->rd, left_page, sizeof(left_page)))
+			break;
+		same += left_page[0] == 0x11 && !memcmp(left_page, left_page + 1,
+							sizeof(left_page) - 1);
+	}
+	EXPECT_EQ(filler, same) TH_LOG("the reader got %zu of the %zu filler pages",
+				       same, filler);
 	veil_pattern_make(&pat, staging);
 	for (i = 0, same = 0; i < LEFT_PAGES; i++) {
 		if (read_full(lp->rd, left_page, sizeof(left_page)))
@@ -1052,7 +1071,7 @@ static void expect_left_in_pipe(struct __test_metadata *_metadata, int fd,
 		explicit_bzero(left_page, sizeof(left_page));
 	}
 	staging_wipe();
-	EXPECT_EQ(LEFT_PAGES, same) TH_LOG("the reader got %d of the %d pages the child left",
+	EXPECT_EQ(LEFT_PAGES, same) TH_LOG("the reader got %zu of the %d pages the child left",
 					   same, LEFT_PAGES);
 	close(lp->rd);
 	/* A socket buffer read is freed by the socket, not zeroed (README). */
@@ -1097,6 +1116,35 @@ TEST_F_TIMEOUT(oracle, unix_data_left_after_close_covered, CASE_SECONDS)
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	lp.rd = sv[0];
 	lp.wr = sv[1];
+	expect_left_in_pipe(_metadata, self->fd, &self->child, &lp);
+}
+
+/*
+ * The same through a TCP connection: the test's end has the smallest
+ * receive window and does not read, so the child's filler fills it and
+ * the pattern pages are still in the child's socket, unsent, when it
+ * closes it: the socket lives on, orphaned, with them.
+ */
+TEST_F_TIMEOUT(oracle, tcp_data_left_after_close_covered, CASE_SECONDS)
+{
+	struct left_pipe lp = { .socket = true, .filler = 64 * sizeof(left_page) };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int lsn, small = 1;
+
+	lsn = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, lsn);
+	ASSERT_EQ(0, setsockopt(lsn, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(lsn, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(lsn, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, listen(lsn, 1));
+	lp.wr = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, lp.wr);
+	ASSERT_EQ(0, connect(lp.wr, (struct sockaddr *)&sin, sizeof(sin)));
+	lp.rd = accept(lsn, NULL, NULL);
+	ASSERT_LE(0, lp.rd);
+	close(lsn);
 	expect_left_in_pipe(_metadata, self->fd, &self->child, &lp);
 }
 
