@@ -301,8 +301,8 @@ fi
 # a death before L1's init has printed its first marker (it happened with
 # nothing of veil loaded) boots L1 again, at most twice, and says so.  Any
 # later int3 fails the run as usual.
-rm -f "$log".int3-*
-boots=1
+rm -f "$log".int3-* "$log".l2-triple-fault
+boots=1 l2_retry=0
 while :; do
 	rm -f "$heartbeat" "$work/qemu.pid"
 	start=$(date +%s)
@@ -346,6 +346,19 @@ while :; do
 			"text-patching race; console kept as ${log#"$top"/}.int3-$boots);" \
 			"booting it again"
 		boots=$((boots + 1))
+		continue
+	fi
+	# The e2e suite marks an L2 guest that triple-faulted before veil did
+	# anything to it or asked anything of it (selftests/e2e/lib.sh,
+	# guests_gone): nested TCG's failure, seen about once in fifty runs.
+	# Such a run is repeated once, and says so; a second failure of any
+	# kind fails the suite.
+	if [ $l2_retry = 0 ] && grep -q '^# @@VEIL L2-TRIPLE-FAULT-UNTOUCHED' "$log"; then
+		cp "$log" "$log.l2-triple-fault"
+		echo "# vmrun: an L2 guest triple-faulted before veil touched it" \
+			"($(grep -m1 '^# @@VEIL L2-TRIPLE-FAULT-UNTOUCHED' "$log" | cut -d' ' -f4-);" \
+			"console kept as ${log#"$top"/}.l2-triple-fault); running the suite again"
+		l2_retry=1
 		continue
 	fi
 	break
