@@ -13,7 +13,6 @@
 
 #include <linux/delay.h>
 #include <linux/fs.h>
-#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -114,12 +113,10 @@ static bool veil_guest_pipe_left_has(struct page *page)
 
 static void veil_guest_left_drop(unsigned long pfn, struct veil_guest_left *l)
 {
-	/* Ours alone: read and let go of by the pipe, the data still in it. */
-	if (page_count(l->page) == 1)
-		clear_highpage(l->page);
 	xa_erase(&veil_guest_lefts, pfn);
 	veil_guest_lefts_nr[l->privileged]--;
-	put_page(l->page);
+	/* Ours alone: read and let go of by the pipe, the data still in it. */
+	veil_guest_folio_put_zeroed(page_folio(l->page));
 	iput(l->inode);
 	kfree(l);
 }

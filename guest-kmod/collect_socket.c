@@ -32,6 +32,8 @@
 #include <linux/spinlock.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <net/af_unix.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -41,9 +43,9 @@
 /*
  * Holds @skb's data (hold.c), then takes the bytes held: its head and its
  * fragments' data, then those of its frag list.  @slab_head: a head from
- * the slab may be held by a reference on the buffer (not in TCP's send
- * queues, whose buffers TCP frees when acknowledged whatever references
- * them; their heads carry only headers, the data is in fragments).
+ * the slab may be held by a clone of the buffer (not in TCP's send
+ * queues: their heads carry only headers, the data is in fragments, and
+ * TCP copies a cloned buffer to send it).
  */
 static void veil_guest_take_skb(struct sk_buff *skb, bool slab_head,
 				struct veil_guest_collect *c, int depth)
@@ -226,27 +228,40 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
  *    stays in the peer's receive queue, each buffer still naming the
  *    closed socket as its sender.  A kprobe on unix_release(), in the
  *    closer's context before the socket lets go of its peer, notes the
- *    pair (both held) when some of its buffers are queued there.
+ *    pair (both held) when some of its buffers are queued there, and
+ *    holds a clone of each of them (which keeps the data allocated).
  *  - a TCP connection: the socket lives on, orphaned, until what it was
  *    sent has been sent and acknowledged (or the connection fails), in
  *    its write and retransmit queues.  A kprobe on tcp_close(), at its
- *    start, notes the socket (held) when either queue holds data.
- * Each collection takes what is still queued, as for an open socket, and
- * forgets a socket once nothing is left; a restore takes it back from the
- * peer, or aborts the connection (purge.c).  At most socket_left_max
- * sockets are noted, half of them at most for unprivileged exclusions; a
- * privileged exclusion's socket beyond it fails every PREPARE while
- * something is excluded.
+ *    start, notes the socket (held) when either queue holds data; each
+ *    collection takes a reference on the pages of its buffers (TCP frees
+ *    its buffers whatever references them, not their pages).
+ * Each collection takes what is still queued, as for an open socket.  A
+ * buffer or page of which ours has become the last reference (read,
+ * acknowledged) is zeroed and let go of, as a pipe's page is, so the data
+ * does not go back to the allocator; a socket is forgotten once nothing
+ * is left in it.  A restore takes what is left back from the peer, or
+ * aborts the connection (purge.c).  At most socket_left_max sockets are
+ * noted, half of them at most for unprivileged exclusions; a privileged
+ * exclusion's socket beyond it fails every PREPARE while something is
+ * excluded.  Half full, the list is swept in a work item, so sockets
+ * closed between checkpoints do not pile up until the next collection.
  */
 static unsigned int socket_left_max = 4096;
 module_param(socket_left_max, uint, 0644);
 MODULE_PARM_DESC(socket_left_max,
 		 "Most UNIX and TCP sockets excluded processes closed with data left in them that are noted until it is read or acknowledged, half of them at most for unprivileged exclusions; a privileged exclusion's socket beyond it fails PREPARE (default 4096)");
 
+/* The most buffers referenced of one closed UNIX socket (the rest are not zeroed). */
+#define VEIL_GUEST_LEFT_SKBS	1024
+
 struct veil_guest_sock_left {
 	struct list_head node;
 	struct sock *sk;	/* the closed socket (UNIX: its buffers name it) */
 	struct sock *peer;	/* UNIX: where they wait; TCP: NULL */
+	struct sk_buff **skbs;	/* UNIX: the buffers it left there */
+	unsigned int nr_skbs;
+	struct xarray folios;	/* TCP: the pages of its buffers, by pfn */
 	bool privileged;
 };
 
@@ -257,23 +272,44 @@ static DEFINE_MUTEX(veil_guest_sock_lefts_mutex);
 static unsigned int veil_guest_sock_lefts_nr[2];
 static bool veil_guest_sock_lefts_missed;
 
-/* Whether @peer's receive queue holds a buffer @sk sent. */
-static bool veil_guest_unix_sent(struct sock *peer, struct sock *sk)
+static void veil_guest_sock_left_sweep(struct work_struct *work);
+static DECLARE_WORK(veil_guest_sock_left_sweep_work, veil_guest_sock_left_sweep);
+
+/* How many buffers @sk sent are in @peer's receive queue. */
+static unsigned int veil_guest_unix_sent(struct sock *peer, struct sock *sk)
 {
 	struct sk_buff_head *q = &peer->sk_receive_queue;
+	unsigned int sent = 0;
 	struct sk_buff *skb;
 	unsigned long flags;
-	bool sent = false;
 
 	spin_lock_irqsave(&q->lock, flags);
+	skb_queue_walk(q, skb)
+		sent += skb->sk == sk;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return sent;
+}
+
+/* A clone of each of the @nr buffers @l->sk left at its peer; nothing sleeps. */
+static void veil_guest_unix_left_hold(struct veil_guest_sock_left *l, unsigned int nr)
+{
+	struct sk_buff_head *q = &l->peer->sk_receive_queue;
+	struct sk_buff *skb;
+	unsigned long flags;
+
+	nr = min(nr, VEIL_GUEST_LEFT_SKBS);
+	l->skbs = kmalloc_array(nr, sizeof(*l->skbs), GFP_ATOMIC | __GFP_NOWARN);
+	if (!l->skbs)
+		return;
+	spin_lock_irqsave(&q->lock, flags);
 	skb_queue_walk(q, skb) {
-		if (skb->sk == sk) {
-			sent = true;
-			break;
+		if (skb->sk == l->sk && l->nr_skbs < nr) {
+			l->skbs[l->nr_skbs] = veil_guest_skb_hold(skb);
+			if (l->skbs[l->nr_skbs])
+				l->nr_skbs++;
 		}
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
-	return sent;
 }
 
 static bool veil_guest_sock_left_room(bool privileged)
@@ -285,14 +321,17 @@ static bool veil_guest_sock_left_room(bool privileged)
 }
 
 /*
- * Notes @sk (and @peer, whose reference it takes over) closed by an
- * excluded process; in a kprobe handler, so nothing sleeps.
+ * Notes @sk (and @peer, whose reference it takes over, with the @sent
+ * buffers it holds from @sk) closed by an excluded process; in a kprobe
+ * handler, so nothing sleeps.
  */
-static void veil_guest_sock_left_note(struct sock *sk, struct sock *peer, bool privileged)
+static void veil_guest_sock_left_note(struct sock *sk, struct sock *peer,
+				      unsigned int sent, bool privileged)
 {
 	struct veil_guest_sock_left *l;
+	bool sweep;
 
-	l = kmalloc(sizeof(*l), GFP_ATOMIC | __GFP_NOWARN);
+	l = kzalloc(sizeof(*l), GFP_ATOMIC | __GFP_NOWARN);
 	spin_lock(&veil_guest_sock_lefts_lock);
 	if (!l || !veil_guest_sock_left_room(privileged)) {
 		if (privileged)
@@ -310,9 +349,16 @@ static void veil_guest_sock_left_note(struct sock *sk, struct sock *peer, bool p
 	l->sk = sk;
 	l->peer = peer;
 	l->privileged = privileged;
+	xa_init(&l->folios);
 	veil_guest_sock_lefts_nr[privileged]++;
+	sweep = 2 * (veil_guest_sock_lefts_nr[0] + veil_guest_sock_lefts_nr[1]) >=
+		READ_ONCE(socket_left_max);
+	if (peer)
+		veil_guest_unix_left_hold(l, sent);
 	list_add_tail(&l->node, &veil_guest_sock_lefts);
 	spin_unlock(&veil_guest_sock_lefts_lock);
+	if (sweep)
+		schedule_work(&veil_guest_sock_left_sweep_work);
 }
 
 /* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
@@ -320,6 +366,7 @@ static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct socket *sock = (struct socket *)regs_get_kernel_argument(regs, 0);
 	struct sock *sk = sock ? sock->sk : NULL;
+	unsigned int sent;
 	struct sock *peer;
 	bool privileged;
 
@@ -328,11 +375,12 @@ static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 	peer = unix_peer_get(sk);
 	if (!peer)
 		return 0;
-	if (!veil_guest_unix_sent(peer, sk)) {
+	sent = veil_guest_unix_sent(peer, sk);
+	if (!sent) {
 		sock_put(peer);
 		return 0;
 	}
-	veil_guest_sock_left_note(sk, peer, privileged);
+	veil_guest_sock_left_note(sk, peer, sent, privileged);
 	return 0;
 }
 
@@ -351,7 +399,7 @@ static int veil_guest_tcp_close_hit(struct kprobe *kp, struct pt_regs *regs)
 	if (!sk || !veil_guest_sock_is_tcp(sk) || !veil_guest_tcp_unsent(sk) ||
 	    !veil_guest_sel_current(&privileged))
 		return 0;
-	veil_guest_sock_left_note(sk, NULL, privileged);
+	veil_guest_sock_left_note(sk, NULL, 0, privileged);
 	return 0;
 }
 
@@ -372,12 +420,42 @@ void veil_guest_sock_left_arm(void)
 	veil_guest_probes_arm(&veil_guest_sock_left_probes);
 }
 
+/*
+ * The buffers and pages of which ours is the last reference now: zeroed
+ * and let go of.  @all: every one, the others only let go of.
+ */
+static void veil_guest_sock_left_release(struct veil_guest_sock_left *l, bool all)
+{
+	struct folio *folio;
+	unsigned long pfn;
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < l->nr_skbs; i++) {
+		struct sk_buff *skb = l->skbs[i];
+
+		if (all || !skb_cloned(skb))
+			veil_guest_skb_put_zeroed(skb);
+		else
+			l->skbs[kept++] = skb;
+	}
+	l->nr_skbs = kept;
+	xa_for_each(&l->folios, pfn, folio) {
+		if (all || folio_ref_count(folio) == 1) {
+			xa_erase(&l->folios, pfn);
+			veil_guest_folio_put_zeroed(folio);
+		}
+	}
+}
+
 static void veil_guest_sock_left_del(struct veil_guest_sock_left *l)
 {
 	spin_lock(&veil_guest_sock_lefts_lock);
 	list_del(&l->node);
 	veil_guest_sock_lefts_nr[l->privileged]--;
 	spin_unlock(&veil_guest_sock_lefts_lock);
+	veil_guest_sock_left_release(l, true);
+	kfree(l->skbs);
+	xa_destroy(&l->folios);
 	if (l->peer)
 		sock_put(l->peer);
 	sock_put(l->sk);
@@ -401,22 +479,87 @@ static struct veil_guest_sock_left *veil_guest_sock_left_next(struct veil_guest_
 	return l;
 }
 
-/*
- * What an orphaned TCP socket still holds of its data; false once it has
- * none (all acknowledged, or the connection is closed and purged).
- */
-static bool veil_guest_collect_tcp_left(struct sock *sk, struct veil_guest_collect *c)
+/* A reference on each page of @skb's fragments that is the socket's own. */
+static void veil_guest_tcp_left_hold(struct veil_guest_sock_left *l, struct sk_buff *skb)
 {
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	unsigned int i;
+
+	for (i = 0; i < shinfo->nr_frags; i++) {
+		struct page *page = skb_frag_page(&shinfo->frags[i]);
+		struct folio *folio;
+
+		if (!page)
+			continue;
+		folio = page_folio(page);
+		/* not a file's page, nor a process's (sendfile, zerocopy) */
+		if (folio_test_anon(folio) || folio->mapping || folio_test_slab(folio) ||
+		    folio_mapped(folio) || xa_load(&l->folios, folio_pfn(folio)))
+			continue;
+		folio_get(folio);
+		if (xa_err(xa_store(&l->folios, folio_pfn(folio), folio, GFP_KERNEL)))
+			folio_put(folio);
+	}
+}
+
+/*
+ * What an orphaned TCP socket still holds of its data, when @c is not
+ * NULL, and a reference on its pages; false once it has none (all
+ * acknowledged, or the connection is closed and purged).
+ */
+static bool veil_guest_tcp_left(struct veil_guest_sock_left *l, struct veil_guest_collect *c)
+{
+	struct sock *sk = l->sk;
+	struct sk_buff *skb;
 	bool left;
 
 	lock_sock(sk);
 	left = sk->sk_state != TCP_CLOSE && veil_guest_tcp_unsent(sk);
-	if (left) {
+	if (left && c) {
 		veil_guest_collect_queue(&sk->sk_write_queue, NULL, false, c);
 		veil_guest_collect_rbtree(&sk->tcp_rtx_queue, false, c);
+		/* The socket's lock keeps both queues as they are. */
+		skb_queue_walk(&sk->sk_write_queue, skb)
+			veil_guest_tcp_left_hold(l, skb);
+		skb_rbtree_walk(skb, &sk->tcp_rtx_queue)
+			veil_guest_tcp_left_hold(l, skb);
 	}
 	release_sock(sk);
 	return left;
+}
+
+/*
+ * One socket: what has been read or acknowledged since is zeroed, what is
+ * still queued taken into @c (if not NULL).  False once nothing is left.
+ */
+static bool veil_guest_sock_left_visit(struct veil_guest_sock_left *l,
+				       struct veil_guest_collect *c)
+{
+	bool left;
+
+	if (!l->peer) {
+		left = veil_guest_tcp_left(l, c);
+	} else {
+		left = veil_guest_unix_sent(l->peer, l->sk);
+		if (left && c)
+			veil_guest_collect_queue(&l->peer->sk_receive_queue, l->sk, true, c);
+	}
+	veil_guest_sock_left_release(l, false);
+	return left;
+}
+
+/* The sockets with nothing left, forgotten between collections. */
+static void veil_guest_sock_left_sweep(struct work_struct *work)
+{
+	struct veil_guest_sock_left *l, *next;
+
+	mutex_lock(&veil_guest_sock_lefts_mutex);
+	for (l = veil_guest_sock_left_next(NULL); l; l = next) {
+		next = veil_guest_sock_left_next(l);
+		if (!veil_guest_sock_left_visit(l, NULL))
+			veil_guest_sock_left_del(l);
+	}
+	mutex_unlock(&veil_guest_sock_lefts_mutex);
 }
 
 /*
@@ -435,14 +578,8 @@ int veil_guest_collect_sock_left(struct veil_guest_collect *c)
 	}
 	for (l = err ? NULL : veil_guest_sock_left_next(NULL); l; l = next) {
 		next = veil_guest_sock_left_next(l);
-		if (!l->peer) {
-			if (!veil_guest_collect_tcp_left(l->sk, c))
-				veil_guest_sock_left_del(l);
-		} else if (!veil_guest_unix_sent(l->peer, l->sk)) {
+		if (!veil_guest_sock_left_visit(l, c))
 			veil_guest_sock_left_del(l);
-		} else {
-			veil_guest_collect_queue(&l->peer->sk_receive_queue, l->sk, true, c);
-		}
 	}
 	mutex_unlock(&veil_guest_sock_lefts_mutex);
 	return err;
@@ -471,6 +608,7 @@ void veil_guest_sock_left_forget(void)
 {
 	struct veil_guest_sock_left *l;
 
+	cancel_work_sync(&veil_guest_sock_left_sweep_work);
 	mutex_lock(&veil_guest_sock_lefts_mutex);
 	while ((l = veil_guest_sock_left_next(NULL)))
 		veil_guest_sock_left_del(l);

@@ -18,9 +18,9 @@
  *
  * When a hold is released and ours was the last reference, the frame has
  * left its owner meanwhile (a page removed from the page cache at
- * PREPARE, a pipe buffer read, memory the process freed): it is zeroed
- * before it goes back to the allocator, so no copy of the data outlives
- * the checkpoint in free memory.
+ * PREPARE, a pipe buffer or a socket buffer read, memory the process
+ * freed): it is zeroed before it goes back to the allocator, so no copy
+ * of the data outlives the checkpoint in free memory.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -139,23 +139,40 @@ static bool veil_guest_ptrs_room(struct veil_guest_holds *h, void ***arr,
 	return true;
 }
 
-/* A reference on the buffer @skb itself, kept with the holds. */
+/*
+ * A clone of the buffer @skb, kept with the holds: it shares the data, so
+ * the head stays allocated until the clone goes too, whoever frees @skb
+ * and however (TCP frees the buffers it has read, collapsed or pruned
+ * whatever their users count, but a clone's data only with the clone).
+ */
+struct sk_buff *veil_guest_skb_hold(struct sk_buff *skb)
+{
+	return skb_clone(skb, GFP_ATOMIC | __GFP_NOWARN);
+}
+
 static bool veil_guest_hold_skb_ref(struct veil_guest_holds *h, struct sk_buff *skb)
 {
+	struct sk_buff *clone;
+
 	if (!veil_guest_ptrs_room(h, &h->skb, h->nr_skb, &h->cap_skb, 64))
 		return false;
-	h->skb[h->nr_skb++] = skb_get(skb);
+	clone = veil_guest_skb_hold(skb);
+	if (!clone) {
+		h->error = -ENOMEM;
+		return false;
+	}
+	h->skb[h->nr_skb++] = clone;
 	return true;
 }
 
 /*
  * Holds the data of @skb (under its queue's lock; nothing here sleeps):
  * the pages of its fragments, and of its head where the head is a page
- * fragment, by page references; a head from the slab by a reference on
- * the buffer, which keeps kfree_skb() and consume_skb() from freeing it.
- * Only @slab_head_ok says the latter is enough: TCP frees acknowledged
- * and pruned buffers whatever their users count.  Returns whether the
- * head is held and may be published; the fragments always are.
+ * fragment, by page references; a head from the slab by a clone of the
+ * buffer.  @slab_head_ok: whether the head may be held so (TCP's send
+ * queues: their heads carry headers only, and cloning their buffers
+ * would make TCP copy them to send them).  Returns whether the head is
+ * held and may be published; the fragments always are.
  */
 bool veil_guest_hold_skb(struct veil_guest_holds *h, struct sk_buff *skb,
 			 bool slab_head_ok)
@@ -202,25 +219,103 @@ bool veil_guest_hold_file(struct veil_guest_holds *h, struct file *file)
 	return true;
 }
 
-static void veil_guest_put_held(struct folio *folio)
+/*
+ * Drops our reference on @folio; when it is the last, the frame left its
+ * owner meanwhile, and is zeroed first.  Returns whether it was.
+ */
+bool veil_guest_folio_put_zeroed(struct folio *folio)
 {
+	bool last = folio_ref_count(folio) == 1;
 	long i;
 
-	/* Ours is the last reference: the frame left its owner meanwhile. */
-	if (folio_ref_count(folio) == 1) {
+	if (last) {
 		for (i = 0; i < folio_nr_pages(folio); i++)
 			clear_highpage(folio_page(folio, i));
 	}
 	folio_put(folio);
+	return last;
+}
+
+/* Zeroes @len bytes at @off in the (perhaps compound) page @page. */
+static void veil_guest_zero_page_bytes(struct page *page, unsigned int off,
+				       unsigned int len)
+{
+	unsigned int n;
+	void *va;
+
+	page = nth_page(page, off >> PAGE_SHIFT);
+	off &= ~PAGE_MASK;
+	for (; len; page = nth_page(page, 1), off = 0, len -= n) {
+		n = min_t(unsigned int, len, PAGE_SIZE - off);
+		va = kmap_local_page(page);
+		memzero_explicit(va + off, n);
+		kunmap_local(va);
+	}
+}
+
+/*
+ * The data of a buffer its socket has let go of: the head, and each
+ * fragment whose page nothing else references (a page another holder has
+ * is zeroed, if at all, when that holder lets go of it).
+ */
+static void veil_guest_skb_zero(struct sk_buff *skb, int depth)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	struct sk_buff *frag;
+	unsigned int i;
+
+	memzero_explicit(skb->head, skb_end_offset(skb));
+	for (i = 0; i < shinfo->nr_frags; i++) {
+		const skb_frag_t *f = &shinfo->frags[i];
+		struct page *page = skb_frag_page(f);
+
+		if (page && page_count(page) == 1)
+			veil_guest_zero_page_bytes(page, skb_frag_off(f), skb_frag_size(f));
+	}
+	if (depth)
+		return;
+	skb_walk_frags(skb, frag) {
+		if (refcount_read(&frag->users) == 1 && !skb_cloned(frag))
+			veil_guest_skb_zero(frag, depth + 1);
+	}
+}
+
+/*
+ * Drops our clone @skb (veil_guest_skb_hold()); when it is the last
+ * buffer with its data (the socket let go of the original meanwhile:
+ * read, or purged), the data is zeroed first.  Returns whether it was.
+ */
+bool veil_guest_skb_put_zeroed(struct sk_buff *skb)
+{
+	bool last = !skb_cloned(skb);
+
+	if (last)
+		veil_guest_skb_zero(skb, 0);
+	consume_skb(skb);
+	return last;
 }
 
 static size_t veil_guest_holds_put(struct veil_guest_holds *h, bool zero)
 {
 	size_t i, nr = h->nr;
 
+	/*
+	 * Buffers first: a buffer read meanwhile lets go of its fragments'
+	 * pages now, so that ours are their last references below.
+	 */
+	for (i = 0; i < h->nr_skb; i++) {
+		if (zero)
+			veil_guest_skb_put_zeroed(h->skb[i]);
+		else
+			consume_skb(h->skb[i]);
+	}
+	kvfree(h->skb);
+	h->skb = NULL;
+	h->nr_skb = 0;
+	h->cap_skb = 0;
 	for (i = 0; i < h->nr; i++) {
 		if (zero)
-			veil_guest_put_held(h->folio[i]);
+			veil_guest_folio_put_zeroed(h->folio[i]);
 		else
 			folio_put(h->folio[i]);
 		if (!(i & 1023))
@@ -231,12 +326,6 @@ static size_t veil_guest_holds_put(struct veil_guest_holds *h, bool zero)
 	h->nr = 0;
 	h->cap = 0;
 	h->error = 0;
-	for (i = 0; i < h->nr_skb; i++)
-		consume_skb(h->skb[i]);
-	kvfree(h->skb);
-	h->skb = NULL;
-	h->nr_skb = 0;
-	h->cap_skb = 0;
 	/* A key of a process killed meanwhile is destroyed, its payload wiped. */
 	for (i = 0; i < h->nr_key; i++)
 		key_put(h->key[i]);

@@ -94,6 +94,9 @@ bool veil_guest_hold_skb(struct veil_guest_holds *h, struct sk_buff *skb,
 bool veil_guest_hold_key(struct veil_guest_holds *h, struct key *key);
 bool veil_guest_hold_file(struct veil_guest_holds *h, struct file *file);
 size_t veil_guest_holds_release(struct veil_guest_holds *h);
+bool veil_guest_folio_put_zeroed(struct folio *folio);
+struct sk_buff *veil_guest_skb_hold(struct sk_buff *skb);
+bool veil_guest_skb_put_zeroed(struct sk_buff *skb);
 void veil_guest_holds_drop(struct veil_guest_holds *h);
 
 /*
