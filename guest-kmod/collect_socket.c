@@ -244,8 +244,12 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
  * aborts the connection (purge.c).  At most socket_left_max sockets are
  * noted, half of them at most for unprivileged exclusions; a privileged
  * exclusion's socket beyond it fails every PREPARE while something is
- * excluded.  Half full, the list is swept in a work item, so sockets
- * closed between checkpoints do not pile up until the next collection.
+ * excluded.  A work item sweeps the list every second while it is not
+ * empty, so that sockets closed between checkpoints do not pile up until
+ * the next collection, nor what was read from them stay unzeroed; pages
+ * of a forgotten socket that others still reference (a buffer read on
+ * another CPU is freed later; a thread's page fragment) are kept, once
+ * each, until ours is the last reference, and published meanwhile.
  */
 static unsigned int socket_left_max = 4096;
 module_param(socket_left_max, uint, 0644);
@@ -272,8 +276,16 @@ static DEFINE_MUTEX(veil_guest_sock_lefts_mutex);
 static unsigned int veil_guest_sock_lefts_nr[2];
 static bool veil_guest_sock_lefts_missed;
 
+/*
+ * Pages of forgotten TCP sockets that others still referenced (a buffer
+ * read on another CPU is freed later, from that CPU's deferred list; a
+ * thread's page fragment): kept once each, by pfn, until ours is the last
+ * reference.  Under the mutex.
+ */
+static DEFINE_XARRAY(veil_guest_sock_pages);
+
 static void veil_guest_sock_left_sweep(struct work_struct *work);
-static DECLARE_WORK(veil_guest_sock_left_sweep_work, veil_guest_sock_left_sweep);
+static DECLARE_DELAYED_WORK(veil_guest_sock_left_sweep_work, veil_guest_sock_left_sweep);
 
 /* How many buffers @sk sent are in @peer's receive queue. */
 static unsigned int veil_guest_unix_sent(struct sock *peer, struct sock *sk)
@@ -329,7 +341,6 @@ static void veil_guest_sock_left_note(struct sock *sk, struct sock *peer,
 				      unsigned int sent, bool privileged)
 {
 	struct veil_guest_sock_left *l;
-	bool sweep;
 
 	l = kzalloc(sizeof(*l), GFP_ATOMIC | __GFP_NOWARN);
 	spin_lock(&veil_guest_sock_lefts_lock);
@@ -351,14 +362,12 @@ static void veil_guest_sock_left_note(struct sock *sk, struct sock *peer,
 	l->privileged = privileged;
 	xa_init(&l->folios);
 	veil_guest_sock_lefts_nr[privileged]++;
-	sweep = 2 * (veil_guest_sock_lefts_nr[0] + veil_guest_sock_lefts_nr[1]) >=
-		READ_ONCE(socket_left_max);
 	if (peer)
 		veil_guest_unix_left_hold(l, sent);
 	list_add_tail(&l->node, &veil_guest_sock_lefts);
 	spin_unlock(&veil_guest_sock_lefts_lock);
-	if (sweep)
-		schedule_work(&veil_guest_sock_left_sweep_work);
+	/* A no-op while one is pending already. */
+	schedule_delayed_work(&veil_guest_sock_left_sweep_work, HZ);
 }
 
 /* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
@@ -420,9 +429,34 @@ void veil_guest_sock_left_arm(void)
 	veil_guest_probes_arm(&veil_guest_sock_left_probes);
 }
 
+/* Zeroes and lets go of the kept pages that are ours alone now. */
+static void veil_guest_sock_pages_sweep(bool all)
+{
+	struct folio *folio;
+	unsigned long pfn;
+
+	lockdep_assert_held(&veil_guest_sock_lefts_mutex);
+	xa_for_each(&veil_guest_sock_pages, pfn, folio) {
+		if (all || folio_ref_count(folio) == 1) {
+			xa_erase(&veil_guest_sock_pages, pfn);
+			veil_guest_folio_put_zeroed(folio);
+		}
+	}
+}
+
+/* Keeps our reference on @folio until it is the last one. */
+static void veil_guest_sock_pages_keep(struct folio *folio)
+{
+	if (folio_ref_count(folio) == 1 ||
+	    xa_load(&veil_guest_sock_pages, folio_pfn(folio)) ||
+	    xa_err(xa_store(&veil_guest_sock_pages, folio_pfn(folio), folio, GFP_KERNEL)))
+		veil_guest_folio_put_zeroed(folio);
+}
+
 /*
  * The buffers and pages of which ours is the last reference now: zeroed
- * and let go of.  @all: every one, the others only let go of.
+ * and let go of.  @all (the socket is forgotten): every buffer, zeroed if
+ * ours is the last; a page others still reference is kept until it is.
  */
 static void veil_guest_sock_left_release(struct veil_guest_sock_left *l, bool all)
 {
@@ -442,7 +476,10 @@ static void veil_guest_sock_left_release(struct veil_guest_sock_left *l, bool al
 	xa_for_each(&l->folios, pfn, folio) {
 		if (all || folio_ref_count(folio) == 1) {
 			xa_erase(&l->folios, pfn);
-			veil_guest_folio_put_zeroed(folio);
+			if (all)
+				veil_guest_sock_pages_keep(folio);
+			else
+				veil_guest_folio_put_zeroed(folio);
 		}
 	}
 }
@@ -548,10 +585,15 @@ static bool veil_guest_sock_left_visit(struct veil_guest_sock_left *l,
 	return left;
 }
 
-/* The sockets with nothing left, forgotten between collections. */
+/*
+ * Every second while anything is noted or kept: what was read or
+ * acknowledged since is zeroed, and the sockets with nothing left are
+ * forgotten, so that neither waits for the next collection.
+ */
 static void veil_guest_sock_left_sweep(struct work_struct *work)
 {
 	struct veil_guest_sock_left *l, *next;
+	bool more;
 
 	mutex_lock(&veil_guest_sock_lefts_mutex);
 	for (l = veil_guest_sock_left_next(NULL); l; l = next) {
@@ -559,7 +601,11 @@ static void veil_guest_sock_left_sweep(struct work_struct *work)
 		if (!veil_guest_sock_left_visit(l, NULL))
 			veil_guest_sock_left_del(l);
 	}
+	veil_guest_sock_pages_sweep(false);
+	more = veil_guest_sock_left_next(NULL) || !xa_empty(&veil_guest_sock_pages);
 	mutex_unlock(&veil_guest_sock_lefts_mutex);
+	if (more)
+		schedule_delayed_work(&veil_guest_sock_left_sweep_work, HZ);
 }
 
 /*
@@ -569,6 +615,8 @@ static void veil_guest_sock_left_sweep(struct work_struct *work)
 int veil_guest_collect_sock_left(struct veil_guest_collect *c)
 {
 	struct veil_guest_sock_left *l, *next;
+	struct folio *folio;
+	unsigned long pfn;
 	int err = 0;
 
 	mutex_lock(&veil_guest_sock_lefts_mutex);
@@ -580,6 +628,12 @@ int veil_guest_collect_sock_left(struct veil_guest_collect *c)
 		next = veil_guest_sock_left_next(l);
 		if (!veil_guest_sock_left_visit(l, c))
 			veil_guest_sock_left_del(l);
+	}
+	/* Kept pages not zeroed yet still hold the data: published, held. */
+	veil_guest_sock_pages_sweep(false);
+	xa_for_each(&veil_guest_sock_pages, pfn, folio) {
+		veil_guest_add(c, VEIL_GUEST_CAT_SOCKET, pfn, folio_nr_pages(folio));
+		veil_guest_hold_page(&c->holds, folio_page(folio, 0));
 	}
 	mutex_unlock(&veil_guest_sock_lefts_mutex);
 	return err;
@@ -608,10 +662,11 @@ void veil_guest_sock_left_forget(void)
 {
 	struct veil_guest_sock_left *l;
 
-	cancel_work_sync(&veil_guest_sock_left_sweep_work);
+	cancel_delayed_work_sync(&veil_guest_sock_left_sweep_work);
 	mutex_lock(&veil_guest_sock_lefts_mutex);
 	while ((l = veil_guest_sock_left_next(NULL)))
 		veil_guest_sock_left_del(l);
+	veil_guest_sock_pages_sweep(true);
 	WRITE_ONCE(veil_guest_sock_lefts_missed, false);
 	mutex_unlock(&veil_guest_sock_lefts_mutex);
 }
