@@ -78,9 +78,10 @@ void veil_guest_collect_nosleep(struct veil_guest_collect *c, bool nosleep)
 int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *c)
 {
 	bool runs_on = veil_guest_client_aware(tsk);
+	struct page **frags = NULL;
 	struct task_struct *live, *t;
+	int err = 0, nr, nr_frags = 0;
 	struct mm_struct *mm;
-	int err = 0, nr;
 
 	/*
 	 * A process whose main thread exited (pthread_exit()) keeps running
@@ -123,6 +124,12 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 						nr * VEIL_GUEST_RUNS_PER_THREAD);
 	if (err)
 		return err;
+	/* At PREPARE, the threads' page fragments: room for one each. */
+	if (c->prepare && !runs_on) {
+		frags = kvmalloc_array(nr, sizeof(*frags), GFP_KERNEL);
+		if (!frags)
+			return -ENOMEM;
+	}
 	c->cat[VEIL_GUEST_CAT_STACK].nosleep = true;
 	c->cat[VEIL_GUEST_CAT_FPU].nosleep = true;
 	rcu_read_lock();
@@ -130,10 +137,18 @@ int veil_guest_collect_task(struct task_struct *tsk, struct veil_guest_collect *
 		veil_guest_collect_stack(t, c);
 		if (!runs_on)
 			veil_guest_collect_regs(t, c);
+		if (frags && nr_frags < nr) {
+			frags[nr_frags] = veil_guest_get_task_frag(t);
+			nr_frags += !!frags[nr_frags];
+		}
 	}
 	rcu_read_unlock();
 	c->cat[VEIL_GUEST_CAT_STACK].nosleep = false;
 	c->cat[VEIL_GUEST_CAT_FPU].nosleep = false;
+	if (frags) {
+		veil_guest_collect_task_frags(frags, nr_frags, c);
+		kvfree(frags);
+	}
 	veil_guest_collect_keys(tsk, c);
 	return c->cat[VEIL_GUEST_CAT_STACK].error ?: c->cat[VEIL_GUEST_CAT_FPU].error ?:
 	       c->cat[VEIL_GUEST_CAT_KERNEL].error ?: c->holds.error;

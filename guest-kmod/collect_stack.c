@@ -19,7 +19,17 @@
  * Threads that are exiting are skipped: their stack may already be on its
  * way back to the allocator (put_task_stack() is not exported, so no stack
  * reference can be held).
+ *
+ * The page fragment of each thread (task_frag): the page a thread copies
+ * what it sends on TCP (and corked UDP, kernel TLS) into, which keeps a
+ * copy of the last of it after the socket has let go of its buffers.  It
+ * is taken whole, and held, at PREPARE only: a thread that runs replaces
+ * the page, freeing the old one before it stores the new pointer, so
+ * only a parked thread's is stable.  The exit of a parked thread (killed)
+ * frees it too: a thread that exits is skipped, and checked again once
+ * the page is referenced.
  */
+#include <linux/mm.h>
 #include <linux/sched.h>
 #include <asm/fpu/types.h>
 #include <linux/sched/task_stack.h>
@@ -60,4 +70,42 @@ void veil_guest_collect_regs(struct task_struct *tsk, struct veil_guest_collect 
 					    regs + VEIL_GUEST_FX_SIZE + VEIL_GUEST_XSAVE_HDR,
 					    fps->size - VEIL_GUEST_FX_SIZE -
 					    VEIL_GUEST_XSAVE_HDR);
+}
+
+/*
+ * A reference on the page fragment of the parked thread @tsk, or NULL
+ * (under RCU, nothing sleeps).  See the comment at the top.
+ */
+struct page *veil_guest_get_task_frag(struct task_struct *tsk)
+{
+	struct page *page = READ_ONCE(tsk->task_frag.page);
+
+	if (!page || (READ_ONCE(tsk->flags) & (PF_EXITING | PF_KTHREAD)))
+		return NULL;
+	if (!get_page_unless_zero(page))
+		return NULL;
+	/* Ordered after the reference (a full barrier): still its own? */
+	if ((READ_ONCE(tsk->flags) & PF_EXITING) || READ_ONCE(tsk->task_frag.page) != page) {
+		put_page(page);
+		return NULL;
+	}
+	return page;
+}
+
+/* The page fragments of @nr parked threads (referenced): published and held. */
+void veil_guest_collect_task_frags(struct page **pages, int nr, struct veil_guest_collect *c)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		struct folio *folio = page_folio(pages[i]);
+
+		if (!folio_test_anon(folio) && !folio->mapping && !folio_test_slab(folio) &&
+		    !folio_mapped(folio)) {
+			veil_guest_add(c, VEIL_GUEST_CAT_SOCKET, folio_pfn(folio),
+				       folio_nr_pages(folio));
+			veil_guest_hold_page(&c->holds, pages[i]);
+		}
+		put_page(pages[i]);
+	}
 }

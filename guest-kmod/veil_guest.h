@@ -444,6 +444,8 @@ bool veil_guest_restore_pending(void);
 
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_regs(struct task_struct *tsk, struct veil_guest_collect *c);
+struct page *veil_guest_get_task_frag(struct task_struct *tsk);
+void veil_guest_collect_task_frags(struct page **pages, int nr, struct veil_guest_collect *c);
 
 /* Freezing (freeze.c). */
 int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_ms);

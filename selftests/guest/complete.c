@@ -362,13 +362,25 @@ TEST_F(complete, thousand_threads_park)
 	EXPECT_EQ(0, st.frozen);
 }
 
+/* Bytes received until end or error; *@err: the error, or 0 at the end. */
+static int recv_all(int fd, int *err)
+{
+	char buf[65536];
+	int got = 0, n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		got += n;
+	*err = n ? errno : 0;
+	return got;
+}
+
 /* Restore: what the killed process queued for others is gone, not zeroed. */
 TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	socklen_t len = sizeof(sin);
-	int lsn, conn, pp[2], ready[2], dg, other, inq, n, got, err;
+	int lsn, conn, pp[2], ready[2], dg, other, inq, got, err;
 	struct veil_guest_status st;
 	char buf[65536];
 
@@ -425,16 +437,7 @@ TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
 	self->pid = 0;
 
 	/* The TCP peer: what it had queued, then a reset, nothing after. */
-	got = 0;
-	err = 0;
-	for (;;) {
-		n = recv(conn, buf, sizeof(buf), 0);
-		if (n <= 0) {
-			err = n ? errno : 0;
-			break;
-		}
-		got += n;
-	}
+	got = recv_all(conn, &err);
 	EXPECT_EQ(inq, got) TH_LOG("the peer received %d bytes after the restore, %d were queued",
 				   got, inq);
 	EXPECT_EQ(ECONNRESET, err) TH_LOG("the connection was not reset (%s)",
@@ -524,25 +527,13 @@ TEST_F(complete, restore_takes_back_what_a_closed_unix_socket_left)
  */
 TEST_F(complete, restore_aborts_a_tcp_connection_the_killed_process_closed)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct timeval tv = { .tv_sec = 5 };
-	socklen_t len = sizeof(sin);
-	int lsn, cl, conn, go[2], ready[2], small = 1, inq, n, got, err;
+	int cl, conn, go[2], ready[2], inq, got, err;
 	struct veil_guest_status st;
 	char buf[65536];
 
-	lsn = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_LE(0, lsn);
-	ASSERT_EQ(0, setsockopt(lsn, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ASSERT_EQ(0, bind(lsn, (struct sockaddr *)&sin, sizeof(sin)));
-	ASSERT_EQ(0, getsockname(lsn, (struct sockaddr *)&sin, &len));
-	ASSERT_EQ(0, listen(lsn, 1));
-	cl = socket(AF_INET, SOCK_STREAM, 0);
-	ASSERT_LE(0, cl);
-	ASSERT_EQ(0, connect(cl, (struct sockaddr *)&sin, sizeof(sin)));
-	conn = accept(lsn, NULL, NULL);
-	ASSERT_LE(0, conn);
+	/* the smallest receive buffer, hence window, at the test's end */
+	ASSERT_EQ(0, veil_tcp_pair(1, &cl, &conn));
 	ASSERT_EQ(0, pipe(go));
 	ASSERT_EQ(0, pipe(ready));
 
@@ -574,16 +565,7 @@ TEST_F(complete, restore_aborts_a_tcp_connection_the_killed_process_closed)
 
 	/* What it had queued, then a reset; nothing more within 5 s. */
 	ASSERT_EQ(0, setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
-	got = 0;
-	err = 0;
-	for (;;) {
-		n = recv(conn, buf, sizeof(buf), 0);
-		if (n <= 0) {
-			err = n ? errno : 0;
-			break;
-		}
-		got += n;
-	}
+	got = recv_all(conn, &err);
 	EXPECT_EQ(inq, got) TH_LOG("the peer received %d bytes after the restore, %d were queued",
 				   got, inq);
 	EXPECT_EQ(ECONNRESET, err) TH_LOG("the connection was not reset (%s)",
@@ -591,7 +573,6 @@ TEST_F(complete, restore_aborts_a_tcp_connection_the_killed_process_closed)
 
 	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
 	close(conn);
-	close(lsn);
 	close(go[0]);
 	close(go[1]);
 	close(ready[0]);

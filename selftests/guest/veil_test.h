@@ -18,10 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <linux/veil.h>
 
@@ -389,6 +392,32 @@ static inline int veil_request(int fd, __u32 op, struct veil_guest_status *st)
 		usleep(10 * 1000);
 	}
 	return -ETIMEDOUT;
+}
+
+/*
+ * A connected TCP pair over loopback: @a the client, @b the server's end.
+ * @rcvbuf, if not 0, is @b's receive buffer, set on the listener so that
+ * the window starts from it.  0, or -1 (descriptors may be left open).
+ */
+static inline int veil_tcp_pair(int rcvbuf, int *a, int *b)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int l;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0 ||
+	    (rcvbuf && setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf))) ||
+	    bind(l, (void *)&sin, sizeof(sin)) || listen(l, 1) ||
+	    getsockname(l, (void *)&sin, &len))
+		return -1;
+	*a = socket(AF_INET, SOCK_STREAM, 0);
+	if (*a < 0 || connect(*a, (void *)&sin, sizeof(sin)))
+		return -1;
+	*b = accept(l, NULL, NULL);
+	close(l);
+	return *b < 0 ? -1 : 0;
 }
 
 #endif /* VEIL_TEST_H */
