@@ -35,22 +35,43 @@ static bool veil_guest_pipe_own_page(struct page *page)
 
 static bool veil_guest_pipe_left_has(struct page *page);
 
-static void veil_guest_collect_pipe_page(struct veil_guest_collect *c, struct page *page)
+/* Returns whether @page is published, here or as one left in the pipe. */
+static bool veil_guest_collect_pipe_page(struct veil_guest_collect *c, struct page *page)
 {
 	/* Left by an excluded writer: veil_guest_collect_pipe_left() takes it. */
 	if (veil_guest_pipe_left_has(page))
-		return;
+		return true;
 	if (!veil_guest_pipe_own_page(page)) {
 		c->shared_out++;
-		return;
+		return false;
 	}
 	veil_guest_add(c, VEIL_GUEST_CAT_PIPE, page_to_pfn(page), 1);
 	veil_guest_hold_page(&c->holds, page);
+	return true;
+}
+
+/*
+ * PREPARE: a pipe whose pages are published is paused until THAW
+ * (pipe_pause.c), so that no reader outside the set can read them as
+ * zeros in a guest restored from the checkpoint.  A pause that cannot be
+ * made fails the collection.
+ */
+static void veil_guest_pipe_pause_for(struct veil_guest_collect *c, struct inode *inode,
+				      struct pipe_inode_info *pipe, gfp_t gfp)
+{
+	int err;
+
+	if (!c->prepare || c->holds.error)
+		return;
+	err = veil_guest_pipe_pause(&c->holds, inode, pipe, gfp);
+	if (err)
+		c->holds.error = err;
 }
 
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c)
 {
 	struct pipe_inode_info *pipe = file->private_data;
+	bool published = false;
 	unsigned int i;
 
 	/* Both pipe(2) ends and an opened FIFO point at the inode's pipe. */
@@ -62,11 +83,13 @@ void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c)
 	for (i = pipe->tail; i != pipe->head; i++) {
 		struct pipe_buffer *buf = &pipe->bufs[i & (pipe->ring_size - 1)];
 
-		if (buf->page)
-			veil_guest_collect_pipe_page(c, buf->page);
+		if (buf->page && veil_guest_collect_pipe_page(c, buf->page))
+			published = true;
 	}
 	if (pipe->tmp_page)
 		veil_guest_collect_pipe_page(c, pipe->tmp_page);
+	if (published)
+		veil_guest_pipe_pause_for(c, file_inode(file), pipe, GFP_KERNEL);
 	pipe_unlock(pipe);
 }
 
@@ -213,6 +236,13 @@ int veil_guest_collect_pipe_left(struct veil_guest_collect *c)
 		xa_for_each(&veil_guest_lefts, pfn, l) {
 			veil_guest_add(c, VEIL_GUEST_CAT_PIPE, pfn, 1);
 			veil_guest_hold_page(&c->holds, l->page);
+		}
+		/* Their pipes paused until THAW, each once, as the others. */
+		xa_for_each(&veil_guest_lefts, pfn, l) {
+			if (err || !c->prepare || !l->inode)
+				continue;
+			if (veil_guest_collect_once(c, l->inode))
+				err = veil_guest_pipe_pause_inode(&c->holds, l->inode);
 		}
 	}
 	mutex_unlock(&veil_guest_lefts_lock);

@@ -395,6 +395,8 @@ static int veil_guest_prepare(u64 seq)
 		return err;
 	}
 	veil_guest_prepare_writeback(tasks, nr);
+	/* An earlier PREPARE's pauses: the buffers back, to be collected again. */
+	veil_guest_pipes_resume(&veil_guest_held);
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c) {
 		err = -ENOMEM;
@@ -486,6 +488,8 @@ static void veil_guest_restore(void)
 	size_t held;
 	int nr, nr_sel, i, killed = 0, dd_killed = 0, notified = 0;
 
+	/* Paused since PREPARE: their buffers, zeros now, go before anyone reads. */
+	veil_guest_pipes_drop(&veil_guest_held, &purged);
 	ttys = kzalloc(sizeof(*ttys), GFP_KERNEL);
 	nr = veil_guest_sel_tasks(NULL, &sel);
 	if (nr >= 0) {
@@ -559,6 +563,7 @@ static void veil_guest_poll_once(void)
 	int err;
 
 	mutex_lock(&veil_guest_ctl_lock);
+	veil_guest_pipes_retry();
 	state = le32_to_cpu(READ_ONCE(ctl->state));
 	if (state == VEIL_STATE_SANITIZED && !veil_guest_restore_done) {
 		veil_guest_restore_done = true;
@@ -821,6 +826,7 @@ void veil_guest_control_stop(void)
 	veil_guest_freeze_drain();
 	mutex_lock(&veil_guest_ctl_lock);
 	veil_guest_release_held();
+	veil_guest_pipes_exit();
 	mutex_unlock(&veil_guest_ctl_lock);
 	veil_guest_free_chain();
 }

@@ -299,6 +299,8 @@ static size_t veil_guest_holds_put(struct veil_guest_holds *h, bool zero)
 {
 	size_t i, nr = h->nr;
 
+	/* Paused pipes get their buffers back (or drop them: a restore). */
+	veil_guest_pipes_resume(h);
 	/*
 	 * Buffers first: a buffer read meanwhile lets go of its fragments'
 	 * pages now, so that ours are their last references below.

@@ -71,6 +71,8 @@ struct inode;
  * RESTORE, so that nothing can migrate, merge, reclaim or reuse a frame
  * in between.  The array grows like an extent set: nosleep under RCU.
  */
+struct veil_guest_pipe_pause;
+
 struct veil_guest_holds {
 	struct folio **folio;
 	size_t nr, cap;
@@ -80,6 +82,7 @@ struct veil_guest_holds {
 	size_t nr_key, cap_key;
 	void **file;		/* struct file: its queue's messages are published */
 	size_t nr_file, cap_file;
+	struct veil_guest_pipe_pause *paused;	/* pipes paused until THAW */
 	int error;		/* sticky: a reference that could not be kept */
 	bool nosleep;
 };
@@ -419,6 +422,15 @@ struct veil_guest_purged {
 void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
 struct pipe_inode_info;
 void veil_guest_pipe_empty(struct pipe_inode_info *pipe, struct veil_guest_purged *p);
+
+/* Pipes paused from PREPARE to THAW (pipe_pause.c). */
+int veil_guest_pipe_pause(struct veil_guest_holds *h, struct inode *inode,
+			  struct pipe_inode_info *pipe, gfp_t gfp);
+int veil_guest_pipe_pause_inode(struct veil_guest_holds *h, struct inode *inode);
+void veil_guest_pipes_resume(struct veil_guest_holds *h);
+void veil_guest_pipes_drop(struct veil_guest_holds *h, struct veil_guest_purged *p);
+void veil_guest_pipes_retry(void);
+void veil_guest_pipes_exit(void);
 
 /* What excluded processes left unread in pipes they closed (collect_pipe.c). */
 void veil_guest_pipe_left(struct inode *inode, bool privileged);

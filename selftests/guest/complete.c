@@ -106,6 +106,7 @@ FIXTURE_TEARDOWN(complete)
 {
 	struct veil_guest_status st;
 
+	veil_param("period_ms", "10");
 	veil_request(self->fd, VEIL_REQ_THAW, &st);
 	if (self->pid > 0) {
 		veil_include_pid(self->fd, self->pid);
@@ -518,6 +519,144 @@ TEST_F(complete, restore_takes_back_what_a_closed_unix_socket_left)
 
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	expect_left_taken_back(_metadata, self->fd, &self->pid, sv);
+}
+
+/*
+ * A child, excluded, that then writes 1000 bytes of 0x5a to @wr; PREPARE
+ * done.  The caller keeps @rd, and @wr unless @close_it: then both close
+ * it, the child last.
+ */
+static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_t *pid,
+				 int rd, int wr, bool close_it)
+{
+	struct veil_guest_status st;
+	int go[2], ready[2];
+	char buf[1000], g;
+
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+	*pid = fork();
+	ASSERT_LE(0, *pid);
+	if (!*pid) {
+		memset(buf, 0x5a, sizeof(buf));
+		close(rd);
+		if (read(go[0], &g, 1) != 1 || write(wr, buf, sizeof(buf)) != sizeof(buf) ||
+		    (close_it && close(wr)) || write(ready[1], "r", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	/* Its close is the pipe's last close of that end, when it is made. */
+	if (close_it)
+		close(wr);
+	ASSERT_EQ(0, veil_exclude_pid(fd, *pid, 0));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(1, read(ready[0], buf, 1));
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error);
+}
+
+/*
+ * From PREPARE to THAW, a pipe holding what an excluded process wrote is
+ * empty for a reader outside the set and full for a writer (its pages
+ * are zeros in the checkpoint), even once the excluded writer has closed
+ * its end: the reader waits, it does not take that for the end.  At THAW
+ * it has it all again, in order.
+ */
+static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
+				     pid_t *pid, bool close_it)
+{
+	struct veil_guest_status st;
+	int pp[2], got = 0, bad = 0, i, want = close_it ? 1000 : 1001;
+	char buf[4096];
+	ssize_t n;
+
+	ASSERT_EQ(0, pipe2(pp, O_NONBLOCK));
+	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it);
+	n = read(pp[0], buf, sizeof(buf));
+	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes during the checkpoint%s",
+				n, n ? "" : " (the end)");
+	EXPECT_EQ(EAGAIN, errno);
+	if (!close_it)
+		EXPECT_EQ(-1, write(pp[1], "B", 1)) TH_LOG("a writer outside the set wrote during it");
+	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_THAW, &st));
+
+	if (!close_it)
+		ASSERT_EQ(1, write(pp[1], "B", 1));
+	while ((n = read(pp[0], buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++)
+			bad += buf[i] != (got + i < 1000 ? 0x5a : 'B');
+		got += n;
+	}
+	EXPECT_EQ(want, got) TH_LOG("%d bytes back after THAW", got);
+	EXPECT_EQ(0, bad) TH_LOG("%d bytes out of place after THAW", bad);
+	if (close_it)
+		EXPECT_EQ(0, n) TH_LOG("no end of file after THAW");
+	close(pp[0]);
+	if (!close_it)
+		close(pp[1]);
+}
+
+TEST_F(complete, pipe_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, false);
+}
+
+TEST_F(complete, left_pipe_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, true);
+}
+
+/*
+ * A guest restored from the checkpoint: before the poller has seen the
+ * restore (slowed down here), a reader outside the set finds the pipe
+ * empty, not the zeros the checkpoint holds; after it, the writer is
+ * killed and the reader gets end of file.  @close_it: the excluded writer
+ * closed its end before PREPARE (what it left).
+ */
+static void expect_empty_until_restored(struct __test_metadata *_metadata, int fd,
+					pid_t *pid, bool close_it)
+{
+	struct veil_guest_status st;
+	int pp[2], restores;
+	char buf[4096];
+	ssize_t n;
+
+	ASSERT_EQ(0, pipe2(pp, O_NONBLOCK));
+	ASSERT_EQ(0, veil_param("period_ms", "3000"));
+	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it);
+	if (!close_it)
+		close(pp[1]);
+	ASSERT_EQ(0, veil_status(fd, &st));
+	restores = st.restores;
+	ASSERT_EQ(0, veil_host_write(fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	n = read(pp[0], buf, sizeof(buf));
+	ASSERT_EQ(0, veil_status(fd, &st));
+	ASSERT_EQ(restores, st.restores) TH_LOG("the restore was handled before the reader ran");
+	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes before the restore was handled",
+				n);
+	ASSERT_EQ(0, veil_param("period_ms", "10"));
+	ASSERT_EQ(*pid, waitpid(*pid, NULL, 0));
+	*pid = 0;
+	ASSERT_EQ(0, fcntl(pp[0], F_SETFL, 0));
+	n = read(pp[0], buf, sizeof(buf));
+	EXPECT_EQ(0, n) TH_LOG("%zd bytes after the restore", n);
+	ASSERT_EQ(0, veil_host_write(fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	close(pp[0]);
+}
+
+TEST_F(complete, restore_reader_outside_finds_the_pipe_empty_not_zeros)
+{
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, false);
+}
+
+TEST_F(complete, restore_reader_outside_finds_a_left_pipe_empty_not_zeros)
+{
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, true);
 }
 
 /*
