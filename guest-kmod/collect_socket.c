@@ -122,6 +122,23 @@ static void veil_guest_collect_rbtree(struct rb_root *root, bool slab_head,
 }
 
 /*
+ * PREPARE: what @sk sent to @peer, published, is paused until THAW
+ * (unix_pause.c), out of reach of readers outside the set; a pause that
+ * cannot be made fails the collection.
+ */
+static void veil_guest_unix_pause_for(struct veil_guest_collect *c, struct sock *peer,
+				      struct sock *sk)
+{
+	int err;
+
+	if (!c->prepare || c->holds.error)
+		return;
+	err = veil_guest_unix_pause(&c->holds, peer, sk);
+	if (err)
+		c->holds.error = err;
+}
+
+/*
  * The connections a listening UNIX socket has not accepted yet: each
  * one's socket is referenced under the listener's queue lock, its data
  * taken after.  The queue is bounded by the listen backlog, but clients
@@ -216,6 +233,7 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 	peer = unix_peer_get(sk);
 	if (peer) {
 		veil_guest_collect_queue(&peer->sk_receive_queue, sk, true, c);
+		veil_guest_unix_pause_for(c, peer, sk);
 		sock_put(peer);
 	}
 }
@@ -577,9 +595,12 @@ static bool veil_guest_sock_left_visit(struct veil_guest_sock_left *l,
 	if (!l->peer) {
 		left = veil_guest_tcp_left(l, c);
 	} else {
-		left = veil_guest_unix_sent(l->peer, l->sk);
-		if (left && c)
+		/* While paused, the buffers are out of the queue, not read. */
+		left = veil_guest_unix_paused() || veil_guest_unix_sent(l->peer, l->sk);
+		if (left && c) {
 			veil_guest_collect_queue(&l->peer->sk_receive_queue, l->sk, true, c);
+			veil_guest_unix_pause_for(c, l->peer, l->sk);
+		}
 	}
 	veil_guest_sock_left_release(l, false);
 	return left;

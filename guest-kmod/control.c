@@ -397,6 +397,7 @@ static int veil_guest_prepare(u64 seq)
 	veil_guest_prepare_writeback(tasks, nr);
 	/* An earlier PREPARE's pauses: the buffers back, to be collected again. */
 	veil_guest_pipes_resume(&veil_guest_held);
+	veil_guest_unix_resume(&veil_guest_held);
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c) {
 		err = -ENOMEM;
@@ -490,6 +491,7 @@ static void veil_guest_restore(void)
 
 	/* Paused since PREPARE: their buffers, zeros now, go before anyone reads. */
 	veil_guest_pipes_drop(&veil_guest_held, &purged);
+	veil_guest_unix_drop(&veil_guest_held, &purged);
 	ttys = kzalloc(sizeof(*ttys), GFP_KERNEL);
 	nr = veil_guest_sel_tasks(NULL, &sel);
 	if (nr >= 0) {

@@ -299,8 +299,9 @@ static size_t veil_guest_holds_put(struct veil_guest_holds *h, bool zero)
 {
 	size_t i, nr = h->nr;
 
-	/* Paused pipes get their buffers back (or drop them: a restore). */
+	/* Paused pipes and peers get their buffers back. */
 	veil_guest_pipes_resume(h);
+	veil_guest_unix_resume(h);
 	/*
 	 * Buffers first: a buffer read meanwhile lets go of its fragments'
 	 * pages now, so that ours are their last references below.

@@ -9,9 +9,9 @@
  * buffers of such a pipe are taken out of its ring and kept here, and the
  * pipe is made to look empty to its readers and full to its writers
  * (max_usage 0): until THAW nobody reads from it or writes to it, in the
- * running VM as in one restored from the checkpoint.  It counts one writer
- * more meanwhile: a reader of a pipe whose writers have all gone waits
- * instead of taking the empty ring for its end.
+ * running VM as in one restored from the checkpoint.  A pipe whose
+ * writers have all gone counts one more meanwhile, so that its reader
+ * waits instead of taking the empty ring for the end.
  *
  *   - THAW (and a failed PREPARE, the thaw timeout, module unload): the
  *     buffers go back in front of the ring, in their order, and the pipe
@@ -24,13 +24,15 @@
  * there.  A pipe that was freed meanwhile (every end closed) has nobody
  * to read the buffers: they are released as the pipe would have.  One
  * whose size was changed meanwhile (F_SETPIPE_SZ) gets the buffers back if
- * they fit, before what was written since.  A pipe whose mutex stays busy
- * is tried again at every poll.
+ * they fit, before what was written since; but a named FIFO so changed
+ * cannot be told from a new pipe of the same FIFO, and loses them.  A
+ * pipe whose mutex stays busy is tried again at every poll.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/pipe_fs_i.h>
@@ -45,12 +47,34 @@ struct veil_guest_pipe_pause {
 	struct pipe_inode_info *pipe;	/* compared only, under inode->i_lock */
 	unsigned int max_usage;		/* the pipe's, before the pause */
 	unsigned int nr;
+	bool writer;			/* one writer added */
 	bool drop;			/* restored: the buffers hold zeros */
 	struct pipe_buffer bufs[];
 };
 
 /* Pauses that could not be undone at once; under veil_guest_ctl_lock. */
 static struct veil_guest_pipe_pause *veil_guest_pipes_busy;
+
+/* A pipe(2) pipe: its inode never gets another pipe once this one is freed. */
+static bool veil_guest_pipe_anon(const struct inode *inode)
+{
+	return inode->i_sb->s_magic == PIPEFS_MAGIC;
+}
+
+/*
+ * Whether @pipe, @pp's inode's pipe now, is the pipe @pp paused: a pause
+ * leaves max_usage 0, which only F_SETPIPE_SZ changes.  A named FIFO
+ * whose every end was closed meanwhile gets a new pipe when it is opened
+ * again, at the freed one's address as likely as not, and a new pipe has
+ * max_usage too: so a named FIFO whose max_usage changed is taken for a
+ * new one (and a FIFO with no writer left, which would need one added, is
+ * not paused at all).
+ */
+static bool veil_guest_pipe_is_ours(const struct veil_guest_pipe_pause *pp,
+				    const struct pipe_inode_info *pipe)
+{
+	return !pipe->max_usage || veil_guest_pipe_anon(pp->inode);
+}
 
 /*
  * Pauses @pipe, whose mutex the caller holds and which the caller keeps
@@ -70,6 +94,9 @@ int veil_guest_pipe_pause(struct veil_guest_holds *h, struct inode *inode,
 #endif
 	if (!n || !pipe->max_usage)
 		return 0;
+	/* A named FIFO whose writers are gone: see veil_guest_pipe_is_ours(). */
+	if (!pipe->writers && !veil_guest_pipe_anon(inode))
+		return 0;
 	pp = kmalloc(struct_size(pp, bufs, n), gfp | __GFP_NOWARN);
 	if (!pp)
 		return -ENOMEM;
@@ -88,7 +115,8 @@ int veil_guest_pipe_pause(struct veil_guest_holds *h, struct inode *inode,
 	 * empty ring of a pipe whose writer left for its end.
 	 */
 	pipe->max_usage = 0;
-	pipe->writers++;
+	pp->writer = !pipe->writers;
+	pipe->writers += pp->writer;
 	pp->nr = n;
 	pp->drop = false;
 	ihold(inode);
@@ -161,7 +189,7 @@ static bool veil_guest_pipe_unpause(struct veil_guest_pipe_pause *pp,
 
 	if (!pipe->max_usage)
 		pipe->max_usage = pp->max_usage;
-	pipe->writers--;
+	pipe->writers -= pp->writer;
 	if (pp->drop || !fits) {
 		for (i = 0; i < pp->nr; i++)
 			pipe_buf_release(pipe, &pp->bufs[i]);
@@ -196,6 +224,15 @@ static bool veil_guest_pipe_unpause_try(struct veil_guest_pipe_pause *pp)
 	if (!mutex_trylock(&pipe->mutex)) {
 		spin_unlock(&inode->i_lock);
 		return false;
+	}
+	if (!veil_guest_pipe_is_ours(pp, pipe)) {
+		mutex_unlock(&pipe->mutex);
+		spin_unlock(&inode->i_lock);
+		veil_guest_pipe_pause_release(pp);
+		if (!pp->drop)
+			pr_warn("a FIFO paused for a checkpoint was reopened or resized meanwhile: %s\n",
+				"what an excluded process had in it is lost");
+		return true;
 	}
 	fits = veil_guest_pipe_unpause(pp, pipe);
 	mutex_unlock(&pipe->mutex);

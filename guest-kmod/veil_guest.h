@@ -72,6 +72,7 @@ struct inode;
  * in between.  The array grows like an extent set: nosleep under RCU.
  */
 struct veil_guest_pipe_pause;
+struct veil_guest_unix_pause;
 
 struct veil_guest_holds {
 	struct folio **folio;
@@ -83,6 +84,7 @@ struct veil_guest_holds {
 	void **file;		/* struct file: its queue's messages are published */
 	size_t nr_file, cap_file;
 	struct veil_guest_pipe_pause *paused;	/* pipes paused until THAW */
+	struct veil_guest_unix_pause *unix_paused;	/* UNIX peer queues, too */
 	int error;		/* sticky: a reference that could not be kept */
 	bool nosleep;
 };
@@ -431,6 +433,11 @@ void veil_guest_pipes_resume(struct veil_guest_holds *h);
 void veil_guest_pipes_drop(struct veil_guest_holds *h, struct veil_guest_purged *p);
 void veil_guest_pipes_retry(void);
 void veil_guest_pipes_exit(void);
+/* ... and what excluded sockets sent to UNIX peers (unix_pause.c). */
+int veil_guest_unix_pause(struct veil_guest_holds *h, struct sock *peer, struct sock *sk);
+void veil_guest_unix_resume(struct veil_guest_holds *h);
+void veil_guest_unix_drop(struct veil_guest_holds *h, struct veil_guest_purged *p);
+bool veil_guest_unix_paused(void);
 
 /* What excluded processes left unread in pipes they closed (collect_pipe.c). */
 void veil_guest_pipe_left(struct inode *inode, bool privileged);

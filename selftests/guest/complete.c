@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
@@ -560,37 +561,70 @@ static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_
 	ASSERT_EQ(0, st.last_error);
 }
 
+enum channel { PIPE, FIFO, UNIX_STREAM };
+
+/* @pp: a channel of @kind, the reading end first and non-blocking. */
+static void channel_open(struct __test_metadata *_metadata, enum channel kind, int pp[2])
+{
+	char path[64];
+
+	switch (kind) {
+	case PIPE:
+		ASSERT_EQ(0, pipe2(pp, O_NONBLOCK));
+		break;
+	case FIFO:
+		snprintf(path, sizeof(path), "/tmp/veil-fifo-%d", getpid());
+		unlink(path);
+		ASSERT_EQ(0, mkfifo(path, 0600));
+		pp[0] = open(path, O_RDONLY | O_NONBLOCK);
+		ASSERT_LE(0, pp[0]);
+		pp[1] = open(path, O_WRONLY | O_NONBLOCK);
+		ASSERT_LE(0, pp[1]);
+		unlink(path);
+		break;
+	case UNIX_STREAM:
+		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, pp));
+		ASSERT_EQ(0, fcntl(pp[0], F_SETFL, O_NONBLOCK));
+		break;
+	}
+}
+
 /*
- * From PREPARE to THAW, a pipe holding what an excluded process wrote is
- * empty for a reader outside the set and full for a writer (its pages
- * are zeros in the checkpoint), even once the excluded writer has closed
- * its end: the reader waits, it does not take that for the end.  At THAW
- * it has it all again, in order.
+ * From PREPARE to THAW, a pipe, FIFO or UNIX peer holding what an
+ * excluded process wrote is empty for a reader outside the set (its
+ * pages are zeros in the checkpoint), and a pipe full for a writer; so it
+ * stays once the excluded writer has closed its end: the reader waits, it
+ * does not take that for the end.  At THAW it has it all again, in order.
  */
 static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
-				     pid_t *pid, bool close_it)
+				     pid_t *pid, enum channel kind, bool close_it)
 {
+	bool outside_writer = !close_it && kind != UNIX_STREAM;
+	int pp[2], got = 0, bad = 0, i, want = outside_writer ? 1001 : 1000;
 	struct veil_guest_status st;
-	int pp[2], got = 0, bad = 0, i, want = close_it ? 1000 : 1001;
 	char buf[4096];
 	ssize_t n;
 
-	ASSERT_EQ(0, pipe2(pp, O_NONBLOCK));
+	channel_open(_metadata, kind, pp);
 	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it);
 	n = read(pp[0], buf, sizeof(buf));
 	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes during the checkpoint%s",
 				n, n ? "" : " (the end)");
 	EXPECT_EQ(EAGAIN, errno);
-	if (!close_it)
+	if (outside_writer)
 		EXPECT_EQ(-1, write(pp[1], "B", 1)) TH_LOG("a writer outside the set wrote during it");
 	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_THAW, &st));
 
-	if (!close_it)
+	if (outside_writer)
 		ASSERT_EQ(1, write(pp[1], "B", 1));
+	if (close_it)
+		ASSERT_EQ(0, fcntl(pp[0], F_SETFL, 0));
 	while ((n = read(pp[0], buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n; i++)
 			bad += buf[i] != (got + i < 1000 ? 0x5a : 'B');
 		got += n;
+		if (!close_it && got >= want)
+			break;
 	}
 	EXPECT_EQ(want, got) TH_LOG("%d bytes back after THAW", got);
 	EXPECT_EQ(0, bad) TH_LOG("%d bytes out of place after THAW", bad);
@@ -603,30 +637,45 @@ static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
 
 TEST_F(complete, pipe_paused_from_prepare_to_thaw)
 {
-	expect_paused_until_thaw(_metadata, self->fd, &self->pid, false);
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, PIPE, false);
 }
 
 TEST_F(complete, left_pipe_paused_from_prepare_to_thaw)
 {
-	expect_paused_until_thaw(_metadata, self->fd, &self->pid, true);
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, PIPE, true);
+}
+
+TEST_F(complete, fifo_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, FIFO, false);
+}
+
+TEST_F(complete, unix_peer_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, UNIX_STREAM, false);
+}
+
+TEST_F(complete, left_unix_peer_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, UNIX_STREAM, true);
 }
 
 /*
  * A guest restored from the checkpoint: before the poller has seen the
- * restore (slowed down here), a reader outside the set finds the pipe
+ * restore (slowed down here), a reader outside the set finds the channel
  * empty, not the zeros the checkpoint holds; after it, the writer is
  * killed and the reader gets end of file.  @close_it: the excluded writer
  * closed its end before PREPARE (what it left).
  */
 static void expect_empty_until_restored(struct __test_metadata *_metadata, int fd,
-					pid_t *pid, bool close_it)
+					pid_t *pid, enum channel kind, bool close_it)
 {
 	struct veil_guest_status st;
 	int pp[2], restores;
 	char buf[4096];
 	ssize_t n;
 
-	ASSERT_EQ(0, pipe2(pp, O_NONBLOCK));
+	channel_open(_metadata, kind, pp);
 	ASSERT_EQ(0, veil_param("period_ms", "3000"));
 	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it);
 	if (!close_it)
@@ -651,12 +700,22 @@ static void expect_empty_until_restored(struct __test_metadata *_metadata, int f
 
 TEST_F(complete, restore_reader_outside_finds_the_pipe_empty_not_zeros)
 {
-	expect_empty_until_restored(_metadata, self->fd, &self->pid, false);
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, PIPE, false);
 }
 
 TEST_F(complete, restore_reader_outside_finds_a_left_pipe_empty_not_zeros)
 {
-	expect_empty_until_restored(_metadata, self->fd, &self->pid, true);
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, PIPE, true);
+}
+
+TEST_F(complete, restore_reader_outside_finds_the_unix_peer_empty_not_zeros)
+{
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, UNIX_STREAM, false);
+}
+
+TEST_F(complete, restore_reader_outside_finds_a_left_unix_peer_empty_not_zeros)
+{
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, UNIX_STREAM, true);
 }
 
 /*

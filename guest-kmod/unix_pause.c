@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UNIX peer queues paused for a checkpoint.
+ *
+ * What an excluded process sent on a connected UNIX socket waits in its
+ * peer's receive queue, and is zero in the checkpoint.  As for pipes
+ * (pipe_pause.c), a reader outside the set could take those zeros in a
+ * restored guest before the poller sees the restore.  So at PREPARE the
+ * buffers the excluded socket sent are taken out of the peer's queue and
+ * kept with the holds; THAW puts them back at the head of the queue, in
+ * their order, and a restore drops them first thing.
+ *
+ * The peer's reader then finds nothing of them: it waits, or gets EAGAIN.
+ * A peer whose sender closed its end (what an excluded process left) has
+ * RCV_SHUTDOWN set, and perhaps ECONNRESET pending: its reader would take
+ * the empty queue for the end and lose the data, so both are put aside
+ * with the buffers and back with them.
+ *
+ * Left in the queue, and so not paused: a sender's buffers when one of
+ * them passes descriptors (SCM_RIGHTS: the garbage collector of in-flight
+ * sockets walks the queues), or is out-of-band data.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <net/af_unix.h>
+#include <net/sock.h>
+
+#include "veil_guest.h"
+
+struct veil_guest_unix_pause {
+	struct veil_guest_unix_pause *next;
+	struct sock *peer;		/* held: the queue */
+	struct sock *sk;		/* held: the sender */
+	struct sk_buff_head skbs;
+	int err;			/* the peer's pending error, put aside */
+	bool shut;			/* RCV_SHUTDOWN put aside */
+};
+
+/* Queues paused now: the sweep of closed sockets keeps their notes. */
+static atomic_t veil_guest_unix_paused_nr = ATOMIC_INIT(0);
+
+bool veil_guest_unix_paused(void)
+{
+	return atomic_read(&veil_guest_unix_paused_nr);
+}
+
+/* Whether @skb, from @sk, cannot leave @peer's queue (see above). */
+static bool veil_guest_unix_skb_stays(struct sock *peer, struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_AF_UNIX_OOB)
+	if (skb == READ_ONCE(unix_sk(peer)->oob_skb))
+		return true;
+#endif
+	return UNIXCB(skb).fp;
+}
+
+/*
+ * Pauses what @sk sent to @peer (both referenced by the caller) and keeps
+ * it with @h.  Sleeps: the peer's reader lock is taken, so that no reader
+ * is in the middle of one of the buffers.
+ */
+int veil_guest_unix_pause(struct veil_guest_holds *h, struct sock *peer, struct sock *sk)
+{
+	struct sk_buff_head *q = &peer->sk_receive_queue;
+	struct veil_guest_unix_pause *pp;
+	struct sk_buff *skb, *tmp;
+	bool stays = false;
+
+	pp = kzalloc(sizeof(*pp), GFP_KERNEL);
+	if (!pp)
+		return -ENOMEM;
+	__skb_queue_head_init(&pp->skbs);
+	mutex_lock(&unix_sk(peer)->iolock);
+	unix_state_lock(peer);
+	spin_lock(&q->lock);
+	skb_queue_walk(q, skb)
+		if (skb->sk == sk && veil_guest_unix_skb_stays(peer, skb))
+			stays = true;
+	skb_queue_walk_safe(q, skb, tmp) {
+		if (stays || skb->sk != sk)
+			continue;
+		__skb_unlink(skb, q);
+		__skb_queue_tail(&pp->skbs, skb);
+	}
+	spin_unlock(&q->lock);
+	if (!skb_queue_empty(&pp->skbs) && peer->sk_type != SOCK_DGRAM &&
+	    (peer->sk_shutdown & RCV_SHUTDOWN)) {
+		pp->shut = true;
+		WRITE_ONCE(peer->sk_shutdown, peer->sk_shutdown & ~RCV_SHUTDOWN);
+		pp->err = READ_ONCE(peer->sk_err);
+		WRITE_ONCE(peer->sk_err, 0);
+	}
+	unix_state_unlock(peer);
+	mutex_unlock(&unix_sk(peer)->iolock);
+	if (skb_queue_empty(&pp->skbs)) {
+		kfree(pp);
+		return 0;
+	}
+	sock_hold(peer);
+	sock_hold(sk);
+	pp->peer = peer;
+	pp->sk = sk;
+	pp->next = h->unix_paused;
+	h->unix_paused = pp;
+	atomic_inc(&veil_guest_unix_paused_nr);
+	return 0;
+}
+
+/*
+ * Undoes @pp: the buffers back at the head of the queue (dropped if @drop:
+ * a restore, or the peer is closed), what was put aside back; counts the
+ * dropped ones into @p if not NULL.
+ */
+static void veil_guest_unix_unpause(struct veil_guest_unix_pause *pp, bool drop,
+				    struct veil_guest_purged *p)
+{
+	struct sock *peer = pp->peer;
+	struct sk_buff_head *q = &peer->sk_receive_queue;
+
+	mutex_lock(&unix_sk(peer)->iolock);
+	unix_state_lock(peer);
+	if (!drop && !sock_flag(peer, SOCK_DEAD)) {
+		spin_lock(&q->lock);
+		skb_queue_splice_init(&pp->skbs, q);
+		spin_unlock(&q->lock);
+	}
+	if (pp->shut) {
+		WRITE_ONCE(peer->sk_shutdown, peer->sk_shutdown | RCV_SHUTDOWN);
+		if (!READ_ONCE(peer->sk_err) && pp->err)
+			WRITE_ONCE(peer->sk_err, pp->err);
+	}
+	unix_state_unlock(peer);
+	mutex_unlock(&unix_sk(peer)->iolock);
+	if (p)
+		p->unix_bufs += skb_queue_len(&pp->skbs);
+	__skb_queue_purge(&pp->skbs);
+	peer->sk_data_ready(peer);
+	if (pp->shut)
+		peer->sk_state_change(peer);
+	sock_put(pp->sk);
+	sock_put(peer);
+	atomic_dec(&veil_guest_unix_paused_nr);
+}
+
+static void veil_guest_unix_unpause_all(struct veil_guest_holds *h, bool drop,
+					struct veil_guest_purged *p)
+{
+	struct veil_guest_unix_pause *pp, *next;
+
+	for (pp = h->unix_paused; pp; pp = next) {
+		next = pp->next;
+		veil_guest_unix_unpause(pp, drop, p);
+		kfree(pp);
+	}
+	h->unix_paused = NULL;
+}
+
+/* THAW: @h's peers get their buffers back. */
+void veil_guest_unix_resume(struct veil_guest_holds *h)
+{
+	veil_guest_unix_unpause_all(h, false, NULL);
+}
+
+/* RESTORE: @h's paused buffers, zeros now, are dropped; counted into @p. */
+void veil_guest_unix_drop(struct veil_guest_holds *h, struct veil_guest_purged *p)
+{
+	veil_guest_unix_unpause_all(h, true, p);
+}
