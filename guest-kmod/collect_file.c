@@ -255,7 +255,8 @@ static bool veil_guest_files_shared(struct task_struct *tsk)
 	return shared;
 }
 
-static bool veil_guest_file_ours(struct veil_guest_collect *c, struct file *file)
+/* The file system user of the task collected, or INVALID_UID. */
+static kuid_t veil_guest_collect_fsuid(struct veil_guest_collect *c)
 {
 	kuid_t fsuid = INVALID_UID;
 
@@ -264,7 +265,26 @@ static bool veil_guest_file_ours(struct veil_guest_collect *c, struct file *file
 		fsuid = __task_cred(c->task)->fsuid;
 		rcu_read_unlock();
 	}
-	return veil_guest_file_counts(file, c->privileged, fsuid);
+	return fsuid;
+}
+
+static bool veil_guest_file_ours(struct veil_guest_collect *c, struct file *file)
+{
+	return veil_guest_file_counts(file, c->privileged, veil_guest_collect_fsuid(c));
+}
+
+/*
+ * Whether an exclusion may take what waits in the pipe, FIFO or socket
+ * @file (and, after a restore, empty or reset it): any for one made with
+ * CAP_SYS_ADMIN; for one an unprivileged user made, only one that its
+ * user (@fsuid) opened or created.  A pipe or socket that another user's
+ * process handed down or passed to it is that process's too: zeroing
+ * what waits in it, or resetting it, would reach into another user's
+ * data.  Also what the purge after a restore asks.
+ */
+bool veil_guest_channel_counts(struct file *file, bool privileged, kuid_t fsuid)
+{
+	return privileged || uid_eq(file->f_cred->fsuid, fsuid);
 }
 
 static void veil_guest_collect_file(struct file *file, struct veil_guest_collect *c)
@@ -277,6 +297,9 @@ static void veil_guest_collect_file(struct file *file, struct veil_guest_collect
 		/* Perhaps open since before the exclusion: remembered from now on. */
 		veil_guest_recall_inode(file_inode(file), c->privileged);
 		veil_guest_collect_file_pages(c, file);
+	} else if ((S_ISFIFO(mode) || S_ISSOCK(mode)) &&
+		   !veil_guest_channel_counts(file, c->privileged, veil_guest_collect_fsuid(c))) {
+		c->shared_out++;
 	} else if (S_ISFIFO(mode)) {
 		veil_guest_collect_pipe(file, c);
 	} else if (S_ISSOCK(mode)) {

@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/net.h>
 #include <linux/pipe_fs_i.h>
@@ -107,24 +108,38 @@ static void veil_guest_purge_socket(struct file *file, struct veil_guest_purged 
 		veil_guest_purge_unix_peer(sk, p);
 }
 
+struct veil_guest_purge_ctx {
+	struct veil_guest_purged *p;
+	bool privileged;
+	kuid_t fsuid;
+};
+
 static void veil_guest_purge_file(struct file *file, void *arg)
 {
+	struct veil_guest_purge_ctx *ctx = arg;
 	umode_t mode = file_inode(file)->i_mode;
 
+	/* Another user's pipe or socket: not collected, not purged either. */
+	if (!veil_guest_channel_counts(file, ctx->privileged, ctx->fsuid))
+		return;
 	if (S_ISFIFO(mode))
-		veil_guest_purge_pipe(file, arg);
+		veil_guest_purge_pipe(file, ctx->p);
 	else if (S_ISSOCK(mode))
-		veil_guest_purge_socket(file, arg);
+		veil_guest_purge_socket(file, ctx->p);
 }
 
 /* Purges what the frozen process @tsk queued for others; counts into @p. */
 void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p)
 {
-	struct veil_guest_file_visitor v = { .fn = veil_guest_purge_file, .arg = p };
+	struct veil_guest_purge_ctx ctx = { .p = p, .privileged = veil_guest_sel_privileged(tsk) };
+	struct veil_guest_file_visitor v = { .fn = veil_guest_purge_file, .arg = &ctx };
 	struct task_struct *live = veil_guest_live_thread(tsk);
 
 	if (!live)
 		return;
+	rcu_read_lock();
+	ctx.fsuid = __task_cred(live)->fsuid;
+	rcu_read_unlock();
 	veil_guest_visit_files(live, &v);
 	put_task_struct(live);
 }

@@ -422,6 +422,7 @@ struct veil_guest_purged {
 };
 
 void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
+bool veil_guest_channel_counts(struct file *file, bool privileged, kuid_t fsuid);
 struct pipe_inode_info;
 void veil_guest_pipe_empty(struct pipe_inode_info *pipe, struct veil_guest_purged *p);
 

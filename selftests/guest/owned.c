@@ -11,7 +11,9 @@
  * guest reads it from disk again.  The messages it queues after its
  * exclusion, on a System V queue and on a POSIX queue that keeps its name,
  * are not published either: any process of the user could receive one
- * during a checkpoint and so have it refused.
+ * during a checkpoint and so have it refused.  Nor is what waits in a
+ * pipe and a UNIX socket that root created and that the user's processes
+ * inherited: root reads them too.
  */
 #include <mqueue.h>
 #include <sys/mman.h>
@@ -260,13 +262,33 @@ FIXTURE(owned) {
 	int fd;
 	pid_t parent;
 	struct report r;
+	int rp[2], rs[2];	/* root's pipe and socket pair, inherited */
 };
+
+/*
+ * Root's pipe and UNIX socket pair, each with the pattern waiting in it,
+ * all four ends left open for the user's processes to inherit.  0 or -1.
+ */
+static int root_channels(int rp[2], int rs[2])
+{
+	uint8_t text[VEIL_GUEST_PATTERN_LEN];
+	int ok;
+
+	if (pipe(rp) || socketpair(AF_UNIX, SOCK_STREAM, 0, rs))
+		return -1;
+	veil_pattern_make(&pat, text);
+	ok = write(rp[1], text, sizeof(text)) == sizeof(text) &&
+	     write(rs[0], text, sizeof(text)) == sizeof(text);
+	explicit_bzero(text, sizeof(text));
+	return ok ? 0 : -1;
+}
 
 FIXTURE_SETUP(owned)
 {
 	const char *libc = libc_path();
 	int err = veil_load(), p[2];
 
+	self->rp[0] = self->rp[1] = self->rs[0] = self->rs[1] = -1;
 	if (err)
 		SKIP(return, "cannot load " VEIL_KO ": %s", strerror(-err));
 	if (!libc)
@@ -281,6 +303,7 @@ FIXTURE_SETUP(owned)
 	ASSERT_EQ(0, write_file(ROOT_FILE, 'a'));
 	ASSERT_EQ(0, write_file(USER_FILE, 'A'));
 	ASSERT_EQ(0, chown(USER_FILE, USER, USER));
+	ASSERT_EQ(0, root_channels(self->rp, self->rs));
 	ASSERT_EQ(0, pipe(p));
 	self->parent = fork();
 	ASSERT_LE(0, self->parent);
@@ -296,11 +319,40 @@ FIXTURE_SETUP(owned)
 					 strerror(self->r.err));
 }
 
+/*
+ * Whether @pid has exited (gone, or a zombie: its files closed), waiting
+ * up to ten seconds for it.
+ */
+static bool exited(pid_t pid)
+{
+	char path[64], st[256], *p;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 1000; i++) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return true;
+		n = read(fd, st, sizeof(st) - 1);
+		close(fd);
+		st[n > 0 ? n : 0] = 0;
+		p = strrchr(st, ')');
+		if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
 FIXTURE_TEARDOWN(owned)
 {
 	if (self->r.child > 0) {
 		veil_include_pid(self->fd, self->r.child);
 		kill(self->r.child, SIGKILL);
+		/* Its files on the test's file system go before the unmount. */
+		if (!exited(self->r.child))
+			TH_LOG("the excluded child %d did not exit", self->r.child);
 	}
 	if (self->parent > 0) {
 		kill(self->parent, SIGKILL);
@@ -312,6 +364,10 @@ FIXTURE_TEARDOWN(owned)
 	}
 	if (self->r.msq >= 0)
 		msgctl(self->r.msq, IPC_RMID, NULL);
+	close(self->rp[0]);
+	close(self->rp[1]);
+	close(self->rs[0]);
+	close(self->rs[1]);
 	mq_unlink(mq_name);
 	system(DISK_TEARDOWN);
 	close(self->fd);
@@ -326,7 +382,10 @@ static int covered_of(const struct veil_extents *e, const uint64_t *pfn, int n)
 	return c;
 }
 
-/* Both queued messages are in RAM, and no copy of them is published. */
+/*
+ * Both queued messages are in RAM, and no copy of them is published, nor
+ * of what root left in its pipe and socket.
+ */
 static void expect_messages_left_out(struct __test_metadata *_metadata,
 				     const struct veil_extents *e, const char *what)
 {
@@ -337,11 +396,11 @@ static void expect_messages_left_out(struct __test_metadata *_metadata,
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, veil_scan(fd, &pat, &h));
 	close(fd);
-	/* Each message's text holds both halves of the pattern. */
-	ASSERT_LE(4, h.total) TH_LOG("the queued messages were not found in RAM");
+	/* Each message's text holds both halves of the pattern, root's too. */
+	ASSERT_LE(8, h.total) TH_LOG("the queued messages were not found in RAM");
 	for (i = 0; i < h.nr; i++) {
 		EXPECT_FALSE(veil_covered(e, h.addr[i], VEIL_HALF))
-			TH_LOG("%s: a message at 0x%llx is published", what,
+			TH_LOG("%s: a message (or root's data) at 0x%llx is published", what,
 			       (unsigned long long)h.addr[i]);
 	}
 }
@@ -415,6 +474,30 @@ TEST_F(owned, prepare_evicts_only_the_users_own_file)
 	check_set(_metadata, &self->r, &e, "published");
 	free(e.ext);
 	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+}
+
+/*
+ * A guest restored from a checkpoint: the excluded child is killed, and
+ * what waits in root's pipe and socket, which it inherited, is left there
+ * (not emptied or taken back as the child's own would be).
+ */
+TEST_F(owned, restore_leaves_roots_pipe_and_socket_alone)
+{
+	uint8_t text[VEIL_GUEST_PATTERN_LEN];
+	struct veil_guest_status st;
+
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error);
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	EXPECT_TRUE(exited(self->r.child)) TH_LOG("the excluded child was not killed");
+	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	ASSERT_EQ(0, fcntl(self->rp[0], F_SETFL, O_NONBLOCK));
+	ASSERT_EQ(0, fcntl(self->rs[1], F_SETFL, O_NONBLOCK));
+	EXPECT_EQ(sizeof(text), read(self->rp[0], text, sizeof(text)))
+		TH_LOG("root's pipe was emptied");
+	EXPECT_EQ(sizeof(text), read(self->rs[1], text, sizeof(text)))
+		TH_LOG("what root's socket had received was taken back");
+	explicit_bzero(text, sizeof(text));
 }
 
 TEST_HARNESS_MAIN
