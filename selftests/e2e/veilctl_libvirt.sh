@@ -121,7 +121,8 @@ wait $k 2>/dev/null
 wait_guardian
 frozen=$(l2_run $vm "veil status --json" | sed -n 's/.*"frozen": *\([0-9]*\).*/\1/p')
 [ "$(lv_state $vm)" = running ] && l2_run $vm "kill -0 $va" >/dev/null && [ "$frozen" = 0 ]
-ok "veilctl killed while libvirt writes: the VM runs, the vault is intact and thawed (frozen: ${frozen:-?})" $?
+ok "veilctl killed while libvirt writes: the VM runs, the vault is intact and thawed (frozen: ${frozen:-?})" $? ||
+	{ virsh domstate $vm --reason; cat /tmp/k.err; } 2>&1 | sed 's/^/#   /'
 [ -z "$(ls /tmp/k.mem* 2>/dev/null)" ]
 ok "veilctl killed while libvirt writes: no file left behind" $? || ls -l /tmp/k.mem* | sed 's/^/#   /'
 
