@@ -27,7 +27,7 @@ function bad_kernel_line(line) {
 	return line ~ /(WARNING:|BUG:|Oops|Kernel panic|KASAN|UBSAN|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_(sched|preempt) detected stall|soft lockup|hard LOCKUP|kernel BUG|Call Trace:|refcount_t:|list_(add|del) corruption|unreferenced object|KFENCE)/
 }
 
-BEGIN { passed = failed = skipped = 0 }
+BEGIN { passed = failed = skipped = 0; nbefore = 0; after = 0 }
 
 { sub(/\r+$/, ""); gsub(/\r/, "") }
 
@@ -39,6 +39,7 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 		booted[lvl] = 1
 	} else if (ev == "BEGIN") {
 		open[lvl] = f[4]; key = lvl " " f[4]
+		nbefore = 0; after = 0
 		cases[key] = 0; notok[key] = 0
 	} else if (ev == "END") {
 		key = lvl " " f[4]; rc = f[5] + 0
@@ -95,12 +96,39 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 	if ($1 == "not") {
 		notok[key]++
 		fail(key ": " desc)
+		# The test's own words on it: kselftest's harness says them
+		# before the result, shell tests after it.
+		for (i = 0; i < nbefore; i++)
+			printf "#   | %s\n", before[i]
+		nbefore = 0
+		after = 60
+		next
 	} else if (desc ~ /# *[Ss][Kk][Ii][Pp]/) {
 		skipped++
 		printf "skip %s: %s\n", key, desc
 	} else {
 		passed++
 		printf "ok %s: %s\n", key, desc
+	}
+	nbefore = 0
+	after = 0
+	next
+}
+
+# A test's comment lines: the last few before a result, and the first
+# ones after a failure, go with a failure into the summary (which is all
+# that a CI log keeps; the console log has the rest).
+/^# / {
+	if (after > 0) {
+		printf "#   | %s\n", $0
+		after--
+	} else {
+		if (nbefore == 20) {
+			for (i = 1; i < 20; i++)
+				before[i - 1] = before[i]
+			nbefore = 19
+		}
+		before[nbefore++] = $0
 	}
 	next
 }
