@@ -63,10 +63,27 @@ if grep -q '@@DMTEST WRITTEN' boot1.log; then
 	ok "L2 wrote files on the veilcrypt disk and was killed mid-write"
 	echo "# the first boot had written its files after ${i}s"
 else
+	# Where it stopped: L2's own last words, and whether its disk
+	# I/O is stuck in the mapping (reads and writes in flight) or QEMU
+	# sleeps elsewhere.
+	dm=$(dmsetup info -c --noheadings -o major,minor l2disk 2>/dev/null)
+	inflight=$(cat /sys/dev/block/"$dm"/inflight 2>/dev/null)
+	for t in /proc/$pid/task/*; do
+		echo "$(cat "$t"/comm 2>/dev/null) $(cut -d' ' -f3 "$t"/stat 2>/dev/null) $(cat "$t"/wchan 2>/dev/null)"
+	done >threads.log
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
 	nok "L2 wrote files on the veilcrypt disk (waited ${i}s)"
-	show boot1.log
+	if grep -q '@@VEIL BOOTED L2' boot1.log; then
+		echo "# L2 reached its init; l2disk ($dm) in flight (reads writes): $inflight"
+	else
+		echo "# L2 never reached its init; l2disk ($dm) in flight (reads writes): $inflight"
+	fi
+	echo "# QEMU's threads (name, state, wait channel):"
+	show threads.log
+	echo "# the end of L2's console ($(wc -l <boot1.log) lines):"
+	tail -n 40 boot1.log >tail.log
+	show tail.log
 	veil-disk close l2disk
 	exit 1
 fi
