@@ -64,7 +64,7 @@ tap_count() {
 # run_suite SUITE L1-KERNEL L2-KERNEL [VMRUN-ARGS...]: one suite in its
 # VMs, counted.
 run_suite() {
-	local s=$1 k=$2 k2=$3 res out rc p f sk log t0=$SECONDS
+	local s=$1 k=$2 k2=$3 res out rc p f sk log line t0=$SECONDS
 	shift 3
 	if [ "$k" = "$k2" ]; then
 		echo "== kernel $k: suite $s"
@@ -97,6 +97,10 @@ run_suite() {
 		retried+=("suite $s on $k/$k2: L1 booted again after int3")
 	grep -q '^# vmrun: an L2 guest triple-faulted' "$out" &&
 		retried+=("suite $s on $k/$k2: run again after an L2 triple fault")
+	# A test's own repeat of a step the test bed spoiled.
+	while IFS= read -r line; do
+		retried+=("suite $s on $k/$k2: ${line#"# retried: "}")
+	done < <(grep '^# retried: ' "$out")
 	if [ $rc = 2 ] || [ ! -f "$res" ]; then
 		count fail "suite $s on $k/$k2: could not run (exit $rc)"
 		return

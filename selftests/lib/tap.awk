@@ -115,6 +115,13 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 	next
 }
 
+# A test that had to repeat a step the test bed spoiled says so; the
+# summary keeps it (check.sh lists it at the end).
+/^# retried: / {
+	printf "# retried: %s: %s\n", who(), substr($0, 12)
+	next
+}
+
 # A test's comment lines: the last few before a result, and the first
 # ones after a failure, go with a failure into the summary (which is all
 # that a CI log keeps; the console log has the rest).
