@@ -295,7 +295,7 @@ static void veil_guest_collect_file(struct file *file, struct veil_guest_collect
 		veil_guest_collect_mqueue(file, c);
 	} else if (S_ISREG(mode) && veil_guest_file_ours(c, file)) {
 		/* Perhaps open since before the exclusion: remembered from now on. */
-		veil_guest_recall_inode(file_inode(file), c->privileged);
+		veil_guest_recall_file(file, c->privileged);
 		veil_guest_collect_file_pages(c, file);
 	} else if ((S_ISFIFO(mode) || S_ISSOCK(mode)) &&
 		   !veil_guest_channel_counts(file, c->privileged, veil_guest_collect_fsuid(c))) {

@@ -78,7 +78,7 @@ void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c)
 	if (!pipe || file_inode(file)->i_pipe != pipe || !veil_guest_collect_once(c, pipe))
 		return;
 	/* Perhaps had before the exclusion: watched for its close from now on. */
-	veil_guest_recall_inode(file_inode(file), c->privileged);
+	veil_guest_recall_file(file, c->privileged);
 	pipe_lock(pipe);
 	for (i = pipe->tail; i != pipe->head; i++) {
 		struct pipe_buffer *buf = &pipe->bufs[i & (pipe->ring_size - 1)];

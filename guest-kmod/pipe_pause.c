@@ -55,12 +55,6 @@ struct veil_guest_pipe_pause {
 /* Pauses that could not be undone at once; under veil_guest_ctl_lock. */
 static struct veil_guest_pipe_pause *veil_guest_pipes_busy;
 
-/* A pipe(2) pipe: its inode never gets another pipe once this one is freed. */
-static bool veil_guest_pipe_anon(const struct inode *inode)
-{
-	return inode->i_sb->s_magic == PIPEFS_MAGIC;
-}
-
 /*
  * Whether @pipe, @pp's inode's pipe now, is the pipe @pp paused: a pause
  * leaves max_usage 0, which only F_SETPIPE_SZ changes.  A named FIFO
@@ -73,7 +67,7 @@ static bool veil_guest_pipe_anon(const struct inode *inode)
 static bool veil_guest_pipe_is_ours(const struct veil_guest_pipe_pause *pp,
 				    const struct pipe_inode_info *pipe)
 {
-	return !pipe->max_usage || veil_guest_pipe_anon(pp->inode);
+	return !pipe->max_usage || veil_guest_is_anon_pipe(pp->inode);
 }
 
 /*
@@ -95,7 +89,7 @@ int veil_guest_pipe_pause(struct veil_guest_holds *h, struct inode *inode,
 	if (!n || !pipe->max_usage)
 		return 0;
 	/* A named FIFO whose writers are gone: see veil_guest_pipe_is_ours(). */
-	if (!pipe->writers && !veil_guest_pipe_anon(inode))
+	if (!pipe->writers && !veil_guest_is_anon_pipe(inode))
 		return 0;
 	pp = kmalloc(struct_size(pp, bufs, n), gfp | __GFP_NOWARN);
 	if (!pp)

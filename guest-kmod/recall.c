@@ -18,7 +18,10 @@
  *
  * Pipes and FIFOs are remembered the same way, for their close: what an
  * excluded process wrote and left unread when it closed its write end
- * waits in the pipe for a reader (collect_pipe.c holds it).
+ * waits in the pipe for a reader (collect_pipe.c holds it).  For an
+ * exclusion an unprivileged user made, only pipes its user made and FIFOs
+ * it opened (veil_guest_channel_counts()): what waits in a pipe another
+ * user's process handed down to it is that user's too.
  *
  * The hook is a kprobe on fd_install(), through which every such file
  * passes.  It runs in atomic context: it only asks the selection (under
@@ -74,6 +77,8 @@ struct veil_guest_recalled {
 	struct inode *inode;	/* valid while the mark is attached */
 	bool pipe;		/* a pipe or FIFO: counted in veil_guest_recall_nr[1] */
 	bool privileged;	/* counted in veil_guest_recall_nr[][1] */
+	bool anon_pipe;		/* a pipe(2) pipe, made by @owner */
+	kuid_t owner;
 };
 
 struct veil_guest_recall_work {
@@ -108,11 +113,22 @@ static int veil_guest_recall_event(struct fsnotify_mark *mark, u32 mask,
 				   struct inode *inode, struct inode *dir,
 				   const struct qstr *name, u32 cookie)
 {
+	struct veil_guest_recalled *r = container_of(mark, struct veil_guest_recalled, mark);
 	bool privileged;
 
-	if ((mask & FS_CLOSE_WRITE) && inode && S_ISFIFO(inode->i_mode) &&
-	    veil_guest_sel_current(&privileged))
-		veil_guest_pipe_left(inode, privileged);
+	if (!(mask & FS_CLOSE_WRITE) || !inode || !S_ISFIFO(inode->i_mode) ||
+	    !veil_guest_sel_current(&privileged))
+		return 0;
+	/*
+	 * The event does not say which file closes, but every file of a
+	 * pipe(2) pipe has its maker's credentials: for an exclusion an
+	 * unprivileged user made, another user's pipe is not its own
+	 * (veil_guest_channel_counts()), whoever remembered it.  A named
+	 * FIFO's end was opened with the closer's own.
+	 */
+	if (!privileged && r->anon_pipe && !uid_eq(r->owner, current_fsuid()))
+		return 0;
+	veil_guest_pipe_left(inode, privileged);
 	return 0;
 }
 
@@ -183,12 +199,13 @@ static void veil_guest_recall_missed_one(struct inode *inode, bool privileged)
 }
 
 /*
- * Remembers @inode (in process context): a regular file for its page
- * cache, a pipe or FIFO for its close.
+ * Remembers the inode of @file (in process context): a regular file for its
+ * page cache, a pipe or FIFO for its close.
  */
-static void veil_guest_recall_mark(struct inode *inode, bool privileged)
+static void veil_guest_recall_mark(struct file *file, bool privileged)
 {
 	struct fsnotify_group *g = veil_guest_recall_group;
+	struct inode *inode = file_inode(file);
 	struct veil_guest_recalled *r;
 	struct fsnotify_mark *m;
 	bool pipe, room;
@@ -221,6 +238,8 @@ static void veil_guest_recall_mark(struct inode *inode, bool privileged)
 	r->inode = inode;
 	r->pipe = pipe;
 	r->privileged = privileged;
+	r->anon_pipe = pipe && veil_guest_is_anon_pipe(inode);
+	r->owner = file->f_cred->fsuid;
 	err = fsnotify_add_inode_mark(&r->mark, inode, 0);
 	/* -EEXIST: another thread remembered it meanwhile. */
 	if (err && err != -EEXIST)
@@ -231,22 +250,30 @@ static void veil_guest_recall_mark(struct inode *inode, bool privileged)
 
 /*
  * A file or pipe a collection found open in an excluded process, which it
- * may have had since before its exclusion: remembered from now on too (a
- * regular file only if its exclusion may take it).
+ * may have had since before its exclusion, and its exclusion may take:
+ * remembered from now on too.
  */
-void veil_guest_recall_inode(struct inode *inode, bool privileged)
+void veil_guest_recall_file(struct file *file, bool privileged)
 {
-	veil_guest_recall_mark(inode, privileged);
+	veil_guest_recall_mark(file, privileged);
+}
+
+/* Whether @file's exclusion may take it, and so remember it. */
+static bool veil_guest_recall_counts(struct file *file, bool privileged, kuid_t fsuid)
+{
+	umode_t mode = file_inode(file)->i_mode;
+
+	if (S_ISFIFO(mode))
+		return veil_guest_channel_counts(file, privileged, fsuid);
+	return S_ISREG(mode) && veil_guest_file_counts(file, privileged, fsuid);
 }
 
 static void veil_guest_recall_open_file(struct file *file, void *arg)
 {
 	struct veil_guest_recall_task *t = arg;
-	struct inode *inode = file_inode(file);
 
-	if (S_ISFIFO(inode->i_mode) ||
-	    (S_ISREG(inode->i_mode) && veil_guest_file_counts(file, t->privileged, t->fsuid)))
-		veil_guest_recall_mark(inode, t->privileged);
+	if (veil_guest_recall_counts(file, t->privileged, t->fsuid))
+		veil_guest_recall_mark(file, t->privileged);
 }
 
 /*
@@ -274,14 +301,12 @@ static void veil_guest_recall_note(struct callback_head *cb)
 {
 	struct veil_guest_recall_work *w = container_of(cb, struct veil_guest_recall_work, cb);
 	struct file *file = w->file;
-	struct inode *inode = file_inode(file);
 	bool privileged;
 
 	kfree(w);
 	privileged = veil_guest_sel_privileged(current->group_leader);
-	if (S_ISFIFO(inode->i_mode) ||
-	    veil_guest_file_counts(file, privileged, current_fsuid()))
-		veil_guest_recall_mark(inode, privileged);
+	if (veil_guest_recall_counts(file, privileged, current_fsuid()))
+		veil_guest_recall_mark(file, privileged);
 	fput(file);
 	if (atomic_dec_and_test(&veil_guest_recall_queued))
 		wake_up(&veil_guest_recall_wq);

@@ -8,6 +8,7 @@
 
 #include <linux/types.h>
 #include <linux/list.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
@@ -411,7 +412,7 @@ void veil_guest_recall_exit(void);
 void veil_guest_recall_arm(void);
 void veil_guest_recall_forget(void);
 int veil_guest_recall_gather(struct veil_guest_files *fs);
-void veil_guest_recall_inode(struct inode *inode, bool privileged);
+void veil_guest_recall_file(struct file *file, bool privileged);
 void veil_guest_recall_task(struct task_struct *tsk, bool privileged);
 
 /* After a restore, before the kill (purge.c). */
@@ -423,6 +424,16 @@ struct veil_guest_purged {
 
 void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
 bool veil_guest_channel_counts(struct file *file, bool privileged, kuid_t fsuid);
+
+/*
+ * A pipe(2) pipe: its inode never gets another pipe once this one is
+ * freed, and every file of it has its maker's credentials.
+ */
+static inline bool veil_guest_is_anon_pipe(const struct inode *inode)
+{
+	return inode->i_sb->s_magic == PIPEFS_MAGIC;
+}
+
 struct pipe_inode_info;
 void veil_guest_pipe_empty(struct pipe_inode_info *pipe, struct veil_guest_purged *p);
 
