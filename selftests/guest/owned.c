@@ -13,7 +13,8 @@
  * are not published either: any process of the user could receive one
  * during a checkpoint and so have it refused.  Nor is what waits in a
  * pipe and a UNIX socket that root created and that the user's processes
- * inherited: root reads them too.
+ * inherited: root reads them too, and the excluded child, last to hold
+ * the pipe's write end, closing it does not make what waits there its own.
  */
 #include <mqueue.h>
 #include <sys/mman.h>
@@ -149,6 +150,11 @@ struct report {
 /* The pattern in the messages the excluded child queues. */
 static struct veil_pattern pat;
 static char mq_name[64];
+/*
+ * Root's pipe's write end, inherited; the excluded child closes it last
+ * when told on @handover, and says so on @closed.
+ */
+static int root_pipe_w = -1, handover[2] = { -1, -1 }, closed[2] = { -1, -1 };
 
 /*
  * After its exclusion, the child queues a message of the pattern on a
@@ -241,12 +247,19 @@ static void parent_run(const char *libc, int out)
 	memset(cow, 0x33, 4096);
 	c = fork();
 	if (!c) {
+		char go;
+
 		close(p[0]);
 		if (child_holds(libc, p[1]))
+			_exit(3);
+		/* Excluded now; everyone else lets go of root's pipe first. */
+		if (read(handover[0], &go, 1) != 1 || close(root_pipe_w) ||
+		    write(closed[1], &go, 1) != 1)
 			_exit(3);
 		for (;;)
 			pause();
 	}
+	close(root_pipe_w);
 	close(p[1]);
 	if (c < 0 || read(p[0], &r, sizeof(r)) != sizeof(r))
 		_exit(2);
@@ -304,6 +317,9 @@ FIXTURE_SETUP(owned)
 	ASSERT_EQ(0, write_file(USER_FILE, 'A'));
 	ASSERT_EQ(0, chown(USER_FILE, USER, USER));
 	ASSERT_EQ(0, root_channels(self->rp, self->rs));
+	root_pipe_w = self->rp[1];
+	ASSERT_EQ(0, pipe(handover));
+	ASSERT_EQ(0, pipe(closed));
 	ASSERT_EQ(0, pipe(p));
 	self->parent = fork();
 	ASSERT_LE(0, self->parent);
@@ -317,6 +333,11 @@ FIXTURE_SETUP(owned)
 	close(p[0]);
 	ASSERT_EQ(0, self->r.err) TH_LOG("the user could not exclude its own process: %s",
 					 strerror(self->r.err));
+	/* The parent closed its copy before it reported; now ours. */
+	close(self->rp[1]);
+	self->rp[1] = -1;
+	ASSERT_EQ(1, write(handover[1], "g", 1));
+	ASSERT_EQ(1, read(closed[0], p, 1)) TH_LOG("the excluded child did not close root's pipe");
 }
 
 /*
@@ -368,6 +389,10 @@ FIXTURE_TEARDOWN(owned)
 	close(self->rp[1]);
 	close(self->rs[0]);
 	close(self->rs[1]);
+	close(handover[0]);
+	close(handover[1]);
+	close(closed[0]);
+	close(closed[1]);
 	mq_unlink(mq_name);
 	system(DISK_TEARDOWN);
 	close(self->fd);
