@@ -22,6 +22,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -93,9 +94,10 @@ static bool veil_guest_socket_nosleep(struct veil_guest_collect *c, bool nosleep
 }
 
 /* The buffers of q; only those @from sent, if it is not NULL. */
-static void veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
-				     bool slab_head, struct veil_guest_collect *c)
+static unsigned int veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
+					     bool slab_head, struct veil_guest_collect *c)
 {
+	unsigned int taken = 0;
 	struct sk_buff *skb;
 	unsigned long flags;
 	bool was;
@@ -104,11 +106,14 @@ static void veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *
 	was = veil_guest_socket_nosleep(c, true);
 	spin_lock_irqsave(&q->lock, flags);
 	skb_queue_walk(q, skb) {
-		if (!from || skb->sk == from)
+		if (!from || skb->sk == from) {
 			veil_guest_take_skb(skb, slab_head, c, 0);
+			taken++;
+		}
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
 	veil_guest_socket_nosleep(c, was);
+	return taken;
 }
 
 /* Under the socket's lock, which sleeps: the runs may grow as usual. */
@@ -122,9 +127,9 @@ static void veil_guest_collect_rbtree(struct rb_root *root, bool slab_head,
 }
 
 /*
- * PREPARE: what @sk sent to @peer, published, is paused until THAW
- * (unix_pause.c), out of reach of readers outside the set; a pause that
- * cannot be made fails the collection.
+ * PREPARE: what @sk sent to @peer, published (when some of it is
+ * queued), is paused until THAW (unix_pause.c), out of reach of readers
+ * outside the set; a pause that cannot be made fails the collection.
  */
 static void veil_guest_unix_pause_for(struct veil_guest_collect *c, struct sock *peer,
 				      struct sock *sk)
@@ -232,8 +237,8 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 	}
 	peer = unix_peer_get(sk);
 	if (peer) {
-		veil_guest_collect_queue(&peer->sk_receive_queue, sk, true, c);
-		veil_guest_unix_pause_for(c, peer, sk);
+		if (veil_guest_collect_queue(&peer->sk_receive_queue, sk, true, c))
+			veil_guest_unix_pause_for(c, peer, sk);
 		sock_put(peer);
 	}
 }
@@ -388,6 +393,19 @@ static void veil_guest_sock_left_note(struct sock *sk, struct sock *peer,
 	schedule_delayed_work(&veil_guest_sock_left_sweep_work, HZ);
 }
 
+/*
+ * Whether what the closing socket @sock left is the closer's exclusion's
+ * to take: its file, being released, is still there to say whose it is
+ * (veil_guest_channel_counts()).  Another user's socket, handed down or
+ * passed to the excluded process, is not, even if it closes it last.
+ */
+static bool veil_guest_sock_left_counts(struct socket *sock, bool privileged)
+{
+	return privileged ||
+	       (sock && sock->file &&
+		veil_guest_channel_counts(sock->file, privileged, current_fsuid()));
+}
+
 /* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
 static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -397,7 +415,8 @@ static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 	struct sock *peer;
 	bool privileged;
 
-	if (!sk || !veil_guest_sel_current(&privileged))
+	if (!sk || !veil_guest_sel_current(&privileged) ||
+	    !veil_guest_sock_left_counts(sock, privileged))
 		return 0;
 	peer = unix_peer_get(sk);
 	if (!peer)
@@ -424,7 +443,8 @@ static int veil_guest_tcp_close_hit(struct kprobe *kp, struct pt_regs *regs)
 	bool privileged;
 
 	if (!sk || !veil_guest_sock_is_tcp(sk) || !veil_guest_tcp_unsent(sk) ||
-	    !veil_guest_sel_current(&privileged))
+	    !veil_guest_sel_current(&privileged) ||
+	    !veil_guest_sock_left_counts(sk->sk_socket, privileged))
 		return 0;
 	veil_guest_sock_left_note(sk, NULL, 0, privileged);
 	return 0;
@@ -598,8 +618,8 @@ static bool veil_guest_sock_left_visit(struct veil_guest_sock_left *l,
 		/* While paused, the buffers are out of the queue, not read. */
 		left = veil_guest_unix_paused() || veil_guest_unix_sent(l->peer, l->sk);
 		if (left && c) {
-			veil_guest_collect_queue(&l->peer->sk_receive_queue, l->sk, true, c);
-			veil_guest_unix_pause_for(c, l->peer, l->sk);
+			if (veil_guest_collect_queue(&l->peer->sk_receive_queue, l->sk, true, c))
+				veil_guest_unix_pause_for(c, l->peer, l->sk);
 		}
 	}
 	veil_guest_sock_left_release(l, false);
