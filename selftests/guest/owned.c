@@ -13,8 +13,9 @@
  * are not published either: any process of the user could receive one
  * during a checkpoint and so have it refused.  Nor is what waits in a
  * pipe and a UNIX socket that root created and that the user's processes
- * inherited: root reads them too, and the excluded child, last to hold
- * the pipe's write end, closing it does not make what waits there its own.
+ * inherited: root reads them too.  The excluded child is the last to hold
+ * the end root wrote to of each, and closes it: that does not make what
+ * waits there its own either.
  */
 #include <mqueue.h>
 #include <sys/mman.h>
@@ -151,10 +152,12 @@ struct report {
 static struct veil_pattern pat;
 static char mq_name[64];
 /*
- * Root's pipe's write end, inherited; the excluded child closes it last
- * when told on @handover, and says so on @closed.
+ * The ends of root's pipe and socket pair that root wrote to, inherited;
+ * the excluded child closes them last when told on @handover, and says
+ * so on @closed.
  */
-static int root_pipe_w = -1, handover[2] = { -1, -1 }, closed[2] = { -1, -1 };
+static int root_pipe_w = -1, root_sock_w = -1;
+static int handover[2] = { -1, -1 }, closed[2] = { -1, -1 };
 
 /*
  * After its exclusion, the child queues a message of the pattern on a
@@ -254,12 +257,13 @@ static void parent_run(const char *libc, int out)
 			_exit(3);
 		/* Excluded now; everyone else lets go of root's pipe first. */
 		if (read(handover[0], &go, 1) != 1 || close(root_pipe_w) ||
-		    write(closed[1], &go, 1) != 1)
+		    close(root_sock_w) || write(closed[1], &go, 1) != 1)
 			_exit(3);
 		for (;;)
 			pause();
 	}
 	close(root_pipe_w);
+	close(root_sock_w);
 	close(p[1]);
 	if (c < 0 || read(p[0], &r, sizeof(r)) != sizeof(r))
 		_exit(2);
@@ -318,6 +322,7 @@ FIXTURE_SETUP(owned)
 	ASSERT_EQ(0, chown(USER_FILE, USER, USER));
 	ASSERT_EQ(0, root_channels(self->rp, self->rs));
 	root_pipe_w = self->rp[1];
+	root_sock_w = self->rs[0];
 	ASSERT_EQ(0, pipe(handover));
 	ASSERT_EQ(0, pipe(closed));
 	ASSERT_EQ(0, pipe(p));
@@ -333,11 +338,13 @@ FIXTURE_SETUP(owned)
 	close(p[0]);
 	ASSERT_EQ(0, self->r.err) TH_LOG("the user could not exclude its own process: %s",
 					 strerror(self->r.err));
-	/* The parent closed its copy before it reported; now ours. */
+	/* The parent closed its copies before it reported; now ours. */
 	close(self->rp[1]);
-	self->rp[1] = -1;
+	close(self->rs[0]);
+	self->rp[1] = self->rs[0] = -1;
 	ASSERT_EQ(1, write(handover[1], "g", 1));
-	ASSERT_EQ(1, read(closed[0], p, 1)) TH_LOG("the excluded child did not close root's pipe");
+	ASSERT_EQ(1, read(closed[0], p, 1))
+		TH_LOG("the excluded child did not close root's pipe and socket");
 }
 
 /*
