@@ -50,26 +50,12 @@ static void veil_guest_purge_pipe(struct file *file, struct veil_guest_purged *p
 void veil_guest_purge_unix_from(struct sock *peer, struct sock *sk,
 				struct veil_guest_purged *p)
 {
-	struct unix_sock *u = unix_sk(peer);
-	struct sk_buff *skb, *tmp;
 	struct sk_buff_head gone;
 
 	__skb_queue_head_init(&gone);
-	/* A reader of the peer copies from a queued buffer under iolock. */
-	mutex_lock(&u->iolock);
-	spin_lock(&peer->sk_receive_queue.lock);
-	skb_queue_walk_safe(&peer->sk_receive_queue, skb, tmp) {
-		if (skb->sk != sk)
-			continue;
-#if IS_ENABLED(CONFIG_AF_UNIX_OOB)
-		if (skb == READ_ONCE(u->oob_skb))
-			continue;
-#endif
-		__skb_unlink(skb, &peer->sk_receive_queue);
-		__skb_queue_tail(&gone, skb);
-	}
-	spin_unlock(&peer->sk_receive_queue.lock);
-	mutex_unlock(&u->iolock);
+	mutex_lock(&unix_sk(peer)->iolock);
+	veil_guest_unix_take(peer, sk, &gone, false);
+	mutex_unlock(&unix_sk(peer)->iolock);
 	p->unix_bufs += skb_queue_len(&gone);
 	__skb_queue_purge(&gone);
 }

@@ -59,16 +59,46 @@ static bool veil_guest_unix_skb_stays(struct sock *peer, struct sk_buff *skb)
 }
 
 /*
+ * Moves the buffers @sk sent from @peer's receive queue to @into, in their
+ * order.  The out-of-band one stays (the peer points at it); with @whole,
+ * none moves if one of them cannot (it passes descriptors, or is OOB).
+ * The caller holds the peer's reader lock, so that no reader is in the
+ * middle of one of them.  Also the purge after a restore (purge.c).
+ */
+void veil_guest_unix_take(struct sock *peer, struct sock *sk,
+			  struct sk_buff_head *into, bool whole)
+{
+	struct sk_buff_head *q = &peer->sk_receive_queue;
+	struct sk_buff *skb, *tmp;
+
+	lockdep_assert_held(&unix_sk(peer)->iolock);
+	spin_lock(&q->lock);
+	if (whole) {
+		skb_queue_walk(q, skb)
+			if (skb->sk == sk && veil_guest_unix_skb_stays(peer, skb))
+				goto out;
+	}
+	skb_queue_walk_safe(q, skb, tmp) {
+		if (skb->sk != sk)
+			continue;
+#if IS_ENABLED(CONFIG_AF_UNIX_OOB)
+		if (skb == READ_ONCE(unix_sk(peer)->oob_skb))
+			continue;
+#endif
+		__skb_unlink(skb, q);
+		__skb_queue_tail(into, skb);
+	}
+out:
+	spin_unlock(&q->lock);
+}
+
+/*
  * Pauses what @sk sent to @peer (both referenced by the caller) and keeps
- * it with @h.  Sleeps: the peer's reader lock is taken, so that no reader
- * is in the middle of one of the buffers.
+ * it with @h.  Sleeps, on the peer's reader lock.
  */
 int veil_guest_unix_pause(struct veil_guest_holds *h, struct sock *peer, struct sock *sk)
 {
-	struct sk_buff_head *q = &peer->sk_receive_queue;
 	struct veil_guest_unix_pause *pp;
-	struct sk_buff *skb, *tmp;
-	bool stays = false;
 
 	pp = kzalloc(sizeof(*pp), GFP_KERNEL);
 	if (!pp)
@@ -76,17 +106,7 @@ int veil_guest_unix_pause(struct veil_guest_holds *h, struct sock *peer, struct 
 	__skb_queue_head_init(&pp->skbs);
 	mutex_lock(&unix_sk(peer)->iolock);
 	unix_state_lock(peer);
-	spin_lock(&q->lock);
-	skb_queue_walk(q, skb)
-		if (skb->sk == sk && veil_guest_unix_skb_stays(peer, skb))
-			stays = true;
-	skb_queue_walk_safe(q, skb, tmp) {
-		if (stays || skb->sk != sk)
-			continue;
-		__skb_unlink(skb, q);
-		__skb_queue_tail(&pp->skbs, skb);
-	}
-	spin_unlock(&q->lock);
+	veil_guest_unix_take(peer, sk, &pp->skbs, true);
 	if (!skb_queue_empty(&pp->skbs) && peer->sk_type != SOCK_DGRAM &&
 	    (peer->sk_shutdown & RCV_SHUTDOWN)) {
 		pp->shut = true;
