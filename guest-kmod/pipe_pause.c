@@ -56,6 +56,15 @@ struct veil_guest_pipe_pause {
 static struct veil_guest_pipe_pause *veil_guest_pipes_busy;
 
 /*
+ * A pipe(2) pipe: its inode never gets another pipe once this one is
+ * freed, and every file of it has its maker's credentials.
+ */
+bool veil_guest_is_anon_pipe(const struct inode *inode)
+{
+	return inode->i_sb->s_magic == PIPEFS_MAGIC;
+}
+
+/*
  * Whether @pipe, @pp's inode's pipe now, is the pipe @pp paused: a pause
  * leaves max_usage 0, which only F_SETPIPE_SZ changes.  A named FIFO
  * whose every end was closed meanwhile gets a new pipe when it is opened

@@ -8,7 +8,6 @@
 
 #include <linux/types.h>
 #include <linux/list.h>
-#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
@@ -424,15 +423,7 @@ struct veil_guest_purged {
 
 void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
 bool veil_guest_channel_counts(struct file *file, bool privileged, kuid_t fsuid);
-
-/*
- * A pipe(2) pipe: its inode never gets another pipe once this one is
- * freed, and every file of it has its maker's credentials.
- */
-static inline bool veil_guest_is_anon_pipe(const struct inode *inode)
-{
-	return inode->i_sb->s_magic == PIPEFS_MAGIC;
-}
+bool veil_guest_is_anon_pipe(const struct inode *inode);
 
 struct pipe_inode_info;
 void veil_guest_pipe_empty(struct pipe_inode_info *pipe, struct veil_guest_purged *p);
