@@ -12,10 +12,11 @@
  * exclusion, on a System V queue and on a POSIX queue that keeps its name,
  * are not published either: any process of the user could receive one
  * during a checkpoint and so have it refused.  Nor is what waits in a
- * pipe and a UNIX socket that root created and that the user's processes
- * inherited: root reads them too.  The excluded child is the last to hold
- * the end root wrote to of each, and closes it: that does not make what
- * waits there its own either.
+ * pipe, a UNIX socket pair and a TCP connection that root created and that
+ * the user's processes inherited: root reads them too.  The excluded
+ * child is the last to hold the end root wrote to of each, and closes it:
+ * that does not make what waits there its own either (nor a restore reset
+ * root's connection).
  */
 #include <mqueue.h>
 #include <sys/mman.h>
@@ -156,7 +157,7 @@ static char mq_name[64];
  * the excluded child closes them last when told on @handover, and says
  * so on @closed.
  */
-static int root_pipe_w = -1, root_sock_w = -1;
+static int root_pipe_w = -1, root_sock_w = -1, root_tcp_w = -1;
 static int handover[2] = { -1, -1 }, closed[2] = { -1, -1 };
 
 /*
@@ -257,13 +258,15 @@ static void parent_run(const char *libc, int out)
 			_exit(3);
 		/* Excluded now; everyone else lets go of root's pipe first. */
 		if (read(handover[0], &go, 1) != 1 || close(root_pipe_w) ||
-		    close(root_sock_w) || write(closed[1], &go, 1) != 1)
+		    close(root_sock_w) || close(root_tcp_w) ||
+		    write(closed[1], &go, 1) != 1)
 			_exit(3);
 		for (;;)
 			pause();
 	}
 	close(root_pipe_w);
 	close(root_sock_w);
+	close(root_tcp_w);
 	close(p[1]);
 	if (c < 0 || read(p[0], &r, sizeof(r)) != sizeof(r))
 		_exit(2);
@@ -280,22 +283,32 @@ FIXTURE(owned) {
 	pid_t parent;
 	struct report r;
 	int rp[2], rs[2];	/* root's pipe and socket pair, inherited */
+	int rt[2];		/* root's TCP connection: sender, receiver */
 };
 
 /*
  * Root's pipe and UNIX socket pair, each with the pattern waiting in it,
- * all four ends left open for the user's processes to inherit.  0 or -1.
+ * and a TCP connection over loopback whose receiver has the smallest
+ * window and reads nothing: the pattern, after 64 KiB of filler, waits
+ * unsent in the sender's queue.  Every end left open for the user's
+ * processes to inherit.  0 or -1.
  */
-static int root_channels(int rp[2], int rs[2])
+static int root_channels(int rp[2], int rs[2], int rt[2])
 {
+	static uint8_t filler[1 << 16];
 	uint8_t text[VEIL_GUEST_PATTERN_LEN];
-	int ok;
+	int ok, room = 1 << 20;
 
-	if (pipe(rp) || socketpair(AF_UNIX, SOCK_STREAM, 0, rs))
+	if (pipe(rp) || socketpair(AF_UNIX, SOCK_STREAM, 0, rs) ||
+	    veil_tcp_pair(1, &rt[0], &rt[1]) ||
+	    setsockopt(rt[0], SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof(room)))
 		return -1;
+	memset(filler, 0x5a, sizeof(filler));
 	veil_pattern_make(&pat, text);
 	ok = write(rp[1], text, sizeof(text)) == sizeof(text) &&
-	     write(rs[0], text, sizeof(text)) == sizeof(text);
+	     write(rs[0], text, sizeof(text)) == sizeof(text) &&
+	     write(rt[0], filler, sizeof(filler)) == sizeof(filler) &&
+	     write(rt[0], text, sizeof(text)) == sizeof(text);
 	explicit_bzero(text, sizeof(text));
 	return ok ? 0 : -1;
 }
@@ -306,6 +319,7 @@ FIXTURE_SETUP(owned)
 	int err = veil_load(), p[2];
 
 	self->rp[0] = self->rp[1] = self->rs[0] = self->rs[1] = -1;
+	self->rt[0] = self->rt[1] = -1;
 	if (err)
 		SKIP(return, "cannot load " VEIL_KO ": %s", strerror(-err));
 	if (!libc)
@@ -320,9 +334,10 @@ FIXTURE_SETUP(owned)
 	ASSERT_EQ(0, write_file(ROOT_FILE, 'a'));
 	ASSERT_EQ(0, write_file(USER_FILE, 'A'));
 	ASSERT_EQ(0, chown(USER_FILE, USER, USER));
-	ASSERT_EQ(0, root_channels(self->rp, self->rs));
+	ASSERT_EQ(0, root_channels(self->rp, self->rs, self->rt));
 	root_pipe_w = self->rp[1];
 	root_sock_w = self->rs[0];
+	root_tcp_w = self->rt[0];
 	ASSERT_EQ(0, pipe(handover));
 	ASSERT_EQ(0, pipe(closed));
 	ASSERT_EQ(0, pipe(p));
@@ -341,10 +356,11 @@ FIXTURE_SETUP(owned)
 	/* The parent closed its copies before it reported; now ours. */
 	close(self->rp[1]);
 	close(self->rs[0]);
-	self->rp[1] = self->rs[0] = -1;
+	close(self->rt[0]);
+	self->rp[1] = self->rs[0] = self->rt[0] = -1;
 	ASSERT_EQ(1, write(handover[1], "g", 1));
 	ASSERT_EQ(1, read(closed[0], p, 1))
-		TH_LOG("the excluded child did not close root's pipe and socket");
+		TH_LOG("the excluded child did not close root's pipe and sockets");
 }
 
 /*
@@ -396,6 +412,8 @@ FIXTURE_TEARDOWN(owned)
 	close(self->rp[1]);
 	close(self->rs[0]);
 	close(self->rs[1]);
+	close(self->rt[0]);
+	close(self->rt[1]);
 	close(handover[0]);
 	close(handover[1]);
 	close(closed[0]);
@@ -510,13 +528,16 @@ TEST_F(owned, prepare_evicts_only_the_users_own_file)
 
 /*
  * A guest restored from a checkpoint: the excluded child is killed, and
- * what waits in root's pipe and socket, which it inherited, is left there
- * (not emptied or taken back as the child's own would be).
+ * what waits in root's pipe and socket pair, which it inherited, is left
+ * there (not emptied or taken back as the child's own would be), and
+ * root's TCP connection is not reset.
  */
 TEST_F(owned, restore_leaves_roots_pipe_and_socket_alone)
 {
 	uint8_t text[VEIL_GUEST_PATTERN_LEN];
 	struct veil_guest_status st;
+	socklen_t len = sizeof(int);
+	int err = -1;
 
 	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
 	ASSERT_EQ(0, st.last_error);
@@ -530,6 +551,8 @@ TEST_F(owned, restore_leaves_roots_pipe_and_socket_alone)
 	EXPECT_EQ(sizeof(text), read(self->rs[1], text, sizeof(text)))
 		TH_LOG("what root's socket had received was taken back");
 	explicit_bzero(text, sizeof(text));
+	ASSERT_EQ(0, getsockopt(self->rt[1], SOL_SOCKET, SO_ERROR, &err, &len));
+	EXPECT_EQ(0, err) TH_LOG("root's TCP connection was reset: %s", strerror(err));
 }
 
 TEST_HARNESS_MAIN
