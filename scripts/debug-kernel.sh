@@ -83,7 +83,7 @@ else
 	missing=0
 	for sym in KASAN KASAN_GENERIC KFENCE UBSAN PROVE_LOCKING PROVE_RCU \
 		   DEBUG_ATOMIC_SLEEP DEBUG_LIST DEBUG_KMEMLEAK DEBUG_INFO_BTF \
-		   DYNAMIC_FTRACE_WITH_REGS KVM_AMD; do
+		   DYNAMIC_FTRACE_WITH_REGS KVM_AMD BLK_DEV_NULL_BLK; do
 		grep -Eq "^CONFIG_$sym=(y|m)$" "$dir/build/.config" || {
 			echo "debug-kernel.sh: CONFIG_$sym did not make it into the config" >&2
 			missing=1
