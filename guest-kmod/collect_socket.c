@@ -406,6 +406,66 @@ static bool veil_guest_sock_left_counts(struct socket *sock, bool privileged)
 		veil_guest_channel_counts(sock->file, privileged, current_fsuid()));
 }
 
+/*
+ * What an excluded process was sent and never read, when it closes the
+ * socket: the release frees it unread, data and all, back to the
+ * allocator.  It is zeroed first, in the closer's context (zero_freed=1,
+ * as for the memory excluded processes free).  Nobody can
+ * read it any more (the socket's last descriptor is gone), so zeroing
+ * changes nothing anyone sees, whoever's socket it was.
+ *  - UNIX: at unix_release(), under the receive queue's lock, with the
+ *    connections a listening socket has not accepted yet.  A peer may
+ *    still queue until the release marks the socket shut down; what it
+ *    queues in between is freed as it is.
+ *  - TCP: at __tcp_close(), which tcp_close() calls with the socket
+ *    locked, so that its receive and out-of-order queues stay as they
+ *    are.  What waits in the socket's backlog then is not zeroed.
+ */
+static void veil_guest_unix_zero_unread(struct sock *sk)
+{
+	bool listening = READ_ONCE(sk->sk_state) == TCP_LISTEN;
+	struct sk_buff_head *q = &sk->sk_receive_queue, *eq;
+	struct sk_buff *skb, *eskb;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	skb_queue_walk(q, skb) {
+		if (!listening) {
+			veil_guest_skb_zero_unread(skb, 0);
+			continue;
+		}
+		/* A connection not accepted: its socket's, which it keeps. */
+		if (!skb->sk)
+			continue;
+		eq = &skb->sk->sk_receive_queue;
+		spin_lock_nested(&eq->lock, SINGLE_DEPTH_NESTING);
+		skb_queue_walk(eq, eskb)
+			veil_guest_skb_zero_unread(eskb, 0);
+		spin_unlock(&eq->lock);
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/* __tcp_close(sk, timeout): tcp_close() with the socket locked. */
+static int veil_guest_tcp_unread_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct sk_buff *skb;
+	bool privileged;
+
+	if (!sk || !veil_guest_zero_freed_on() || !veil_guest_sock_is_tcp(sk) ||
+	    !veil_guest_sel_current(&privileged))
+		return 0;
+	skb_queue_walk(&sk->sk_receive_queue, skb)
+		veil_guest_skb_zero_unread(skb, 0);
+	skb_rbtree_walk(skb, &tcp_sk(sk)->out_of_order_queue)
+		veil_guest_skb_zero_unread(skb, 0);
+	return 0;
+}
+
+VEIL_GUEST_PROBE(veil_guest_tcp_unread, "__tcp_close", veil_guest_tcp_unread_hit,
+		 "what an excluded process was sent on TCP and never read is freed unzeroed when it closes the socket");
+
 /* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
 static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -415,8 +475,11 @@ static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 	struct sock *peer;
 	bool privileged;
 
-	if (!sk || !veil_guest_sel_current(&privileged) ||
-	    !veil_guest_sock_left_counts(sock, privileged))
+	if (!sk || !veil_guest_sel_current(&privileged))
+		return 0;
+	if (veil_guest_zero_freed_on())
+		veil_guest_unix_zero_unread(sk);
+	if (!veil_guest_sock_left_counts(sock, privileged))
 		return 0;
 	peer = unix_peer_get(sk);
 	if (!peer)
@@ -465,6 +528,7 @@ VEIL_GUEST_PROBES(veil_guest_sock_left_probes,
 void veil_guest_sock_left_arm(void)
 {
 	veil_guest_probes_arm(&veil_guest_sock_left_probes);
+	veil_guest_probes_arm(&veil_guest_tcp_unread);
 }
 
 /* Zeroes and lets go of the kept pages that are ours alone now. */
@@ -715,5 +779,6 @@ void veil_guest_sock_left_forget(void)
 void veil_guest_sock_left_exit(void)
 {
 	veil_guest_probes_disarm(&veil_guest_sock_left_probes);
+	veil_guest_probes_disarm(&veil_guest_tcp_unread);
 	veil_guest_sock_left_forget();
 }

@@ -281,6 +281,41 @@ static void veil_guest_skb_zero(struct sk_buff *skb, int depth)
 }
 
 /*
+ * The bytes of a buffer its socket is about to free unread: the data in
+ * its head, and its fragments in pages of no file or process.  A buffer
+ * that shares its data with a clone (a packet tap's, a sender's copy not
+ * acknowledged yet, one veil_guest_skb_hold() holds) is left alone, as is
+ * a fragment spliced in from the page cache or a process's memory.  The
+ * caller keeps @skb and its queue from changing.
+ */
+void veil_guest_skb_zero_unread(struct sk_buff *skb, int depth)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	struct sk_buff *frag;
+	unsigned int i;
+
+	if (skb_cloned(skb))
+		return;
+	memzero_explicit(skb->data, skb_headlen(skb));
+	for (i = 0; i < shinfo->nr_frags; i++) {
+		const skb_frag_t *f = &shinfo->frags[i];
+		struct page *page = skb_frag_page(f);
+		struct folio *folio;
+
+		if (!page || !skb_frag_size(f))
+			continue;
+		folio = page_folio(page);
+		if (READ_ONCE(folio->mapping) || folio_test_lru(folio))
+			continue;
+		veil_guest_zero_page_bytes(page, skb_frag_off(f), skb_frag_size(f));
+	}
+	if (depth)
+		return;
+	skb_walk_frags(skb, frag)
+		veil_guest_skb_zero_unread(frag, depth + 1);
+}
+
+/*
  * Drops our clone @skb (veil_guest_skb_hold()); when it is the last
  * buffer with its data (the socket let go of the original meanwhile:
  * read, or purged), the data is zeroed first.  Returns whether it was.

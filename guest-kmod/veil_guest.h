@@ -102,6 +102,7 @@ size_t veil_guest_holds_release(struct veil_guest_holds *h);
 bool veil_guest_folio_put_zeroed(struct folio *folio);
 struct sk_buff *veil_guest_skb_hold(struct sk_buff *skb);
 bool veil_guest_skb_put_zeroed(struct sk_buff *skb);
+void veil_guest_skb_zero_unread(struct sk_buff *skb, int depth);
 void veil_guest_holds_drop(struct veil_guest_holds *h);
 
 /*
@@ -286,6 +287,7 @@ int veil_guest_zero_init(void);
 void veil_guest_zero_track(struct mm_struct *mm);
 void veil_guest_zero_arm(void);
 void veil_guest_zero_untrack_all(void);
+bool veil_guest_zero_freed_on(void);
 
 /* Collectors. */
 int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,
