@@ -204,6 +204,14 @@ bool veil_guest_sock_is_tcp(const struct sock *sk)
 	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6);
 }
 
+/* An Internet UDP or UDP-Lite socket. */
+static bool veil_guest_sock_is_udp(const struct sock *sk)
+{
+	return (sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
+	       sk->sk_type == SOCK_DGRAM &&
+	       (sk->sk_protocol == IPPROTO_UDP || sk->sk_protocol == IPPROTO_UDPLITE);
+}
+
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 {
 	struct socket *sock = sock_from_file(file);
@@ -223,9 +231,7 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 		veil_guest_collect_rbtree(&tcp_sk(sk)->out_of_order_queue, true, c);
 		veil_guest_collect_tls(sk, file, c);
 	}
-	if ((sk->sk_family == AF_INET || sk->sk_family == AF_INET6) &&
-	    sk->sk_type == SOCK_DGRAM &&
-	    (sk->sk_protocol == IPPROTO_UDP || sk->sk_protocol == IPPROTO_UDPLITE))
+	if (veil_guest_sock_is_udp(sk))
 		veil_guest_collect_queue(&udp_sk(sk)->reader_queue, NULL, true, c);
 	release_sock(sk);
 
@@ -420,31 +426,56 @@ static bool veil_guest_sock_left_counts(struct socket *sock, bool privileged)
  *  - TCP: at __tcp_close(), which tcp_close() calls with the socket
  *    locked, so that its receive and out-of-order queues stay as they
  *    are.  What waits in the socket's backlog then is not zeroed.
+ *  - UDP: at sk_common_release(), which udp_lib_close() calls, under
+ *    each queue's lock.
  */
-static void veil_guest_unix_zero_unread(struct sock *sk)
+static void veil_guest_zero_unread_queue(struct sk_buff_head *q, int subclass)
 {
-	bool listening = READ_ONCE(sk->sk_state) == TCP_LISTEN;
-	struct sk_buff_head *q = &sk->sk_receive_queue, *eq;
-	struct sk_buff *skb, *eskb;
+	struct sk_buff *skb;
 	unsigned long flags;
 
+	spin_lock_irqsave_nested(&q->lock, flags, subclass);
+	skb_queue_walk(q, skb)
+		veil_guest_skb_zero_unread(skb, 0);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+static void veil_guest_unix_zero_unread(struct sock *sk)
+{
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	struct sk_buff *skb;
+	unsigned long flags;
+
+	if (READ_ONCE(sk->sk_state) != TCP_LISTEN) {
+		veil_guest_zero_unread_queue(q, 0);
+		return;
+	}
+	/* The connections not accepted: each socket's, which it keeps. */
 	spin_lock_irqsave(&q->lock, flags);
 	skb_queue_walk(q, skb) {
-		if (!listening) {
-			veil_guest_skb_zero_unread(skb, 0);
-			continue;
-		}
-		/* A connection not accepted: its socket's, which it keeps. */
-		if (!skb->sk)
-			continue;
-		eq = &skb->sk->sk_receive_queue;
-		spin_lock_nested(&eq->lock, SINGLE_DEPTH_NESTING);
-		skb_queue_walk(eq, eskb)
-			veil_guest_skb_zero_unread(eskb, 0);
-		spin_unlock(&eq->lock);
+		if (skb->sk)
+			veil_guest_zero_unread_queue(&skb->sk->sk_receive_queue,
+						     SINGLE_DEPTH_NESTING);
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
 }
+
+/* sk_common_release(sk): udp_lib_close(), a UDP socket's last descriptor gone. */
+static int veil_guest_udp_unread_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	bool privileged;
+
+	if (!sk || !veil_guest_zero_freed_on() || !veil_guest_sock_is_udp(sk) ||
+	    !veil_guest_sel_current(&privileged))
+		return 0;
+	veil_guest_zero_unread_queue(&sk->sk_receive_queue, 0);
+	veil_guest_zero_unread_queue(&udp_sk(sk)->reader_queue, 0);
+	return 0;
+}
+
+VEIL_GUEST_PROBE(veil_guest_udp_unread, "sk_common_release", veil_guest_udp_unread_hit,
+		 "what an excluded process was sent on UDP and never read is freed unzeroed when it closes the socket");
 
 /* __tcp_close(sk, timeout): tcp_close() with the socket locked. */
 static int veil_guest_tcp_unread_hit(struct kprobe *kp, struct pt_regs *regs)
@@ -529,6 +560,7 @@ void veil_guest_sock_left_arm(void)
 {
 	veil_guest_probes_arm(&veil_guest_sock_left_probes);
 	veil_guest_probes_arm(&veil_guest_tcp_unread);
+	veil_guest_probes_arm(&veil_guest_udp_unread);
 }
 
 /* Zeroes and lets go of the kept pages that are ours alone now. */
@@ -780,5 +812,6 @@ void veil_guest_sock_left_exit(void)
 {
 	veil_guest_probes_disarm(&veil_guest_sock_left_probes);
 	veil_guest_probes_disarm(&veil_guest_tcp_unread);
+	veil_guest_probes_disarm(&veil_guest_udp_unread);
 	veil_guest_sock_left_forget();
 }

@@ -1323,6 +1323,23 @@ static int unix_listener_pair(int *listener, int *client)
 	return 0;
 }
 
+/* A UDP socket on the loopback and another connected to it. */
+static int udp_pair(int *sender, int *receiver)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*receiver = socket(AF_INET, SOCK_DGRAM, 0);
+	*sender = socket(AF_INET, SOCK_DGRAM, 0);
+	if (*receiver < 0 || *sender < 0 ||
+	    bind(*receiver, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    getsockname(*receiver, (struct sockaddr *)&sin, &len) ||
+	    connect(*sender, (struct sockaddr *)&sin, sizeof(sin)))
+		return -1;
+	return 0;
+}
+
 static uint64_t unread_leftovers(struct __test_metadata *_metadata, int fd,
 				 struct veil_child *child, const struct unread *u)
 {
@@ -1330,7 +1347,7 @@ static uint64_t unread_leftovers(struct __test_metadata *_metadata, int fd,
 	/*
 	 * A UNIX datagram socket's queue takes 10 (net.unix.max_dgram_qlen);
 	 * TCP sends 32 KiB at once, inside the first window, so that none
-	 * stays in this test's own socket.
+	 * stays in this test's own socket; UDP as many.
 	 */
 	int nr = u->domain == AF_UNIX && u->type == SOCK_STREAM ? LEFT_PAGES : 8;
 	uint64_t left;
@@ -1340,6 +1357,8 @@ static uint64_t unread_leftovers(struct __test_metadata *_metadata, int fd,
 		err = unix_listener_pair(&sv[1], &sv[0]);
 	else if (u->domain == AF_UNIX)
 		err = socketpair(AF_UNIX, u->type, 0, sv);
+	else if (u->type == SOCK_DGRAM)
+		err = udp_pair(&sv[0], &sv[1]);
 	else
 		err = veil_tcp_pair(0, &sv[0], &sv[1]);
 	ASSERT_EQ(0, err) return 0;
@@ -1395,6 +1414,13 @@ TEST_F_TIMEOUT(oracle, unix_datagrams_unread_at_exit_are_zeroed, CASE_SECONDS)
 TEST_F_TIMEOUT(oracle, unix_connection_not_accepted_closed_unread_is_zeroed, CASE_SECONDS)
 {
 	struct unread u = { .domain = AF_UNIX, .type = SOCK_STREAM, .listener = true };
+
+	unread_is_zeroed(_metadata, self->fd, &self->child, &u);
+}
+
+TEST_F_TIMEOUT(oracle, udp_datagrams_closed_unread_are_zeroed, CASE_SECONDS)
+{
+	struct unread u = { .domain = AF_INET, .type = SOCK_DGRAM };
 
 	unread_is_zeroed(_metadata, self->fd, &self->child, &u);
 }
