@@ -42,14 +42,15 @@ insmod() {	# insmod MODULE [ARGS...]: veil_host with its debug messages on
 #
 # Seen in L2 6.12 under L1 6.1 three times in three reports, once in a
 # guest veil never touched: RIP was io_serial_in+0x19, the instruction
-# after the 8250 driver's "in" from its line status register.  The fetch
+# after the 8250 driver's "in" from one of its registers.  The fetch
 # from the page whose previous instruction had just been fetched found
-# it not present, so the guest's page tables changed while L1 handled
-# the exit.  Nothing of veil's writes guest memory then (veil_host writes
-# a guest only through its control page, after checking veil's magic
-# there, and through SANITIZE/RESTORE of a stopped VM), and a guest with
-# a page table veil zeroed faults where that table is first used, not at
-# the resume point of an unrelated I/O exit.
+# it not present: the guest's page tables changed while L1 handled the
+# exit, or the emulator walked them wrongly.  Nothing of veil's writes
+# guest memory then (veil_host writes a guest only through its control
+# page, after checking veil's magic there, and through SANITIZE/RESTORE
+# of a stopped VM), and a guest with a page table veil zeroed faults
+# where that table is first used, not at the resume point of an
+# unrelated I/O exit.
 fault_at_resume() {
 	set -- $(tail -n 1 /tmp/shutdowns)
 	[ "$1" = at-resume ] && [ "$4" -gt 0 ] && [ "$2" = "$4" ]
