@@ -134,7 +134,7 @@ guests_gone() {
 		name=${name%.s1.in}
 		[ -e "/tmp/$name.pid" ] && [ ! -e "/tmp/$name.told" ] || continue
 		pid=$(cat "/tmp/$name.pid")
-		kill -0 "$pid" 2>/dev/null && continue
+		pid_alive "$pid" && continue
 		: >"/tmp/$name.told"
 		# Our child unless libvirt started it: 128+N is signal N.
 		wait "$pid" 2>/dev/null
@@ -179,9 +179,56 @@ expect() {	# expect DESCRIPTION WANTED-STATUS COMMAND...
 	fi
 }
 
+# A guest that has died must not make every later check wait out its
+# time limit: each wait below ends as soon as the guest's QEMU has.
+pid_alive() {	# pid_alive PID: a process that has not ended (nor is a zombie)
+	local state
+	state=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+l2_alive() {	# l2_alive NAME: guest NAME's QEMU runs
+	pid_alive "$(cat "/tmp/$1.pid" 2>/dev/null)"
+}
+
+vm_alive() {	# vm_alive PID-OR-NAME: as veilctl names a VM
+	case $1 in
+	*[!0-9]*) l2_alive "$1" ;;
+	*) pid_alive "$1" ;;
+	esac
+}
+
+# l2_watch NAME: once guest NAME's QEMU has ended, a line "$l2_gone PID"
+# on its ttyS1 FIFO, every half second for a minute, ends a read that
+# began while it still ran (l2_read refuses to begin one after).  With
+# nobody holding the FIFO open the lines are dropped; a QEMU that holds
+# it (libvirt restarting the domain) keeps them, and l2_read skips those
+# of a PID that is no longer the guest's.
+l2_gone='@@l2-gone'
+l2_watch() {
+	local name=$1 pid i
+	pid=$(l2_pid "$name")
+	(
+		while pid_alive "$pid"; do
+			sleep 0.5
+		done
+		for i in $(seq 1 120); do
+			echo "$l2_gone $pid" 1<>"/tmp/$name.s1.out"
+			sleep 0.5
+		done
+	) >/dev/null 2>&1 &
+	echo $! >"/tmp/$name.watch"
+}
+
+l2_unwatch() {	# l2_unwatch NAME: end the watch before NAME is reused
+	[ -e "/tmp/$1.watch" ] && kill "$(cat "/tmp/$1.watch")" 2>/dev/null
+	return 0
+}
+
 l2_start() {	# l2_start NAME [QEMU ARGS...]
 	local name=$1
 	shift
+	l2_unwatch "$name"
 	rm -f "/tmp/$name".*
 	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
 	/l2/run -qmp "unix:/tmp/$name.qmp,server=on,wait=off" \
@@ -189,6 +236,7 @@ l2_start() {	# l2_start NAME [QEMU ARGS...]
 		"$@" >"/tmp/$name.log" 2>&1 &
 	echo $! >"/tmp/$name.pid"
 	echo "# started guest $name (QEMU $!)"
+	l2_watch "$name"
 }
 
 l2_pid() {
@@ -198,8 +246,18 @@ l2_pid() {
 l2_read() {	# l2_read NAME SECONDS: one line from the guest's ttyS1
 	local line
 	# read-write opens never block, even before QEMU holds the FIFO
-	read -r -t "$(($2 * slow))" line <>"/tmp/$1.s1.out" || return 1
-	echo "$line"
+	l2_alive "$1" || return 1
+	while read -r -t "$(($2 * slow))" line <>"/tmp/$1.s1.out"; do
+		case $line in
+		"$l2_gone $(l2_pid "$1")") return 1 ;;
+		"$l2_gone "*) ;;	# an earlier QEMU of a guest by this name
+		*)
+			echo "$line"
+			return 0
+			;;
+		esac
+	done
+	return 1
 }
 
 l2_send() {
@@ -248,9 +306,19 @@ until_ok() {	# until_ok SECONDS COMMAND...: COMMAND succeeds within SECONDS
 # Tests wait for what they need, never a fixed time: a slower or busier
 # machine only takes longer.
 l2_until() {
-	until_ok "$2" l2_run "$1" "$3" && return 0
-	echo "# $1: still not true after $2 s: $3"
-	return 1
+	local end
+	end=$(($(date +%s) + $2 * slow))
+	until l2_run "$1" "$3" >/dev/null 2>&1; do
+		if ! l2_alive "$1"; then
+			echo "# $1: its QEMU has ended; not waiting for: $3"
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$end" ]; then
+			echo "# $1: still not true after $2 s: $3"
+			return 1
+		fi
+		sleep 0.2
+	done
 }
 
 l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
@@ -258,7 +326,7 @@ l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	pid=$(l2_pid "$1")
 	l2_send "$1" done
 	for i in $(seq 1 240); do
-		if ! kill -0 "$pid" 2>/dev/null; then
+		if ! pid_alive "$pid"; then
 			: >"/tmp/$1.told"
 			echo "# guest $1 powered off after $((i / 2)) s"
 			return 0
@@ -282,6 +350,7 @@ wait_registered() {	# wait_registered VM: the host sees its guest registered (/t
 	end=$(($(date +%s) + 60))
 	until veilctl status "$1" --json >/tmp/st 2>&1 &&
 		grep -q '"registered":true' /tmp/st; do
+		vm_alive "$1" || return 1
 		[ "$(date +%s)" -lt "$end" ] || return 1
 		sleep 0.2
 	done
@@ -308,6 +377,7 @@ wait_running() {	# wait_running QEMU-PID: QMP answers and says running
 	for i in $(seq 1 240); do
 		veilctl status "$1" --json 2>/dev/null | grep -q '"run_state":"running"' &&
 			return 0
+		vm_alive "$1" || return 1
 		sleep 0.5
 	done
 	return 1
@@ -372,6 +442,7 @@ lv_start_daemon() {	# lv_start_daemon: libvirtd answers within 120 s
 lv_define() {	# lv_define NAME: define domain NAME (console /tmp/NAME.log)
 	local name=$1
 	. /l2/params
+	l2_unwatch "$name"
 	rm -f "/tmp/$name".*
 	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
 	qemu-img create -q -f qcow2 "/tmp/$name.qcow2" 32M
@@ -420,6 +491,7 @@ XML
 lv_start() {	# lv_start NAME: start the domain; l2_pid names its QEMU
 	virsh -q start "$1" >/dev/null || return 1
 	cp "/run/libvirt/qemu/$1.pid" "/tmp/$1.pid"
+	l2_watch "$1"
 }
 
 lv_state() {	# lv_state NAME: libvirt's state of the domain (running, paused, ...)
