@@ -425,7 +425,9 @@ static bool veil_guest_sock_left_counts(struct socket *sock, bool privileged)
  *    queues in between is freed as it is.
  *  - TCP: at __tcp_close(), which tcp_close() calls with the socket
  *    locked, so that its receive and out-of-order queues stay as they
- *    are.  What waits in the socket's backlog then is not zeroed.
+ *    are; a listener's connections not accepted yet at
+ *    inet_child_forget(), each under its own lock.  What waits in the
+ *    socket's backlog then is not zeroed.
  *  - UDP: at sk_common_release(), which udp_lib_close() calls, under
  *    each queue's lock.
  */
@@ -477,25 +479,61 @@ static int veil_guest_udp_unread_hit(struct kprobe *kp, struct pt_regs *regs)
 VEIL_GUEST_PROBE(veil_guest_udp_unread, "sk_common_release", veil_guest_udp_unread_hit,
 		 "what an excluded process was sent on UDP and never read is freed unzeroed when it closes the socket");
 
+/* A TCP socket's receive and out-of-order queues; the caller locks it. */
+static void veil_guest_tcp_zero_unread(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	skb_queue_walk(&sk->sk_receive_queue, skb)
+		veil_guest_skb_zero_unread(skb, 0);
+	skb_rbtree_walk(skb, &tcp_sk(sk)->out_of_order_queue)
+		veil_guest_skb_zero_unread(skb, 0);
+}
+
 /* __tcp_close(sk, timeout): tcp_close() with the socket locked. */
 static int veil_guest_tcp_unread_hit(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
-	struct sk_buff *skb;
 	bool privileged;
 
 	if (!sk || !veil_guest_zero_freed_on() || !veil_guest_sock_is_tcp(sk) ||
 	    !veil_guest_sel_current(&privileged))
 		return 0;
-	skb_queue_walk(&sk->sk_receive_queue, skb)
-		veil_guest_skb_zero_unread(skb, 0);
-	skb_rbtree_walk(skb, &tcp_sk(sk)->out_of_order_queue)
-		veil_guest_skb_zero_unread(skb, 0);
+	veil_guest_tcp_zero_unread(sk);
 	return 0;
 }
 
-VEIL_GUEST_PROBE(veil_guest_tcp_unread, "__tcp_close", veil_guest_tcp_unread_hit,
-		 "what an excluded process was sent on TCP and never read is freed unzeroed when it closes the socket");
+/*
+ * inet_child_forget(listener, req, child): a connection the listener had
+ * not accepted, which the listener's close (inet_csk_listen_stop(), in
+ * the closer's context) disconnects, purging what it received.  The
+ * child is locked (bh_lock_sock()) and reachable by nobody else.  Also
+ * called from softirq when a child is completed while its listener goes:
+ * not the closer's context, left alone.
+ */
+static int veil_guest_tcp_forget_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct sock *child = (struct sock *)regs_get_kernel_argument(regs, 2);
+	bool privileged;
+
+	if (!child || !in_task() || !veil_guest_zero_freed_on() ||
+	    !veil_guest_sock_is_tcp(child) || !veil_guest_sel_current(&privileged))
+		return 0;
+	veil_guest_tcp_zero_unread(child);
+	return 0;
+}
+
+static struct kprobe veil_guest_tcp_unread_kp = {
+	.symbol_name = "__tcp_close", .pre_handler = veil_guest_tcp_unread_hit,
+};
+
+static struct kprobe veil_guest_tcp_forget_kp = {
+	.symbol_name = "inet_child_forget", .pre_handler = veil_guest_tcp_forget_hit,
+};
+
+VEIL_GUEST_PROBES(veil_guest_tcp_unread,
+		  "what an excluded process was sent on TCP and never read (or on connections it never accepted) is freed unzeroed when it closes the socket",
+		  &veil_guest_tcp_unread_kp, &veil_guest_tcp_forget_kp);
 
 /* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
 static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)

@@ -1323,6 +1323,22 @@ static int unix_listener_pair(int *listener, int *client)
 	return 0;
 }
 
+/* A listening TCP socket on the loopback and a client connected to it. */
+static int tcp_listener_pair(int *listener, int *client)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*listener = socket(AF_INET, SOCK_STREAM, 0);
+	*client = socket(AF_INET, SOCK_STREAM, 0);
+	if (*listener < 0 || *client < 0 || bind(*listener, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    listen(*listener, 4) || getsockname(*listener, (struct sockaddr *)&sin, &len) ||
+	    connect(*client, (struct sockaddr *)&sin, sizeof(sin)))
+		return -1;
+	return 0;
+}
+
 /* A UDP socket on the loopback and another connected to it. */
 static int udp_pair(int *sender, int *receiver)
 {
@@ -1353,8 +1369,10 @@ static uint64_t unread_leftovers(struct __test_metadata *_metadata, int fd,
 	uint64_t left;
 
 	veil_pattern_new(&pat);
-	if (u->listener)
+	if (u->listener && u->domain == AF_UNIX)
 		err = unix_listener_pair(&sv[1], &sv[0]);
+	else if (u->listener)
+		err = tcp_listener_pair(&sv[1], &sv[0]);
 	else if (u->domain == AF_UNIX)
 		err = socketpair(AF_UNIX, u->type, 0, sv);
 	else if (u->type == SOCK_DGRAM)
@@ -1435,6 +1453,13 @@ TEST_F_TIMEOUT(oracle, tcp_data_closed_unread_is_zeroed, CASE_SECONDS)
 TEST_F_TIMEOUT(oracle, tcp_data_unread_at_exit_is_zeroed, CASE_SECONDS)
 {
 	struct unread u = { .domain = AF_INET, .type = SOCK_STREAM, .killed = true };
+
+	unread_is_zeroed(_metadata, self->fd, &self->child, &u);
+}
+
+TEST_F_TIMEOUT(oracle, tcp_connection_not_accepted_closed_unread_is_zeroed, CASE_SECONDS)
+{
+	struct unread u = { .domain = AF_INET, .type = SOCK_STREAM, .listener = true };
 
 	unread_is_zeroed(_metadata, self->fd, &self->child, &u);
 }
