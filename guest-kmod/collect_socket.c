@@ -6,11 +6,11 @@
  * For a connected UNIX socket what it wrote sits in its peer's receive
  * queue: the buffers it sent there are taken too, and only those (the
  * peer of a datagram socket may be a server that everyone writes to, as
- * /dev/log is).  A listening UNIX socket's connections that are not
- * accepted yet are sockets of their own on its receive queue, each with
- * what its client sent already queued on it: taken as the process's
- * received data.  A UDP socket moves what a read found queued to a
- * second queue of its own (reader_queue), taken too.
+ * /dev/log is).  A listening socket's connections that are not accepted
+ * yet (UNIX or TCP) are sockets of their own, each with what its client
+ * sent already queued on it: taken as the process's received data.  A
+ * UDP socket moves what a read found queued to a second queue of its own
+ * (reader_queue), taken too.
  *
  * The linear part of a buffer lives in a slab object or a
  * page fragment next to other buffers, and fragments share pages too, so
@@ -144,22 +144,71 @@ static void veil_guest_unix_pause_for(struct veil_guest_collect *c, struct sock 
 }
 
 /*
- * The connections a listening UNIX socket has not accepted yet: each
- * one's socket is referenced under the listener's queue lock, its data
- * taken after.  The queue is bounded by the listen backlog, but clients
- * can still come while the array is made: the walk is tried again with
- * more room, and only a queue that keeps growing fails the collection.
+ * The connections a listening socket has not accepted yet: sockets of
+ * their own, each with what its client sent already queued on it.  Each
+ * is referenced under the listener's queue lock, its data taken after.
+ * The queue is bounded by the listen backlog, but clients can still come
+ * while the array is made: the walk is tried again with more room, and
+ * only a queue that keeps growing fails the collection.
+ *
+ * A UNIX listener keeps them as buffers on its receive queue, each
+ * naming its socket; a TCP listener as requests on its accept queue.
+ * Both fill @socks (room for @cap, each held) and say whether there were
+ * more.
  */
-static void veil_guest_collect_embryos(struct sock *sk, struct veil_guest_collect *c)
+static bool veil_guest_unix_unaccepted(struct sock *sk, struct sock **socks,
+				       unsigned int cap, unsigned int *nr)
 {
 	struct sk_buff_head *q = &sk->sk_receive_queue;
-	unsigned int nr, cap, i, tries;
 	struct sk_buff *skb;
 	unsigned long flags;
-	struct sock **socks;
+	bool more = false;
+
+	spin_lock_irqsave(&q->lock, flags);
+	skb_queue_walk(q, skb) {
+		if (!skb->sk)
+			continue;
+		if (*nr == cap) {
+			more = true;
+			break;
+		}
+		sock_hold(skb->sk);
+		socks[(*nr)++] = skb->sk;
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	return more;
+}
+
+static bool veil_guest_tcp_unaccepted(struct sock *sk, struct sock **socks,
+				      unsigned int cap, unsigned int *nr)
+{
+	struct request_sock_queue *queue = &inet_csk(sk)->icsk_accept_queue;
+	struct request_sock *req;
+	bool more = false;
+
+	spin_lock_bh(&queue->rskq_lock);
+	for (req = queue->rskq_accept_head; req; req = req->dl_next) {
+		if (!req->sk)
+			continue;
+		if (*nr == cap) {
+			more = true;
+			break;
+		}
+		sock_hold(req->sk);
+		socks[(*nr)++] = req->sk;
+	}
+	spin_unlock_bh(&queue->rskq_lock);
+	return more;
+}
+
+static void veil_guest_collect_unaccepted(struct sock *sk, bool tcp,
+					  struct veil_guest_collect *c)
+{
+	unsigned int nr, cap, i, tries;
+	struct sock **socks, *child;
 	bool more;
 
-	cap = max(skb_queue_len_lockless(q), READ_ONCE(sk->sk_max_ack_backlog)) + 8;
+	cap = max(READ_ONCE(sk->sk_ack_backlog), READ_ONCE(sk->sk_max_ack_backlog)) + 8;
 	for (tries = 0; tries < 4; tries++, cap *= 2) {
 		socks = kvmalloc_array(cap, sizeof(*socks), GFP_KERNEL);
 		if (!socks) {
@@ -167,19 +216,10 @@ static void veil_guest_collect_embryos(struct sock *sk, struct veil_guest_collec
 			return;
 		}
 		nr = 0;
-		more = false;
-		spin_lock_irqsave(&q->lock, flags);
-		skb_queue_walk(q, skb) {
-			if (!skb->sk)
-				continue;
-			if (nr == cap) {
-				more = true;
-				break;
-			}
-			sock_hold(skb->sk);
-			socks[nr++] = skb->sk;
-		}
-		spin_unlock_irqrestore(&q->lock, flags);
+		if (tcp)
+			more = veil_guest_tcp_unaccepted(sk, socks, cap, &nr);
+		else
+			more = veil_guest_unix_unaccepted(sk, socks, cap, &nr);
 		if (!more)
 			break;
 		for (i = 0; i < nr; i++)
@@ -191,8 +231,17 @@ static void veil_guest_collect_embryos(struct sock *sk, struct veil_guest_collec
 		return;
 	}
 	for (i = 0; i < nr; i++) {
-		veil_guest_collect_queue(&socks[i]->sk_receive_queue, NULL, true, c);
-		sock_put(socks[i]);
+		child = socks[i];
+		if (tcp) {
+			/* as accept() will: the child's own lock */
+			lock_sock(child);
+			veil_guest_collect_queue(&child->sk_receive_queue, NULL, true, c);
+			veil_guest_collect_rbtree(&tcp_sk(child)->out_of_order_queue, true, c);
+			release_sock(child);
+		} else {
+			veil_guest_collect_queue(&child->sk_receive_queue, NULL, true, c);
+		}
+		sock_put(child);
 	}
 	kvfree(socks);
 }
@@ -235,10 +284,12 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c)
 		veil_guest_collect_queue(&udp_sk(sk)->reader_queue, NULL, true, c);
 	release_sock(sk);
 
+	if (tcp && READ_ONCE(sk->sk_state) == TCP_LISTEN)
+		veil_guest_collect_unaccepted(sk, true, c);
 	if (sk->sk_family != AF_UNIX)
 		return;
 	if (READ_ONCE(sk->sk_state) == TCP_LISTEN) {
-		veil_guest_collect_embryos(sk, c);
+		veil_guest_collect_unaccepted(sk, false, c);
 		return;
 	}
 	peer = unix_peer_get(sk);

@@ -1810,6 +1810,31 @@ TEST_F_TIMEOUT(oracle, unix_connection_not_accepted_covered, CASE_SECONDS)
 	veil_child_stop(&self->child);
 }
 
+/*
+ * The same through TCP: the excluded server's listener (made here, the
+ * server's only descriptor of it once this test closes its own) has a
+ * connection it has not accepted, the client's data queued on it.
+ */
+TEST_F_TIMEOUT(oracle, tcp_connection_not_accepted_covered, CASE_SECONDS)
+{
+	struct veil_extents e;
+	int l, cl;
+
+	ASSERT_EQ(0, tcp_listener_pair(&l, &cl));
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_nothing, NULL));
+	close(l);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child));
+	ASSERT_EQ(0, write_staged(cl));
+	usleep(100 * 1000);	/* delivered and acknowledged: no copy left here */
+	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
+	expect_pattern_covered(_metadata, self->fd, &e);
+	EXPECT_LT(0, veil_cat_pages(&e, VEIL_GUEST_CAT_SOCKET));
+	free(e.ext);
+	close(cl);
+	veil_child_stop(&self->child);
+}
+
 static int plant_unix(void *arg)
 {
 	int sv[2], dv[2];
