@@ -1784,6 +1784,22 @@ static int plant_unix_listener(void *arg)
 }
 
 /*
+ * The client @cl, not excluded, sends the pattern to the excluded server,
+ * which has not accepted the connection: covered, as socket data.
+ */
+static void unaccepted_data_covered(struct __test_metadata *_metadata, int fd, int cl)
+{
+	struct veil_extents e;
+
+	ASSERT_EQ(0, write_staged(cl));
+	usleep(100 * 1000);	/* TCP: delivered and acknowledged, no copy left here */
+	ASSERT_EQ(0, veil_get_extents(fd, &e));
+	expect_pattern_covered(_metadata, fd, &e);
+	EXPECT_LT(0, veil_cat_pages(&e, VEIL_GUEST_CAT_SOCKET));
+	free(e.ext);
+}
+
+/*
  * A client that is not excluded connects to the excluded server and sends
  * the pattern before the server accepts: it waits on a socket of its own
  * on the listener's queue, the server's data as soon as it accepts.
@@ -1791,7 +1807,6 @@ static int plant_unix_listener(void *arg)
 TEST_F_TIMEOUT(oracle, unix_connection_not_accepted_covered, CASE_SECONDS)
 {
 	struct sockaddr_un sun;
-	struct veil_extents e;
 	int cl;
 
 	ASSERT_EQ(0, veil_child_start(&self->child, plant_unix_listener, NULL));
@@ -1801,11 +1816,7 @@ TEST_F_TIMEOUT(oracle, unix_connection_not_accepted_covered, CASE_SECONDS)
 	cl = socket(AF_UNIX, SOCK_STREAM, 0);
 	ASSERT_LE(0, cl);
 	ASSERT_EQ(0, connect(cl, (void *)&sun, sizeof(sun))) TH_LOG("connect: %s", strerror(errno));
-	ASSERT_EQ(0, write_staged(cl));
-	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
-	expect_pattern_covered(_metadata, self->fd, &e);
-	EXPECT_LT(0, veil_cat_pages(&e, VEIL_GUEST_CAT_SOCKET));
-	free(e.ext);
+	unaccepted_data_covered(_metadata, self->fd, cl);
 	close(cl);
 	veil_child_stop(&self->child);
 }
@@ -1817,7 +1828,6 @@ TEST_F_TIMEOUT(oracle, unix_connection_not_accepted_covered, CASE_SECONDS)
  */
 TEST_F_TIMEOUT(oracle, tcp_connection_not_accepted_covered, CASE_SECONDS)
 {
-	struct veil_extents e;
 	int l, cl;
 
 	ASSERT_EQ(0, tcp_listener_pair(&l, &cl));
@@ -1825,12 +1835,7 @@ TEST_F_TIMEOUT(oracle, tcp_connection_not_accepted_covered, CASE_SECONDS)
 	close(l);
 	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
 	ASSERT_EQ(0, veil_child_plant(&self->child));
-	ASSERT_EQ(0, write_staged(cl));
-	usleep(100 * 1000);	/* delivered and acknowledged: no copy left here */
-	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
-	expect_pattern_covered(_metadata, self->fd, &e);
-	EXPECT_LT(0, veil_cat_pages(&e, VEIL_GUEST_CAT_SOCKET));
-	free(e.ext);
+	unaccepted_data_covered(_metadata, self->fd, cl);
 	close(cl);
 	veil_child_stop(&self->child);
 }
