@@ -202,8 +202,10 @@ vm_alive() {	# vm_alive PID-OR-NAME: as veilctl names a VM
 # on its ttyS1 FIFO, every half second for a minute, ends a read that
 # began while it still ran (l2_read refuses to begin one after).  With
 # nobody holding the FIFO open the lines are dropped; a QEMU that holds
-# it (libvirt restarting the domain) keeps them, and l2_read skips those
-# of a PID that is no longer the guest's.
+# it (libvirt restarting the domain, or a new guest by the same name)
+# keeps them, and l2_read skips those of a PID that is no longer the
+# guest's.  A watcher is never killed: its PID may be another process's
+# by then.
 l2_gone='@@l2-gone'
 l2_watch() {
 	local name=$1 pid i
@@ -217,18 +219,11 @@ l2_watch() {
 			sleep 0.5
 		done
 	) >/dev/null 2>&1 &
-	echo $! >"/tmp/$name.watch"
-}
-
-l2_unwatch() {	# l2_unwatch NAME: end the watch before NAME is reused
-	[ -e "/tmp/$1.watch" ] && kill "$(cat "/tmp/$1.watch")" 2>/dev/null
-	return 0
 }
 
 l2_start() {	# l2_start NAME [QEMU ARGS...]
 	local name=$1
 	shift
-	l2_unwatch "$name"
 	rm -f "/tmp/$name".*
 	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
 	/l2/run -qmp "unix:/tmp/$name.qmp,server=on,wait=off" \
@@ -442,7 +437,6 @@ lv_start_daemon() {	# lv_start_daemon: libvirtd answers within 120 s
 lv_define() {	# lv_define NAME: define domain NAME (console /tmp/NAME.log)
 	local name=$1
 	. /l2/params
-	l2_unwatch "$name"
 	rm -f "/tmp/$name".*
 	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
 	qemu-img create -q -f qcow2 "/tmp/$name.qcow2" 32M

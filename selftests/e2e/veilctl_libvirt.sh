@@ -137,7 +137,6 @@ ok "list shows the domain shut off with its managed save" $? || sed 's/^/#   /' 
 
 restored() {	# restored HOW: the guest resumed by HOW killed the vault only
 	cp "/run/libvirt/qemu/$vm.pid" "/tmp/$vm.pid" && rm -f "/tmp/$vm.told"
-	l2_unwatch $vm
 	l2_watch $vm
 	[ "$(lv_state $vm)" = running ]
 	ok "$1: the guest runs" $?
