@@ -198,15 +198,12 @@ vm_alive() {	# vm_alive PID-OR-NAME: as veilctl names a VM
 	esac
 }
 
-# l2_watch NAME: once guest NAME's QEMU has ended, a line "$l2_gone PID"
-# on its ttyS1 FIFO, every half second for a minute, ends a read that
-# began while it still ran (l2_read refuses to begin one after).  With
-# nobody holding the FIFO open the lines are dropped; a QEMU that holds
-# it (libvirt restarting the domain, or a new guest by the same name)
-# keeps them, and l2_read skips those of a PID that is no longer the
-# guest's.  A watcher is never killed: its PID may be another process's
+# l2_watch NAME: once guest NAME's QEMU has ended, an empty open of its
+# ttyS1 FIFO, every half second for a minute, lets an l2_read that was
+# blocked opening it (see there) go on to end of file.  Nothing is ever
+# written: the FIFO may by then be a new QEMU's, whose lines must not be
+# split.  A watcher is never killed: its PID may be another process's
 # by then.
-l2_gone='@@l2-gone'
 l2_watch() {
 	local name=$1 pid i
 	pid=$(l2_pid "$name")
@@ -215,7 +212,7 @@ l2_watch() {
 			sleep 0.5
 		done
 		for i in $(seq 1 120); do
-			echo "$l2_gone $pid" 1<>"/tmp/$name.s1.out"
+			: 1<>"/tmp/$name.s1.out"
 			sleep 0.5
 		done
 	) >/dev/null 2>&1 &
@@ -238,21 +235,16 @@ l2_pid() {
 	cat "/tmp/$1.pid"
 }
 
-l2_read() {	# l2_read NAME SECONDS: one line from the guest's ttyS1
+# l2_read NAME SECONDS: one line from the guest's ttyS1.  QEMU holds the
+# FIFO read-write and is its only writer: opened read-only here, the read
+# ends at end of file as soon as QEMU does, instead of at SECONDS.  The
+# open waits for a writer; before QEMU holds the FIFO that is QEMU, and
+# one that has ended meanwhile is l2_watch's empty open.
+l2_read() {
 	local line
-	# read-write opens never block, even before QEMU holds the FIFO
 	l2_alive "$1" || return 1
-	while read -r -t "$(($2 * slow))" line <>"/tmp/$1.s1.out"; do
-		case $line in
-		"$l2_gone $(l2_pid "$1")") return 1 ;;
-		"$l2_gone "*) ;;	# an earlier QEMU of a guest by this name
-		*)
-			echo "$line"
-			return 0
-			;;
-		esac
-	done
-	return 1
+	read -r -t "$(($2 * slow))" line <"/tmp/$1.s1.out" || return 1
+	echo "$line"
 }
 
 l2_send() {
