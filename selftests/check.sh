@@ -132,8 +132,8 @@ else
 	count fail "tools build"
 fi
 
-echo "== command lines of the tools, on this machine (selftests/cli)"
-for t in "$top"/selftests/cli/*.sh; do
+echo "== command lines of the tools and the e2e suite's helpers, on this machine"
+for t in "$top"/selftests/cli/*.sh "$top"/selftests/e2e/lib_test.sh; do
 	out=$("$t")
 	rc=$?
 	echo "$out"

@@ -199,22 +199,27 @@ vm_alive() {	# vm_alive PID-OR-NAME: as veilctl names a VM
 }
 
 # l2_watch NAME: once guest NAME's QEMU has ended, an empty open of its
-# ttyS1 FIFO, every half second for a minute, lets an l2_read that was
-# blocked opening it (see there) go on to end of file.  Nothing is ever
-# written: the FIFO may by then be a new QEMU's, whose lines must not be
-# split.  A watcher is never killed: its PID may be another process's
-# by then.
+# ttyS1 FIFO, every half second for a minute (l2_watch_for halves), lets
+# an l2_read that was blocked opening it (see there) go on to end of
+# file.  Nothing is ever written.  The watcher opens the FIFO through a
+# link of its own, so that it never reaches a FIFO made later under the
+# guest's name, nor makes a file there when l2_start has just removed
+# it.  A watcher is never killed: its PID may be another process's by
+# then.
 l2_watch() {
-	local name=$1 pid i
+	local name=$1 pid link i
 	pid=$(l2_pid "$name")
+	link=/tmp/.l2-watch.$name.$pid
+	ln -f "/tmp/$name.s1.out" "$link" 2>/dev/null || return 0
 	(
 		while pid_alive "$pid"; do
 			sleep 0.5
 		done
-		for i in $(seq 1 120); do
-			: 1<>"/tmp/$name.s1.out"
+		for i in $(seq 1 "${l2_watch_for:-120}"); do
+			: 1<>"$link"
 			sleep 0.5
 		done
+		rm -f "$link"
 	) >/dev/null 2>&1 &
 }
 
@@ -222,7 +227,8 @@ l2_start() {	# l2_start NAME [QEMU ARGS...]
 	local name=$1
 	shift
 	rm -f "/tmp/$name".*
-	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
+	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out" ||
+		echo "# l2_start: no FIFOs for guest $name: $(ls -l "/tmp/$name".* 2>&1)"
 	/l2/run -qmp "unix:/tmp/$name.qmp,server=on,wait=off" \
 		-chardev "pipe,id=s1,path=/tmp/$name.s1" -device isa-serial,chardev=s1 \
 		"$@" >"/tmp/$name.log" 2>&1 &

@@ -1,0 +1,135 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The e2e suite's guest helpers (lib.sh) on the build machine, under
+# busybox sh as L1 runs them, against stand-in guests: a process that
+# holds the two ttyS1 FIFOs read-write as QEMU's pipe character device
+# does, writes lines to one and ends when told.
+#   * l2_read gets a guest's line; a read under way ends as soon as the
+#     guest's QEMU ends, and one begun after at once (not at its limit);
+#   * l2_until, l2_run and wait_running give up at once on an ended
+#     guest;
+#   * an open made just after the guest ended does not hang, and the
+#     ended guest's watcher makes no file where its FIFO was;
+#   * a later guest on the same FIFO (libvirt restarting a domain, or a
+#     new program's guest by the same name) reads its own lines whole
+#     while the earlier guest's watcher is still about.
+# Prints TAP; exits 1 when a check fails, 4 (skip) without busybox.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+if ! command -v busybox >/dev/null 2>&1; then
+	echo "# SKIP busybox is missing (make deps installs busybox-static)"
+	exit 4
+fi
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+# lib.sh without the two lines that reset L1's trace buffers
+sed -e '/^: >\/sys\/kernel\/tracing\//d' -e '/^\[ ! -e \/sys\/kernel\/tracing\/snapshot \]/d' \
+	"$top/selftests/e2e/lib.sh" >"$dir/lib.sh"
+
+cat >"$dir/test.sh" <<'EOF'
+. "$1/lib.sh"
+l2_watch_for=10
+name=veil-libtest-$$
+T=0 FAILED=0
+check() {	# check DESCRIPTION STATUS
+	T=$((T + 1))
+	if [ "$2" = 0 ]; then
+		echo "ok $T $1"
+	else
+		FAILED=$((FAILED + 1))
+		echo "not ok $T $1"
+	fi
+}
+now() { date +%s; }
+# guest DELAY LIFE [LINES]: holds the FIFOs, writes "hello" (or LINES
+# lines "rc 0") after DELAY seconds, lives LIFE seconds more
+guest() {
+	(
+		exec 3<>"/tmp/$name.s1.out" 4<>"/tmp/$name.s1.in"
+		sleep "$1"
+		if [ -n "${3:-}" ]; then
+			i=0
+			# in two writes, a moment apart, as a UART's bytes come
+			while [ $i -lt "$3" ]; do
+				printf 'rc' >&3
+				sleep 0.01
+				printf ' 0\n' >&3
+				i=$((i + 1))
+			done
+		else
+			echo hello >&3
+		fi
+		exec sleep "$2"
+	) >/dev/null 2>&1 &
+	echo $! >"/tmp/$name.pid"
+	l2_watch "$name"
+}
+fresh() {
+	rm -f "/tmp/$name".*
+	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
+}
+
+fresh
+guest 1 2
+line=$(l2_read "$name" 20)
+check "l2_read gets the guest's line" "$([ "$line" = hello ]; echo $?)"
+t=$(now)
+l2_read "$name" 60
+rc=$?
+check "a read under way ends when the guest's QEMU ends (status $rc after $(($(now) - t)) s)" \
+	"$([ $rc != 0 ] && [ $(($(now) - t)) -le 10 ]; echo $?)"
+t=$(now)
+l2_read "$name" 60; r1=$?
+l2_until "$name" 60 true >/dev/null; r2=$?
+l2_run "$name" true; r3=$?
+wait_running "$(l2_pid "$name")"; r4=$?
+check "l2_read, l2_until, l2_run and wait_running on the ended guest fail at once ($r1 $r2 $r3 $r4 after $(($(now) - t)) s)" \
+	"$([ $r1 != 0 ] && [ $r2 != 0 ] && [ $r3 = 255 ] && [ $r4 != 0 ] && [ $(($(now) - t)) -le 5 ]; echo $?)"
+
+# Ended between l2_read's check and its open: the watcher's empty open
+# lets the read-only open go on to end of file.
+fresh
+guest 0 60
+sleep 0.5
+kill "$(l2_pid "$name")"
+t=$(now)
+read -r -t 30 line <"/tmp/$name.s1.out"
+rc=$?
+check "an open just after the guest ended does not hang (status $rc after $(($(now) - t)) s)" \
+	"$([ $rc != 0 ] && [ $(($(now) - t)) -le 10 ]; echo $?)"
+
+# A later guest on the same FIFO, the earlier one's watcher still about
+guest 1 30 200
+n=0 bad=0
+while [ $n -lt 200 ] && line=$(l2_read "$name" 20); do
+	n=$((n + 1))
+	[ "$line" = "rc 0" ] || bad=$((bad + 1))
+done
+check "a later guest on the same FIFO: its 200 lines whole ($n read, $bad not)" \
+	"$([ $n = 200 ] && [ $bad = 0 ]; echo $?)"
+kill "$(l2_pid "$name")"
+# The ended guest's FIFOs removed, as l2_start does before making new
+# ones: its watcher, still about, must not make a file in their place.
+rm -f "/tmp/$name".*
+sleep 1.5
+check "an ended guest's watcher makes no file where its FIFO was" \
+	"$([ ! -e "/tmp/$name.s1.out" ]; echo $?)"
+fresh
+guest 1 30 200
+n=0 bad=0
+while [ $n -lt 200 ] && line=$(l2_read "$name" 20); do
+	n=$((n + 1))
+	[ "$line" = "rc 0" ] || bad=$((bad + 1))
+done
+check "a guest by the same name on new FIFOs: its 200 lines whole ($n read, $bad not)" \
+	"$([ $n = 200 ] && [ $bad = 0 ]; echo $?)"
+kill "$(l2_pid "$name")"
+rm -f "/tmp/$name".*
+echo "1..$T"
+[ $FAILED = 0 ]
+EOF
+
+busybox sh "$dir/test.sh" "$dir"
