@@ -236,6 +236,7 @@ for step in prepare sanitize save link restore; do
 	k=$!
 	for i in $(seq 1 300); do
 		grep -q "paused after $step" /tmp/k.err && break
+		kill -0 $k 2>/dev/null || break	# veilctl ended before the step
 		sleep 0.2
 	done
 	kill -9 $k
