@@ -72,6 +72,19 @@ fresh() {
 	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out"
 }
 
+# lines_whole DESCRIPTION: a new guest's 200 lines "rc 0", each read whole
+lines_whole() {
+	local n=0 bad=0 line
+	guest 1 30 200
+	while [ $n -lt 200 ] && line=$(l2_read "$name" 20); do
+		n=$((n + 1))
+		[ "$line" = "rc 0" ] || bad=$((bad + 1))
+	done
+	check "$1: its 200 lines whole ($n read, $bad not)" \
+		"$([ $n = 200 ] && [ $bad = 0 ]; echo $?)"
+	kill "$(l2_pid "$name")"
+}
+
 fresh
 guest 1 2
 line=$(l2_read "$name" 20)
@@ -102,15 +115,7 @@ check "an open just after the guest ended does not hang (status $rc after $(($(n
 	"$([ $rc != 0 ] && [ $(($(now) - t)) -le 10 ]; echo $?)"
 
 # A later guest on the same FIFO, the earlier one's watcher still about
-guest 1 30 200
-n=0 bad=0
-while [ $n -lt 200 ] && line=$(l2_read "$name" 20); do
-	n=$((n + 1))
-	[ "$line" = "rc 0" ] || bad=$((bad + 1))
-done
-check "a later guest on the same FIFO: its 200 lines whole ($n read, $bad not)" \
-	"$([ $n = 200 ] && [ $bad = 0 ]; echo $?)"
-kill "$(l2_pid "$name")"
+lines_whole "a later guest on the same FIFO"
 # The ended guest's FIFOs removed, as l2_start does before making new
 # ones: its watcher, still about, must not make a file in their place.
 rm -f "/tmp/$name".*
@@ -118,15 +123,7 @@ sleep 1.5
 check "an ended guest's watcher makes no file where its FIFO was" \
 	"$([ ! -e "/tmp/$name.s1.out" ]; echo $?)"
 fresh
-guest 1 30 200
-n=0 bad=0
-while [ $n -lt 200 ] && line=$(l2_read "$name" 20); do
-	n=$((n + 1))
-	[ "$line" = "rc 0" ] || bad=$((bad + 1))
-done
-check "a guest by the same name on new FIFOs: its 200 lines whole ($n read, $bad not)" \
-	"$([ $n = 200 ] && [ $bad = 0 ]; echo $?)"
-kill "$(l2_pid "$name")"
+lines_whole "a guest by the same name on new FIFOs"
 rm -f "/tmp/$name".*
 echo "1..$T"
 [ $FAILED = 0 ]
