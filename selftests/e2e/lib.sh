@@ -12,7 +12,7 @@ tap_n=0 tap_bad=0
 # veil's having touched its memory (a page fault on an instruction fetch in
 # its kernel text, seconds after boot).  To tell that apart from a guest
 # veil broke, each program starts with an empty record of SHUTDOWN and
-# port I/O exits (lib/init enables them; a SHUTDOWN exit swaps the buffer
+# port I/O and MSR exits (lib/init enables them; a SHUTDOWN exit swaps the buffer
 # into the snapshot), and veil_host logs what guests send it and what it
 # asks of them (its dynamic debug messages, on when it is loaded here or
 # was at boot): see guests_gone, veil_untouched and fault_at_resume.
@@ -36,8 +36,8 @@ insmod() {	# insmod MODULE [ARGS...]: veil_host with its debug messages on
 }
 
 # fault_at_resume: every SHUTDOWN exit in /tmp/shutdowns (at least one)
-# came at the instruction where its guest resumed after a port I/O exit,
-# with a page fault on a not-present instruction fetch as the event that
+# came at the instruction where its guest resumed after a port I/O or
+# MSR exit, with a page fault on a not-present instruction fetch as the event that
 # could not be delivered (intr_info 0x80000b0e, error code 0x10).
 #
 # Seen in L2 6.12 under L1 6.1 three times in three reports, once in a
@@ -50,7 +50,9 @@ insmod() {	# insmod MODULE [ARGS...]: veil_host with its debug messages on
 # page, after checking veil's magic there, and through SANITIZE/RESTORE
 # of a stopped VM), and a guest with a page table veil zeroed faults
 # where that table is first used, not at the resume point of an
-# unrelated I/O exit.
+# unrelated I/O exit.  Once (L2 6.12 under L1 6.1) the same fault came
+# at native_write_msr+0xa, the instruction after a wrmsr that L1
+# intercepted: the same kind, after an MSR exit.
 fault_at_resume() {
 	set -- $(tail -n 1 /tmp/shutdowns)
 	[ "$1" = at-resume ] && [ "$4" -gt 0 ] && [ "$2" = "$4" ]
@@ -67,10 +69,11 @@ veil_untouched() {	# veil_untouched NAME: veil did nothing to guest NAME
 		grep 'veil_host' | grep -q '=p'
 }
 # shutdown_report: the SHUTDOWN exits recorded in this program, each after
-# the last port I/O exit of the same vCPU thread before it; and, last,
+# the last port I/O or MSR exit of the same vCPU thread before it; and, last,
 # "at-resume N of M": how many of the M came, with a page fault on a
 # not-present instruction fetch, at the very instruction where their vCPU
-# resumed after that I/O exit (its RIP is that exit's next RIP, info2).
+# resumed after that exit (for port I/O its next RIP, info2; for an MSR
+# exit its RIP + 2).
 # Each buffer (the live one and the snapshot a SHUTDOWN exit swapped out)
 # is read on its own: they hold different stretches of time.
 shutdown_exits() {
@@ -81,6 +84,20 @@ shutdown_exits() {
 shutdown_report() {
 	shutdown_exits | awk '
 	function hex(h) { sub(/^0x0*/, "", h); return h }
+	# hex(H) + D, D small; "" when the low 32 bits carry (no match then)
+	function plus(h, d,   lo, v, i) {
+		h = hex(h)
+		lo = length(h) > 8 ? substr(h, length(h) - 7) : h
+		v = 0
+		for (i = 1; i <= length(lo); i++)
+			v = v * 16 + index("0123456789abcdef", tolower(substr(lo, i, 1))) - 1
+		v += d
+		if (v >= 4294967296)
+			return ""
+		# (busybox awk prints %x of at most 2^31 - 1)
+		return hex("0x" substr(h, 1, length(h) - length(lo)) \
+		    sprintf("%04x%04x", int(v / 65536), v % 65536))
+	}
 	$1 != buf { buf = $1; split("", io); split("", ioline) }
 	/ kvm_exit: / {
 		line = substr($0, 3)
@@ -93,6 +110,10 @@ shutdown_report() {
 		}
 		if (reason == "io") {
 			io[who] = hex(next_rip)
+			ioline[who] = line
+		} else if (reason == "msr") {
+			# rdmsr and wrmsr are two bytes long; info2 is not a RIP
+			io[who] = plus(rip, 2)
 			ioline[who] = line
 		} else if (reason == "shutdown") {
 			n++
@@ -147,7 +168,7 @@ guests_gone() {
 			virsh -c qemu:///system -q domstate --reason "$name" 2>/dev/null |
 			sed "s/^/#   $name libvirt state| /"
 		# SHUTDOWN exits (a triple fault) of this program's guests, with
-		# RIP, and the port I/O exit of the same vCPU before each
+		# RIP, and the port I/O or MSR exit of the same vCPU before each
 		echo "#   L1 kvm_exit shutdown trace on: $(cat /sys/kernel/tracing/events/kvm/kvm_exit/enable 2>&1)"
 		shutdown_report >/tmp/shutdowns
 		tail -n 7 /tmp/shutdowns | sed 's/^/#   L1 kvm_exit /'
@@ -155,12 +176,12 @@ guests_gone() {
 		# Two kinds of triple fault are the test bed's failure, not
 		# veil's, and vmrun.sh runs the suite once more: one in a guest
 		# veil did nothing to, and one where the guest's very first
-		# instruction fetch after L1 emulated a port I/O instruction
+		# instruction fetch after L1 emulated a port I/O or MSR instruction
 		# for it failed (fault_at_resume).
 		if grep -q '^shutdown| ' /tmp/shutdowns && veil_untouched "$name"; then
 			echo "# @@VEIL L2-TRIPLE-FAULT-UNTOUCHED guest $name"
 		elif fault_at_resume; then
-			echo "# @@VEIL L2-TRIPLE-FAULT-AT-RESUME guest $name: $(tail -n 1 /tmp/shutdowns) SHUTDOWN exits at the RIP where the guest resumed after a port I/O exit"
+			echo "# @@VEIL L2-TRIPLE-FAULT-AT-RESUME guest $name: $(tail -n 1 /tmp/shutdowns) SHUTDOWN exits at the RIP where the guest resumed after a port I/O or MSR exit"
 		fi
 	done
 	return 0

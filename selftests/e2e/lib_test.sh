@@ -125,6 +125,55 @@ check "an ended guest's watcher makes no file where its FIFO was" \
 fresh
 lines_whole "a guest by the same name on new FIFOs"
 rm -f "/tmp/$name".*
+
+# The triple-fault classifier (shutdown_report, fault_at_resume) on
+# kvm_exit lines as L1's trace buffers give them: a SHUTDOWN exit is "at
+# resume" only with a not-present instruction fetch fault at the RIP
+# its vCPU resumed at after its last port I/O or MSR exit.
+exits=""
+shutdown_exits() { printf '%s\n' "$exits" | awk 'NF { print "S " $0 }'; }
+x() {	# x REASON RIP INFO2 INTR_INFO ERROR_CODE [THREAD]: one exit line
+	echo " ${6:-CPU 0/KVM}-556     [000] .....   101.1: kvm_exit: vcpu 0 reason $1 rip $2 info1 0x0000000000000001 info2 $3 intr_info $4 error_code $5"
+}
+io=$(x io 0xffffffffb22e33f8 0xffffffffb22e33f9 0x00000000 0x00000000)
+msr=$(x msr 0xffffffff81079b88 0x0000000000000000 0x00000000 0x00000000)
+nx=0x80000b0e
+classify() {	# classify WANT(0 at resume, 1 not) DESCRIPTION EXITS
+	exits=$3
+	shutdown_report >/tmp/shutdowns
+	fault_at_resume
+	local rc=$?
+	check "classifier: $2 ($(tail -n 1 /tmp/shutdowns))" "$([ $rc = "$1" ]; echo $?)"
+}
+classify 0 "fault at the resume RIP of a port I/O exit" \
+	"$io
+$(x shutdown 0xffffffffb22e33f9 0x0 $nx 0x00000010)"
+classify 0 "fault two bytes after an intercepted wrmsr" \
+	"$msr
+$(x shutdown 0xffffffff81079b8a 0x0 $nx 0x00000010)"
+classify 0 "the same across a carry in the RIP" \
+	"$(x msr 0xffffffff8107affe 0x0 0x0 0x0)
+$(x shutdown 0xffffffff8107b000 0x0 $nx 0x00000010)"
+classify 1 "fault three bytes after an MSR exit" \
+	"$msr
+$(x shutdown 0xffffffff81079b8b 0x0 $nx 0x00000010)"
+classify 1 "a reserved-bit fault at the resume RIP" \
+	"$msr
+$(x shutdown 0xffffffff81079b8a 0x0 $nx 0x00000018)"
+classify 1 "the exit before was another vCPU's" \
+	"$(x msr 0xffffffff81079b88 0x0 0x0 0x0 "CPU 1/KVM")
+$(x shutdown 0xffffffff81079b8a 0x0 $nx 0x00000010)"
+classify 1 "an I/O exit came after the MSR exit" \
+	"$msr
+$io
+$(x shutdown 0xffffffff81079b8a 0x0 $nx 0x00000010)"
+classify 1 "no exit before the SHUTDOWN" \
+	"$(x shutdown 0xffffffff81079b8a 0x0 $nx 0x00000010)"
+classify 1 "one of two SHUTDOWN exits elsewhere" \
+	"$io
+$(x shutdown 0xffffffffb22e33f9 0x0 $nx 0x00000010)
+$(x shutdown 0x0000000000410c80 0x0 0x800000ec 0x00000000 "CPU 1/KVM")"
+rm -f /tmp/shutdowns
 echo "1..$T"
 [ $FAILED = 0 ]
 EOF
