@@ -103,11 +103,18 @@ check "l2_read, l2_until, l2_run and wait_running on the ended guest fail at onc
 	"$([ $r1 != 0 ] && [ $r2 != 0 ] && [ $r3 = 255 ] && [ $r4 != 0 ] && [ $(($(now) - t)) -le 5 ]; echo $?)"
 
 # Ended between l2_read's check and its open: the watcher's empty open
-# lets the read-only open go on to end of file.
+# lets the read-only open go on to end of file.  The guest's line is read
+# first, and the open waits until the guest has closed its ends (a kill
+# is not an exit: an open made before the exit finds a writer and the
+# line still buffered).
 fresh
 guest 0 60
-sleep 0.5
-kill "$(l2_pid "$name")"
+line=$(l2_read "$name" 20)
+pid=$(l2_pid "$name")
+kill "$pid"
+while pid_alive "$pid"; do
+	sleep 0.05
+done
 t=$(now)
 read -r -t 30 line <"/tmp/$name.s1.out"
 rc=$?
