@@ -94,8 +94,8 @@ static bool veil_guest_socket_nosleep(struct veil_guest_collect *c, bool nosleep
 }
 
 /* The buffers of q; only those @from sent, if it is not NULL. */
-static unsigned int veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
-					     bool slab_head, struct veil_guest_collect *c)
+unsigned int veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
+				      bool slab_head, struct veil_guest_collect *c)
 {
 	unsigned int taken = 0;
 	struct sk_buff *skb;

@@ -92,6 +92,18 @@ struct page *veil_guest_get_task_frag(struct task_struct *tsk)
 	return page;
 }
 
+/*
+ * A page the kernel allocated for itself, as page fragments are: not a
+ * process's anonymous memory, not a file's page cache, not slab, mapped
+ * by nobody.  What a process spliced or sent from its files or memory
+ * without a copy is one of those instead, and left to their collectors.
+ */
+bool veil_guest_folio_kernel_own(struct folio *folio)
+{
+	return !folio_test_anon(folio) && !folio->mapping && !folio_test_slab(folio) &&
+	       !folio_mapped(folio);
+}
+
 /* The page fragments of @nr parked threads (referenced): published and held. */
 void veil_guest_collect_task_frags(struct page **pages, int nr, struct veil_guest_collect *c)
 {
@@ -100,8 +112,7 @@ void veil_guest_collect_task_frags(struct page **pages, int nr, struct veil_gues
 	for (i = 0; i < nr; i++) {
 		struct folio *folio = page_folio(pages[i]);
 
-		if (!folio_test_anon(folio) && !folio->mapping && !folio_test_slab(folio) &&
-		    !folio_mapped(folio)) {
+		if (veil_guest_folio_kernel_own(folio)) {
 			veil_guest_add(c, VEIL_GUEST_CAT_SOCKET, folio_pfn(folio),
 				       folio_nr_pages(folio));
 			veil_guest_hold_page(&c->holds, pages[i]);

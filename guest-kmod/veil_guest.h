@@ -61,6 +61,7 @@ struct veil_guest_extset {
 struct veil_guest_shared;
 struct msg_msg;
 struct sk_buff;
+struct sk_buff_head;
 struct folio;
 struct key;
 struct inode;
@@ -302,6 +303,8 @@ bool veil_guest_file_counts(struct file *file, bool privileged, kuid_t fsuid);
 bool veil_guest_file_only_here(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
+unsigned int veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
+				      bool slab_head, struct veil_guest_collect *c);
 void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c);
 struct veil_guest_file_visitor {
@@ -471,6 +474,7 @@ bool veil_guest_restore_pending(void);
 
 void veil_guest_collect_stack(struct task_struct *tsk, struct veil_guest_collect *c);
 void veil_guest_collect_regs(struct task_struct *tsk, struct veil_guest_collect *c);
+bool veil_guest_folio_kernel_own(struct folio *folio);
 struct page *veil_guest_get_task_frag(struct task_struct *tsk);
 void veil_guest_collect_task_frags(struct page **pages, int nr, struct veil_guest_collect *c);
 
