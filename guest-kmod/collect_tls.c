@@ -30,10 +30,26 @@
  *
  * The socket's file is held until THAW or RESTORE: the TLS context and its
  * transforms live as long as the socket is open.  Device offload (TLS_HW)
- * is not looked at: its keys are in the NIC's driver.
+ * is not looked at for keys: they are in the NIC's driver.
+ *
+ * Data in clear that the context keeps, taken as the socket's queues are
+ * (whoever else holds the socket, as for its receive queue):
+ * - records received and decrypted but not read whole (a read shorter
+ *   than the record, MSG_PEEK) wait on the receive context's rx_list, in
+ *   buffers of their own (software and device offload alike);
+ * - a record being filled (a send with MSG_MORE, or one that did not fill
+ *   it) keeps the plaintext the process sent, to be encrypted in place
+ *   when the record is closed; records not yet handed to TCP (its send
+ *   buffer full) are taken too, as one an asynchronous cipher has not
+ *   finished is still clear.  The pages are page fragments of the sending
+ *   thread, which may have moved on to another page since (collect_stack.c
+ *   takes only its current one); each is held.  Pages a send took from
+ *   the process's memory or a file without a copy are left to those
+ *   collectors.
  */
 #include <linux/kallsyms.h>
 #include <linux/module.h>
+#include <linux/skmsg.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/tls.h>
@@ -149,6 +165,49 @@ static void veil_guest_tls_aead(struct crypto_aead *tfm, struct veil_guest_colle
 	}
 }
 
+/*
+ * net/tls's record, private to it: its first members, the same on 6.1
+ * and 6.12.  Only records of the TX context's open_rec and tx_list are
+ * looked at through it.
+ */
+struct veil_guest_tls_rec {
+	struct list_head list;
+	int tx_ready;
+	int tx_flags;
+	struct sk_msg msg_plaintext;
+};
+
+/* The bytes of @msg's pages that are the kernel's own, held. */
+static void veil_guest_tls_msg(struct sk_msg *msg, struct veil_guest_collect *c)
+{
+	u32 i = msg->sg.start, n;
+	struct scatterlist *sge;
+	struct page *page;
+
+	for (n = 0; i != msg->sg.end && i < NR_MSG_FRAG_IDS && n < NR_MSG_FRAG_IDS; n++) {
+		sge = sk_msg_elem(msg, i);
+		page = sg_page(sge);
+		if (page && sge->length && veil_guest_folio_kernel_own(page_folio(page))) {
+			veil_guest_hold_page(&c->holds, page);
+			veil_guest_add_page_bytes(c, VEIL_GUEST_CAT_SOCKET, page, sge->offset,
+						  sge->length);
+		}
+		sk_msg_iter_var_next(i);
+	}
+}
+
+/* Plaintext the TX context keeps (see the top); under the socket's lock. */
+static void veil_guest_tls_tx_records(struct tls_context *ctx, struct veil_guest_collect *c)
+{
+	struct tls_sw_context_tx *tx = tls_sw_ctx_tx(ctx);
+	struct veil_guest_tls_rec *rec;
+
+	if (tx->open_rec)
+		veil_guest_tls_msg(&((struct veil_guest_tls_rec *)tx->open_rec)->msg_plaintext, c);
+	list_for_each_entry(rec, &tx->tx_list, list)
+		veil_guest_tls_msg(&rec->msg_plaintext, c);
+}
+
 /* The key bytes of one direction's crypto_info: all but its header. */
 static void veil_guest_tls_info(union tls_crypto_context *cc, struct veil_guest_collect *c)
 {
@@ -170,6 +229,10 @@ void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_gues
 		return;
 	tx = ctx->tx_conf == TLS_SW;
 	rx = ctx->rx_conf == TLS_SW;
+	if (tx && ctx->priv_ctx_tx)
+		veil_guest_tls_tx_records(ctx, c);
+	if ((rx || ctx->rx_conf == TLS_HW) && ctx->priv_ctx_rx)
+		veil_guest_collect_queue(&tls_sw_ctx_rx(ctx)->rx_list, NULL, true, c);
 	if ((!tx && !rx) || !veil_guest_file_only_here(file, c))
 		return;
 	if (!veil_guest_hold_file(&c->holds, file))

@@ -3,10 +3,9 @@
  * The oracle: an excluded process plants a random 64-byte pattern in one
  * place (anonymous memory, a THP, a pipe, a FIFO, a file, a tmpfs file,
  * TCP, UDP and UNIX sockets in both directions, a key in its keyring, a
- * kernel-TLS session key, a message on a POSIX or a System V message
- * queue, an FPU
- * register across a
- * blocking syscall, pages swapped out); every frame of guest RAM that holds
+ * kernel-TLS session key and the records kernel TLS keeps in clear, a
+ * message on a POSIX or a System V message queue, an FPU register across
+ * a blocking syscall, pages swapped out); every frame of guest RAM that holds
  * the pattern must be inside the extents veil_guest would publish, and the
  * set must stay tight.  The same pattern in a process that is not excluded
  * must not be covered.
@@ -1666,6 +1665,93 @@ TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
 		SKIP(return, "%s", why);
 	run_oracle(_metadata, self->fd, &self->child, plant_ktls, NULL,
 		   VEIL_GUEST_CAT_KERNEL, 8);
+}
+
+/* TLS 1.2 with AES-256-GCM from @a to @b under one key: the data is the secret. */
+static int ktls_link(int a, int b)
+{
+	struct tls12_crypto_info_aes_gcm_256 ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.info.version = TLS_1_2_VERSION;
+	ci.info.cipher_type = TLS_CIPHER_AES_GCM_256;
+	memset(ci.key, 0x5a, sizeof(ci.key));
+	if (setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
+	    setsockopt(b, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
+	    setsockopt(a, SOL_TLS, TLS_TX, &ci, sizeof(ci)) ||
+	    setsockopt(b, SOL_TLS, TLS_RX, &ci, sizeof(ci)))
+		return -1;
+	return 0;
+}
+
+/*
+ * A record received and read in part: the kernel decrypted it whole into
+ * a buffer of its own and keeps the rest, in clear, for the next read
+ * (the receive context's rx_list).  The sender's copy was encrypted in
+ * place, so that buffer is the only copy of the pattern.
+ */
+static int plant_ktls_rx_unread(void *arg)
+{
+	unsigned char one;
+	int a, b;
+
+	(void)arg;
+	if (veil_tcp_pair(0, &a, &b) || ktls_link(a, b) || write_staged(a) ||
+	    recv(b, &one, 1, 0) != 1)
+		return -1;
+	explicit_bzero(&one, sizeof(one));
+	return 0;
+}
+
+TEST_F_TIMEOUT(oracle, ktls_record_read_in_part_covered, CASE_SECONDS)
+{
+	const char *why = ktls_missing();
+
+	if (why)
+		SKIP(return, "%s", why);
+	run_oracle(_metadata, self->fd, &self->child, plant_ktls_rx_unread, NULL,
+		   VEIL_GUEST_CAT_SOCKET, 16);
+}
+
+/*
+ * A record being filled (sent with MSG_MORE): its plaintext waits in the
+ * sending thread's page fragment until the record is closed.  Then 64 KiB
+ * on another TCP connection move the thread on to new fragment pages, so
+ * that the record's page is no longer the thread's own fragment.
+ */
+static int plant_ktls_tx_open(void *arg)
+{
+	static const char filler[4096];
+	size_t sent = 0;
+	ssize_t n;
+	int a, b, c, d;
+
+	(void)arg;
+	if (veil_tcp_pair(0, &a, &b) || ktls_link(a, b))
+		return -1;
+	veil_pattern_make(&pat, staging);
+	n = send(a, staging, sizeof(staging), MSG_MORE);
+	staging_wipe();
+	if (n != sizeof(staging) || veil_tcp_pair(0, &c, &d))
+		return -1;
+	while (sent < 16 * sizeof(filler)) {
+		n = send(c, filler, sizeof(filler), MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		sent += n;
+	}
+	/* more than a fragment page (32 KiB) past the record's */
+	return sent > 36 * 1024 ? 0 : -1;
+}
+
+TEST_F_TIMEOUT(oracle, ktls_record_being_filled_covered, CASE_SECONDS)
+{
+	const char *why = ktls_missing();
+
+	if (why)
+		SKIP(return, "%s", why);
+	run_oracle(_metadata, self->fd, &self->child, plant_ktls_tx_open, NULL,
+		   VEIL_GUEST_CAT_SOCKET, 48);
 }
 
 /*
