@@ -93,7 +93,7 @@ run_suite() {
 	fi
 	# vmrun.sh's own repeats (L1 dead of int3 before its init; an L2
 	# that triple-faulted before veil touched it, or on its first fetch
-	# after a port I/O exit) are listed at the end.
+	# after a port I/O or MSR exit) are listed at the end.
 	grep -q '^# vmrun: L1 died of int3' "$out" &&
 		retried+=("suite $s on $k/$k2: L1 booted again after int3")
 	grep -q '^# vmrun: an L2 guest triple-faulted' "$out" &&

@@ -282,9 +282,15 @@ if ! l0_qemu=$("$top/scripts/l0-qemu.sh" argv); then
 fi
 mapfile -t l0_qemu <<<"$l0_qemu"
 echo "# vmrun: L0 $("${l0_qemu[0]}" --version | head -n 1)"
+# An L1 that ends without a word: QEMU's own log (qemu.log) says why it was
+# asked to end (the trace's reason: 6 the guest powered off, 7 it was
+# reset, which -no-reboot turns into the end) and, for a triple fault,
+# "Triple fault" (-d cpu_reset; the registers are not kept: -no-reboot
+# skips the reset that would log them).
 qemu=("${l0_qemu[@]}" -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
       -nodefaults -no-user-config -display none -serial stdio
       -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
+      -trace qemu_system_shutdown_request -d cpu_reset -D "$work/qemu.log"
       -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
       -initrd "$work/l1.cpio" -append "$cmdline")
 # A blank disk (suite.conf's l1_disk_mb): its blocks stay in this
@@ -304,7 +310,7 @@ fi
 rm -f "$log".int3-* "$log".l2-triple-fault
 boots=1 l2_retry=0
 while :; do
-	rm -f "$heartbeat" "$work/qemu.pid"
+	rm -f "$heartbeat" "$work/qemu.pid" "$work/qemu.log"
 	start=$(date +%s)
 	set +e
 	if [ $verbose = 1 ]; then
@@ -339,6 +345,10 @@ while :; do
 	elapsed=$(( $(date +%s) - start ))
 	[ $qrc != 124 ] || echo "# vmrun: L1 killed after the ${timeout}s limit"
 	echo "# vmrun: VMs ran for ${elapsed}s; console log: ${log#"$top"/}"
+	why=$(grep -a -m1 -o 'qemu_system_shutdown_request reason=[0-9]*' "$work/qemu.log" 2>/dev/null ||
+		echo "no shutdown request logged")
+	! grep -aq '^Triple fault' "$work/qemu.log" 2>/dev/null || why="$why (L1 triple-faulted)"
+	echo "# vmrun: L0 QEMU exit status $qrc; $why"
 	if [ $boots -lt 3 ] && ! grep -q '@@VEIL BOOTED L1' "$log" &&
 	   grep -q 'int3: 0000' "$log"; then
 		cp "$log" "$log.int3-$boots"
@@ -358,7 +368,7 @@ while :; do
 	if [ $l2_retry = 0 ] && [ -n "$marker" ]; then
 		case $marker in
 		*-UNTOUCHED*) why="before veil touched it" ;;
-		*) why="on its first fetch after a port I/O exit" ;;
+		*) why="on its first fetch after a port I/O or MSR exit" ;;
 		esac
 		cp "$log" "$log.l2-triple-fault"
 		echo "# vmrun: an L2 guest triple-faulted $why" \
