@@ -282,11 +282,12 @@ if ! l0_qemu=$("$top/scripts/l0-qemu.sh" argv); then
 fi
 mapfile -t l0_qemu <<<"$l0_qemu"
 echo "# vmrun: L0 $("${l0_qemu[0]}" --version | head -n 1)"
-# An L1 that ends without a word: QEMU's own log (qemu.log) says why it was
-# asked to end (the trace's reason: 6 the guest powered off, 7 it was
-# reset, which -no-reboot turns into the end) and, for a triple fault,
-# "Triple fault" (-d cpu_reset; the registers are not kept: -no-reboot
-# skips the reset that would log them).
+# An L1 that ends without a word: QEMU's own log (qemu.log) has the trace
+# of a shutdown request (reason 6: L1 powered off; 4: a signal).  A reset
+# (L1 rebooted, panicked or triple-faulted), which -no-reboot turns into
+# the end, is not traced: none logged means that.  A triple fault also
+# logs "Triple fault" (-d cpu_reset; not the registers: -no-reboot skips
+# the reset that would dump them).
 qemu=("${l0_qemu[@]}" -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
       -nodefaults -no-user-config -display none -serial stdio
       -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
@@ -346,7 +347,7 @@ while :; do
 	[ $qrc != 124 ] || echo "# vmrun: L1 killed after the ${timeout}s limit"
 	echo "# vmrun: VMs ran for ${elapsed}s; console log: ${log#"$top"/}"
 	why=$(grep -a -m1 -o 'qemu_system_shutdown_request reason=[0-9]*' "$work/qemu.log" 2>/dev/null ||
-		echo "no shutdown request logged")
+		echo "no shutdown request logged: L1 was reset")
 	! grep -aq '^Triple fault' "$work/qemu.log" 2>/dev/null || why="$why (L1 triple-faulted)"
 	echo "# vmrun: L0 QEMU exit status $qrc; $why"
 	if [ $boots -lt 3 ] && ! grep -q '@@VEIL BOOTED L1' "$log" &&
