@@ -46,9 +46,23 @@
  *   takes only its current one); each is held.  Pages a send took from
  *   the process's memory or a file without a copy are left to those
  *   collectors.
+ *
+ * When an excluded process closes the socket (or its exit does), the
+ * socket's TLS teardown frees rx_list and the record being filled with
+ * what they hold in clear (records already closed are sent, or freed
+ * encrypted): kprobes on tls_sw_release_resources_rx() and _tx(), which
+ * run under the socket's lock just before, zero them first (with
+ * zero_freed).  The functions are the tls module's, which may be loaded
+ * after the first exclusion, or unloaded and loaded again: the kprobes
+ * are registered at the first exclusion if the module is there, and else
+ * when it comes (a module notifier), and let go of when it goes.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kallsyms.h>
+#include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/skmsg.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -177,7 +191,10 @@ struct veil_guest_tls_rec {
 	struct sk_msg msg_plaintext;
 };
 
-/* The bytes of @msg's pages that are the kernel's own, held. */
+/*
+ * The bytes of @msg's pages that are the kernel's own: held and published
+ * with @c, or zeroed without.
+ */
 static void veil_guest_tls_msg(struct sk_msg *msg, struct veil_guest_collect *c)
 {
 	u32 i = msg->sg.start, n;
@@ -188,9 +205,13 @@ static void veil_guest_tls_msg(struct sk_msg *msg, struct veil_guest_collect *c)
 		sge = sk_msg_elem(msg, i);
 		page = sg_page(sge);
 		if (page && sge->length && veil_guest_folio_kernel_own(page_folio(page))) {
-			veil_guest_hold_page(&c->holds, page);
-			veil_guest_add_page_bytes(c, VEIL_GUEST_CAT_SOCKET, page, sge->offset,
-						  sge->length);
+			if (!c) {
+				veil_guest_zero_page_bytes(page, sge->offset, sge->length);
+			} else {
+				veil_guest_hold_page(&c->holds, page);
+				veil_guest_add_page_bytes(c, VEIL_GUEST_CAT_SOCKET, page,
+							  sge->offset, sge->length);
+			}
 		}
 		sk_msg_iter_var_next(i);
 	}
@@ -249,9 +270,144 @@ void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_gues
 	}
 }
 
+/* The TLS context of @sk, closed by an excluded process, with zero_freed on. */
+static struct tls_context *veil_guest_tls_closing(struct sock *sk)
+{
+	bool privileged;
+
+	if (!sk || !veil_guest_zero_freed_on() || !veil_guest_sel_current(&privileged))
+		return NULL;
+	return tls_get_ctx(sk);
+}
+
+/* tls_sw_release_resources_rx(sk): rx_list is purged next. */
+static int veil_guest_tls_release_rx_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct tls_context *ctx;
+	struct sk_buff *skb;
+
+	ctx = veil_guest_tls_closing((struct sock *)regs_get_kernel_argument(regs, 0));
+	if (!ctx || !ctx->priv_ctx_rx)
+		return 0;
+	skb_queue_walk(&tls_sw_ctx_rx(ctx)->rx_list, skb)
+		veil_guest_skb_zero_unread(skb, 0);
+	return 0;
+}
+
+/* tls_sw_release_resources_tx(sk): the open record is freed unsent. */
+static int veil_guest_tls_release_tx_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct veil_guest_tls_rec *rec;
+	struct tls_context *ctx;
+
+	ctx = veil_guest_tls_closing((struct sock *)regs_get_kernel_argument(regs, 0));
+	if (!ctx || !ctx->priv_ctx_tx)
+		return 0;
+	rec = (struct veil_guest_tls_rec *)tls_sw_ctx_tx(ctx)->open_rec;
+	if (rec)
+		veil_guest_tls_msg(&rec->msg_plaintext, NULL);
+	return 0;
+}
+
+static struct kprobe veil_guest_tls_release_rx_kp = {
+	.symbol_name = "tls_sw_release_resources_rx",
+	.pre_handler = veil_guest_tls_release_rx_hit,
+};
+
+static struct kprobe veil_guest_tls_release_tx_kp = {
+	.symbol_name = "tls_sw_release_resources_tx",
+	.pre_handler = veil_guest_tls_release_tx_hit,
+};
+
+static struct kprobe *veil_guest_tls_kps[] = {
+	&veil_guest_tls_release_rx_kp, &veil_guest_tls_release_tx_kp,
+};
+
+static DEFINE_MUTEX(veil_guest_tls_lock);
+static bool veil_guest_tls_wanted, veil_guest_tls_armed;
+
+/* Registers the kprobe if it is wanted and the tls module is there. */
+static void veil_guest_tls_try_arm(void)
+{
+	int err, i;
+
+	mutex_lock(&veil_guest_tls_lock);
+	if (veil_guest_tls_wanted && !veil_guest_tls_armed) {
+		/* A kprobe registered before must start afresh. */
+		for (i = 0; i < ARRAY_SIZE(veil_guest_tls_kps); i++) {
+			veil_guest_tls_kps[i]->addr = NULL;
+			veil_guest_tls_kps[i]->flags = 0;
+		}
+		err = register_kprobes(veil_guest_tls_kps, ARRAY_SIZE(veil_guest_tls_kps));
+		veil_guest_tls_armed = !err;
+		if (err && err != -ENOENT)
+			pr_warn("cannot register the kprobes on tls_sw_release_resources_rx and _tx (%d): what kernel TLS kept in clear for an excluded process is freed unzeroed when it closes the socket\n",
+				err);
+	}
+	mutex_unlock(&veil_guest_tls_lock);
+}
+
+static void veil_guest_tls_disarm(void)
+{
+	mutex_lock(&veil_guest_tls_lock);
+	if (veil_guest_tls_armed)
+		unregister_kprobes(veil_guest_tls_kps, ARRAY_SIZE(veil_guest_tls_kps));
+	veil_guest_tls_armed = false;
+	mutex_unlock(&veil_guest_tls_lock);
+}
+
+/* At each exclusion: from now on, whenever the tls module is loaded. */
+void veil_guest_tls_arm(void)
+{
+	WRITE_ONCE(veil_guest_tls_wanted, true);
+	veil_guest_tls_try_arm();
+}
+
+static int veil_guest_tls_module_event(struct notifier_block *nb, unsigned long state,
+				       void *data)
+{
+	struct module *mod = data;
+
+	if (strcmp(mod->name, "tls"))
+		return NOTIFY_DONE;
+	if (state == MODULE_STATE_LIVE)
+		veil_guest_tls_try_arm();
+	else if (state == MODULE_STATE_GOING)
+		veil_guest_tls_disarm();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block veil_guest_tls_module_nb = {
+	.notifier_call = veil_guest_tls_module_event,
+};
+
+int veil_guest_tls_init(void)
+{
+	return register_module_notifier(&veil_guest_tls_module_nb);
+}
+
+void veil_guest_tls_exit(void)
+{
+	unregister_module_notifier(&veil_guest_tls_module_nb);
+	veil_guest_tls_disarm();
+}
+
 #else
 
 void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_guest_collect *c)
+{
+}
+
+void veil_guest_tls_arm(void)
+{
+}
+
+int veil_guest_tls_init(void)
+{
+	return 0;
+}
+
+void veil_guest_tls_exit(void)
 {
 }
 

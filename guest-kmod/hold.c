@@ -237,8 +237,7 @@ bool veil_guest_folio_put_zeroed(struct folio *folio)
 }
 
 /* Zeroes @len bytes at @off in the (perhaps compound) page @page. */
-static void veil_guest_zero_page_bytes(struct page *page, unsigned int off,
-				       unsigned int len)
+void veil_guest_zero_page_bytes(struct page *page, unsigned int off, unsigned int len)
 {
 	unsigned int n;
 	void *va;

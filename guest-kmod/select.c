@@ -316,6 +316,7 @@ out:
 		veil_guest_sysvmsg_arm();
 		veil_guest_zero_arm();
 		veil_guest_sock_left_arm();
+		veil_guest_tls_arm();
 	}
 	for (i = 0; i < nr; i++)
 		veil_guest_recall_task(tasks[i], privileged);

@@ -104,6 +104,7 @@ bool veil_guest_folio_put_zeroed(struct folio *folio);
 struct sk_buff *veil_guest_skb_hold(struct sk_buff *skb);
 bool veil_guest_skb_put_zeroed(struct sk_buff *skb);
 void veil_guest_skb_zero_unread(struct sk_buff *skb, int depth);
+void veil_guest_zero_page_bytes(struct page *page, unsigned int off, unsigned int len);
 void veil_guest_holds_drop(struct veil_guest_holds *h);
 
 /*
@@ -306,6 +307,9 @@ void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
 unsigned int veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
 				      bool slab_head, struct veil_guest_collect *c);
 void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_guest_collect *c);
+void veil_guest_tls_arm(void);
+int veil_guest_tls_init(void);
+void veil_guest_tls_exit(void);
 void veil_guest_collect_tty(struct file *file, struct veil_guest_collect *c);
 struct veil_guest_file_visitor {
 	void (*fn)(struct file *file, void *arg);

@@ -281,9 +281,12 @@ static int __init veil_guest_init(void)
 	err = veil_guest_recall_init();
 	if (err)
 		goto out_zero;
-	err = veil_guest_control_start();
+	err = veil_guest_tls_init();
 	if (err)
 		goto out_recall;
+	err = veil_guest_control_start();
+	if (err)
+		goto out_tls;
 	err = veil_guest_netguard_start();
 	if (err)
 		goto out_control;
@@ -298,6 +301,8 @@ out_netguard:
 	veil_guest_netguard_stop();
 out_control:
 	veil_guest_control_stop();
+out_tls:
+	veil_guest_tls_exit();
 out_recall:
 	veil_guest_recall_exit();
 out_zero:
@@ -312,6 +317,7 @@ static void __exit veil_guest_exit(void)
 	/* No message may withdraw a set once the control page is gone. */
 	veil_guest_sysvmsg_exit();
 	veil_guest_sock_left_exit();
+	veil_guest_tls_exit();
 	veil_guest_control_stop();
 	veil_guest_zero_untrack_all();
 	veil_guest_sel_clear();

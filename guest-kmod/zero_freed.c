@@ -58,7 +58,7 @@
 static bool zero_freed = true;
 module_param(zero_freed, bool, 0644);
 MODULE_PARM_DESC(zero_freed,
-		 "Zero the anonymous memory excluded processes unmap, give back (MADV_DONTNEED, MADV_FREE) or leave at exit, and what they were sent on UNIX, TCP and UDP sockets they close unread (default yes)");
+		 "Zero the anonymous memory excluded processes unmap, give back (MADV_DONTNEED, MADV_FREE) or leave at exit, what they were sent on UNIX, TCP and UDP sockets they close unread, and what kernel TLS kept in clear for them at close (default yes)");
 
 /* Whether what excluded processes free is zeroed (the parameter). */
 bool veil_guest_zero_freed_on(void)
