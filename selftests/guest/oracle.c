@@ -1614,28 +1614,45 @@ TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, CASE_SECONDS)
  * the sending key of one end, its second half the receiving key of the
  * other; no record is sent, so only the keys hold it.
  */
-static int plant_ktls(void *arg)
+#define KTLS_KEY_LEN	32	/* AES-256 */
+
+/*
+ * TLS 1.2 with AES-256-GCM from @a (sending under @tx_key) to @b
+ * (receiving under @rx_key), as kTLS is set up after a handshake; the
+ * keys are wiped from the request once the kernel has them.
+ */
+static int ktls_link(int a, int b, const uint8_t *tx_key, const uint8_t *rx_key)
 {
 	struct tls12_crypto_info_aes_gcm_256 ci;
-	int a, b, err;
+	int err;
 
-	(void)arg;
-	if (veil_tcp_pair(0, &a, &b) ||
-	    setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
+	_Static_assert(sizeof(ci.key) == KTLS_KEY_LEN, "AES-256 key");
+	if (setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
 	    setsockopt(b, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
 		return -1;
 	memset(&ci, 0, sizeof(ci));
 	ci.info.version = TLS_1_2_VERSION;
 	ci.info.cipher_type = TLS_CIPHER_AES_GCM_256;
-	veil_pattern_make(&pat, staging);
-	memcpy(ci.key, staging, sizeof(ci.key));
+	memcpy(ci.key, tx_key, sizeof(ci.key));
 	err = setsockopt(a, SOL_TLS, TLS_TX, &ci, sizeof(ci));
-	memcpy(ci.key, staging + sizeof(ci.key), sizeof(ci.key));
+	memcpy(ci.key, rx_key, sizeof(ci.key));
 	if (!err)
 		err = setsockopt(b, SOL_TLS, TLS_RX, &ci, sizeof(ci));
 	explicit_bzero(&ci, sizeof(ci));
-	staging_wipe();
 	return err ? -1 : 0;
+}
+
+static int plant_ktls(void *arg)
+{
+	int a, b, err;
+
+	(void)arg;
+	if (veil_tcp_pair(0, &a, &b))
+		return -1;
+	veil_pattern_make(&pat, staging);
+	err = ktls_link(a, b, staging, staging + KTLS_KEY_LEN);
+	staging_wipe();
+	return err;
 }
 
 /* Why this kernel cannot run a kernel TLS case, or NULL. */
@@ -1655,33 +1672,33 @@ static const char *ktls_missing(void)
 	return why;
 }
 
-TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
-{
-	const char *why;
 
-	/* The suite loads tls; a kernel without it cannot run this case. */
-	why = ktls_missing();
-	if (why)
-		SKIP(return, "%s", why);
-	run_oracle(_metadata, self->fd, &self->child, plant_ktls, NULL,
-		   VEIL_GUEST_CAT_KERNEL, 8);
+/* The cases below send data under one fixed key: the data is the secret. */
+static const uint8_t ktls_data_key[KTLS_KEY_LEN] = { 0x5a, 0x5a, 0x5a, 0x5a };
+
+/* ktls_link() with the data key both ways. */
+static int ktls_data_link(int a, int b)
+{
+	return ktls_link(a, b, ktls_data_key, ktls_data_key);
 }
 
-/* TLS 1.2 with AES-256-GCM from @a to @b under one key: the data is the secret. */
-static int ktls_link(int a, int b)
+/* run_oracle() for a kernel TLS case, which a kernel without tls skips. */
+static void run_ktls_oracle(struct __test_metadata *_metadata, int fd,
+			    struct veil_child *child, int (*plant)(void *), int cat,
+			    uint64_t max_cat_pages)
 {
-	struct tls12_crypto_info_aes_gcm_256 ci;
+	const char *why = ktls_missing();
 
-	memset(&ci, 0, sizeof(ci));
-	ci.info.version = TLS_1_2_VERSION;
-	ci.info.cipher_type = TLS_CIPHER_AES_GCM_256;
-	memset(ci.key, 0x5a, sizeof(ci.key));
-	if (setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
-	    setsockopt(b, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
-	    setsockopt(a, SOL_TLS, TLS_TX, &ci, sizeof(ci)) ||
-	    setsockopt(b, SOL_TLS, TLS_RX, &ci, sizeof(ci)))
-		return -1;
-	return 0;
+	if (why)
+		SKIP(return, "%s", why);
+	run_oracle(_metadata, fd, child, plant, NULL, cat, max_cat_pages);
+}
+
+TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
+{
+	/* The suite loads tls; a kernel without it cannot run this case. */
+	run_ktls_oracle(_metadata, self->fd, &self->child, plant_ktls,
+			VEIL_GUEST_CAT_KERNEL, 8);
 }
 
 /*
@@ -1696,7 +1713,7 @@ static int plant_ktls_rx_unread(void *arg)
 	int a, b;
 
 	(void)arg;
-	if (veil_tcp_pair(0, &a, &b) || ktls_link(a, b) || write_staged(a) ||
+	if (veil_tcp_pair(0, &a, &b) || ktls_data_link(a, b) || write_staged(a) ||
 	    recv(b, &one, 1, 0) != 1)
 		return -1;
 	explicit_bzero(&one, sizeof(one));
@@ -1705,12 +1722,8 @@ static int plant_ktls_rx_unread(void *arg)
 
 TEST_F_TIMEOUT(oracle, ktls_record_read_in_part_covered, CASE_SECONDS)
 {
-	const char *why = ktls_missing();
-
-	if (why)
-		SKIP(return, "%s", why);
-	run_oracle(_metadata, self->fd, &self->child, plant_ktls_rx_unread, NULL,
-		   VEIL_GUEST_CAT_SOCKET, 16);
+	run_ktls_oracle(_metadata, self->fd, &self->child, plant_ktls_rx_unread,
+			VEIL_GUEST_CAT_SOCKET, 16);
 }
 
 /*
@@ -1726,7 +1739,7 @@ static int ktls_tx_open(int *a)
 	ssize_t n;
 	int b, c, d;
 
-	if (veil_tcp_pair(0, a, &b) || ktls_link(*a, b))
+	if (veil_tcp_pair(0, a, &b) || ktls_data_link(*a, b))
 		return -1;
 	veil_pattern_make(&pat, staging);
 	n = send(*a, staging, sizeof(staging), MSG_MORE);
@@ -1753,12 +1766,8 @@ static int plant_ktls_tx_open(void *arg)
 
 TEST_F_TIMEOUT(oracle, ktls_record_being_filled_covered, CASE_SECONDS)
 {
-	const char *why = ktls_missing();
-
-	if (why)
-		SKIP(return, "%s", why);
-	run_oracle(_metadata, self->fd, &self->child, plant_ktls_tx_open, NULL,
-		   VEIL_GUEST_CAT_SOCKET, 48);
+	run_ktls_oracle(_metadata, self->fd, &self->child, plant_ktls_tx_open,
+			VEIL_GUEST_CAT_SOCKET, 48);
 }
 
 /*
@@ -1794,7 +1803,7 @@ static uint64_t ktls_closed_leftovers(struct __test_metadata *_metadata, int fd,
 
 	veil_pattern_new(&pat);
 	ASSERT_EQ(0, veil_tcp_pair(0, &a, &b)) return 0;
-	ASSERT_EQ(0, ktls_link(a, b)) return 0;
+	ASSERT_EQ(0, ktls_data_link(a, b)) return 0;
 	ASSERT_EQ(0, write_staged(a)) return 0;
 	usleep(100 * 1000);	/* delivered and acknowledged */
 	ASSERT_EQ(0, veil_child_start(child, plant_ktls_read_close, &b)) return 0;
@@ -1850,7 +1859,7 @@ static int plant_ktls_self_close(void *arg)
 	int a, b;
 
 	(void)arg;
-	if (veil_tcp_pair(0, &a, &b) || ktls_link(a, b) || write_staged(a))
+	if (veil_tcp_pair(0, &a, &b) || ktls_data_link(a, b) || write_staged(a))
 		return -1;
 	usleep(100 * 1000);	/* delivered and acknowledged */
 	return plant_ktls_read_close(&b);
