@@ -346,10 +346,11 @@ while :; do
 	elapsed=$(( $(date +%s) - start ))
 	[ $qrc != 124 ] || echo "# vmrun: L1 killed after the ${timeout}s limit"
 	echo "# vmrun: VMs ran for ${elapsed}s; console log: ${log#"$top"/}"
-	why=$(grep -a -m1 -o 'qemu_system_shutdown_request reason=[0-9]*' "$work/qemu.log" 2>/dev/null ||
-		echo "no shutdown request logged: L1 was reset")
-	! grep -aq '^Triple fault' "$work/qemu.log" 2>/dev/null || why="$why (L1 triple-faulted)"
-	echo "# vmrun: L0 QEMU exit status $qrc; $why"
+	# (exit status 0 with no request: a reset; else QEMU was killed)
+	ended=$(grep -a -m1 -o 'qemu_system_shutdown_request reason=[0-9]*' "$work/qemu.log" 2>/dev/null ||
+		echo "no shutdown request logged$([ $qrc != 0 ] || echo ": L1 was reset")")
+	! grep -aq '^Triple fault' "$work/qemu.log" 2>/dev/null || ended="$ended (L1 triple-faulted)"
+	echo "# vmrun: L0 QEMU exit status $qrc; $ended"
 	if [ $boots -lt 3 ] && ! grep -q '@@VEIL BOOTED L1' "$log" &&
 	   grep -q 'int3: 0000' "$log"; then
 		cp "$log" "$log.int3-$boots"
