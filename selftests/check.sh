@@ -86,6 +86,13 @@ run_suite() {
 		cp "$log" "$log.hung" 2>/dev/null &&
 			echo "# check: its console log is kept as ${log#"$top"/}.hung; it ended:"
 		tail -n 60 "$log" 2>/dev/null | sed 's/^/#   hung| /'
+		# The consoles vmrun kept of that run's own repeats: vmrun
+		# begins by deleting them, so they move out of its way.
+		for f in "$log".int3-* "$log".l2-triple-fault; do
+			[ -e "$f" ] || continue
+			mv "$f" "$log.hung.${f#"$log".}"
+			echo "# check: ${f#"$top"/} is kept as ${log#"$top"/}.hung.${f#"$log".}"
+		done
 		retried+=("suite $s on $k/$k2: run again after L1 hung")
 		rm -f "$res"
 		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "$@"
