@@ -40,6 +40,13 @@
  *                          links a shared library does to its page cache)
  *   vault as UID PROG ARG...  run PROG as user and group UID, no other
  *                          group (a guest user without privileges)
+ *   vault feed PORT|FIFO   write bytes that are never zero to a sink until
+ *                          the connection (loopback TCP PORT) or the named
+ *                          FIFO (an absolute path) holds all it can; wait
+ *   vault sink PORT|FIFO   take the feeder's connection, or make the FIFO
+ *                          and open it; read nothing until SIGUSR1, then
+ *                          read to the end and say how many bytes came,
+ *                          how many zero, and how it ended
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -612,28 +619,44 @@ static int cmd_app(const char *seed)
 }
 
 /*
- * feed: connects to a sink on loopback PORT and writes until the
- * connection holds all it can (the sink reads nothing yet), then waits.
- * Its unsent and unacknowledged data are in its socket's queues, which a
- * veil checkpoint zeroes.
+ * The feeder's end: a connection to a sink on loopback port @where, or the
+ * write end of the FIFO @where (an absolute path) a sink has open.
  */
-static int cmd_feed(unsigned short port)
+static int feed_open(const char *where)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int s;
+
+	if (where[0] == '/')
+		return open(where, O_WRONLY | O_NONBLOCK);
+	sin.sin_port = htons(strtoul(where, NULL, 10));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    fcntl(s, F_SETFL, O_NONBLOCK))
+		return -1;
+	return s;
+}
+
+/*
+ * feed: writes until the connection or FIFO holds all it can (the sink
+ * reads nothing yet), then waits.  Its unsent and unacknowledged data are
+ * in its socket's queues, or in the pipe, which a veil checkpoint zeroes.
+ */
+static int cmd_feed(const char *where)
+{
 	static char buf[65536];
 	long total = 0;
 	ssize_t n;
 	int s;
 
 	memset(buf, 0xa5, sizeof(buf));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    fcntl(s, F_SETFL, O_NONBLOCK)) {
-		fprintf(stderr, "vault feed: %s\n", strerror(errno));
+	s = feed_open(where);
+	if (s < 0) {
+		fprintf(stderr, "vault feed: %s: %s\n", where, strerror(errno));
 		return 2;
 	}
-	while ((n = send(s, buf, sizeof(buf), 0)) > 0 || errno == EINTR)
+	while ((n = write(s, buf, sizeof(buf))) > 0 || errno == EINTR)
 		total += n > 0 ? n : 0;
 	printf("feed %d: %ld bytes written\n", getpid(), total);
 	fflush(stdout);
@@ -650,29 +673,56 @@ static void sink_start(int sig)
 }
 
 /*
- * sink: accepts one connection on loopback PORT and reads nothing until
- * SIGUSR1; then reads to the end and says how many bytes came, how many
- * of them zero (the feeder writes none), and how the connection ended.
+ * The sink's end, in blocking mode: the read end of the FIFO @where (made
+ * here, open before any feeder comes), or the one connection a listener
+ * on loopback port @where accepts.  Says "listening" once a feeder can
+ * come.
  */
-static int cmd_sink(unsigned short port)
+static int sink_open(const char *where)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
-	static char buf[65536];
-	long total = 0, zero = 0;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
 	int l, c, one = 1;
-	ssize_t n, i;
 
+	if (where[0] == '/') {
+		unlink(where);
+		if (mkfifo(where, 0600))
+			return -1;
+		c = open(where, O_RDONLY | O_NONBLOCK);
+		if (c < 0 || fcntl(c, F_SETFL, 0))
+			return -1;
+		printf("sink %d listening\n", getpid());
+		fflush(stdout);
+		return c;
+	}
+	sin.sin_port = htons(strtoul(where, NULL, 10));
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	signal(SIGUSR1, sink_start);
 	l = socket(AF_INET, SOCK_STREAM, 0);
 	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1))
-		return 2;
+		return -1;
 	printf("sink %d listening\n", getpid());
 	fflush(stdout);
-	c = accept(l, NULL, NULL);
-	if (c < 0)
+	return accept(l, NULL, NULL);
+}
+
+/*
+ * sink: reads nothing until SIGUSR1; then reads to the end and says how
+ * many bytes came, how many of them zero (the feeder writes none), and
+ * how the connection or pipe ended.
+ */
+static int cmd_sink(const char *where)
+{
+	static char buf[65536];
+	long total = 0, zero = 0;
+	ssize_t n, i;
+	int c;
+
+	signal(SIGUSR1, sink_start);
+	c = sink_open(where);
+	if (c < 0) {
+		fprintf(stderr, "vault sink: %s: %s\n", where, strerror(errno));
 		return 2;
+	}
 	while (!sink_go)
 		pause();
 	while ((n = read(c, buf, sizeof(buf))) > 0) {
@@ -740,9 +790,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "app"))
 		return cmd_app(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "feed"))
-		return cmd_feed(strtoul(argv[2], NULL, 10));
+		return cmd_feed(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "sink"))
-		return cmd_sink(strtoul(argv[2], NULL, 10));
+		return cmd_sink(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "find"))
 		return cmd_find(argv[2], argv[3], 0);
 	if (argc == 4 && !strcmp(argv[1], "pieces"))
@@ -758,7 +808,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: vault hold SEED [MIB] | vault app SEED | vault find SEED FILE |\n"
-		"       vault pieces SEED FILE | vault show SEED | vault feed PORT |\n"
-		"       vault sink PORT | vault lib FILE | vault as UID PROG ARG...\n");
+		"       vault pieces SEED FILE | vault show SEED | vault feed PORT|FIFO |\n"
+		"       vault sink PORT|FIFO | vault lib FILE | vault as UID PROG ARG...\n");
 	return 2;
 }

@@ -197,14 +197,18 @@ ok "the original guest's vault is untouched by the restore" $? || {
 # it runs for seconds before veil_guest notices.  A second excluded feeder
 # has unsent data, zeros in that checkpoint; its sink, which is not
 # excluded, starts reading in that window, and the window update it sends
-# would let the kernel send the zeros on the frozen feeder's behalf.
+# would let the kernel send the zeros on the frozen feeder's behalf.  A
+# third excluded feeder filled a FIFO, zeros in that checkpoint too: its
+# reader, not excluded either, starts reading in the window as well.
 rm -f /tmp/plain.mig /tmp/veil.mig /tmp/veil.elf
 ws=$(l2_run vm1 "vault sink 4712 >/tmp/wsink.log 2>&1 & echo \$!")
-l2_until vm1 60 "grep -q listening /tmp/wsink.log"
+ps=$(l2_run vm1 "vault sink /tmp/wfifo >/tmp/psink.log 2>&1 & echo \$!")
+l2_until vm1 60 "grep -q listening /tmp/wsink.log && grep -q listening /tmp/psink.log"
 wf=$(l2_run vm1 "vault feed 4712 >/tmp/wfeed.log 2>&1 & echo \$!")
-l2_until vm1 60 "grep -q 'bytes written' /tmp/wfeed.log"
-l2_run vm1 "veil exclude $wf" >/dev/null
-ok "a second feeder ($wf) is excluded; its sink ($ws) reads nothing yet" $?
+pf=$(l2_run vm1 "vault feed /tmp/wfifo >/tmp/pfeed.log 2>&1 & echo \$!")
+l2_until vm1 60 "grep -q 'bytes written' /tmp/wfeed.log && grep -q 'bytes written' /tmp/pfeed.log"
+l2_run vm1 "veil exclude $wf $pf" >/dev/null
+ok "two more feeders (TCP $wf, FIFO $pf) are excluded; their sinks ($ws, $ps) read nothing yet" $?
 l2_run vm1 "echo 8000 >/sys/module/veil_guest/parameters/period_ms && sleep 0.1"
 expect "veil checkpoint of the guest polling every 8 s" 0 \
 	veilctl checkpoint "$pid" --to /tmp/w.mig --timeout 60
@@ -213,19 +217,34 @@ qemu-img create -q -f qcow2 /tmp/pdisk3.qcow2 32M
 l2_start vm3 -drive file=/tmp/pdisk3.qcow2,format=qcow2,if=ide -incoming defer
 until_ok 60 test -S /tmp/vm3.qmp
 expect "restore it into a third QEMU" 0 veilctl restore /tmp/vm3.qmp --from /tmp/w.mig
-n=$(l2_run vm3 "n=\$(dmesg | grep -c 'restore: killed'); kill -USR1 $ws; echo \$n")
+n=$(l2_run vm3 "n=\$(dmesg | grep -c 'restore: killed'); kill -USR1 $ws $ps; echo \$n")
 [ "$n" = 0 ]
-ok "its sink starts reading before veil_guest handled the restore" $?
+ok "their sinks start reading before veil_guest handled the restore" $?
 l2_until vm3 60 "grep -q '^sink: ' /tmp/wsink.log"
 l2_run vm3 "cat /tmp/wsink.log" >/tmp/wsink.out
 grep -q '^sink: [0-9]* bytes, 0 zero, end: Connection reset by peer' /tmp/wsink.out
-ok "the sink got no zeroed data in that window, and then a reset" $? ||
+ok "the TCP sink got no zeroed data in that window, and then a reset" $? ||
 	sed 's/^/#   wsink.log| /' /tmp/wsink.out
+# The FIFO's buffers were taken out of it at PREPARE: its reader waits,
+# and after the restore finds the end (the feeder killed, the zeros gone).
+l2_until vm3 60 "grep -q '^sink: ' /tmp/psink.log"
+l2_run vm3 "cat /tmp/psink.log" >/tmp/psink.out
+grep -q '^sink: 0 bytes, 0 zero, end: eof' /tmp/psink.out
+ok "the FIFO's reader got no zeroed data in that window, then the end" $? ||
+	sed 's/^/#   psink.log| /' /tmp/psink.out
 # How many segments the window saw depends on timing: said, not judged.
 l2_run vm3 "dmesg" | grep 'restore: aborted' | sed 's/^/#   vm3 dmesg| /'
 l2_stop vm3
 ok "the third guest shuts down" $?
 rm -f /tmp/w.mig /tmp/pdisk3.qcow2
+# In the guest that ran on, THAW gave the FIFO its buffers back.
+l2_run vm1 "kill -USR1 $ps; kill $pf" >/dev/null
+l2_until vm1 60 "grep -q '^sink: ' /tmp/psink.log"
+written=$(l2_run vm1 "cat /tmp/pfeed.log" | sed -n 's/^feed [0-9]*: \([0-9]*\) bytes written$/\1/p')
+l2_run vm1 "cat /tmp/psink.log" >/tmp/psink.out
+grep -q "^sink: ${written:-?} bytes, 0 zero, end: eof" /tmp/psink.out
+ok "the running guest's FIFO reader gets all ${written:-?} bytes the feeder wrote, intact" $? ||
+	sed 's/^/#   psink.log| /' /tmp/psink.out
 
 # veilctl killed after each step of a protected checkpoint: the VM runs
 # on, the vault (which checks its secret every 100 ms) is alive and no
