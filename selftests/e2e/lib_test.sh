@@ -13,7 +13,10 @@
 #     ended guest's watcher makes no file where its FIFO was;
 #   * a later guest on the same FIFO (libvirt restarting a domain, or a
 #     new program's guest by the same name) reads its own lines whole
-#     while the earlier guest's watcher is still about.
+#     while the earlier guest's watcher is still about;
+#   * the triple-fault classifier on recorded exits, and a check that
+#     finds a guest dead of the test bed's kind of triple fault ends its
+#     program and marks the suite void.
 # Prints TAP; exits 1 when a check fails, 4 (skip) without busybox.
 set -u
 
@@ -180,7 +183,26 @@ classify 1 "one of two SHUTDOWN exits elsewhere" \
 	"$io
 $(x shutdown 0xffffffffb22e33f9 0x0 $nx 0x00000010)
 $(x shutdown 0x0000000000410c80 0x0 0x800000ec 0x00000000 "CPU 1/KVM")"
-rm -f /tmp/shutdowns
+
+# A guest gone with such a triple fault: the check that notices it ends
+# the program there, and marks the suite void for L1's init.
+fresh
+guest 0 0
+pid=$(l2_pid "$name")
+while pid_alive "$pid"; do
+	sleep 0.05
+done
+: >"/tmp/$name.ran"	# not untouched: the at-resume kind
+exits="$io
+$(x shutdown 0xffffffffb22e33f9 0x0 $nx 0x00000010)"
+rm -f /tmp/veil-suite-void
+out=$( (ok "a check after the guest died" 1; echo "went on") )
+rc=$?
+check "a check that finds a guest dead of an at-resume triple fault ends the program (status $rc) and voids the suite" \
+	"$([ $rc = 1 ] && [ -e /tmp/veil-suite-void ] &&
+		! printf '%s\n' "$out" | grep -q '^went on' &&
+		printf '%s\n' "$out" | grep -q '^# @@VEIL L2-TRIPLE-FAULT-AT-RESUME'; echo $?)"
+rm -f /tmp/veil-suite-void /tmp/shutdowns "/tmp/$name".*
 echo "1..$T"
 [ $FAILED = 0 ]
 EOF
