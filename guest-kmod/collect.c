@@ -279,6 +279,8 @@ int veil_guest_collect_all(struct task_struct **tasks, int nr,
 {
 	int i, err = 0;
 
+	/* Fragment pages freed since the last collection hold nothing now. */
+	veil_guest_frag_sweep();
 	for (i = 0; i < nr && !err; i++)
 		err = veil_guest_collect_task(tasks[i], c);
 	if (!err)

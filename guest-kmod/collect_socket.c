@@ -652,19 +652,32 @@ void veil_guest_sock_left_arm(void)
 	veil_guest_probes_arm(&veil_guest_udp_unread);
 }
 
-/* Zeroes and lets go of the kept pages that are ours alone now. */
+/* Zeroes and lets go of the kept pages that are veil's alone now. */
 static void veil_guest_sock_pages_sweep(bool all)
 {
-	struct folio *folio;
-	unsigned long pfn;
-
 	lockdep_assert_held(&veil_guest_sock_lefts_mutex);
-	xa_for_each(&veil_guest_sock_pages, pfn, folio) {
-		if (all || folio_ref_count(folio) == 1) {
-			xa_erase(&veil_guest_sock_pages, pfn);
-			veil_guest_folio_put_zeroed(folio);
-		}
+	veil_guest_folios_sweep(&veil_guest_sock_pages, all, veil_guest_frag_keeps);
+}
+
+/*
+ * Whether the sockets' bookkeeping holds a reference on @folio: a page
+ * fragment an excluded thread left may be in a closed socket's buffers
+ * too (zero_frag.c).  Not from an interrupt.
+ */
+bool veil_guest_sock_keeps(struct folio *folio)
+{
+	unsigned long pfn = folio_pfn(folio);
+	struct veil_guest_sock_left *l;
+	bool kept = xa_load(&veil_guest_sock_pages, pfn);
+
+	spin_lock(&veil_guest_sock_lefts_lock);
+	list_for_each_entry(l, &veil_guest_sock_lefts, node) {
+		if (kept)
+			break;
+		kept = xa_load(&l->folios, pfn);
 	}
+	spin_unlock(&veil_guest_sock_lefts_lock);
+	return kept;
 }
 
 /* Keeps our reference on @folio until it is the last one. */
@@ -697,12 +710,15 @@ static void veil_guest_sock_left_release(struct veil_guest_sock_left *l, bool al
 	}
 	l->nr_skbs = kept;
 	xa_for_each(&l->folios, pfn, folio) {
-		if (all || folio_ref_count(folio) == 1) {
+		/* One more of veil's if the fragment bookkeeping holds it too. */
+		int refs = 1 + veil_guest_frag_keeps(folio);
+
+		if (all || folio_ref_count(folio) <= refs) {
 			xa_erase(&l->folios, pfn);
 			if (all)
 				veil_guest_sock_pages_keep(folio);
 			else
-				veil_guest_folio_put_zeroed(folio);
+				veil_guest_folio_put_zeroed_refs(folio, refs);
 		}
 	}
 }

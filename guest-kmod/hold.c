@@ -31,6 +31,7 @@
 #include <linux/rcupdate.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "veil_guest.h"
 
@@ -220,12 +221,13 @@ bool veil_guest_hold_file(struct veil_guest_holds *h, struct file *file)
 }
 
 /*
- * Drops our reference on @folio; when it is the last, the frame left its
- * owner meanwhile, and is zeroed first.  Returns whether it was.
+ * Drops our reference on @folio; when veil's @refs references (ours
+ * included) are all it has, the frame left its owners meanwhile, and is
+ * zeroed first.  Returns whether it was.
  */
-bool veil_guest_folio_put_zeroed(struct folio *folio)
+bool veil_guest_folio_put_zeroed_refs(struct folio *folio, int refs)
 {
-	bool last = folio_ref_count(folio) == 1;
+	bool last = folio_ref_count(folio) <= refs;
 	long i;
 
 	if (last) {
@@ -234,6 +236,35 @@ bool veil_guest_folio_put_zeroed(struct folio *folio)
 	}
 	folio_put(folio);
 	return last;
+}
+
+bool veil_guest_folio_put_zeroed(struct folio *folio)
+{
+	return veil_guest_folio_put_zeroed_refs(folio, 1);
+}
+
+/*
+ * Zeroes and lets go of each folio of @xa (one reference held on each, by
+ * PFN) that nothing but veil references any more: nothing but us, or us
+ * and another of veil's keepers where @kept_too says it holds the folio
+ * too (each waits for the other otherwise).  With @all, lets go of every
+ * one, zeroed only if veil's are its last references.  Only the sweep that
+ * takes a folio out of @xa drops the reference.  Returns whether any is
+ * left.
+ */
+bool veil_guest_folios_sweep(struct xarray *xa, bool all,
+			     bool (*kept_too)(struct folio *folio))
+{
+	struct folio *folio;
+	unsigned long pfn;
+	int refs;
+
+	xa_for_each(xa, pfn, folio) {
+		refs = 1 + (kept_too && kept_too(folio));
+		if ((all || folio_ref_count(folio) <= refs) && xa_erase(xa, pfn) == folio)
+			veil_guest_folio_put_zeroed_refs(folio, refs);
+	}
+	return !xa_empty(xa);
 }
 
 /* Zeroes @len bytes at @off in the (perhaps compound) page @page. */

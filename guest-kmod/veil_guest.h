@@ -63,6 +63,7 @@ struct msg_msg;
 struct sk_buff;
 struct sk_buff_head;
 struct folio;
+struct xarray;
 struct key;
 struct inode;
 
@@ -101,6 +102,9 @@ bool veil_guest_hold_key(struct veil_guest_holds *h, struct key *key);
 bool veil_guest_hold_file(struct veil_guest_holds *h, struct file *file);
 size_t veil_guest_holds_release(struct veil_guest_holds *h);
 bool veil_guest_folio_put_zeroed(struct folio *folio);
+bool veil_guest_folio_put_zeroed_refs(struct folio *folio, int refs);
+bool veil_guest_folios_sweep(struct xarray *xa, bool all,
+			     bool (*kept_too)(struct folio *folio));
 struct sk_buff *veil_guest_skb_hold(struct sk_buff *skb);
 bool veil_guest_skb_put_zeroed(struct sk_buff *skb);
 void veil_guest_skb_zero_unread(struct sk_buff *skb, int depth);
@@ -290,6 +294,11 @@ void veil_guest_zero_track(struct mm_struct *mm);
 void veil_guest_zero_arm(void);
 void veil_guest_zero_untrack_all(void);
 bool veil_guest_zero_freed_on(void);
+void veil_guest_frag_arm(void);
+void veil_guest_frag_sweep(void);
+void veil_guest_frag_exit(void);
+bool veil_guest_frag_keeps(struct folio *folio);
+bool veil_guest_sock_keeps(struct folio *folio);
 
 /* Collectors. */
 int veil_guest_collect_anon(struct mm_struct *mm, struct veil_guest_collect *c,

@@ -58,7 +58,7 @@
 static bool zero_freed = true;
 module_param(zero_freed, bool, 0644);
 MODULE_PARM_DESC(zero_freed,
-		 "Zero the anonymous memory excluded processes unmap, give back (MADV_DONTNEED, MADV_FREE) or leave at exit, what they were sent on UNIX, TCP and UDP sockets they close unread, and what kernel TLS kept in clear for them at close (default yes)");
+		 "Zero the anonymous memory excluded processes unmap, give back (MADV_DONTNEED, MADV_FREE) or leave at exit, what they were sent on UNIX, TCP and UDP sockets they close unread, what kernel TLS kept in clear for them at close, and the page fragments they sent from, once freed (default yes)");
 
 /* Whether what excluded processes free is zeroed (the parameter). */
 bool veil_guest_zero_freed_on(void)
@@ -416,6 +416,7 @@ VEIL_GUEST_PROBE(veil_guest_lazyfree_probes, VEIL_GUEST_LAZYFREE_FN, veil_guest_
 void veil_guest_zero_arm(void)
 {
 	veil_guest_probes_arm(&veil_guest_lazyfree_probes);
+	veil_guest_frag_arm();
 }
 
 static const struct mmu_notifier_ops veil_guest_zmm_ops = {
@@ -473,6 +474,7 @@ void veil_guest_zero_untrack_all(void)
 	unsigned long flags;
 
 	veil_guest_probes_disarm(&veil_guest_lazyfree_probes);
+	veil_guest_frag_exit();
 
 	/* No exec is tracked any more: then the queued ones are done. */
 	spin_lock_irqsave(&veil_guest_zexec_lock, flags);

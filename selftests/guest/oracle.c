@@ -1157,6 +1157,18 @@ TEST_F_TIMEOUT(oracle, unix_buffer_out_of_reach_during_checkpoint, CASE_SECONDS)
 	veil_child_stop(&self->child);
 }
 
+/* Keeps this process (and children forked now) on the CPU it is on; *@was: before. */
+static int run_on_this_cpu(cpu_set_t *was)
+{
+	cpu_set_t cpus;
+
+	if (sched_getaffinity(0, sizeof(*was), was))
+		return -1;
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	return sched_setaffinity(0, sizeof(cpus), &cpus);
+}
+
 static int plant_nothing(void *arg)
 {
 	(void)arg;
@@ -1180,15 +1192,12 @@ TEST_F_TIMEOUT(oracle, tcp_received_data_read_by_a_sharer_during_checkpoint, CAS
 	struct veil_guest_status st;
 	int cl, conn, i, one = 1;
 	struct veil_extents e;
-	cpu_set_t cpus, was;
+	cpu_set_t was;
 	size_t got = 0;
 	char buf[4096];
 	ssize_t n;
 
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(was), &was));
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu(), &cpus);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	ASSERT_EQ(0, run_on_this_cpu(&was));
 	ASSERT_EQ(0, veil_tcp_pair(0, &cl, &conn));
 	ASSERT_EQ(0, setsockopt(cl, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
 	/* The child has the receiving end too, and never reads. */
@@ -1281,6 +1290,122 @@ TEST_F_TIMEOUT(oracle, tcp_data_left_at_exit_covered, CASE_SECONDS)
 	/* the smallest receive buffer, hence window */
 	ASSERT_EQ(0, veil_tcp_pair(1, &lp.wr, &lp.rd));
 	expect_left_in_pipe(_metadata, self->fd, &self->child, &lp);
+}
+
+typedef uint64_t (*leftovers_fn)(struct __test_metadata *, int, struct veil_child *);
+
+/*
+ * With zero_freed=N @leftovers finds freed copies (the check is not
+ * blind); with it on, none is left.
+ */
+static void zeroed_when_freed(struct __test_metadata *_metadata, int fd,
+			      struct veil_child *child, leftovers_fn leftovers,
+			      const char *how)
+{
+	uint64_t left;
+
+	ASSERT_EQ(0, veil_param("zero_freed", "N"));
+	left = leftovers(_metadata, fd, child);
+	ASSERT_EQ(0, veil_param("zero_freed", "Y"));
+	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
+	left = leftovers(_metadata, fd, child);
+	EXPECT_EQ(0, left) TH_LOG("%llu copies %s still hold the pattern",
+				  (unsigned long long)left, how);
+}
+
+/*
+ * What a thread sends on TCP is copied into its page fragment (32 KiB),
+ * and it moves on to a new page when that one is full: the page it left,
+ * and the one it has when it exits, are freed with the data once the peer
+ * has read it.  The child sends FRAG_PAGES pages with the pattern in each
+ * (three fragments' worth), the test's end reading nothing yet; a child
+ * that stays then sends FRAG_TAIL pages of filler, so that the fragment
+ * it has at the end holds no pattern (that page is taken at PREPARE).
+ * Both run on one CPU: a buffer read on another CPU than the one that
+ * made it is freed later, by that CPU (skb_attempt_defer_free()), and
+ * the fragment page it points into with it.
+ */
+#define FRAG_PAGES	24
+#define FRAG_TAIL	10
+
+struct frag_send {
+	int fd;
+	bool exits;
+};
+
+static int plant_frag_send(void *arg)
+{
+	const struct frag_send *fs = arg;
+	int room = 4 * (FRAG_PAGES + FRAG_TAIL) * sizeof(left_page), i, err = 0;
+
+	/* all of it queued in the socket, whatever the peer's window */
+	if (setsockopt(fs->fd, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof(room)))
+		return -1;
+	for (i = 0; i < FRAG_PAGES && !err; i++) {
+		veil_pattern_make(&pat, left_page + LEFT_AT);
+		err = write(fs->fd, left_page, sizeof(left_page)) != sizeof(left_page);
+		explicit_bzero(left_page, sizeof(left_page));
+	}
+	memset(left_page, 0x11, sizeof(left_page));
+	for (i = 0; i < FRAG_TAIL && !fs->exits && !err; i++)
+		err = write(fs->fd, left_page, sizeof(left_page)) != sizeof(left_page);
+	return err ? -1 : 0;
+}
+
+static uint64_t frag_leftovers(struct __test_metadata *_metadata, int fd,
+			       struct veil_child *child, bool exits)
+{
+	struct frag_send fs = { .exits = exits };
+	cpu_set_t was;
+	uint64_t left = 0;
+	size_t same;
+	int conn;
+
+	veil_pattern_new(&pat);
+	ASSERT_EQ(0, run_on_this_cpu(&was)) return 0;
+	ASSERT_EQ(0, veil_tcp_pair(0, &fs.fd, &conn)) return 0;
+	ASSERT_EQ(0, veil_child_start(child, plant_frag_send, &fs)) return 0;
+	close(fs.fd);
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0)) return 0;
+	ASSERT_EQ(0, veil_child_plant(child)) return 0;
+	same = read_left_pages(conn, FRAG_PAGES + (exits ? 0 : FRAG_TAIL));
+	EXPECT_EQ(FRAG_PAGES, same) TH_LOG("the reader got %zu of the %d pages", same, FRAG_PAGES);
+	usleep(200 * 1000);	/* acknowledged: the buffers are freed */
+	if (exits) {
+		veil_child_stop(child);
+		/* exit_notify() lets the parent reap before the fragment is put */
+		usleep(200 * 1000);
+	}
+	pattern_outside(_metadata, fd, &left);
+	close(conn);
+	if (!exits)
+		veil_child_stop(child);
+	sched_setaffinity(0, sizeof(was), &was);
+	return left;
+}
+
+static uint64_t frag_moved_on_leftovers(struct __test_metadata *_metadata, int fd,
+					struct veil_child *child)
+{
+	return frag_leftovers(_metadata, fd, child, false);
+}
+
+static uint64_t frag_exit_leftovers(struct __test_metadata *_metadata, int fd,
+				    struct veil_child *child)
+{
+	return frag_leftovers(_metadata, fd, child, true);
+}
+
+TEST_F_TIMEOUT(oracle, tcp_sent_page_fragments_moved_on_from_are_zeroed, CASE_SECONDS)
+{
+	zeroed_when_freed(_metadata, self->fd, &self->child, frag_moved_on_leftovers,
+			  "in page fragments the sender moved on from");
+}
+
+TEST_F_TIMEOUT(oracle, tcp_sent_page_fragment_at_exit_is_zeroed, CASE_SECONDS)
+{
+	zeroed_when_freed(_metadata, self->fd, &self->child, frag_exit_leftovers,
+			  "in the page fragment of a sender that exited");
 }
 
 /*
@@ -1821,22 +1946,13 @@ static uint64_t ktls_closed_leftovers(struct __test_metadata *_metadata, int fd,
  * zero_freed=N @leftovers finds copies outside the set; with it on, none.
  */
 static void ktls_zeroed_at_close(struct __test_metadata *_metadata, int fd,
-				 struct veil_child *child,
-				 uint64_t (*leftovers)(struct __test_metadata *, int,
-						       struct veil_child *))
+				 struct veil_child *child, leftovers_fn leftovers)
 {
 	const char *why = ktls_missing();
-	uint64_t left;
 
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, veil_param("zero_freed", "N"));
-	left = leftovers(_metadata, fd, child);
-	ASSERT_EQ(0, veil_param("zero_freed", "Y"));
-	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
-	left = leftovers(_metadata, fd, child);
-	EXPECT_EQ(0, left) TH_LOG("%llu copies freed at close still hold the pattern",
-				  (unsigned long long)left);
+	zeroed_when_freed(_metadata, fd, child, leftovers, "freed at close");
 }
 
 TEST_F_TIMEOUT(oracle, ktls_record_read_in_part_closed_is_zeroed, CASE_SECONDS)
