@@ -70,8 +70,8 @@ bool veil_guest_is_anon_pipe(const struct inode *inode)
  * whose every end was closed meanwhile gets a new pipe when it is opened
  * again, at the freed one's address as likely as not, and a new pipe has
  * max_usage too: so a named FIFO whose max_usage changed is taken for a
- * new one (and a FIFO with no writer left, which would need one added, is
- * not paused at all).
+ * new one.  (The writer a pause adds does not keep a pipe: the last file
+ * of it frees it, whatever its counts of readers and writers.)
  */
 static bool veil_guest_pipe_is_ours(const struct veil_guest_pipe_pause *pp,
 				    const struct pipe_inode_info *pipe)
@@ -96,9 +96,6 @@ int veil_guest_pipe_pause(struct veil_guest_holds *h, struct inode *inode,
 		return 0;
 #endif
 	if (!n || !pipe->max_usage)
-		return 0;
-	/* A named FIFO whose writers are gone: see veil_guest_pipe_is_ours(). */
-	if (!pipe->writers && !veil_guest_is_anon_pipe(inode))
 		return 0;
 	pp = kmalloc(struct_size(pp, bufs, n), gfp | __GFP_NOWARN);
 	if (!pp)

@@ -1157,6 +1157,45 @@ TEST_F_TIMEOUT(oracle, unix_buffer_out_of_reach_during_checkpoint, CASE_SECONDS)
 	veil_child_stop(&self->child);
 }
 
+/*
+ * A named FIFO whose excluded writer wrote and closed its end, its reader
+ * outside the set: the buffers are zeros in the checkpoint, so a reader in
+ * a guest restored from it must find the FIFO empty, not at its end, and
+ * wait.  The pause adds the writer that is gone.  After THAW it reads
+ * every page.
+ */
+TEST_F_TIMEOUT(oracle, fifo_without_writer_out_of_reach_during_checkpoint, CASE_SECONDS)
+{
+	struct left_pipe lp = { .wr = -1 };	/* the child closes its end */
+	struct veil_guest_status st;
+	size_t same;
+	ssize_t n;
+
+	snprintf(lp.path, sizeof(lp.path), "/tmp/veil-left-%d", getpid());
+	ASSERT_EQ(0, mkfifo(lp.path, 0600));
+	lp.rd = open(lp.path, O_RDONLY | O_NONBLOCK);
+	if (lp.rd < 0)
+		unlink(lp.path);
+	ASSERT_LE(0, lp.rd);
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_left_in_pipe, &lp));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
+	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
+	unlink(lp.path);
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error);
+	n = read(lp.rd, left_page, sizeof(left_page));
+	explicit_bzero(left_page, sizeof(left_page));
+	EXPECT_EQ(-1, n) TH_LOG("the reader got %zd bytes during the checkpoint", n);
+	EXPECT_EQ(EAGAIN, errno) TH_LOG("not empty but %s", strerror(errno));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+	same = read_left_pages(lp.rd, LEFT_PAGES);
+	EXPECT_EQ(LEFT_PAGES, same) TH_LOG("the reader got %zu of the %d pages after THAW",
+					   same, LEFT_PAGES);
+	EXPECT_EQ(0, read(lp.rd, left_page, sizeof(left_page))) TH_LOG("no end after THAW");
+	close(lp.rd);
+	veil_child_stop(&self->child);
+}
+
 /* Keeps this process (and children forked now) on the CPU it is on; *@was: before. */
 static int run_on_this_cpu(cpu_set_t *was)
 {
