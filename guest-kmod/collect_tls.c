@@ -62,7 +62,6 @@
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/skmsg.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -319,48 +318,18 @@ static struct kprobe veil_guest_tls_release_tx_kp = {
 	.pre_handler = veil_guest_tls_release_tx_hit,
 };
 
-static struct kprobe *veil_guest_tls_kps[] = {
-	&veil_guest_tls_release_rx_kp, &veil_guest_tls_release_tx_kp,
-};
+VEIL_GUEST_PROBES_IN(veil_guest_tls_probes, true,
+		     "what kernel TLS kept in clear for an excluded process is freed unzeroed when it closes the socket",
+		     &veil_guest_tls_release_rx_kp, &veil_guest_tls_release_tx_kp);
 
-static DEFINE_MUTEX(veil_guest_tls_lock);
-static bool veil_guest_tls_wanted, veil_guest_tls_armed;
-
-/* Registers the kprobe if it is wanted and the tls module is there. */
-static void veil_guest_tls_try_arm(void)
-{
-	int err, i;
-
-	mutex_lock(&veil_guest_tls_lock);
-	if (veil_guest_tls_wanted && !veil_guest_tls_armed) {
-		/* A kprobe registered before must start afresh. */
-		for (i = 0; i < ARRAY_SIZE(veil_guest_tls_kps); i++) {
-			veil_guest_tls_kps[i]->addr = NULL;
-			veil_guest_tls_kps[i]->flags = 0;
-		}
-		err = register_kprobes(veil_guest_tls_kps, ARRAY_SIZE(veil_guest_tls_kps));
-		veil_guest_tls_armed = !err;
-		if (err && err != -ENOENT)
-			pr_warn("cannot register the kprobes on tls_sw_release_resources_rx and _tx (%d): what kernel TLS kept in clear for an excluded process is freed unzeroed when it closes the socket\n",
-				err);
-	}
-	mutex_unlock(&veil_guest_tls_lock);
-}
-
-static void veil_guest_tls_disarm(void)
-{
-	mutex_lock(&veil_guest_tls_lock);
-	if (veil_guest_tls_armed)
-		unregister_kprobes(veil_guest_tls_kps, ARRAY_SIZE(veil_guest_tls_kps));
-	veil_guest_tls_armed = false;
-	mutex_unlock(&veil_guest_tls_lock);
-}
+/* Set at the first exclusion: the probes are wanted whenever tls is loaded. */
+static bool veil_guest_tls_wanted;
 
 /* At each exclusion: from now on, whenever the tls module is loaded. */
 void veil_guest_tls_arm(void)
 {
 	WRITE_ONCE(veil_guest_tls_wanted, true);
-	veil_guest_tls_try_arm();
+	veil_guest_probes_arm(&veil_guest_tls_probes);
 }
 
 static int veil_guest_tls_module_event(struct notifier_block *nb, unsigned long state,
@@ -370,10 +339,10 @@ static int veil_guest_tls_module_event(struct notifier_block *nb, unsigned long 
 
 	if (strcmp(mod->name, "tls"))
 		return NOTIFY_DONE;
-	if (state == MODULE_STATE_LIVE)
-		veil_guest_tls_try_arm();
+	if (state == MODULE_STATE_LIVE && READ_ONCE(veil_guest_tls_wanted))
+		veil_guest_probes_arm(&veil_guest_tls_probes);
 	else if (state == MODULE_STATE_GOING)
-		veil_guest_tls_disarm();
+		veil_guest_probes_disarm(&veil_guest_tls_probes);
 	return NOTIFY_DONE;
 }
 
@@ -389,7 +358,7 @@ int veil_guest_tls_init(void)
 void veil_guest_tls_exit(void)
 {
 	unregister_module_notifier(&veil_guest_tls_module_nb);
-	veil_guest_tls_disarm();
+	veil_guest_probes_disarm(&veil_guest_tls_probes);
 }
 
 #else

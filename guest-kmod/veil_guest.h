@@ -400,15 +400,19 @@ struct veil_guest_probes {
 	struct kprobe **kps;
 	unsigned int nr;
 	const char *lost;	/* what stays unprotected without them */
+	bool module;		/* in a module that may come later and go */
 	bool armed, failed;	/* under probe.c's lock; armed read without */
 };
 
-#define VEIL_GUEST_PROBES(name, what, ...)				\
+#define VEIL_GUEST_PROBES_IN(name, in_module, what, ...)		\
 	static struct kprobe *name##_kps[] = { __VA_ARGS__ };		\
 	static struct veil_guest_probes name = {			\
 		.kps = name##_kps, .nr = ARRAY_SIZE(name##_kps),	\
-		.lost = what,						\
+		.lost = what, .module = in_module,			\
 	}
+
+#define VEIL_GUEST_PROBES(name, what, ...)				\
+	VEIL_GUEST_PROBES_IN(name, false, what, __VA_ARGS__)
 
 /* A set of one: the kprobe on @symbol that calls @handler first. */
 #define VEIL_GUEST_PROBE(name, symbol, handler, what)			\
