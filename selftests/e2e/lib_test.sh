@@ -167,9 +167,12 @@ $(x shutdown 0xffffffff8107b000 0x0 $nx 0x00000010)"
 classify 1 "fault three bytes after an MSR exit" \
 	"$msr
 $(x shutdown 0xffffffff81079b8b 0x0 $nx 0x00000010)"
-classify 1 "a reserved-bit fault at the resume RIP" \
+classify 0 "a reserved-bit fetch fault at the resume RIP" \
 	"$msr
 $(x shutdown 0xffffffff81079b8a 0x0 $nx 0x00000018)"
+classify 1 "a write fault at the resume RIP" \
+	"$msr
+$(x shutdown 0xffffffff81079b8a 0x0 $nx 0x00000002)"
 classify 1 "the exit before was another vCPU's" \
 	"$(x msr 0xffffffff81079b88 0x0 0x0 0x0 "CPU 1/KVM")
 $(x shutdown 0xffffffff81079b8a 0x0 $nx 0x00000010)"
