@@ -75,6 +75,8 @@ case $kernel$l2kernel in
 	;;
 esac
 [ -z "$timeout_override" ] || timeout=$timeout_override
+# VEIL_L1_CPUS: L1's vCPUs (2), for selftests/flake.sh to compare.
+l1_cpus=${VEIL_L1_CPUS:-2}
 
 # --test keeps only the named programs, at whichever level has them.
 if [ ${#only[@]} -gt 0 ]; then
@@ -288,9 +290,12 @@ echo "# vmrun: L0 $("${l0_qemu[0]}" --version | head -n 1)"
 # the end, is not traced: none logged means that.  A triple fault also
 # logs "Triple fault" (-d cpu_reset; not the registers: -no-reboot skips
 # the reset that would dump them).
-qemu=("${l0_qemu[@]}" -machine pc,accel=tcg -cpu max -smp 2 -m "$l1_mem"
+# L0's monitor on two FIFOs (monitor.in, monitor.out): read only when L1
+# hangs, for the registers of its vCPUs.
+qemu=("${l0_qemu[@]}" -machine pc,accel=tcg -cpu max -smp "$l1_cpus" -m "$l1_mem"
       -nodefaults -no-user-config -display none -serial stdio
       -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
+      -monitor "pipe:$work/monitor"
       -trace qemu_system_shutdown_request -d cpu_reset -D "$work/qemu.log"
       -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
       -initrd "$work/l1.cpio" -append "$cmdline")
@@ -310,8 +315,23 @@ fi
 # later int3 fails the run as usual.
 rm -f "$log".int3-* "$log".l2-triple-fault
 boots=1 l2_retry=0
+# The registers of a hung L1's vCPUs and the instructions at each one's
+# RIP, from L0's monitor, into l1-hung.txt; their RIPs on stdout.  (Which
+# level's code a RIP is in says whether L1 or one of its guests was
+# running: L2's kernel is at other addresses than L1's.)
+dump_hung() {
+	local c
+	for c in $(seq 0 $((l1_cpus - 1))); do
+		printf 'cpu %s\ninfo registers\nx/6i $pc\n' "$c"
+	done 1<>"$work/monitor.in"	# (read-write: never waits for a reader)
+	timeout 10 cat "$work/monitor.out" >"$work/l1-hung.txt" 2>/dev/null
+	echo "# vmrun: the hung L1's vCPUs ($(grep -aoE '[RE]IP=[0-9a-f]+' "$work/l1-hung.txt" |
+		tr '\n' ' ')in ${work#"$top"/}/l1-hung.txt)"
+}
 while :; do
-	rm -f "$heartbeat" "$work/qemu.pid" "$work/qemu.log"
+	rm -f "$heartbeat" "$work/qemu.pid" "$work/qemu.log" "$work/monitor.in" \
+		"$work/monitor.out" "$work/l1-hung.txt"
+	mkfifo "$work/monitor.in" "$work/monitor.out"
 	start=$(date +%s)
 	set +e
 	if [ $verbose = 1 ]; then
@@ -336,6 +356,7 @@ while :; do
 		quiet=$((quiet + 5))
 		if [ $quiet -ge "$hang_after" ] && [ $stopped = 0 ]; then
 			echo "# vmrun: L1 wrote no heartbeat for ${quiet}s; stopping it as hung"
+			dump_hung
 			kill "$(cat "$work/qemu.pid" 2>/dev/null)" 2>/dev/null
 			stopped=1
 		fi
@@ -367,7 +388,8 @@ while :; do
 	# guests_gone): nested TCG's failures.  Such a run is repeated once,
 	# and says so; a second failure of any kind fails the suite.
 	marker=$(grep -m1 '^# @@VEIL L2-TRIPLE-FAULT-' "$log" || true)
-	if [ $l2_retry = 0 ] && [ -n "$marker" ]; then
+	# (VEIL_L2_NO_REPEAT=1: not repeated, for selftests/flake.sh's counts.)
+	if [ $l2_retry = 0 ] && [ -n "$marker" ] && [ "${VEIL_L2_NO_REPEAT:-0}" != 1 ]; then
 		case $marker in
 		*-UNTOUCHED*) why="before veil touched it" ;;
 		*) why="on its first fetch after a port I/O or MSR exit" ;;
