@@ -430,8 +430,10 @@ magic() {	# magic FILE: first four bytes in hex
 	od -An -tx1 -N4 "$1" | tr -d ' \n'
 }
 
-bad_klog() {	# bad_klog FILE: any kernel splat in a guest console log
-	grep -E 'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|general protection' "$1"
+# bad_klog FILE: any kernel splat in a guest console log, a debug kernel's
+# reports (and what kmemleak found at its end) included
+bad_klog() {
+	grep -E 'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|general protection|KASAN|UBSAN|KFENCE|suspicious RCU usage|inconsistent lock state|unreferenced object' "$1"
 }
 
 finish() {	# finish ORIGINAL [RESTORED]: stop the guests, judge them, end TAP
