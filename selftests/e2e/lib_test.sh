@@ -16,7 +16,8 @@
 #     while the earlier guest's watcher is still about;
 #   * the triple-fault classifier on recorded exits, and a check that
 #     finds a guest dead of the test bed's kind of triple fault ends its
-#     program and marks the suite void.
+#     program and marks the suite void;
+#   * bad_klog finds a debug kernel's reports in a guest's console.
 # Prints TAP; exits 1 when a check fails, 4 (skip) without busybox.
 set -u
 
@@ -206,6 +207,22 @@ check "a check that finds a guest dead of an at-resume triple fault ends the pro
 		! printf '%s\n' "$out" | grep -q '^went on' &&
 		printf '%s\n' "$out" | grep -q '^# @@VEIL L2-TRIPLE-FAULT-AT-RESUME'; echo $?)"
 rm -f /tmp/veil-suite-void /tmp/shutdowns "/tmp/$name".*
+
+# A restored guest's console is judged by bad_klog: each kind of report a
+# debug kernel makes, and none in a clean log.
+n=0
+for line in 'UBSAN: shift-out-of-bounds in mm/x.c:1:2' \
+	'BUG: KASAN: slab-use-after-free in f+0x1/0x2' \
+	'WARNING: suspicious RCU usage' \
+	'WARNING: inconsistent lock state' \
+	'BUG: KFENCE: out-of-bounds read in f+0x1/0x2' \
+	'@@KLOG L2 kmemleak: unreferenced object 0xffff888001234567 (size 64):'; do
+	printf '[    1.0] veil_guest: loaded\n%s\n' "$line" >"$1/klog"
+	bad_klog "$1/klog" >/dev/null && n=$((n + 1))
+done
+printf '[    1.0] veil_guest: loaded\n@@VEIL KMEMLEAK L2 0\n' >"$1/klog"
+check "bad_klog finds each debug-kernel report ($n of 6) and nothing in a clean log" \
+	"$([ $n = 6 ] && ! bad_klog "$1/klog" >/dev/null; echo $?)"
 echo "1..$T"
 [ $FAILED = 0 ]
 EOF
