@@ -93,6 +93,9 @@ run_suite() {
 			mv "$f" "$log.hung.${f#"$log".}"
 			echo "# check: ${f#"$top"/} is kept as ${log#"$top"/}.hung.${f#"$log".}"
 		done
+		# And the hung L1's registers (vmrun.sh's dump_hung).
+		f=${log%/*}/l1-hung.txt
+		[ ! -e "$f" ] || mv "$f" "$f.hung"
 		retried+=("suite $s on $k/$k2: run again after L1 hung")
 		rm -f "$res"
 		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "$@"
@@ -174,30 +177,38 @@ if [ "$debug" = 0 ]; then
 	tap_count "$out"
 fi
 
-# l2_kernel SUITE K: the L2 kernel of SUITE when L1 runs K.  A suite with
-# mixed_kernels=yes (L1 a host, L2 a guest) pairs each kernel of the
-# matrix with the next one, so that every kernel is both host and guest
-# and the two kernels' modules meet over the whole protocol; the others
-# run L2 on the L1 kernel.  Under make check-debug, a suite whose L2 runs
-# nothing of veil's kernel code (l2_debug=no) boots L2 on Debian's kernel
-# of the same version: a debug L2 under a debug L1 is too slow to boot
-# under TCG, and checks nothing of veil's there.
-l2_kernel() {
-	local first= next=0 x
-	if [ "$debug" = 1 ] && grep -q '^l2_debug=no' "$top/selftests/$1/suite.conf"; then
-		echo "${2%-debug}"
+# pairs SUITE K: the L1 and L2 kernels SUITE runs on for kernel K, a pair
+# a line.  A suite with mixed_kernels=yes (L1 a host, L2 a guest) pairs
+# each kernel of the matrix with the next one, so that every kernel is
+# both host and guest and the two kernels' modules meet over the whole
+# protocol; the others run L2 on the L1 kernel.  Under make check-debug a
+# debug L2 under a debug L1 is too slow to boot under TCG, so a VM stack
+# has one debug level: a mixed suite runs twice, the debug kernel once as
+# L1 (the next kernel of the matrix, as Debian builds it, for L2) and once
+# as L2 (under that Debian kernel); and a suite whose L2 runs nothing of
+# veil's kernel code (l2_debug=no) boots L2 on Debian's kernel of the
+# same version.
+pairs() {
+	local conf=$top/selftests/$1/suite.conf list=$kernels base=${2%-debug} first= next=0 x
+	if [ "$debug" = 1 ] && grep -q '^l2_debug=no' "$conf"; then
+		echo "$2 ${2%-debug}"
 		return
 	fi
-	grep -q '^mixed_kernels=yes' "$top/selftests/$1/suite.conf" || { echo "$2"; return; }
-	for x in $kernels; do
+	if ! grep -q '^mixed_kernels=yes' "$conf"; then
+		echo "$2 $2"
+		return
+	fi
+	[ "$debug" = 0 ] || list=$("$top/scripts/kernel.sh" list)
+	for x in $list; do
 		[ -n "$first" ] || first=$x
 		if [ $next = 1 ]; then
-			echo "$x"
-			return
+			first=$x
+			break
 		fi
-		[ "$x" != "$2" ] || next=1
+		[ "$x" != "$base" ] || next=1
 	done
-	echo "$first"
+	echo "$2 $first"
+	[ "$debug" = 0 ] || echo "$first $2"
 }
 
 for k in $kernels; do
@@ -211,7 +222,10 @@ for k in $kernels; do
 	done < <("$top/scripts/build-modules.sh" "$k" host-kmod guest-kmod)
 
 	for s in $suites; do
-		run_suite "$s" "$k" "$(l2_kernel "$s" "$k")"
+		mapfile -t runs < <(pairs "$s" "$k")
+		for r in "${runs[@]}"; do
+			run_suite "$s" "${r% *}" "${r#* }"
+		done
 	done
 
 	# The runner's self-test is about the runner: on the first kernel.
