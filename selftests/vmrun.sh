@@ -408,6 +408,7 @@ done
 # boots itself (l2_autoboot=no) is that program's to judge.
 expect_l2=$want_l2
 [ "$l2_autoboot" != no ] || expect_l2=0
-awk -v want_l2=$expect_l2 -v result="$work/result" -f "$top/selftests/lib/tap.awk" "$log"
+awk -v want_l2=$expect_l2 -v result="$work/result" \
+	-v bad_re_file="$top/selftests/lib/bad_kernel.ere" -f "$top/selftests/lib/tap.awk" "$log"
 read -r _ failed _ <"$work/result"
 [ "$failed" = 0 ]

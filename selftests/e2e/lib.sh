@@ -430,10 +430,14 @@ magic() {	# magic FILE: first four bytes in hex
 	od -An -tx1 -N4 "$1" | tr -d ' \n'
 }
 
-# bad_klog FILE: any kernel splat in a guest console log, a debug kernel's
-# reports (and what kmemleak found at its end) included
+# bad_klog FILE: the lines of a guest's kernel log (FILE, or - for the
+# standard input) that the runner would fail a run for: any splat, a
+# debug kernel's reports and what kmemleak found at its end included.
+# bad_kernel_re is set after the first line of every program built with
+# this file (selftests/lib/bad_kernel.ere); were it empty, every line would
+# count.
 bad_klog() {
-	grep -E 'WARNING:|BUG:|Oops|Kernel panic|Call Trace:|general protection|KASAN|UBSAN|KFENCE|suspicious RCU usage|inconsistent lock state|unreferenced object' "$1"
+	grep -E "$bad_kernel_re" "$1"
 }
 
 finish() {	# finish ORIGINAL [RESTORED]: stop the guests, judge them, end TAP

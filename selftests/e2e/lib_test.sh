@@ -17,7 +17,8 @@
 #   * the triple-fault classifier on recorded exits, and a check that
 #     finds a guest dead of the test bed's kind of triple fault ends its
 #     program and marks the suite void;
-#   * bad_klog finds a debug kernel's reports in a guest's console.
+#   * bad_klog finds in a guest's console what the runner fails a run
+#     for (selftests/lib/bad_kernel.ere).
 # Prints TAP; exits 1 when a check fails, 4 (skip) without busybox.
 set -u
 
@@ -29,9 +30,11 @@ fi
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# lib.sh without the two lines that reset L1's trace buffers
+# lib.sh without the two lines that reset L1's trace buffers, and with
+# the patterns the build sets in the e2e programs
+"$top/selftests/lib/bad_kernel_re.sh" >"$dir/lib.sh" || exit 1
 sed -e '/^: >\/sys\/kernel\/tracing\//d' -e '/^\[ ! -e \/sys\/kernel\/tracing\/snapshot \]/d' \
-	"$top/selftests/e2e/lib.sh" >"$dir/lib.sh"
+	"$top/selftests/e2e/lib.sh" >>"$dir/lib.sh"
 
 cat >"$dir/test.sh" <<'EOF'
 . "$1/lib.sh"
@@ -208,21 +211,26 @@ check "a check that finds a guest dead of an at-resume triple fault ends the pro
 		printf '%s\n' "$out" | grep -q '^# @@VEIL L2-TRIPLE-FAULT-AT-RESUME'; echo $?)"
 rm -f /tmp/veil-suite-void /tmp/shutdowns "/tmp/$name".*
 
-# A restored guest's console is judged by bad_klog: each kind of report a
-# debug kernel makes, and none in a clean log.
+# A restored guest's console is judged by bad_klog as the runner judges
+# every console: each kind of report a debug kernel makes, the watchdogs'
+# and SLUB's own, and none in a clean log.
 n=0
 for line in 'UBSAN: shift-out-of-bounds in mm/x.c:1:2' \
 	'BUG: KASAN: slab-use-after-free in f+0x1/0x2' \
 	'WARNING: suspicious RCU usage' \
 	'WARNING: inconsistent lock state' \
 	'BUG: KFENCE: out-of-bounds read in f+0x1/0x2' \
-	'@@KLOG L2 kmemleak: unreferenced object 0xffff888001234567 (size 64):'; do
+	'@@KLOG L2 kmemleak: unreferenced object 0xffff888001234567 (size 64):' \
+	'INFO: task kworker/0:1:12 blocked for more than 120 seconds.' \
+	'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:' \
+	'watchdog: Watchdog detected hard LOCKUP on cpu 1' \
+	'BUG kmalloc-64 (Not tainted): Poison overwritten'; do
 	printf '[    1.0] veil_guest: loaded\n%s\n' "$line" >"$1/klog"
 	bad_klog "$1/klog" >/dev/null && n=$((n + 1))
 done
 printf '[    1.0] veil_guest: loaded\n@@VEIL KMEMLEAK L2 0\n' >"$1/klog"
-check "bad_klog finds each debug-kernel report ($n of 6) and nothing in a clean log" \
-	"$([ $n = 6 ] && ! bad_klog "$1/klog" >/dev/null; echo $?)"
+check "bad_klog finds each kind of bad kernel log line ($n of 10) and nothing in a clean log" \
+	"$([ $n = 10 ] && ! bad_klog "$1/klog" >/dev/null; echo $?)"
 echo "1..$T"
 [ $FAILED = 0 ]
 EOF

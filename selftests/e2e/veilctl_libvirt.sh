@@ -144,7 +144,7 @@ restored() {	# restored HOW: the guest resumed by HOW killed the vault only
 	ok "$1: the vault is terminated" $?
 	l2_run $vm "kill -0 $vb" >/dev/null
 	ok "$1: the control process is alive" $?
-	l2_run $vm "dmesg" | grep -E 'BUG|WARNING|Oops|general protection' >/tmp/oops
+	l2_run $vm "dmesg" | bad_klog - >/tmp/oops
 	[ ! -s /tmp/oops ]
 	ok "$1: no kernel bug or warning in the guest" $? || sed 's/^/#   /' /tmp/oops
 }

@@ -24,10 +24,30 @@ function fail(what) {
 }
 
 function bad_kernel_line(line) {
-	return line ~ /(WARNING:|BUG:|Oops|Kernel panic|KASAN|UBSAN|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked|rcu_(sched|preempt) detected stall|soft lockup|hard LOCKUP|kernel BUG|Call Trace:|refcount_t:|list_(add|del) corruption|unreferenced object|KFENCE)/
+	return line ~ bad_re
 }
 
-BEGIN { passed = failed = skipped = 0; nbefore = 0; after = 0 }
+# The patterns of a bad kernel log line, from -v bad_re_file=FILE
+# (selftests/lib/bad_kernel.ere), joined into one expression.
+function load_bad_re(file,	l, n) {
+	n = 0
+	while ((getline l < file) > 0) {
+		if (l ~ /^#/ || l == "")
+			continue
+		bad_re = bad_re (n++ ? "|" : "") "(" l ")"
+	}
+	close(file)
+	if (!n) {
+		printf "tap.awk: no patterns in '%s'\n", file > "/dev/stderr"
+		no_patterns = 1
+		exit 2
+	}
+}
+
+BEGIN {
+	passed = failed = skipped = 0; nbefore = 0; after = 0
+	load_bad_re(bad_re_file)
+}
 
 { sub(/\r+$/, ""); gsub(/\r/, "") }
 
@@ -148,6 +168,8 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 }
 
 END {
+	if (no_patterns)
+		exit 2
 	if (!booted["L1"])
 		fail("L1: did not boot (no init marker on the console)")
 	else if (!done["L1"])
