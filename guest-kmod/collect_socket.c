@@ -586,6 +586,56 @@ VEIL_GUEST_PROBES(veil_guest_tcp_unread,
 		  "what an excluded process was sent on TCP and never read (or on connections it never accepted) is freed unzeroed when it closes the socket",
 		  &veil_guest_tcp_unread_kp, &veil_guest_tcp_forget_kp);
 
+/*
+ * What an excluded process reads from a socket: once read, the buffer is
+ * freed with the data in it.  With zero_freed it is zeroed, or its pages
+ * kept until veil's is the last reference (veil_guest_skb_zero_read()),
+ * in the reader's context:
+ *  - TCP: skb_attempt_defer_free(skb), to which recvmsg, splice and
+ *    zerocopy receive hand a buffer they took all data of, its socket
+ *    let go of already (tcp_eat_recv_skb(); a buffer with a destructor
+ *    other than sock_rfree is freed there directly, and not seen).
+ *  - UDP: skb_consume_udp(sk, skb, len), which recvmsg calls after the
+ *    copy; a peek holds a reference of its own, and is left alone.
+ *  - datagrams of other families, UNIX ones first:
+ *    skb_free_datagram(sk, skb), the same (a packet socket's are
+ *    clones, and left alone).
+ * A reader in softirq (a BPF sockmap's) is not the process's context:
+ * left alone.  Cheap tests first: this runs on every buffer read.  What
+ * a UNIX stream's reader takes is freed by consume_skb(), which every
+ * part of the network stack calls: not watched.
+ */
+static void veil_guest_sock_read(struct sk_buff *skb)
+{
+	bool privileged;
+
+	if (!skb || !in_task() || !veil_guest_zero_freed_on() ||
+	    !veil_guest_sel_current(&privileged))
+		return;
+	veil_guest_skb_zero_read(skb, 0);
+}
+
+/* skb_attempt_defer_free(skb) */
+static int veil_guest_tcp_read_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	veil_guest_sock_read((struct sk_buff *)regs_get_kernel_argument(regs, 0));
+	return 0;
+}
+
+/* skb_consume_udp(sk, skb, len) and skb_free_datagram(sk, skb) */
+static int veil_guest_dgram_read_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	veil_guest_sock_read((struct sk_buff *)regs_get_kernel_argument(regs, 1));
+	return 0;
+}
+
+VEIL_GUEST_PROBE(veil_guest_tcp_read, "skb_attempt_defer_free", veil_guest_tcp_read_hit,
+		 "what an excluded process reads from TCP is freed unzeroed");
+VEIL_GUEST_PROBE(veil_guest_udp_read, "skb_consume_udp", veil_guest_dgram_read_hit,
+		 "what an excluded process reads from UDP is freed unzeroed");
+VEIL_GUEST_PROBE(veil_guest_dgram_read, "skb_free_datagram", veil_guest_dgram_read_hit,
+		 "what an excluded process reads from UNIX datagram sockets is freed unzeroed");
+
 /* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
 static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -650,6 +700,9 @@ void veil_guest_sock_left_arm(void)
 	veil_guest_probes_arm(&veil_guest_sock_left_probes);
 	veil_guest_probes_arm(&veil_guest_tcp_unread);
 	veil_guest_probes_arm(&veil_guest_udp_unread);
+	veil_guest_probes_arm(&veil_guest_tcp_read);
+	veil_guest_probes_arm(&veil_guest_udp_read);
+	veil_guest_probes_arm(&veil_guest_dgram_read);
 }
 
 /* Zeroes and lets go of the kept pages that are veil's alone now. */
@@ -918,5 +971,8 @@ void veil_guest_sock_left_exit(void)
 	veil_guest_probes_disarm(&veil_guest_sock_left_probes);
 	veil_guest_probes_disarm(&veil_guest_tcp_unread);
 	veil_guest_probes_disarm(&veil_guest_udp_unread);
+	veil_guest_probes_disarm(&veil_guest_tcp_read);
+	veil_guest_probes_disarm(&veil_guest_udp_read);
+	veil_guest_probes_disarm(&veil_guest_dgram_read);
 	veil_guest_sock_left_forget();
 }

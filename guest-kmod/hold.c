@@ -346,6 +346,47 @@ void veil_guest_skb_zero_unread(struct sk_buff *skb, int depth)
 }
 
 /*
+ * A buffer an excluded process has just read all the data of, which its
+ * socket lets go of: the data would go back to the allocator with it.  A
+ * head in a page that others may reference (a page fragment), and every
+ * fragment's page (one that splice put into a pipe, or that TCP zerocopy
+ * receive mapped into the reader, among them), is kept, and zeroed once
+ * veil's is its last reference (zero_frag.c): whoever else holds it, a
+ * clone of the buffer included, reads it whole until then.  A head of
+ * the buffer's own (kmalloc'ed: splice copies such a head, it never
+ * hands it on) is zeroed now, unless a clone or a peek shares it: that
+ * one goes with its data.  Fragments in pages of a file or process are
+ * left alone.
+ */
+void veil_guest_skb_zero_read(struct sk_buff *skb, int depth)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	struct sk_buff *frag;
+	unsigned int i;
+
+	if (skb->head_frag)
+		veil_guest_frag_keep(virt_to_head_page(skb->head));
+	else if (!skb_cloned(skb) && refcount_read(&skb->users) == 1)
+		memzero_explicit(skb->data, skb_headlen(skb));
+	for (i = 0; i < shinfo->nr_frags; i++) {
+		const skb_frag_t *f = &shinfo->frags[i];
+		struct page *page = skb_frag_page(f);
+		struct folio *folio;
+
+		if (!page || !skb_frag_size(f))
+			continue;
+		folio = page_folio(page);
+		if (READ_ONCE(folio->mapping) || folio_test_lru(folio))
+			continue;
+		veil_guest_frag_keep(page);
+	}
+	if (depth)
+		return;
+	skb_walk_frags(skb, frag)
+		veil_guest_skb_zero_read(frag, depth + 1);
+}
+
+/*
  * Drops our clone @skb (veil_guest_skb_hold()); when it is the last
  * buffer with its data (the socket let go of the original meanwhile:
  * read, or purged), the data is zeroed first.  Returns whether it was.

@@ -108,6 +108,7 @@ bool veil_guest_folios_sweep(struct xarray *xa, bool all,
 struct sk_buff *veil_guest_skb_hold(struct sk_buff *skb);
 bool veil_guest_skb_put_zeroed(struct sk_buff *skb);
 void veil_guest_skb_zero_unread(struct sk_buff *skb, int depth);
+void veil_guest_skb_zero_read(struct sk_buff *skb, int depth);
 void veil_guest_zero_page_bytes(struct page *page, unsigned int off, unsigned int len);
 void veil_guest_holds_drop(struct veil_guest_holds *h);
 
@@ -295,6 +296,7 @@ void veil_guest_zero_arm(void);
 void veil_guest_zero_untrack_all(void);
 bool veil_guest_zero_freed_on(void);
 void veil_guest_frag_arm(void);
+void veil_guest_frag_keep(struct page *page);
 void veil_guest_frag_sweep(void);
 void veil_guest_frag_exit(void);
 bool veil_guest_frag_keeps(struct folio *folio);

@@ -14,6 +14,11 @@
  * take a reference on the page an excluded thread is about to drop, and
  * one on do_exit() takes the page an excluded thread has when it exits.
  * The pages wait in an xarray by PFN (a page seen twice is held once).
+ * The pages of the buffers an excluded process reads from TCP or UDP
+ * wait here too (collect_socket.c), since others may still reference
+ * them: other buffers, a pipe that splice put them into, a mapping that
+ * TCP zerocopy receive made.
+ *
  * Each collection, and a sweep every second while any waits, zeroes each
  * page of which veil's is the last reference and lets go of it.  A page
  * still in use is left to its users: the collectors of the queues its
@@ -40,8 +45,13 @@ static DEFINE_MUTEX(veil_guest_frags_lock);
 static void veil_guest_frag_sweep_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(veil_guest_frag_sweep_work, veil_guest_frag_sweep_fn);
 
-/* Keeps a reference on the fragment page @page until it is the last. */
-static void veil_guest_frag_keep(struct page *page)
+/*
+ * Keeps a reference on @page (a page fragment, or a page of a buffer an
+ * excluded process read) until it is the last, then zeroes it.  Process
+ * context only (the xarray's lock is taken with interrupts and bottom
+ * halves on); the caller holds a reference on @page.
+ */
+void veil_guest_frag_keep(struct page *page)
 {
 	struct folio *folio = page_folio(page);
 	int err;
@@ -52,10 +62,10 @@ static void veil_guest_frag_keep(struct page *page)
 	err = xa_insert(&veil_guest_frags, folio_pfn(folio), folio,
 			GFP_ATOMIC | __GFP_NOWARN);
 	if (err) {
-		/* Never the last reference: the thread still has its own. */
+		/* Never the last reference: the caller still has its own. */
 		folio_put(folio);
 		if (err == -ENOMEM)
-			pr_warn_ratelimited("no memory to note a page fragment an excluded process left: it is freed unzeroed\n");
+			pr_warn_ratelimited("no memory to note a page with data of an excluded process: it is freed unzeroed\n");
 		return;
 	}
 	/* A no-op while one is pending already. */

@@ -1347,6 +1347,7 @@ static void zeroed_when_freed(struct __test_metadata *_metadata, int fd,
 	left = leftovers(_metadata, fd, child);
 	ASSERT_EQ(0, veil_param("zero_freed", "Y"));
 	ASSERT_LT(0, left) TH_LOG("zero_freed=N: no freed copy found; the check would be blind");
+	TH_LOG("zero_freed=N: %llu copies %s", (unsigned long long)left, how);
 	left = leftovers(_metadata, fd, child);
 	EXPECT_EQ(0, left) TH_LOG("%llu copies %s still hold the pattern",
 				  (unsigned long long)left, how);
@@ -1625,6 +1626,132 @@ TEST_F_TIMEOUT(oracle, tcp_connection_not_accepted_closed_unread_is_zeroed, CASE
 	struct unread u = { .domain = AF_INET, .type = SOCK_STREAM, .listener = true };
 
 	unread_is_zeroed(_metadata, self->fd, &self->child, &u);
+}
+
+/*
+ * What the excluded child reads: a sender that is not excluded sends
+ * pages with the pattern to the child's end of a TCP connection (three
+ * page fragments' worth: each goes back to the allocator whole, and may
+ * be taken and zeroed at once, so that zero_freed=N finds one of them
+ * freed) or 8 UDP or UNIX datagrams, and exits, so that nothing of its
+ * own holds the data any more (its page fragment goes at its exit, its
+ * socket's copies once acknowledged); the child then reads it all, wipes
+ * its buffer and keeps its end open.  The buffers it read are freed, and
+ * with zero_freed=Y zeroed first, or their pages once veil's reference is
+ * the last.  Everything runs on this CPU (see frag_leftovers()).  Returns
+ * the frames outside the set that hold the pattern after that.
+ */
+struct sock_io {
+	int fd, nr;
+	bool stream;
+};
+
+static int plant_send_pages(void *arg)
+{
+	const struct sock_io *io = arg;
+	int room = 4 * io->nr * sizeof(left_page), i, err = 0;
+
+	/* all of it queued in the socket, whatever the peer's window */
+	if (io->stream && setsockopt(io->fd, SOL_SOCKET, SO_SNDBUFFORCE, &room, sizeof(room)))
+		return -1;
+	for (i = 0; i < io->nr && !err; i++) {
+		veil_pattern_make(&pat, left_page + LEFT_AT);
+		err = send(io->fd, left_page, sizeof(left_page), 0) != sizeof(left_page);
+		explicit_bzero(left_page, sizeof(left_page));
+	}
+	return err ? -1 : 0;
+}
+
+static int plant_read_pages(void *arg)
+{
+	const struct sock_io *io = arg;
+	int i;
+
+	for (i = 0; i < io->nr; i++) {
+		if (io->stream ? read_full(io->fd, left_page, sizeof(left_page)) :
+		    recv(io->fd, left_page, sizeof(left_page), 0) != sizeof(left_page))
+			return -1;
+		explicit_bzero(left_page, sizeof(left_page));
+	}
+	return 0;
+}
+
+static uint64_t read_leftovers(struct __test_metadata *_metadata, int fd,
+			       struct veil_child *child, int domain, int type)
+{
+	struct sock_io out = { .stream = type == SOCK_STREAM }, in;
+	struct veil_child sender = { 0 };
+	uint64_t left = 0;
+	cpu_set_t was;
+	int err, sv[2];
+
+	veil_pattern_new(&pat);
+	ASSERT_EQ(0, run_on_this_cpu(&was)) return 0;
+	if (domain == AF_UNIX) {
+		err = socketpair(AF_UNIX, type, 0, sv);
+		out.fd = sv[0];
+		in.fd = sv[1];
+	} else if (type == SOCK_STREAM) {
+		err = veil_tcp_pair(0, &out.fd, &in.fd);
+	} else {
+		err = udp_pair(&out.fd, &in.fd);
+	}
+	ASSERT_EQ(0, err) return 0;
+	out.nr = out.stream ? FRAG_PAGES : 8;
+	in.nr = out.nr;
+	in.stream = out.stream;
+	ASSERT_EQ(0, veil_child_start(&sender, plant_send_pages, &out)) return 0;
+	err = veil_child_plant(&sender);
+	veil_child_stop(&sender);
+	ASSERT_EQ(0, err) return 0;
+	/* acknowledged, and the sender's fragment put (see frag_leftovers()) */
+	usleep(200 * 1000);
+	ASSERT_EQ(0, veil_child_start(child, plant_read_pages, &in)) return 0;
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0)) return 0;
+	ASSERT_EQ(0, veil_child_plant(child)) return 0;
+	usleep(100 * 1000);	/* the last of it acknowledged */
+	pattern_outside(_metadata, fd, &left);
+	veil_child_stop(child);
+	close(out.fd);
+	close(in.fd);
+	sched_setaffinity(0, sizeof(was), &was);
+	return left;
+}
+
+static uint64_t tcp_read_leftovers(struct __test_metadata *_metadata, int fd,
+				   struct veil_child *child)
+{
+	return read_leftovers(_metadata, fd, child, AF_INET, SOCK_STREAM);
+}
+
+static uint64_t udp_read_leftovers(struct __test_metadata *_metadata, int fd,
+				   struct veil_child *child)
+{
+	return read_leftovers(_metadata, fd, child, AF_INET, SOCK_DGRAM);
+}
+
+static uint64_t unix_dgram_read_leftovers(struct __test_metadata *_metadata, int fd,
+					  struct veil_child *child)
+{
+	return read_leftovers(_metadata, fd, child, AF_UNIX, SOCK_DGRAM);
+}
+
+TEST_F_TIMEOUT(oracle, tcp_data_read_is_zeroed, CASE_SECONDS)
+{
+	zeroed_when_freed(_metadata, self->fd, &self->child, tcp_read_leftovers,
+			  "in TCP buffers the excluded child read");
+}
+
+TEST_F_TIMEOUT(oracle, udp_datagrams_read_are_zeroed, CASE_SECONDS)
+{
+	zeroed_when_freed(_metadata, self->fd, &self->child, udp_read_leftovers,
+			  "in UDP datagrams the excluded child read");
+}
+
+TEST_F_TIMEOUT(oracle, unix_datagrams_read_are_zeroed, CASE_SECONDS)
+{
+	zeroed_when_freed(_metadata, self->fd, &self->child, unix_dgram_read_leftovers,
+			  "in UNIX datagrams the excluded child read");
 }
 
 static int plant_file(void *arg)
