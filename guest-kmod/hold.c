@@ -311,6 +311,24 @@ static void veil_guest_skb_zero(struct sk_buff *skb, int depth)
 }
 
 /*
+ * The page of a buffer's fragment @f, or NULL when it is empty or a page
+ * of a file or process (spliced in from the page cache or a process's
+ * memory): that data is theirs, not the buffer's.
+ */
+static struct page *veil_guest_skb_frag_own(const skb_frag_t *f)
+{
+	struct page *page = skb_frag_page(f);
+	struct folio *folio;
+
+	if (!page || !skb_frag_size(f))
+		return NULL;
+	folio = page_folio(page);
+	if (READ_ONCE(folio->mapping) || folio_test_lru(folio))
+		return NULL;
+	return page;
+}
+
+/*
  * The bytes of a buffer its socket is about to free unread: the data in
  * its head, and its fragments in pages of no file or process.  A buffer
  * that shares its data with a clone (a packet tap's, a sender's copy not
@@ -329,15 +347,10 @@ void veil_guest_skb_zero_unread(struct sk_buff *skb, int depth)
 	memzero_explicit(skb->data, skb_headlen(skb));
 	for (i = 0; i < shinfo->nr_frags; i++) {
 		const skb_frag_t *f = &shinfo->frags[i];
-		struct page *page = skb_frag_page(f);
-		struct folio *folio;
+		struct page *page = veil_guest_skb_frag_own(f);
 
-		if (!page || !skb_frag_size(f))
-			continue;
-		folio = page_folio(page);
-		if (READ_ONCE(folio->mapping) || folio_test_lru(folio))
-			continue;
-		veil_guest_zero_page_bytes(page, skb_frag_off(f), skb_frag_size(f));
+		if (page)
+			veil_guest_zero_page_bytes(page, skb_frag_off(f), skb_frag_size(f));
 	}
 	if (depth)
 		return;
@@ -369,16 +382,10 @@ void veil_guest_skb_zero_read(struct sk_buff *skb, int depth)
 	else if (!skb_cloned(skb) && refcount_read(&skb->users) == 1)
 		memzero_explicit(skb->data, skb_headlen(skb));
 	for (i = 0; i < shinfo->nr_frags; i++) {
-		const skb_frag_t *f = &shinfo->frags[i];
-		struct page *page = skb_frag_page(f);
-		struct folio *folio;
+		struct page *page = veil_guest_skb_frag_own(&shinfo->frags[i]);
 
-		if (!page || !skb_frag_size(f))
-			continue;
-		folio = page_folio(page);
-		if (READ_ONCE(folio->mapping) || folio_test_lru(folio))
-			continue;
-		veil_guest_frag_keep(page);
+		if (page)
+			veil_guest_frag_keep(page);
 	}
 	if (depth)
 		return;
