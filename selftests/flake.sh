@@ -67,13 +67,17 @@ for i in $(seq 1 "$rounds"); do
 		how=
 		if [ $rc != 0 ]; then
 			bad[$v]=$((bad[$v] + 1))
-			if grep -q 'did not finish\|stopping it as hung' <<<"$out"; then
+			# The runner says "did not finish" of any L1 death; only
+			# vmrun's heartbeat watchdog says it was hung.
+			if grep -q 'stopping it as hung' <<<"$out"; then
 				hung[$v]=$((hung[$v] + 1)) how="$how L1-hung"
 			fi
+			# A panic reboots L1 (panic=-1), which -no-reboot turns
+			# into the end vmrun calls a reset: a reset counts only
+			# when L1 printed no oops or panic.
 			if grep -Eq 'Oops|int3: 0000|BUG:|Kernel panic' "$log"; then
 				oops[$v]=$((oops[$v] + 1)) how="$how L1-oops"
-			fi
-			if grep -q 'L1 was reset\|L1 triple-faulted' <<<"$out"; then
+			elif grep -q 'L1 was reset\|L1 triple-faulted' <<<"$out"; then
 				reset[$v]=$((reset[$v] + 1)) how="$how L1-reset"
 			fi
 			if grep -aq 'kvm_exit: vcpu [0-9]* reason shutdown' "$log"; then
