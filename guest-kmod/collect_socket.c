@@ -597,13 +597,17 @@ VEIL_GUEST_PROBES(veil_guest_tcp_unread,
  *    other than sock_rfree is freed there directly, and not seen).
  *  - UDP: skb_consume_udp(sk, skb, len), which recvmsg calls after the
  *    copy; a peek holds a reference of its own, and is left alone.
- *  - datagrams of other families, UNIX ones first:
- *    skb_free_datagram(sk, skb), the same (a packet socket's are
+ *  - UNIX, stream and datagram: unix_wfree(skb), every UNIX buffer's
+ *    destructor (a stream's reader frees what it took all of with
+ *    consume_skb(), which the whole network stack calls; the destructor
+ *    is UNIX's alone).  It runs as the buffer goes, before its data:
+ *    in the reader's context when a reader took it, in the closer's
+ *    when a queue is purged, in the sender's when a send fails.
+ *  - datagrams of other families (raw, ICMP, netlink):
+ *    skb_free_datagram(sk, skb), the same as UDP (a packet socket's are
  *    clones, and left alone).
  * A reader in softirq (a BPF sockmap's) is not the process's context:
- * left alone.  Cheap tests first: this runs on every buffer read.  What
- * a UNIX stream's reader takes is freed by consume_skb(), which every
- * part of the network stack calls: not watched.
+ * left alone.  Cheap tests first: this runs on every buffer read.
  */
 static void veil_guest_sock_read(struct sk_buff *skb)
 {
@@ -615,8 +619,8 @@ static void veil_guest_sock_read(struct sk_buff *skb)
 	veil_guest_skb_zero_read(skb, 0);
 }
 
-/* skb_attempt_defer_free(skb) */
-static int veil_guest_tcp_read_hit(struct kprobe *kp, struct pt_regs *regs)
+/* skb_attempt_defer_free(skb) and unix_wfree(skb) */
+static int veil_guest_skb_read_hit(struct kprobe *kp, struct pt_regs *regs)
 {
 	veil_guest_sock_read((struct sk_buff *)regs_get_kernel_argument(regs, 0));
 	return 0;
@@ -625,16 +629,23 @@ static int veil_guest_tcp_read_hit(struct kprobe *kp, struct pt_regs *regs)
 /* skb_consume_udp(sk, skb, len) and skb_free_datagram(sk, skb) */
 static int veil_guest_dgram_read_hit(struct kprobe *kp, struct pt_regs *regs)
 {
+	const struct sock *sk = (const struct sock *)regs_get_kernel_argument(regs, 0);
+
+	/* UNIX buffers are seen at their destructor */
+	if (!sk || sk->sk_family == AF_UNIX)
+		return 0;
 	veil_guest_sock_read((struct sk_buff *)regs_get_kernel_argument(regs, 1));
 	return 0;
 }
 
-VEIL_GUEST_PROBE(veil_guest_tcp_read, "skb_attempt_defer_free", veil_guest_tcp_read_hit,
+VEIL_GUEST_PROBE(veil_guest_tcp_read, "skb_attempt_defer_free", veil_guest_skb_read_hit,
 		 "what an excluded process reads from TCP is freed unzeroed");
 VEIL_GUEST_PROBE(veil_guest_udp_read, "skb_consume_udp", veil_guest_dgram_read_hit,
 		 "what an excluded process reads from UDP is freed unzeroed");
+VEIL_GUEST_PROBE(veil_guest_unix_read, "unix_wfree", veil_guest_skb_read_hit,
+		 "what an excluded process reads from UNIX sockets is freed unzeroed");
 VEIL_GUEST_PROBE(veil_guest_dgram_read, "skb_free_datagram", veil_guest_dgram_read_hit,
-		 "what an excluded process reads from UNIX datagram sockets is freed unzeroed");
+		 "what an excluded process reads from raw, ICMP and netlink sockets is freed unzeroed");
 
 /* unix_release(sock): a UNIX socket's descriptor goes, in the closer's context. */
 static int veil_guest_unix_release_hit(struct kprobe *kp, struct pt_regs *regs)
@@ -702,6 +713,7 @@ void veil_guest_sock_left_arm(void)
 	veil_guest_probes_arm(&veil_guest_udp_unread);
 	veil_guest_probes_arm(&veil_guest_tcp_read);
 	veil_guest_probes_arm(&veil_guest_udp_read);
+	veil_guest_probes_arm(&veil_guest_unix_read);
 	veil_guest_probes_arm(&veil_guest_dgram_read);
 }
 
@@ -973,6 +985,7 @@ void veil_guest_sock_left_exit(void)
 	veil_guest_probes_disarm(&veil_guest_udp_unread);
 	veil_guest_probes_disarm(&veil_guest_tcp_read);
 	veil_guest_probes_disarm(&veil_guest_udp_read);
+	veil_guest_probes_disarm(&veil_guest_unix_read);
 	veil_guest_probes_disarm(&veil_guest_dgram_read);
 	veil_guest_sock_left_forget();
 }

@@ -368,8 +368,9 @@ void veil_guest_skb_zero_unread(struct sk_buff *skb, int depth)
  * clone of the buffer included, reads it whole until then.  A head of
  * the buffer's own (kmalloc'ed: splice copies such a head, it never
  * hands it on) is zeroed now, unless a clone or a peek shares it: that
- * one goes with its data.  Fragments in pages of a file or process are
- * left alone.
+ * one goes with its data.  Called as the reader lets go (@skb has one
+ * user) or from its destructor (one, or none when the last of several
+ * put it).  Fragments in pages of a file or process are left alone.
  */
 void veil_guest_skb_zero_read(struct sk_buff *skb, int depth)
 {
@@ -379,7 +380,7 @@ void veil_guest_skb_zero_read(struct sk_buff *skb, int depth)
 
 	if (skb->head_frag)
 		veil_guest_frag_keep(virt_to_head_page(skb->head));
-	else if (!skb_cloned(skb) && refcount_read(&skb->users) == 1)
+	else if (!skb_cloned(skb) && refcount_read(&skb->users) <= 1)
 		memzero_explicit(skb->data, skb_headlen(skb));
 	for (i = 0; i < shinfo->nr_frags; i++) {
 		struct page *page = veil_guest_skb_frag_own(&shinfo->frags[i]);

@@ -1718,6 +1718,12 @@ static uint64_t read_leftovers(struct __test_metadata *_metadata, int fd,
 	return left;
 }
 
+static uint64_t unix_stream_read_leftovers(struct __test_metadata *_metadata, int fd,
+					   struct veil_child *child)
+{
+	return read_leftovers(_metadata, fd, child, AF_UNIX, SOCK_STREAM);
+}
+
 static uint64_t tcp_read_leftovers(struct __test_metadata *_metadata, int fd,
 				   struct veil_child *child)
 {
@@ -1752,6 +1758,88 @@ TEST_F_TIMEOUT(oracle, unix_datagrams_read_are_zeroed, CASE_SECONDS)
 {
 	zeroed_when_freed(_metadata, self->fd, &self->child, unix_dgram_read_leftovers,
 			  "in UNIX datagrams the excluded child read");
+}
+
+TEST_F_TIMEOUT(oracle, unix_stream_data_read_is_zeroed, CASE_SECONDS)
+{
+	zeroed_when_freed(_metadata, self->fd, &self->child, unix_stream_read_leftovers,
+			  "in UNIX stream buffers the excluded child read");
+}
+
+/*
+ * What the excluded child splices from its TCP socket into a pipe: the
+ * pages of the buffers it took all data of now back the pipe's buffers,
+ * and whoever reads the pipe (here the test, not excluded) must get the
+ * data whole, however long it waits (zeroed in place, it would read
+ * zeros); once it has read it, those pages must be zeroed.  The sender is
+ * outside the set and gone before the child splices, as in
+ * read_leftovers().  Returns the frames outside the set that hold the
+ * pattern after the test read the pipe.
+ */
+struct splice_io {
+	int sock, pipe_wr;
+};
+
+static int plant_splice_pages(void *arg)
+{
+	const struct splice_io *io = arg;
+	size_t len = FRAG_PAGES * sizeof(left_page);
+	ssize_t n;
+
+	for (; len; len -= n) {
+		n = splice(io->sock, NULL, io->pipe_wr, NULL, len, 0);
+		if (n <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+static uint64_t spliced_read_leftovers(struct __test_metadata *_metadata, int fd,
+				       struct veil_child *child)
+{
+	struct sock_io out = { .stream = true, .nr = FRAG_PAGES };
+	struct veil_child sender = { 0 };
+	struct splice_io io;
+	uint64_t left = 0;
+	int err, in, p[2];
+	cpu_set_t was;
+	size_t same;
+
+	veil_pattern_new(&pat);
+	ASSERT_EQ(0, run_on_this_cpu(&was)) return 0;
+	ASSERT_EQ(0, veil_tcp_pair(0, &out.fd, &in)) return 0;
+	ASSERT_EQ(0, pipe(p)) return 0;
+	/* room for every buffer's pieces */
+	ASSERT_LT(0, fcntl(p[1], F_SETPIPE_SZ, 4 * FRAG_PAGES * (int)sizeof(left_page)))
+		return 0;
+	ASSERT_EQ(0, veil_child_start(&sender, plant_send_pages, &out)) return 0;
+	err = veil_child_plant(&sender);
+	veil_child_stop(&sender);
+	ASSERT_EQ(0, err) return 0;
+	usleep(200 * 1000);
+	io.sock = in;
+	io.pipe_wr = p[1];
+	ASSERT_EQ(0, veil_child_start(child, plant_splice_pages, &io)) return 0;
+	ASSERT_EQ(0, veil_exclude_pid(fd, child->pid, 0)) return 0;
+	ASSERT_EQ(0, veil_child_plant(child)) return 0;
+	/* a sweep or two of the kept pages (one a second) */
+	usleep(2500 * 1000);
+	same = read_left_pages(p[0], FRAG_PAGES);
+	EXPECT_EQ(FRAG_PAGES, same) TH_LOG("the pipe gave %zu of %d pages whole", same, FRAG_PAGES);
+	pattern_outside(_metadata, fd, &left);
+	veil_child_stop(child);
+	close(p[0]);
+	close(p[1]);
+	close(out.fd);
+	close(in);
+	sched_setaffinity(0, sizeof(was), &was);
+	return left;
+}
+
+TEST_F_TIMEOUT(oracle, tcp_data_spliced_to_a_pipe_read_whole_then_zeroed, CASE_SECONDS)
+{
+	zeroed_when_freed(_metadata, self->fd, &self->child, spliced_read_leftovers,
+			  "in TCP buffers the excluded child spliced into a pipe");
 }
 
 static int plant_file(void *arg)
