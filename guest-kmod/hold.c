@@ -313,7 +313,8 @@ static void veil_guest_skb_zero(struct sk_buff *skb, int depth)
 /*
  * The page of a buffer's fragment @f, or NULL when it is empty or a page
  * of a file or process (spliced in from the page cache or a process's
- * memory): that data is theirs, not the buffer's.
+ * memory): that data is theirs, not the buffer's.  A slab page (the
+ * kernel puts none in fragments) is not the buffer's to keep either.
  */
 static struct page *veil_guest_skb_frag_own(const skb_frag_t *f)
 {
@@ -323,7 +324,7 @@ static struct page *veil_guest_skb_frag_own(const skb_frag_t *f)
 	if (!page || !skb_frag_size(f))
 		return NULL;
 	folio = page_folio(page);
-	if (READ_ONCE(folio->mapping) || folio_test_lru(folio))
+	if (READ_ONCE(folio->mapping) || folio_test_lru(folio) || folio_test_slab(folio))
 		return NULL;
 	return page;
 }
