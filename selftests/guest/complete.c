@@ -81,9 +81,16 @@ static int kmsg_find(int fd, const char *needle)
 	return 0;
 }
 
+/* Files a child of the test wrote and closed in /tmp. */
+static void complete_file_path(char *path, size_t size, pid_t pid, int i)
+{
+	snprintf(path, size, "/tmp/veil-complete-%d-%d", (int)pid, i);
+}
+
 FIXTURE(complete) {
 	int fd;
 	pid_t pid;
+	bool reload;	/* the module afresh after the test */
 };
 
 FIXTURE_SETUP(complete)
@@ -101,11 +108,15 @@ FIXTURE_SETUP(complete)
 	self->fd = veil_dev_open();
 	ASSERT_LE(0, self->fd);
 	self->pid = 0;
+	self->reload = false;
 }
 
 FIXTURE_TEARDOWN(complete)
 {
 	struct veil_guest_status st;
+
+	char path[64];
+	int i;
 
 	veil_param("period_ms", "10");
 	veil_request(self->fd, VEIL_REQ_THAW, &st);
@@ -114,8 +125,14 @@ FIXTURE_TEARDOWN(complete)
 		kill(-self->pid, SIGKILL);
 		kill(self->pid, SIGKILL);
 		waitpid(self->pid, NULL, 0);
+		for (i = 0; i < 2; i++) {
+			complete_file_path(path, sizeof(path), self->pid, i);
+			unlink(path);
+		}
 	}
 	close(self->fd);
+	if (self->reload && !veil_unload())
+		veil_load();
 }
 
 TEST_F(complete, process_whose_main_thread_exited_is_frozen_and_killed)
@@ -526,13 +543,28 @@ TEST_F(complete, restore_takes_back_what_a_closed_unix_socket_left)
 	expect_left_taken_back(_metadata, self->fd, &self->pid, sv);
 }
 
+static int write_closed_files(int n)
+{
+	char path[64];
+	int i, fd;
+
+	for (i = 0; i < n; i++) {
+		complete_file_path(path, sizeof(path), getpid(), i);
+		fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+		if (fd < 0 || write(fd, path, sizeof(path)) != sizeof(path) || close(fd))
+			return -1;
+	}
+	return 0;
+}
+
 /*
- * A child, excluded, that then writes 1000 bytes of 0x5a to @wr; PREPARE
- * done.  The caller keeps @rd, and @wr unless @close_it: then both close
- * it, the child last.
+ * A child, excluded, that then writes 1000 bytes of 0x5a to @wr, and
+ * writes and closes @files files; PREPARE done, its error @err.  The
+ * caller keeps @rd, and @wr unless @close_it: then both close it, the
+ * child last.
  */
 static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_t *pid,
-				 int rd, int wr, bool close_it)
+				 int rd, int wr, bool close_it, int files, int err)
 {
 	struct veil_guest_status st;
 	int go[2], ready[2];
@@ -546,7 +578,8 @@ static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_
 		memset(buf, 0x5a, sizeof(buf));
 		close(rd);
 		if (read(go[0], &g, 1) != 1 || write(wr, buf, sizeof(buf)) != sizeof(buf) ||
-		    (close_it && close(wr)) || write(ready[1], "r", 1) != 1)
+		    (close_it && close(wr)) || write_closed_files(files) ||
+		    write(ready[1], "r", 1) != 1)
 			_exit(2);
 		for (;;)
 			pause();
@@ -562,7 +595,7 @@ static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_
 	close(ready[0]);
 	close(ready[1]);
 	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
-	ASSERT_EQ(0, st.last_error);
+	ASSERT_EQ(err, st.last_error) TH_LOG("PREPARE: %s", strerror(st.last_error));
 }
 
 enum channel { PIPE, FIFO, UNIX_STREAM };
@@ -610,7 +643,7 @@ static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
 	ssize_t n;
 
 	channel_open(_metadata, kind, pp);
-	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it);
+	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it, 0, 0);
 	n = read(pp[0], buf, sizeof(buf));
 	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes during the checkpoint%s",
 				n, n ? "" : " (the end)");
@@ -665,6 +698,56 @@ TEST_F(complete, left_unix_peer_paused_from_prepare_to_thaw)
 }
 
 /*
+ * A PREPARE that fails after it paused a channel gives it back at once,
+ * before any THAW: a reader outside the set reads all the excluded
+ * writer wrote, in order, and a pipe has its size again.  The failure:
+ * the writer also wrote and closed two files with recall_max at 1, which
+ * the collection finds after the channels (a privileged exclusion's file
+ * that is not remembered fails PREPARE with ENOSPC, and every PREPARE
+ * after it while anything is excluded: the module is loaded afresh).
+ */
+static void expect_back_after_failed_prepare(struct __test_metadata *_metadata, int fd,
+					     pid_t *pid, bool *reload, enum channel kind)
+{
+	int pp[2], got = 0, bad = 0, size = 0, i;
+	char buf[4096];
+	ssize_t n;
+
+	channel_open(_metadata, kind, pp);
+	if (kind != UNIX_STREAM)
+		size = fcntl(pp[1], F_GETPIPE_SZ);
+	*reload = true;
+	ASSERT_EQ(0, veil_param("recall_max", "1"));
+	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], false, 2, ENOSPC);
+	while ((n = read(pp[0], buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++)
+			bad += buf[i] != 0x5a;
+		got += n;
+	}
+	EXPECT_EQ(1000, got) TH_LOG("%d bytes back after the failed PREPARE", got);
+	EXPECT_EQ(0, bad) TH_LOG("%d bytes out of place after it", bad);
+	if (kind != UNIX_STREAM)
+		EXPECT_EQ(size, fcntl(pp[1], F_GETPIPE_SZ)) TH_LOG("the pipe's size is not back");
+	close(pp[0]);
+	close(pp[1]);
+}
+
+TEST_F(complete, pipe_back_when_prepare_fails)
+{
+	expect_back_after_failed_prepare(_metadata, self->fd, &self->pid, &self->reload, PIPE);
+}
+
+TEST_F(complete, fifo_back_when_prepare_fails)
+{
+	expect_back_after_failed_prepare(_metadata, self->fd, &self->pid, &self->reload, FIFO);
+}
+
+TEST_F(complete, unix_peer_back_when_prepare_fails)
+{
+	expect_back_after_failed_prepare(_metadata, self->fd, &self->pid, &self->reload, UNIX_STREAM);
+}
+
+/*
  * A guest restored from the checkpoint: before the poller has seen the
  * restore (slowed down here), a reader outside the set finds the channel
  * empty, not the zeros the checkpoint holds; after it, the writer is
@@ -681,7 +764,7 @@ static void expect_empty_until_restored(struct __test_metadata *_metadata, int f
 
 	channel_open(_metadata, kind, pp);
 	ASSERT_EQ(0, veil_param("period_ms", "3000"));
-	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it);
+	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it, 0, 0);
 	if (!close_it)
 		close(pp[1]);
 	ASSERT_EQ(0, veil_status(fd, &st));

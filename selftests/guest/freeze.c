@@ -528,20 +528,14 @@ TEST_F(freeze, prepare_writes_back_and_restore_reads_it_again)
 TEST_F(freeze, unload_while_frozen_thaws_first)
 {
 	struct veil_guest_status st;
-	int i, err = 0;
+	int err;
 
 	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
 	EXPECT_EQ(0, moved(0, 200));
 	close(self->fd);
 	self->fd = -1;
-	/* A descriptor closed by an exiting process may be released late. */
-	for (i = 0; i < 100; i++) {
-		err = syscall(SYS_delete_module, "veil_guest", O_NONBLOCK) ? errno : 0;
-		if (err != EAGAIN)
-			break;
-		usleep(20 * 1000);
-	}
-	ASSERT_EQ(0, err) TH_LOG("rmmod: %s after %d tries", strerror(err), i);
+	err = veil_unload();
+	ASSERT_EQ(0, err) TH_LOG("rmmod: %s", strerror(err));
 	EXPECT_LT(0, moved(0, 300)) TH_LOG("the task stayed frozen after unload");
 	EXPECT_EQ(0, waitpid(self->excluded, NULL, WNOHANG));
 	ASSERT_EQ(0, veil_load());

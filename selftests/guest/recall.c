@@ -13,20 +13,6 @@
 
 #define RECALL_MAX	4
 
-static int veil_unload(void)
-{
-	int i, err = 0;
-
-	/* A descriptor closed by an exiting process may be released late. */
-	for (i = 0; i < 250; i++) {
-		err = syscall(SYS_delete_module, "veil_guest", O_NONBLOCK) ? errno : 0;
-		if (err != EAGAIN)
-			break;
-		usleep(20 * 1000);
-	}
-	return err == ENOENT ? 0 : err;
-}
-
 static int veil_load_with(const char *params)
 {
 	const char *dir = getenv("VEIL_MODDIR");

@@ -83,6 +83,24 @@ static inline int veil_load(void)
 	return ret;
 }
 
+/*
+ * Unloads veil_guest if it is loaded; 0 or an errno.  The module's device
+ * must be closed: a descriptor an exiting process closed may be released
+ * late, so a busy module is tried again for five seconds.
+ */
+static inline int veil_unload(void)
+{
+	int i, err = 0;
+
+	for (i = 0; i < 250; i++) {
+		err = syscall(SYS_delete_module, "veil_guest", O_NONBLOCK) ? errno : 0;
+		if (err != EAGAIN)
+			break;
+		usleep(20 * 1000);
+	}
+	return err == ENOENT ? 0 : err;
+}
+
 static inline int veil_dev_open(void)
 {
 	return open(VEIL_DEV, O_RDWR | O_CLOEXEC);
