@@ -18,7 +18,13 @@
  *     ("gcm_base(ctr(aes-generic),ghash-generic)", what a kernel without
  *     the AES-NI driver builds).  Its GHASH table is left: it is derived
  *     from the key (the hash key is AES of a zero block), which it does not
- *     give back, and it lets whoever holds it forge records, not read them.
+ *     give back, and it lets whoever holds it forge records, not read them;
+ *   - the ChaCha20 key under the chacha20poly1305 template
+ *     ("rfc7539(chacha20-simd,poly1305-*)", TLS_CIPHER_CHACHA20_POLY1305):
+ *     the key words of the stream cipher's context (the x86 or the generic
+ *     one), not the round count after them, which a restored guest's
+ *     cipher reads.  The Poly1305 key is made anew for every record, in
+ *     the request, and kept nowhere.
  *   The contexts of the wrappers and templates themselves hold pointers
  *   that the restored guest follows when it frees them, so they are left
  *   out, and so is any implementation not named here.
@@ -67,6 +73,7 @@
 #include <net/tcp.h>
 #include <net/tls.h>
 #include <crypto/aead.h>
+#include <crypto/chacha.h>
 #include <crypto/cryptd.h>
 #include <crypto/internal/aead.h>
 #include <crypto/internal/cipher.h>
@@ -157,6 +164,46 @@ static void veil_guest_tls_gcm(struct crypto_aead *tfm, struct veil_guest_collec
 	}
 }
 
+/* crypto/chacha20poly1305.c's context, private to it; the same on 6.1 and 6.12. */
+struct veil_guest_chachapoly_ctx {
+	struct crypto_skcipher *chacha;
+	struct crypto_ahash *poly;
+	unsigned int saltlen;
+	u8 salt[];
+};
+
+/* Stream ciphers whose context starts with the key, CHACHA_KEY_SIZE bytes. */
+static const char *const veil_guest_key_streams[] = {
+	"chacha20-simd", "chacha20-generic",
+};
+
+/*
+ * The chacha20poly1305 template: its chacha is the stream cipher itself,
+ * whose context (crypto/internal/chacha.h) is the key as eight
+ * little-endian words, then the round count.  The template's salt is for
+ * IPsec's variant (rfc7539esp); kernel TLS's has none.
+ */
+static void veil_guest_tls_chachapoly(struct crypto_aead *tfm, struct veil_guest_collect *c)
+{
+	const struct veil_guest_chachapoly_ctx *ctx = crypto_aead_ctx(tfm);
+	const struct crypto_alg *alg;
+	int i;
+
+	if (!ctx->chacha)
+		return;
+	alg = crypto_skcipher_tfm(ctx->chacha)->__crt_alg;
+	if (alg->cra_ctxsize < CHACHA_KEY_SIZE)
+		return;
+	for (i = 0; i < ARRAY_SIZE(veil_guest_key_streams); i++) {
+		if (!strcmp(alg->cra_driver_name, veil_guest_key_streams[i])) {
+			veil_guest_add_kernel_bytes(c, VEIL_GUEST_CAT_KERNEL,
+						    crypto_skcipher_ctx(ctx->chacha),
+						    CHACHA_KEY_SIZE);
+			return;
+		}
+	}
+}
+
 static void veil_guest_tls_aead(struct crypto_aead *tfm, struct veil_guest_collect *c)
 {
 	const struct crypto_alg *base;
@@ -172,6 +219,10 @@ static void veil_guest_tls_aead(struct crypto_aead *tfm, struct veil_guest_colle
 		}
 		if (veil_guest_fn_is(crypto_aead_alg(tfm)->init, "crypto_gcm_init_tfm")) {
 			veil_guest_tls_gcm(tfm, c);
+			return;
+		}
+		if (veil_guest_fn_is(crypto_aead_alg(tfm)->init, "chachapoly_init")) {
+			veil_guest_tls_chachapoly(tfm, c);
 			return;
 		}
 		tfm = veil_guest_aead_inner(tfm);

@@ -1996,29 +1996,43 @@ TEST_F_TIMEOUT(oracle, tcp_both_directions_covered, CASE_SECONDS)
 #define KTLS_KEY_LEN	32	/* AES-256 */
 
 /*
- * TLS 1.2 with AES-256-GCM from @a (sending under @tx_key) to @b
- * (receiving under @rx_key), as kTLS is set up after a handshake; the
- * keys are wiped from the request once the kernel has them.
+ * TLS 1.2 with @cipher (AES-256-GCM or ChaCha20-Poly1305, both with a
+ * 32-byte key) from @a (sending under @tx_key) to @b (receiving under
+ * @rx_key), as kTLS is set up after a handshake; the keys are wiped from
+ * the request once the kernel has them.  -1 with errno at a failure.
  */
-static int ktls_link(int a, int b, const uint8_t *tx_key, const uint8_t *rx_key)
+static int ktls_link_as(int a, int b, uint16_t cipher, const uint8_t *tx_key,
+			const uint8_t *rx_key)
 {
-	struct tls12_crypto_info_aes_gcm_256 ci;
+	union {
+		struct tls12_crypto_info_aes_gcm_256 gcm;
+		struct tls12_crypto_info_chacha20_poly1305 chacha;
+	} ci;
+	bool gcm = cipher == TLS_CIPHER_AES_GCM_256;
+	socklen_t len = gcm ? sizeof(ci.gcm) : sizeof(ci.chacha);
+	uint8_t *key = gcm ? ci.gcm.key : ci.chacha.key;
 	int err;
 
-	_Static_assert(sizeof(ci.key) == KTLS_KEY_LEN, "AES-256 key");
+	_Static_assert(sizeof(ci.gcm.key) == KTLS_KEY_LEN, "AES-256 key");
+	_Static_assert(sizeof(ci.chacha.key) == KTLS_KEY_LEN, "ChaCha20 key");
 	if (setsockopt(a, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) ||
 	    setsockopt(b, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")))
 		return -1;
 	memset(&ci, 0, sizeof(ci));
-	ci.info.version = TLS_1_2_VERSION;
-	ci.info.cipher_type = TLS_CIPHER_AES_GCM_256;
-	memcpy(ci.key, tx_key, sizeof(ci.key));
-	err = setsockopt(a, SOL_TLS, TLS_TX, &ci, sizeof(ci));
-	memcpy(ci.key, rx_key, sizeof(ci.key));
+	ci.gcm.info.version = TLS_1_2_VERSION;
+	ci.gcm.info.cipher_type = cipher;
+	memcpy(key, tx_key, KTLS_KEY_LEN);
+	err = setsockopt(a, SOL_TLS, TLS_TX, &ci, len);
+	memcpy(key, rx_key, KTLS_KEY_LEN);
 	if (!err)
-		err = setsockopt(b, SOL_TLS, TLS_RX, &ci, sizeof(ci));
+		err = setsockopt(b, SOL_TLS, TLS_RX, &ci, len);
 	explicit_bzero(&ci, sizeof(ci));
 	return err ? -1 : 0;
+}
+
+static int ktls_link(int a, int b, const uint8_t *tx_key, const uint8_t *rx_key)
+{
+	return ktls_link_as(a, b, TLS_CIPHER_AES_GCM_256, tx_key, rx_key);
 }
 
 static int plant_ktls(void *arg)
@@ -2030,6 +2044,20 @@ static int plant_ktls(void *arg)
 		return -1;
 	veil_pattern_make(&pat, staging);
 	err = ktls_link(a, b, staging, staging + KTLS_KEY_LEN);
+	staging_wipe();
+	return err;
+}
+
+/* The same with ChaCha20-Poly1305, as a TLS 1.3 or 1.2 peer may choose. */
+static int plant_ktls_chacha(void *arg)
+{
+	int a, b, err;
+
+	(void)arg;
+	if (veil_tcp_pair(0, &a, &b))
+		return -1;
+	veil_pattern_make(&pat, staging);
+	err = ktls_link_as(a, b, TLS_CIPHER_CHACHA20_POLY1305, staging, staging + KTLS_KEY_LEN);
 	staging_wipe();
 	return err;
 }
@@ -2051,6 +2079,27 @@ static const char *ktls_missing(void)
 	return why;
 }
 
+
+/* Why this kernel cannot run kernel TLS with ChaCha20-Poly1305, or NULL. */
+static const char *ktls_chacha_missing(void)
+{
+	static const uint8_t key[KTLS_KEY_LEN];
+	static char why[128];
+	const char *no = ktls_missing();
+	int a, b, err;
+
+	if (no)
+		return no;
+	if (veil_tcp_pair(0, &a, &b))
+		return "no TCP over loopback";
+	err = ktls_link_as(a, b, TLS_CIPHER_CHACHA20_POLY1305, key, key) ? errno : 0;
+	close(a);
+	close(b);
+	if (!err)
+		return NULL;
+	snprintf(why, sizeof(why), "no ChaCha20-Poly1305 for kernel TLS (%s)", strerror(err));
+	return why;
+}
 
 /* The cases below send data under one fixed key: the data is the secret. */
 static const uint8_t ktls_data_key[KTLS_KEY_LEN] = { 0x5a, 0x5a, 0x5a, 0x5a };
@@ -2078,6 +2127,21 @@ TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
 	/* The suite loads tls; a kernel without it cannot run this case. */
 	run_ktls_oracle(_metadata, self->fd, &self->child, plant_ktls,
 			VEIL_GUEST_CAT_KERNEL, 8);
+}
+
+/*
+ * The ChaCha20 key schedule is the key itself, in the stream cipher's
+ * context under the chacha20poly1305 template.  The suite loads the
+ * cipher modules; a kernel without them cannot run this case.
+ */
+TEST_F_TIMEOUT(oracle, ktls_chacha20_session_keys_covered, CASE_SECONDS)
+{
+	const char *why = ktls_chacha_missing();
+
+	if (why)
+		SKIP(return, "%s", why);
+	run_oracle(_metadata, self->fd, &self->child, plant_ktls_chacha, NULL,
+		   VEIL_GUEST_CAT_KERNEL, 8);
 }
 
 /*
