@@ -156,7 +156,9 @@ if [ ! -x "$keeper" ] || [ "$top/selftests/lib/kvm_keeper.c" -nt "$keeper" ]; th
 	}
 fi
 
-cmdline="console=ttyS0 panic=-1 loglevel=4 rdinit=/init watchdog_thresh=60"
+# A panic resets L1 (which -no-reboot turns into the end) 30 s later, not
+# at once: time for dump_panic below to read its vCPUs from L0's monitor.
+cmdline="console=ttyS0 panic=30 loglevel=4 rdinit=/init watchdog_thresh=60"
 cmdline="$cmdline rcupdate.rcu_cpu_stall_timeout=120 mitigations=off"
 # A soft lockup prints the stacks of every CPU, not only the stuck one.
 cmdline="$cmdline softlockup_all_cpu_backtrace=1"
@@ -328,9 +330,34 @@ dump_hung() {
 	echo "# vmrun: the hung L1's vCPUs ($(grep -aoE '[RE]IP=[0-9a-f]+' "$work/l1-hung.txt" |
 		tr '\n' ' ')in ${work#"$top"/}/l1-hung.txt)"
 }
+# The registers of a panicked L1's vCPUs and, for each, the first words
+# of the stack its RSP is in (vmap'ed stacks are THREAD_SIZE-aligned:
+# 16 KiB, 32 KiB with KASAN; both are read), where STACK_END_MAGIC
+# (0x57ac6e9d) lies and a "corrupted stack end" panic found something
+# else: into l1-panic.txt, the words on stdout.
+dump_panic() {
+	local c rsp size
+	for c in $(seq 0 $((l1_cpus - 1))); do
+		printf 'cpu %s\ninfo registers\n' "$c"
+	done 1<>"$work/monitor.in"
+	timeout 5 cat "$work/monitor.out" >"$work/l1-panic.txt" 2>/dev/null
+	c=0
+	for rsp in $(grep -aoE 'RSP=[0-9a-f]+' "$work/l1-panic.txt" | cut -d= -f2); do
+		printf 'cpu %s\n' "$c"
+		for size in 16384 32768; do
+			[ $size = 16384 ] || [ $(( 0x$rsp & size / 2 )) != 0 ] ||
+				continue	# (the same address)
+			printf 'x/2gx 0x%x\n' $(( 0x$rsp & ~(size - 1) ))
+		done
+		c=$((c + 1))
+	done 1<>"$work/monitor.in"
+	timeout 5 cat "$work/monitor.out" >>"$work/l1-panic.txt" 2>/dev/null
+	echo "# vmrun: L1 panicked; its stack ends ($(grep -aoE '^[0-9a-f]{16}: 0x[0-9a-f]{16}' \
+		"$work/l1-panic.txt" | tr '\n' ' ')registers in ${work#"$top"/}/l1-panic.txt)"
+}
 while :; do
 	rm -f "$heartbeat" "$work/qemu.pid" "$work/qemu.log" "$work/monitor.in" \
-		"$work/monitor.out" "$work/l1-hung.txt"
+		"$work/monitor.out" "$work/l1-hung.txt" "$work/l1-panic.txt"
 	mkfifo "$work/monitor.in" "$work/monitor.out"
 	start=$(date +%s)
 	set +e
@@ -348,6 +375,13 @@ while :; do
 	quiet=0 seen=-1 stopped=0
 	while kill -0 "$qjob" 2>/dev/null; do
 		sleep 5
+		# (L1's own kernel line, not a guest's console that a test quotes)
+		if [ $stopped = 0 ] &&
+		   grep -aEq '^\[ *[0-9]+\.[0-9]+\] Kernel panic - not syncing' "$log"; then
+			dump_panic
+			kill "$(cat "$work/qemu.pid" 2>/dev/null)" 2>/dev/null
+			stopped=1
+		fi
 		size=$(stat -c %s "$heartbeat" 2>/dev/null || echo 0)
 		if [ "$size" != "$seen" ]; then
 			seen=$size quiet=0
