@@ -16,7 +16,9 @@
 # by commas ("VEIL_L1_CPUS=1", "VEIL_KEEPER=0,VEIL_L1_CPUS=2"), or "-"
 # for none.  Defaults: the infra suite's kvm_host on 6.12, 20 rounds, the
 # variants VEIL_KEEPER=0 and VEIL_KEEPER=1.  The failed runs' consoles are
-# kept beside the suite's console log as console.log.flake-V-N.  Examples:
+# kept beside the suite's console log as console.log.flake-V-N, with
+# vmrun's output (.vmrun) and what it read from L0's monitor of a hung or
+# panicked L1 (l1-hung.txt.flake-V-N, l1-panic.txt.flake-V-N).  Examples:
 #
 #   selftests/flake.sh 6.12 20                  (the old form: keeper off/on)
 #   selftests/flake.sh -s e2e -t veilctl_protected -k 6.12 -l 6.1 \
@@ -72,9 +74,10 @@ for i in $(seq 1 "$rounds"); do
 			if grep -q 'stopping it as hung' <<<"$out"; then
 				hung[$v]=$((hung[$v] + 1)) how="$how L1-hung"
 			fi
-			# A panic reboots L1 (panic=-1), which -no-reboot turns
-			# into the end vmrun calls a reset: a reset counts only
-			# when L1 printed no oops or panic.
+			# A panic resets L1 (panic=30, or vmrun stops it first),
+			# which -no-reboot turns into the end vmrun calls a
+			# reset: a reset counts only when L1 printed no oops or
+			# panic.
 			if grep -Eq 'Oops|int3: 0000|BUG:|Kernel panic' "$log"; then
 				oops[$v]=$((oops[$v] + 1)) how="$how L1-oops"
 			elif grep -q 'L1 was reset\|L1 triple-faulted' <<<"$out"; then
@@ -83,7 +86,14 @@ for i in $(seq 1 "$rounds"); do
 			if grep -aq 'kvm_exit: vcpu [0-9]* reason shutdown' "$log"; then
 				l2tf[$v]=$((l2tf[$v] + 1)) how="$how L2-triple-fault"
 			fi
-			cp "$log" "$log.flake-${v//[^A-Za-z0-9_=]/_}-$i"
+			tag=flake-${v//[^A-Za-z0-9_=]/_}-$i
+			cp "$log" "$log.$tag"
+			# vmrun's own words, and what it read of a hung or
+			# panicked L1 (its next run deletes them)
+			printf '%s\n' "$out" >"$log.$tag.vmrun"
+			for f in l1-hung.txt l1-panic.txt; do
+				[ ! -e "${log%/*}/$f" ] || cp "${log%/*}/$f" "${log%/*}/$f.$tag"
+			done
 		fi
 		echo "# $v run $i: rc $rc${how:+ (${how# })}, $(($(date +%s) - start)) s"
 	done
