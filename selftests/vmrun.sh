@@ -330,13 +330,15 @@ dump_hung() {
 	echo "# vmrun: the hung L1's vCPUs ($(grep -aoE '[RE]IP=[0-9a-f]+' "$work/l1-hung.txt" |
 		tr '\n' ' ')in ${work#"$top"/}/l1-hung.txt)"
 }
-# The registers of a panicked L1's vCPUs and, for each, the first words
+# The registers of a panicked L1's vCPUs and, for each, the lowest page
 # of the stack its RSP is in (vmap'ed stacks are THREAD_SIZE-aligned:
-# 16 KiB, 32 KiB with KASAN; both are read), where STACK_END_MAGIC
-# (0x57ac6e9d) lies and a "corrupted stack end" panic found something
-# else: into l1-panic.txt, the words on stdout.
+# 16 KiB, 32 KiB with KASAN; both are read), whose first word is
+# STACK_END_MAGIC (0x57ac6e9d), and that page's guest-physical address:
+# into l1-panic.txt.  On stdout, per page: its first word and how many of
+# its 512 words are not zero (a "corrupted stack end" panic found
+# something else there: a bit flipped, a word, or a page cleared whole).
 dump_panic() {
-	local c rsp size
+	local c rsp size base
 	for c in $(seq 0 $((l1_cpus - 1))); do
 		printf 'cpu %s\ninfo registers\n' "$c"
 	done 1<>"$work/monitor.in"
@@ -347,13 +349,23 @@ dump_panic() {
 		for size in 16384 32768; do
 			[ $size = 16384 ] || [ $(( 0x$rsp & size / 2 )) != 0 ] ||
 				continue	# (the same address)
-			printf 'x/2gx 0x%x\n' $(( 0x$rsp & ~(size - 1) ))
+			base=$(printf '0x%x' $(( 0x$rsp & ~(size - 1) )))
+			printf 'gva2gpa %s\nx/512gx %s\n' "$base" "$base"
 		done
 		c=$((c + 1))
 	done 1<>"$work/monitor.in"
-	timeout 5 cat "$work/monitor.out" >>"$work/l1-panic.txt" 2>/dev/null
-	echo "# vmrun: L1 panicked; its stack ends ($(grep -aoE '^[0-9a-f]{16}: 0x[0-9a-f]{16}' \
-		"$work/l1-panic.txt" | tr '\n' ' ')registers in ${work#"$top"/}/l1-panic.txt)"
+	timeout 10 cat "$work/monitor.out" >>"$work/l1-panic.txt" 2>/dev/null
+	echo "# vmrun: L1 panicked; its stack ends ($(tr -d '\r' <"$work/l1-panic.txt" | awk '
+		/^[0-9a-f]+: 0x[0-9a-f]+ 0x[0-9a-f]+/ {
+			page = substr($1, 1, 13)
+			if (!(page in first)) { first[page] = $2; order[++n] = page }
+			nz[page] += ($2 !~ /^0x0+$/) + ($3 !~ /^0x0+$/)
+		}
+		END {
+			for (i = 1; i <= n; i++)
+				printf "%s000: %s, %d of 512 words not zero; ", order[i],
+				       first[order[i]], nz[order[i]]
+		}')registers and pages in ${work#"$top"/}/l1-panic.txt)"
 }
 while :; do
 	rm -f "$heartbeat" "$work/qemu.pid" "$work/qemu.log" "$work/monitor.in" \
@@ -402,8 +414,11 @@ while :; do
 	[ $qrc != 124 ] || echo "# vmrun: L1 killed after the ${timeout}s limit"
 	echo "# vmrun: VMs ran for ${elapsed}s; console log: ${log#"$top"/}"
 	# (exit status 0 with no request: a reset; else QEMU was killed)
+	# (a QEMU the runner stopped logs no request either: not a reset)
 	ended=$(grep -a -m1 -o 'qemu_system_shutdown_request reason=[0-9]*' "$work/qemu.log" 2>/dev/null ||
-		echo "no shutdown request logged$([ $qrc != 0 ] || echo ": L1 was reset")")
+		echo "no shutdown request logged$([ $qrc != 0 ] || [ $stopped = 1 ] ||
+			echo ": L1 was reset")")
+	[ $stopped = 0 ] || ended="$ended; stopped by the runner"
 	! grep -aq '^Triple fault' "$work/qemu.log" 2>/dev/null || ended="$ended (L1 triple-faulted)"
 	echo "# vmrun: L0 QEMU exit status $qrc; $ended"
 	if [ $boots -lt 3 ] && ! grep -q '@@VEIL BOOTED L1' "$log" &&
