@@ -88,7 +88,7 @@ run_suite() {
 		tail -n 60 "$log" 2>/dev/null | sed 's/^/#   hung| /'
 		# The consoles vmrun kept of that run's own repeats: vmrun
 		# begins by deleting them, so they move out of its way.
-		for f in "$log".int3-* "$log".l2-triple-fault; do
+		for f in "$log".int3-* "$log".l2-triple-fault "$log".l2-boot-stalled; do
 			[ -e "$f" ] || continue
 			mv "$f" "$log.hung.${f#"$log".}"
 			echo "# check: ${f#"$top"/} is kept as ${log#"$top"/}.hung.${f#"$log".}"
@@ -103,11 +103,14 @@ run_suite() {
 	fi
 	# vmrun.sh's own repeats (L1 dead of int3 before its init; an L2
 	# that triple-faulted before veil touched it, or on its first fetch
-	# after a port I/O or MSR exit) are listed at the end.
+	# after a port I/O or MSR exit; an L2 whose boot stalled before veil
+	# touched it) are listed at the end.
 	grep -q '^# vmrun: L1 died of int3' "$out" &&
 		retried+=("suite $s on $k/$k2: L1 booted again after int3")
 	grep -q '^# vmrun: an L2 guest triple-faulted' "$out" &&
 		retried+=("suite $s on $k/$k2: run again after an L2 triple fault")
+	grep -q "^# vmrun: an L2 guest's boot stalled" "$out" &&
+		retried+=("suite $s on $k/$k2: run again after an L2 boot stalled")
 	# A test's own repeat of a step the test bed spoiled.
 	while IFS= read -r line; do
 		retried+=("suite $s on $k/$k2: ${line#"# retried: "}")

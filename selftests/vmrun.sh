@@ -315,7 +315,7 @@ fi
 # a death before L1's init has printed its first marker (it happened with
 # nothing of veil loaded) boots L1 again, at most twice, and says so.  Any
 # later int3 fails the run as usual.
-rm -f "$log".int3-* "$log".l2-triple-fault
+rm -f "$log".int3-* "$log".l2-triple-fault "$log".l2-boot-stalled
 boots=1 l2_retry=0
 # The registers of a hung L1's vCPUs and the instructions at each one's
 # RIP, from L0's monitor, into l1-hung.txt; their RIPs on stdout.  (Which
@@ -431,22 +431,28 @@ while :; do
 		continue
 	fi
 	# The e2e suite marks an L2 guest that triple-faulted before veil did
-	# anything to it or asked anything of it, and one whose first
+	# anything to it or asked anything of it, one whose first
 	# instruction fetch after L1 emulated a port I/O instruction for it
 	# found its kernel text not present (selftests/e2e/lib.sh,
-	# guests_gone): nested TCG's failures.  Such a run is repeated once,
-	# and says so; a second failure of any kind fails the suite.
-	marker=$(grep -m1 '^# @@VEIL L2-TRIPLE-FAULT-' "$log" || true)
+	# guests_gone), and one whose boot stalled before its init, veil
+	# having done nothing to it (boot_stalled): nested TCG's failures.
+	# Such a run is repeated once, and says so; a second failure of any
+	# kind fails the suite.
+	marker=$(grep -m1 '^# @@VEIL L2-\(TRIPLE-FAULT\|BOOT-STALLED\)-' "$log" || true)
 	# (VEIL_L2_NO_REPEAT=1: not repeated, for selftests/flake.sh's counts.)
 	if [ $l2_retry = 0 ] && [ -n "$marker" ] && [ "${VEIL_L2_NO_REPEAT:-0}" != 1 ]; then
 		case $marker in
-		*-UNTOUCHED*) why="before veil touched it" ;;
-		*) why="on its first fetch after a port I/O or MSR exit" ;;
+		*BOOT-STALLED*) what="'s boot stalled before its init, veil not involved"
+			kept=l2-boot-stalled ;;
+		*TRIPLE-FAULT-UNTOUCHED*) what=" triple-faulted before veil touched it"
+			kept=l2-triple-fault ;;
+		*) what=" triple-faulted on its first fetch after a port I/O or MSR exit"
+			kept=l2-triple-fault ;;
 		esac
-		cp "$log" "$log.l2-triple-fault"
-		echo "# vmrun: an L2 guest triple-faulted $why" \
+		cp "$log" "$log.$kept"
+		echo "# vmrun: an L2 guest$what" \
 			"($(echo "$marker" | cut -d' ' -f4-);" \
-			"console kept as ${log#"$top"/}.l2-triple-fault); running the suite again"
+			"console kept as ${log#"$top"/}.$kept); running the suite again"
 		l2_retry=1
 		continue
 	fi

@@ -16,7 +16,8 @@
 #     while the earlier guest's watcher is still about;
 #   * the triple-fault classifier on recorded exits, and a check that
 #     finds a guest dead of the test bed's kind of triple fault ends its
-#     program and marks the suite void;
+#     program and marks the suite void; so does a wait for a guest whose
+#     boot stalled before its init;
 #   * bad_klog finds in a guest's console what the runner fails a run
 #     for (selftests/lib/bad_kernel.ere).
 # Prints TAP; exits 1 when a check fails, 4 (skip) without busybox.
@@ -210,6 +211,27 @@ check "a check that finds a guest dead of an at-resume triple fault ends the pro
 		! printf '%s\n' "$out" | grep -q '^went on' &&
 		printf '%s\n' "$out" | grep -q '^# @@VEIL L2-TRIPLE-FAULT-AT-RESUME'; echo $?)"
 rm -f /tmp/veil-suite-void /tmp/shutdowns "/tmp/$name".*
+
+# A guest waited for in vain whose QEMU runs with nothing on its console
+# (its boot stalled, veil not involved): the wait ends the program and
+# voids the suite.  One that printed its boot line and then did not
+# answer is a plain failure.
+fresh
+guest 60 1
+out=$( (l2_wait_ready "$name" 1; echo "went on") )
+rc=$?
+check "a guest whose boot stalled before its init ends the program (status $rc) and voids the suite" \
+	"$([ $rc = 1 ] && [ -e /tmp/veil-suite-void ] &&
+		! printf '%s\n' "$out" | grep -q '^went on' &&
+		printf '%s\n' "$out" | grep -q '^# @@VEIL L2-BOOT-STALLED-UNTOUCHED'; echo $?)"
+rm -f /tmp/veil-suite-void
+echo '@@VEIL BOOTED L2 test' >"/tmp/$name.log"
+out=$( (l2_wait_ready "$name" 1; echo "went on $?") )
+check "a guest that booted and did not answer fails the wait, and nothing more" \
+	"$([ ! -e /tmp/veil-suite-void ] && printf '%s\n' "$out" | grep -q '^went on 1$' &&
+		! printf '%s\n' "$out" | grep -q '@@VEIL'; echo $?)"
+kill "$(cat "/tmp/$name.pid")" 2>/dev/null
+rm -f /tmp/veil-suite-void "/tmp/$name".*
 
 # A restored guest's console is judged by bad_klog as the runner judges
 # every console: each kind of report a debug kernel makes, the watchdogs'
