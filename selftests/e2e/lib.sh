@@ -312,6 +312,8 @@ l2_wait_ready() {	# l2_wait_ready NAME SECONDS
 # under L1 6.1, its vCPU thread in KVM_RUN throughout and not a byte on
 # its console in 120 s).  Says so and voids the suite: vmrun.sh runs it
 # once more.  A guest that booted and then did not answer is a failure.
+# Only for a guest booted from its kernel: one restored from a checkpoint
+# prints no boot line, and l2_wait_ready is not for it.
 boot_stalled() {
 	l2_alive "$1" && ! grep -aq '@@VEIL BOOTED' "/tmp/$1.log" 2>/dev/null &&
 		veil_untouched "$1" || return 0

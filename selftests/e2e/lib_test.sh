@@ -52,6 +52,13 @@ check() {	# check DESCRIPTION STATUS
 	fi
 }
 now() { date +%s; }
+# voided RC OUTPUT MARKER: a program that printed OUTPUT ended with status
+# RC = 1 before "went on", printed "# @@VEIL MARKER" and voided the suite
+voided() {
+	[ "$1" = 1 ] && [ -e /tmp/veil-suite-void ] &&
+		! printf '%s\n' "$2" | grep -q '^went on' &&
+		printf '%s\n' "$2" | grep -q "^# @@VEIL $3"
+}
 # guest DELAY LIFE [LINES]: holds the FIFOs, writes "hello" (or LINES
 # lines "rc 0") after DELAY seconds, lives LIFE seconds more
 guest() {
@@ -207,9 +214,7 @@ rm -f /tmp/veil-suite-void
 out=$( (ok "a check after the guest died" 1; echo "went on") )
 rc=$?
 check "a check that finds a guest dead of an at-resume triple fault ends the program (status $rc) and voids the suite" \
-	"$([ $rc = 1 ] && [ -e /tmp/veil-suite-void ] &&
-		! printf '%s\n' "$out" | grep -q '^went on' &&
-		printf '%s\n' "$out" | grep -q '^# @@VEIL L2-TRIPLE-FAULT-AT-RESUME'; echo $?)"
+	"$(voided "$rc" "$out" L2-TRIPLE-FAULT-AT-RESUME; echo $?)"
 rm -f /tmp/veil-suite-void /tmp/shutdowns "/tmp/$name".*
 
 # A guest waited for in vain whose QEMU runs with nothing on its console
@@ -221,9 +226,7 @@ guest 60 1
 out=$( (l2_wait_ready "$name" 1; echo "went on") )
 rc=$?
 check "a guest whose boot stalled before its init ends the program (status $rc) and voids the suite" \
-	"$([ $rc = 1 ] && [ -e /tmp/veil-suite-void ] &&
-		! printf '%s\n' "$out" | grep -q '^went on' &&
-		printf '%s\n' "$out" | grep -q '^# @@VEIL L2-BOOT-STALLED-UNTOUCHED'; echo $?)"
+	"$(voided "$rc" "$out" L2-BOOT-STALLED-UNTOUCHED; echo $?)"
 rm -f /tmp/veil-suite-void
 echo '@@VEIL BOOTED L2 test' >"/tmp/$name.log"
 out=$( (l2_wait_ready "$name" 1; echo "went on $?") )

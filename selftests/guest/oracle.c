@@ -2035,29 +2035,20 @@ static int ktls_link(int a, int b, const uint8_t *tx_key, const uint8_t *rx_key)
 	return ktls_link_as(a, b, TLS_CIPHER_AES_GCM_256, tx_key, rx_key);
 }
 
+/* The session keys' ciphers; a peer may choose either (TLS 1.2 or 1.3). */
+static const uint16_t ktls_gcm = TLS_CIPHER_AES_GCM_256;
+static const uint16_t ktls_chacha = TLS_CIPHER_CHACHA20_POLY1305;
+
+/* @arg: the cipher (ktls_gcm or ktls_chacha) */
 static int plant_ktls(void *arg)
 {
+	const uint16_t *cipher = arg;
 	int a, b, err;
 
-	(void)arg;
 	if (veil_tcp_pair(0, &a, &b))
 		return -1;
 	veil_pattern_make(&pat, staging);
-	err = ktls_link(a, b, staging, staging + KTLS_KEY_LEN);
-	staging_wipe();
-	return err;
-}
-
-/* The same with ChaCha20-Poly1305, as a TLS 1.3 or 1.2 peer may choose. */
-static int plant_ktls_chacha(void *arg)
-{
-	int a, b, err;
-
-	(void)arg;
-	if (veil_tcp_pair(0, &a, &b))
-		return -1;
-	veil_pattern_make(&pat, staging);
-	err = ktls_link_as(a, b, TLS_CIPHER_CHACHA20_POLY1305, staging, staging + KTLS_KEY_LEN);
+	err = ktls_link_as(a, b, *cipher, staging, staging + KTLS_KEY_LEN);
 	staging_wipe();
 	return err;
 }
@@ -2080,8 +2071,8 @@ static const char *ktls_missing(void)
 }
 
 
-/* Why this kernel cannot run kernel TLS with ChaCha20-Poly1305, or NULL. */
-static const char *ktls_chacha_missing(void)
+/* Why this kernel cannot run kernel TLS with @cipher (named @name), or NULL. */
+static const char *ktls_cipher_missing(uint16_t cipher, const char *name)
 {
 	static const uint8_t key[KTLS_KEY_LEN];
 	static char why[128];
@@ -2092,13 +2083,28 @@ static const char *ktls_chacha_missing(void)
 		return no;
 	if (veil_tcp_pair(0, &a, &b))
 		return "no TCP over loopback";
-	err = ktls_link_as(a, b, TLS_CIPHER_CHACHA20_POLY1305, key, key) ? errno : 0;
+	err = ktls_link_as(a, b, cipher, key, key) ? errno : 0;
 	close(a);
 	close(b);
 	if (!err)
 		return NULL;
-	snprintf(why, sizeof(why), "no ChaCha20-Poly1305 for kernel TLS (%s)", strerror(err));
+	snprintf(why, sizeof(why), "no %s for kernel TLS (%s)", name, strerror(err));
 	return why;
+}
+
+/*
+ * The session keys of @cipher are covered, where the socket keeps them
+ * and in the cipher's key schedule; a kernel without the cipher skips.
+ */
+static void run_ktls_keys_oracle(struct __test_metadata *_metadata, int fd,
+				 struct veil_child *child, const uint16_t *cipher,
+				 const char *name)
+{
+	const char *why = ktls_cipher_missing(*cipher, name);
+
+	if (why)
+		SKIP(return, "%s", why);
+	run_oracle(_metadata, fd, child, plant_ktls, (void *)cipher, VEIL_GUEST_CAT_KERNEL, 8);
 }
 
 /* The cases below send data under one fixed key: the data is the secret. */
@@ -2125,8 +2131,7 @@ static void run_ktls_oracle(struct __test_metadata *_metadata, int fd,
 TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
 {
 	/* The suite loads tls; a kernel without it cannot run this case. */
-	run_ktls_oracle(_metadata, self->fd, &self->child, plant_ktls,
-			VEIL_GUEST_CAT_KERNEL, 8);
+	run_ktls_keys_oracle(_metadata, self->fd, &self->child, &ktls_gcm, "AES-256-GCM");
 }
 
 /*
@@ -2136,12 +2141,8 @@ TEST_F_TIMEOUT(oracle, ktls_session_keys_covered, CASE_SECONDS)
  */
 TEST_F_TIMEOUT(oracle, ktls_chacha20_session_keys_covered, CASE_SECONDS)
 {
-	const char *why = ktls_chacha_missing();
-
-	if (why)
-		SKIP(return, "%s", why);
-	run_oracle(_metadata, self->fd, &self->child, plant_ktls_chacha, NULL,
-		   VEIL_GUEST_CAT_KERNEL, 8);
+	run_ktls_keys_oracle(_metadata, self->fd, &self->child, &ktls_chacha,
+			     "ChaCha20-Poly1305");
 }
 
 /*
@@ -2381,7 +2382,7 @@ TEST_F_TIMEOUT(oracle, ktls_socket_shared_outside_the_set_left_out, CASE_SECONDS
 	why = ktls_missing();
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, veil_child_start(&self->child, plant_ktls_shared, NULL));
+	ASSERT_EQ(0, veil_child_start(&self->child, plant_ktls_shared, (void *)&ktls_gcm));
 	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
 	ASSERT_EQ(0, veil_child_plant(&self->child)) TH_LOG("the child could not plant");
 	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
