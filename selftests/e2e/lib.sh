@@ -181,29 +181,29 @@ guests_gone() {
 		tail -n 7 /tmp/shutdowns | sed 's/^/#   L1 kvm_exit /'
 		dmesg | tail -n 5 | sed 's/^/#   L1 dmesg| /'
 		# Two kinds of triple fault are the test bed's failure, not
-		# veil's, and vmrun.sh runs the suite once more: one in a guest
+		# veil's, and the program runs again (suite_void): one in a guest
 		# veil did nothing to, and one where the guest's very first
 		# instruction fetch after L1 emulated a port I/O or MSR instruction
 		# for it failed (fault_at_resume).
 		if grep -q '^shutdown| ' /tmp/shutdowns && veil_untouched "$name"; then
 			echo "# @@VEIL L2-TRIPLE-FAULT-UNTOUCHED guest $name"
-			suite_void
+			suite_void "guest $name triple-faulted before veil touched it"
 		elif fault_at_resume; then
 			echo "# @@VEIL L2-TRIPLE-FAULT-AT-RESUME guest $name: $(tail -n 1 /tmp/shutdowns) SHUTDOWN exits at the RIP where the guest resumed after a port I/O or MSR exit"
-			suite_void
+			suite_void "guest $name triple-faulted on its first fetch after a port I/O or MSR exit"
 		fi
 	done
 	return 0
 }
 
-# suite_void: the test bed failed (a triple fault, just reported), and
-# vmrun.sh runs the suite again: the rest of this program, whose later
-# checks would each wait out their limit for a guest that is gone, and
-# the suite's later programs (L1's init skips them) would be spent for
-# nothing.  This program ends here.
+# suite_void REASON: the test bed failed (a triple fault, just reported):
+# this program ends here, and L1's init runs it again from where it began
+# (at most twice in a boot; then vmrun.sh runs the whole suite again),
+# instead of letting its later checks each wait out their limit for a
+# guest that is gone.  REASON is what the runner says of the repeat.
 suite_void() {
-	: >/tmp/veil-suite-void
-	echo "# the suite runs again: the rest of this program and of the suite is skipped"
+	echo "$1" >/tmp/veil-suite-void
+	echo "# the test bed failed: this program ends, and runs again"
 	exit 1
 }
 
@@ -310,15 +310,15 @@ l2_wait_ready() {	# l2_wait_ready NAME SECONDS
 # veil did nothing to it: the emulated nested SVM stalled its boot, as
 # it stalls whole L1s now and then (seen once in a CI rehearsal: L2 6.12
 # under L1 6.1, its vCPU thread in KVM_RUN throughout and not a byte on
-# its console in 120 s).  Says so and voids the suite: vmrun.sh runs it
-# once more.  A guest that booted and then did not answer is a failure.
+# its console in 120 s).  Says so and voids the program: it runs
+# again (suite_void).  A guest that booted and then did not answer is a failure.
 # Only for a guest booted from its kernel: one restored from a checkpoint
 # prints no boot line, and l2_wait_ready is not for it.
 boot_stalled() {
 	l2_alive "$1" && ! grep -aq '@@VEIL BOOTED' "/tmp/$1.log" 2>/dev/null &&
 		veil_untouched "$1" || return 0
 	echo "# @@VEIL L2-BOOT-STALLED-UNTOUCHED guest $1: nothing on its console"
-	suite_void
+	suite_void "guest $1's boot stalled before its init, veil not involved"
 }
 
 l2_ping() {	# l2_ping NAME: prints the guest's pong count

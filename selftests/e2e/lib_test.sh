@@ -53,9 +53,10 @@ check() {	# check DESCRIPTION STATUS
 }
 now() { date +%s; }
 # voided RC OUTPUT MARKER: a program that printed OUTPUT ended with status
-# RC = 1 before "went on", printed "# @@VEIL MARKER" and voided the suite
+# RC = 1 before "went on", printed "# @@VEIL MARKER" and voided the suite,
+# naming the guest in the reason it left for the runner
 voided() {
-	[ "$1" = 1 ] && [ -e /tmp/veil-suite-void ] &&
+	[ "$1" = 1 ] && grep -q "^guest $name" /tmp/veil-suite-void 2>/dev/null &&
 		! printf '%s\n' "$2" | grep -q '^went on' &&
 		printf '%s\n' "$2" | grep -q "^# @@VEIL $3"
 }

@@ -20,8 +20,44 @@ function who() {
 
 function fail(what) {
 	failed++
-	printf "not ok %s\n", what
+	say(sprintf("not ok %s", what))
 }
+
+# An L1 program's lines are held until it is over: if L1's init runs it
+# again (RETRY: it found the test bed failed under it), they are printed
+# as set aside and its results do not count, except what the kernel
+# logged meanwhile (say_kept), which is charged whatever happens.
+function say(line) {
+	if (hold)
+		held[nheld++] = line
+	else
+		print line
+}
+
+function say_kept(line) {
+	if (hold)
+		kept_line[nheld] = 1
+	say(line)
+}
+
+function fail_kept(what) {
+	failed++
+	kept_failed++
+	say_kept(sprintf("not ok %s", what))
+}
+
+function flush(void,	i) {
+	for (i = 0; i < nheld; i++) {
+		if (void && !(i in kept_line))
+			printf "# void| %s\n", held[i]
+		else
+			print held[i]
+	}
+	nheld = 0; hold = 0; kept_failed = 0
+	delete held
+	delete kept_line
+}
+
 
 function bad_kernel_line(line) {
 	return line ~ bad_re
@@ -58,6 +94,11 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 	if (ev == "BOOTED") {
 		booted[lvl] = 1
 	} else if (ev == "BEGIN") {
+		if (lvl == "L1") {
+			flush(0)
+			hold = 1
+			passed0 = passed; failed0 = failed; skipped0 = skipped
+		}
 		open[lvl] = f[4]; key = lvl " " f[4]
 		nbefore = 0; after = 0
 		cases[key] = 0; notok[key] = 0
@@ -65,16 +106,16 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 		key = lvl " " f[4]; rc = f[5] + 0
 		# "END LEVEL NAME RC SECONDS LIMIT": how close it came to its limit
 		if (f[6] != "" && f[7] != "") {
-			printf "# time %s: %d s of its %d s limit\n", key, f[6], f[7]
+			say(sprintf("# time %s: %d s of its %d s limit", key, f[6], f[7]))
 			if (f[6] * 3 > f[7])
-				printf "# slow: %s took more than a third of its limit\n", key
+				say(sprintf("# slow: %s took more than a third of its limit", key))
 		}
 		if (f[4] == "l2-boot") {
 			if (rc != 0)
 				fail(key ": the L2 VM exited with status " rc)
 		} else if (rc == 4 && cases[key] == 0) {
 			skipped++
-			printf "skip %s: exit 4, the test cannot run here\n", key
+			say(sprintf("skip %s: exit 4, the test cannot run here", key))
 		} else if (rc != 0 && notok[key] == 0) {
 			fail(key ": exited with status " rc " without reporting a failure")
 		} else if (rc == 0 && cases[key] == 0) {
@@ -83,7 +124,23 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 		open[lvl] = ""
 	} else if (ev == "MODFAIL") {
 		fail(lvl " boot: module " f[4] " did not load")
+	} else if (ev == "RETRY" || ev == "VOID") {
+		# "RETRY|VOID L1 NAME REASON": the program found the test bed
+		# failed; it runs again, or (VOID) the whole suite does
+		why = substr($0, RSTART)
+		sub(/^@@VEIL [A-Z]+ [^ ]+ [^ ]+ */, "", why)
+		if (ev == "RETRY") {
+			kept = kept_failed
+			flush(1)
+			open["L1"] = open["L2"] = ""
+			passed = passed0; failed = failed0 + kept; skipped = skipped0
+			printf "# retried: %s %s: ran again, its results above set aside: %s\n", lvl, f[4], why
+		} else {
+			flush(0)
+			printf "# void: %s %s: %s; the rest of the suite is skipped, and the suite runs again\n", lvl, f[4], why
+		}
 	} else if (ev == "DONE") {
+		flush(0)
 		done[lvl] = 1
 	}
 	next
@@ -96,12 +153,12 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 		klog_bad[step] = 1
 		line = $0
 		sub(/^@@KLOG [^ ]+ [^ ]+: /, "", line)
-		fail(step ": kernel log: " line)
+		fail_kept(step ": kernel log: " line)
 		show = 40
 	} else if (show > 0) {
 		line = $0
 		sub(/^@@KLOG [^ ]+ [^ ]+: /, "", line)
-		printf "#   | %s\n", line
+		say_kept(sprintf("#   | %s", line))
 	}
 	if (show > 0)
 		show--
@@ -119,16 +176,16 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 		# The test's own words on it: kselftest's harness says them
 		# before the result, shell tests after it.
 		for (i = 0; i < nbefore; i++)
-			printf "#   | %s\n", before[i]
+			say(sprintf("#   | %s", before[i]))
 		nbefore = 0
 		after = 60
 		next
 	} else if (desc ~ /# *[Ss][Kk][Ii][Pp]/) {
 		skipped++
-		printf "skip %s: %s\n", key, desc
+		say(sprintf("skip %s: %s", key, desc))
 	} else {
 		passed++
-		printf "ok %s: %s\n", key, desc
+		say(sprintf("ok %s: %s", key, desc))
 	}
 	nbefore = 0
 	after = 0
@@ -138,7 +195,7 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 # A test that had to repeat a step the test bed spoiled says so; the
 # summary keeps it (check.sh lists it at the end).
 /^# retried: / {
-	printf "# retried: %s: %s\n", who(), substr($0, 12)
+	say(sprintf("# retried: %s: %s", who(), substr($0, 12)))
 	next
 }
 
@@ -147,7 +204,7 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 # that a CI log keeps; the console log has the rest).
 /^# / {
 	if (after > 0) {
-		printf "#   | %s\n", $0
+		say(sprintf("#   | %s", $0))
 		after--
 	} else {
 		if (nbefore == 20) {
@@ -164,12 +221,13 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 # panic or oops that ends the VM before its log can be gathered.
 /^\[ *[0-9]+\.[0-9]+\]/ && bad_kernel_line($0) && !(who() in console_bad) {
 	console_bad[who()] = 1
-	fail(who() ": console: " $0)
+	fail_kept(who() ": console: " $0)
 }
 
 END {
 	if (no_patterns)
 		exit 2
+	flush(0)
 	if (!booted["L1"])
 		fail("L1: did not boot (no init marker on the console)")
 	else if (!done["L1"])

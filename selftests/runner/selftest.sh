@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The runner proves it can fail: a planted failing test, and a planted WARN
-# under a test that passes, must each make vmrun.sh fail and say why.  Both
-# run in one boot of L1 (a boot costs more than the two programs), so the
+# under a test that passes, must each make vmrun.sh fail and say why.  All
+# run in one boot of L1 (a boot costs more than the programs), so the
 # WARN must also be charged to the program that caused it and to no other.
+# A third program asks to be run again after its first attempt (as an e2e
+# program does when the test bed failed under it): that attempt's results
+# must be set aside, its WARN still charged, and the second attempt must
+# find what the first left behind cleaned up.
 # Prints TAP; exits non-zero if the runner missed anything.
 #
 #   selftests/runner/selftest.sh 6.1
@@ -15,7 +19,7 @@ k=${1:-6.1}
 n=0 bad=0
 
 out=$("$top/selftests/vmrun.sh" --suite runner --kernel "$k" \
-	--test planted_failure --test planted_warn 2>&1)
+	--test planted_failure --test planted_warn --test planted_void 2>&1)
 rc=$?
 
 # check DESCRIPTION yes|no PATTERN: the runner's output has (or has not) a
@@ -34,7 +38,7 @@ check() {
 }
 
 echo "TAP version 13"
-echo "1..6"
+echo "1..12"
 n=1
 if [ $rc = 1 ]; then
 	echo "ok $n runner $k: a run with planted failures exits 1"
@@ -50,7 +54,17 @@ check "a planted WARN fails the program whose module caused it" yes \
 	'^not ok L1 planted_warn: kernel log: .*WARNING'
 check "the WARN is not charged to the program before it" no \
 	'^not ok L1 planted_failure: kernel log'
-check "the count says one passed, two failed" yes '^1 passed, 2 failed'
+check "a voided attempt's failure is set aside" yes \
+	'^# void\| not ok L1 planted_void: planted: the test bed failed'
+check "and is not counted" no '^not ok L1 planted_void: planted'
+check "a voided attempt's WARN is still charged to it" yes \
+	'^not ok L1 planted_void: kernel log: .*WARNING'
+check "the program ran again, and says why" yes \
+	'^# retried: L1 planted_void: ran again, .*: planted: the test bed failed under it'
+check "its second attempt found what the first left cleaned up" yes \
+	'^ok L1 planted_void: the first attempt.s request to run again is gone'
+check "the suite did not run again" no '^# vmrun: an L2 guest'
+check "the count says five passed, three failed" yes '^5 passed, 3 failed'
 if [ $bad != 0 ]; then
 	echo "# the runner's output ended:"
 	tail -n 40 <<<"$out" | sed 's/^/#   /'
