@@ -440,7 +440,7 @@ while :; do
 	# (selftests/lib/init).  A third such failure ends the suite ("@@VEIL
 	# VOID"), which is run once more here, and says so; a failure of any
 	# kind after that fails the suite.
-	void=$(grep -a -m1 '^@@VEIL VOID ' "$log" || true)
+	void=$(grep -a -m1 -o '@@VEIL VOID .*' "$log" | tr -d '\r' || true)
 	# (VEIL_L2_NO_REPEAT=1: not repeated, for selftests/flake.sh's counts.)
 	if [ $l2_retry = 0 ] && [ -n "$void" ] && [ "${VEIL_L2_NO_REPEAT:-0}" != 1 ]; then
 		why=$(echo "$void" | cut -d' ' -f5-)
