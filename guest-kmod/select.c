@@ -597,7 +597,12 @@ static int veil_guest_sel_fill(struct veil_guest_sel *sel,
 	e->kind = sel->kind;
 	e->flags = sel->flags;
 	if (sel->kind == VEIL_GUEST_SEL_PID) {
-		e->pid = pid_vnr(sel->pid);
+		/*
+		 * An exited process's number is free for another: its entry
+		 * shows 0, as veil(8) says, never a PID it does not cover.
+		 */
+		if (pid_has_task(sel->pid, PIDTYPE_TGID))
+			e->pid = pid_vnr(sel->pid);
 		rcu_read_lock();
 		tsk = pid_task(sel->pid, PIDTYPE_PID);
 		if (tsk)
