@@ -325,12 +325,51 @@ out:
 	return err;
 }
 
+/*
+ * Nothing is excluded any more: what was remembered for excluded processes
+ * (files, System V messages, pipes and sockets they left) is forgotten.
+ */
+static void veil_guest_sel_forget(void)
+{
+	veil_guest_recall_forget();
+	veil_guest_sysvmsg_forget();
+	veil_guest_pipe_left_forget();
+	veil_guest_sock_left_forget();
+}
+
+/*
+ * The entries of exited processes, which cannot be named by PID, go on
+ * the administrator's word; with them may go the last thing excluded, and
+ * with it what was remembered for the exited processes.
+ */
+static int veil_guest_sel_include_exited(const struct veil_guest_select *req)
+{
+	unsigned int n;
+	bool empty;
+
+	if (req->flags || req->pid || req->name[0])
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	mutex_lock(&veil_guest_sel_lock);
+	n = veil_guest_sel_prune();
+	empty = list_empty(&veil_guest_sels);
+	mutex_unlock(&veil_guest_sel_lock);
+	if (!n)
+		return -ENOENT;
+	if (empty)
+		veil_guest_sel_forget();
+	return 0;
+}
+
 int veil_guest_sel_include(const struct veil_guest_select *req)
 {
 	struct veil_guest_sel key, *sel;
 	bool empty = false;
 	int err;
 
+	if (req->kind == VEIL_GUEST_SEL_EXITED)
+		return veil_guest_sel_include_exited(req);
 	err = veil_guest_sel_parse(req, &key);
 	if (err)
 		return err;
@@ -344,13 +383,8 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 	}
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_sel_put(&key);
-	/* Nothing is excluded any more: no file of the past is either. */
-	if (empty) {
-		veil_guest_recall_forget();
-		veil_guest_sysvmsg_forget();
-		veil_guest_pipe_left_forget();
-		veil_guest_sock_left_forget();
-	}
+	if (empty)
+		veil_guest_sel_forget();
 	return err;
 }
 
@@ -372,10 +406,7 @@ void veil_guest_sel_clear(void)
 	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node)
 		veil_guest_sel_del(sel);
 	mutex_unlock(&veil_guest_sel_lock);
-	veil_guest_recall_forget();
-	veil_guest_sysvmsg_forget();
-	veil_guest_pipe_left_forget();
-	veil_guest_sock_left_forget();
+	veil_guest_sel_forget();
 	/* The entries are freed before the module can go. */
 	rcu_barrier();
 }

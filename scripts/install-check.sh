@@ -136,6 +136,9 @@ ok "bash completes veil's commands (saw: $c)" $?
 c=$(complete_line veil exclude --)
 [ "$c" = "--cgroup --children --comm --unit " ]
 ok "bash completes veil exclude's options (saw: $c)" $?
+c=$(complete_line veil include --)
+[ "$c" = "--cgroup --children --comm --exited --unit " ]
+ok "bash completes veil include's options, --exited too (saw: $c)" $?
 c=$(complete_line veil-disk c)
 [ "$c" = "change-key check close " ]
 ok "bash completes veil-disk's commands (saw: $c)" $?

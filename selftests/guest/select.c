@@ -362,6 +362,56 @@ TEST_F(sel, entries_are_capped_and_exited_ones_make_room)
 	reap(c);
 }
 
+/*
+ * The entries of exited processes, which no PID names any more, go with an
+ * INCLUDE of VEIL_GUEST_SEL_EXITED: root's to ask, and only those go.
+ */
+TEST_F(sel, include_exited_drops_only_exited_entries)
+{
+	pid_t gone = sleeper(), live = sleeper(), pid;
+	struct veil_guest_entry ent;
+	uint64_t before;
+	int status;
+
+	ASSERT_LT(0, gone);
+	ASSERT_LT(0, live);
+	/* (what earlier tests left exited goes first) */
+	veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE, VEIL_GUEST_SEL_EXITED, 0, 0, NULL);
+	before = nr_entries(_metadata, self->fd);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, gone, 0));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, live, 0));
+	reap(gone);
+	EXPECT_EQ(-ESRCH, veil_include_pid(self->fd, gone));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		_exit(veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE, VEIL_GUEST_SEL_EXITED,
+				  0, 0, NULL) == -EPERM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("an unprivileged caller was not refused EPERM");
+	EXPECT_EQ(-EINVAL, veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE,
+				       VEIL_GUEST_SEL_EXITED, 0, live, NULL));
+	EXPECT_EQ(-EINVAL, veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE, VEIL_GUEST_SEL_EXITED,
+				       VEIL_GUEST_SEL_CHILDREN, 0, NULL));
+	EXPECT_EQ(-EINVAL, veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE,
+				       VEIL_GUEST_SEL_EXITED, 0, 0, "x"));
+	EXPECT_EQ(-EINVAL, veil_select(self->fd, VEIL_GUEST_IOC_EXCLUDE,
+				       VEIL_GUEST_SEL_EXITED, 0, 0, NULL));
+	EXPECT_EQ(before + 2, nr_entries(_metadata, self->fd));
+	EXPECT_EQ(0, veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE,
+				 VEIL_GUEST_SEL_EXITED, 0, 0, NULL));
+	EXPECT_EQ(before + 1, nr_entries(_metadata, self->fd));
+	EXPECT_EQ(0, list_entry(self->fd, live, &ent)) TH_LOG("the live entry went too");
+	EXPECT_EQ(-ENOENT, veil_select(self->fd, VEIL_GUEST_IOC_INCLUDE,
+				       VEIL_GUEST_SEL_EXITED, 0, 0, NULL));
+	EXPECT_EQ(0, veil_include_pid(self->fd, live));
+	reap(live);
+}
+
 /* An unprivileged user: its own processes yes, root's no, no test hooks. */
 TEST_F(sel, unprivileged_user_only_own_processes)
 {

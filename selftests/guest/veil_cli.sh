@@ -59,7 +59,7 @@ if [ ! -e /sys/module/veil_guest ] &&
 fi
 
 echo "TAP version 13"
-echo "1..18"
+echo "1..21"
 sleep 1000 &
 pid=$!
 
@@ -85,6 +85,13 @@ ok "dontdump off clears it" \
 ok "exclude and include with --json or -j print their success" \
 	sh -c "veil exclude --json $pid | grep -q '\"command\": \"exclude\", \"ok\": true}' &&
 		veil include -j $pid | grep -q '\"command\": \"include\", \"ok\": true}'"
+ok "include --exited, none being left, finds none (exit 3)" \
+	sh -c "veil include --exited; veil include --exited; [ \$? = 3 ]"
+ok "--exited goes with include alone (exit 2)" \
+	sh -c "veil exclude --exited; [ \$? = 2 ] && veil include --exited $pid; [ \$? = 2 ]"
+ok "include --exited drops an exited process's entry" \
+	sh -c "sleep 1000 & p=\$!; veil exclude \$p || exit 1; kill \$p; wait \$p 2>/dev/null;
+		veil list | grep -q exited && veil include --exited && ! veil list | grep -q exited"
 ok "--help with --json prints the help only" \
 	sh -c "veil --help --json >/tmp/h && grep -q '^usage' /tmp/h && ! grep -q schema /tmp/h"
 if [ -w /sys/module/zswap/parameters/enabled ]; then

@@ -8,6 +8,7 @@
  *   veil exclude --cgroup PATH           exclude a cgroup v2 subtree (a service)
  *   veil exclude --unit NAME             exclude a systemd unit's cgroup
  *   veil include ...                     undo an exclusion (same forms)
+ *   veil include --exited                drop the entries of exited processes
  *   veil dontdump on|off                 also exclude every MADV_DONTDUMP and
  *                                        memfd_secret area in the guest
  *   veil apply [--file F] [--dry-run]    make the selection equal to
@@ -59,7 +60,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: veil exclude [--children] PID... | --comm NAME | --cgroup PATH | --unit UNIT\n"
-		"       veil include PID... | --comm NAME | --cgroup PATH | --unit UNIT\n"
+		"       veil include PID... | --comm NAME | --cgroup PATH | --unit UNIT | --exited\n"
 		"       veil dontdump on|off\n"
 		"       veil apply [--file FILE] [--dry-run] [--json]\n"
 		"       veil list [--json] | veil status [--json] | veil extents [--json]\n"
@@ -302,6 +303,27 @@ static int do_select(int fd, unsigned long cmd, int argc, char **argv,
 		}
 	}
 	return rc;
+}
+
+/*
+ * include --exited: the entries of processes that have exited, which
+ * cannot be named by PID.
+ */
+static int do_include_exited(int fd)
+{
+	struct veil_guest_select s = { .size = sizeof(s), .kind = VEIL_GUEST_SEL_EXITED };
+	int e;
+
+	if (!ioctl(fd, VEIL_GUEST_IOC_INCLUDE, &s))
+		return 0;
+	e = errno;
+	if (e == ENOENT)
+		err("include --exited: no entry of a process that has exited");
+	else if (e == EINVAL)
+		err("include --exited: this veil_guest does not know it (an older module)");
+	else
+		err("include --exited: %s", strerror(e));
+	return exit_for(e);
 }
 
 static void print_pages(const __u64 *pages, __u64 kernel, int as_json)
@@ -881,6 +903,7 @@ static int run(int argc, char **argv)
 		{ "comm", required_argument, NULL, 'n' },
 		{ "cgroup", required_argument, NULL, 'g' },
 		{ "unit", required_argument, NULL, 'u' },
+		{ "exited", no_argument, NULL, 'x' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
@@ -889,7 +912,7 @@ static int run(int argc, char **argv)
 	};
 	const char *comm = NULL, *cgroup = NULL, *unit = NULL, *file = DEFAULT_CONF, *cmd;
 	char unit_path[VEIL_GUEST_NAME_MAX];
-	int children = 0, dry_run = 0, fd, rc, o;
+	int children = 0, dry_run = 0, exited = 0, fd, rc, o;
 
 	if (argc < 2) {
 		err("which command?");
@@ -909,7 +932,7 @@ static int run(int argc, char **argv)
 	}
 	command = cmd;
 	optind = 2;
-	while ((o = getopt_long(argc, argv, "cn:g:u:f:djh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "cn:g:u:xf:djh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			children = 1;
@@ -922,6 +945,9 @@ static int run(int argc, char **argv)
 			break;
 		case 'u':
 			unit = optarg;
+			break;
+		case 'x':
+			exited = 1;
 			break;
 		case 'f':
 			file = optarg;
@@ -948,11 +974,19 @@ static int run(int argc, char **argv)
 		usage(stderr);
 		return VEIL_EXIT_USAGE;
 	}
+	if (exited && (strcmp(cmd, "include") || comm || cgroup || unit || children ||
+		       optind < argc)) {
+		err("--exited goes alone, with include");
+		usage(stderr);
+		return VEIL_EXIT_USAGE;
+	}
 	if (!strcmp(cmd, "dontdump"))
 		return do_dontdump(argc - optind, argv + optind);
 	/* Every usage error before the device is opened. */
 	if (!strcmp(cmd, "exclude") || !strcmp(cmd, "include")) {
-		if (comm || cgroup) {
+		if (exited) {
+			/* nothing to check */
+		} else if (comm || cgroup) {
 			rc = check_name(comm ? comm : cgroup);
 			if (rc)
 				return rc;
@@ -982,6 +1016,8 @@ static int run(int argc, char **argv)
 	if (!strcmp(cmd, "exclude"))
 		rc = do_select(fd, VEIL_GUEST_IOC_EXCLUDE, argc - optind,
 			       argv + optind, children, comm, cgroup);
+	else if (!strcmp(cmd, "include") && exited)
+		rc = do_include_exited(fd);
 	else if (!strcmp(cmd, "include"))
 		rc = do_select(fd, VEIL_GUEST_IOC_INCLUDE, argc - optind,
 			       argv + optind, children, comm, cgroup);

@@ -269,6 +269,11 @@ static_assert(sizeof(struct veil_sanitize) == 16, "veil_sanitize size");
 #define VEIL_GUEST_SEL_PID	1	/* a process (thread group) by PID */
 #define VEIL_GUEST_SEL_COMM	2	/* every process whose comm matches */
 #define VEIL_GUEST_SEL_CGROUP	3	/* every process in a cgroup v2 subtree (path) */
+/*
+ * INCLUDE only, with CAP_SYS_ADMIN: every entry of a process that has
+ * exited (pid 0, no flags, name empty).  -ENOENT if there is none.
+ */
+#define VEIL_GUEST_SEL_EXITED	4
 
 /* veil_guest_select.flags */
 #define VEIL_GUEST_SEL_CHILDREN	_BITUL(0)	/* PID: descendants too, later ones included */
