@@ -249,6 +249,12 @@ static void veil_guest_sel_del(struct veil_guest_sel *sel)
 	call_rcu(&sel->rcu, veil_guest_sel_free_rcu);
 }
 
+/* An entry by PID whose process has exited (been reaped): it covers nothing. */
+static bool veil_guest_sel_exited(const struct veil_guest_sel *sel)
+{
+	return sel->kind == VEIL_GUEST_SEL_PID && !pid_has_task(sel->pid, PIDTYPE_TGID);
+}
+
 /* Drops the entries of exited processes; returns how many. */
 static unsigned int veil_guest_sel_prune(void)
 {
@@ -257,7 +263,7 @@ static unsigned int veil_guest_sel_prune(void)
 
 	lockdep_assert_held(&veil_guest_sel_lock);
 	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node) {
-		if (sel->kind != VEIL_GUEST_SEL_PID || pid_has_task(sel->pid, PIDTYPE_TGID))
+		if (!veil_guest_sel_exited(sel))
 			continue;
 		veil_guest_sel_del(sel);
 		n++;
@@ -632,7 +638,7 @@ static int veil_guest_sel_fill(struct veil_guest_sel *sel,
 		 * An exited process's number is free for another: its entry
 		 * shows 0, as veil(8) says, never a PID it does not cover.
 		 */
-		if (pid_has_task(sel->pid, PIDTYPE_TGID))
+		if (!veil_guest_sel_exited(sel))
 			e->pid = pid_vnr(sel->pid);
 		rcu_read_lock();
 		tsk = pid_task(sel->pid, PIDTYPE_PID);
