@@ -33,6 +33,16 @@ static LIST_HEAD(veil_guest_sels);
 static u64 veil_guest_nr_sels;
 
 /*
+ * One change of the selection at a time, with what follows from it outside
+ * veil_guest_sel_lock: an exclusion's remembering of what its processes
+ * have open, the last inclusion's forgetting of everything remembered.
+ * Without it, an exclusion made between the last inclusion's unlock and
+ * its forgetting would lose what it had just remembered.  Taken before
+ * veil_guest_sel_lock, only by the entry points below.
+ */
+static DEFINE_MUTEX(veil_guest_sel_change_lock);
+
+/*
  * Any user may add entries (for its own processes), so their number is
  * capped; the entries of processes that have exited make room first.
  */
@@ -287,6 +297,7 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 		return err;
 	if (key.pid)
 		track = get_pid(key.pid);
+	mutex_lock(&veil_guest_sel_change_lock);
 	mutex_lock(&veil_guest_sel_lock);
 	if (veil_guest_sel_find(&key)) {
 		err = -EEXIST;
@@ -313,9 +324,6 @@ int veil_guest_sel_exclude(const struct veil_guest_select *req)
 out:
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_sel_put(&key);
-	if (!err && track)
-		veil_guest_zero_track_pid(track);
-	put_pid(track);
 	privileged = key.privileged;
 	if (!err) {
 		veil_guest_recall_arm();
@@ -326,6 +334,15 @@ out:
 	}
 	for (i = 0; i < nr; i++)
 		veil_guest_recall_task(tasks[i], privileged);
+	mutex_unlock(&veil_guest_sel_change_lock);
+	/*
+	 * Not under the change lock: registering the notifier waits for
+	 * every lock of the process's address space, which its owner can
+	 * hold for long; that must not stall other users' changes.
+	 */
+	if (!err && track)
+		veil_guest_zero_track_pid(track);
+	put_pid(track);
 	if (tasks)
 		veil_guest_put_tasks(tasks, nr);
 	return err;
@@ -357,15 +374,15 @@ static int veil_guest_sel_include_exited(const struct veil_guest_select *req)
 		return -EINVAL;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	mutex_lock(&veil_guest_sel_change_lock);
 	mutex_lock(&veil_guest_sel_lock);
 	n = veil_guest_sel_prune();
 	empty = list_empty(&veil_guest_sels);
 	mutex_unlock(&veil_guest_sel_lock);
-	if (!n)
-		return -ENOENT;
-	if (empty)
+	if (n && empty)
 		veil_guest_sel_forget();
-	return 0;
+	mutex_unlock(&veil_guest_sel_change_lock);
+	return n ? 0 : -ENOENT;
 }
 
 int veil_guest_sel_include(const struct veil_guest_select *req)
@@ -379,6 +396,7 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 	err = veil_guest_sel_parse(req, &key);
 	if (err)
 		return err;
+	mutex_lock(&veil_guest_sel_change_lock);
 	mutex_lock(&veil_guest_sel_lock);
 	sel = veil_guest_sel_find(&key);
 	if (sel) {
@@ -388,9 +406,10 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 		err = -ENOENT;
 	}
 	mutex_unlock(&veil_guest_sel_lock);
-	veil_guest_sel_put(&key);
 	if (empty)
 		veil_guest_sel_forget();
+	mutex_unlock(&veil_guest_sel_change_lock);
+	veil_guest_sel_put(&key);
 	return err;
 }
 
@@ -408,11 +427,13 @@ void veil_guest_sel_clear(void)
 {
 	struct veil_guest_sel *sel, *tmp;
 
+	mutex_lock(&veil_guest_sel_change_lock);
 	mutex_lock(&veil_guest_sel_lock);
 	list_for_each_entry_safe(sel, tmp, &veil_guest_sels, node)
 		veil_guest_sel_del(sel);
 	mutex_unlock(&veil_guest_sel_lock);
 	veil_guest_sel_forget();
+	mutex_unlock(&veil_guest_sel_change_lock);
 	/* The entries are freed before the module can go. */
 	rcu_barrier();
 }
