@@ -45,6 +45,26 @@ static int write_files(void *arg)
 	return 0;
 }
 
+/* A child that writes and closes @files files once @c is excluded. */
+static int exclude_writer(int fd, struct veil_child *c, int files)
+{
+	if (veil_child_start(c, write_files, (void *)(uintptr_t)files) ||
+	    veil_exclude_pid(fd, c->pid, 0))
+		return -1;
+	return veil_child_plant(c);
+}
+
+/* A collection's error, its extents let go of. */
+static int collection(int fd)
+{
+	struct veil_extents e;
+	int err = veil_get_extents(fd, &e);
+
+	if (!err)
+		free(e.ext);
+	return err;
+}
+
 static void remove_files(pid_t pid, int n)
 {
 	char path[64];
@@ -102,10 +122,7 @@ TEST_F(recall, files_up_to_recall_max_are_taken)
 	struct veil_extents e;
 
 	self->files = RECALL_MAX;
-	ASSERT_EQ(0, veil_child_start(&self->child, write_files,
-				      (void *)(uintptr_t)self->files));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-	ASSERT_EQ(0, veil_child_plant(&self->child));
+	ASSERT_EQ(0, exclude_writer(self->fd, &self->child, self->files));
 	ASSERT_EQ(0, veil_get_extents(self->fd, &e));
 	EXPECT_LE((uint64_t)self->files, veil_cat_pages(&e, VEIL_GUEST_CAT_FILE))
 		TH_LOG("%llu file pages for %d closed files",
@@ -124,13 +141,8 @@ TEST_F(recall, privileged_file_beyond_recall_max_fails_collection)
 	int err;
 
 	self->files = RECALL_MAX + 1;
-	ASSERT_EQ(0, veil_child_start(&self->child, write_files,
-				      (void *)(uintptr_t)self->files));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-	ASSERT_EQ(0, veil_child_plant(&self->child));
-	err = veil_get_extents(self->fd, &e);
-	if (!err)
-		free(e.ext);
+	ASSERT_EQ(0, exclude_writer(self->fd, &self->child, self->files));
+	err = collection(self->fd);
 	EXPECT_EQ(-ENOSPC, err) TH_LOG("collection: %s", strerror(-err));
 	/* Nothing excluded any more: nothing remembered, nothing missing. */
 	ASSERT_EQ(0, veil_include_pid(self->fd, self->child.pid));
@@ -152,23 +164,15 @@ TEST_F(recall, include_exited_lifts_a_recall_failure)
 	int err;
 
 	self->files = RECALL_MAX + 1;
-	ASSERT_EQ(0, veil_child_start(&self->child, write_files,
-				      (void *)(uintptr_t)self->files));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-	ASSERT_EQ(0, veil_child_plant(&self->child));
-	ASSERT_EQ(0, veil_child_start(&self->other, write_files, (void *)0));
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->other.pid, 0));
+	ASSERT_EQ(0, exclude_writer(self->fd, &self->child, self->files));
+	ASSERT_EQ(0, exclude_writer(self->fd, &self->other, 0));
 	gone = self->child.pid;
 	veil_child_stop(&self->child);
 
-	err = veil_get_extents(self->fd, &e);
-	if (!err)
-		free(e.ext);
+	err = collection(self->fd);
 	EXPECT_EQ(-ENOSPC, err) TH_LOG("collection, writer exited: %s", strerror(-err));
 	ASSERT_EQ(0, veil_include_pid(self->fd, self->other.pid));
-	err = veil_get_extents(self->fd, &e);
-	if (!err)
-		free(e.ext);
+	err = collection(self->fd);
 	EXPECT_EQ(-ENOSPC, err)
 		TH_LOG("collection, only the exited writer's entry left: %s", strerror(-err));
 
@@ -241,10 +245,7 @@ TEST_F_TIMEOUT(recall, exclusion_during_last_inclusion_keeps_its_files, RACE_SEC
 		int held_fd, err;
 
 		self->files = RACE_FILES;
-		ASSERT_EQ(0, veil_child_start(&self->child, write_files,
-					      (void *)(uintptr_t)self->files));
-		ASSERT_EQ(0, veil_exclude_pid(self->fd, self->child.pid, 0));
-		ASSERT_EQ(0, veil_child_plant(&self->child));
+		ASSERT_EQ(0, exclude_writer(self->fd, &self->child, self->files));
 
 		snprintf(path, sizeof(path), "/tmp/veil-recall-held-%d", getpid());
 		held_fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
