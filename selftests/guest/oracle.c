@@ -1767,14 +1767,14 @@ TEST_F_TIMEOUT(oracle, unix_stream_data_read_is_zeroed, CASE_SECONDS)
 }
 
 /*
- * What the excluded child splices from its TCP socket into a pipe: the
- * pages of the buffers it took all data of now back the pipe's buffers,
- * and whoever reads the pipe (here the test, not excluded) must get the
- * data whole, however long it waits (zeroed in place, it would read
- * zeros); once it has read it, those pages must be zeroed.  The sender is
- * outside the set and gone before the child splices, as in
- * read_leftovers().  Returns the frames outside the set that hold the
- * pattern after the test read the pipe.
+ * What the excluded child splices from its TCP or UNIX stream socket into
+ * a pipe: the pages of the buffers it took all data of now back the
+ * pipe's buffers, and whoever reads the pipe (here the test, not
+ * excluded) must get the data whole, however long it waits (zeroed in
+ * place, it would read zeros); once it has read it, those pages must be
+ * zeroed.  The sender is outside the set and gone before the child
+ * splices, as in read_leftovers().  Returns the frames outside the set
+ * that hold the pattern after the test read the pipe.
  */
 struct splice_io {
 	int sock, pipe_wr;
@@ -1794,20 +1794,27 @@ static int plant_splice_pages(void *arg)
 	return 0;
 }
 
-static uint64_t spliced_read_leftovers(struct __test_metadata *_metadata, int fd,
-				       struct veil_child *child)
+static uint64_t splice_leftovers(struct __test_metadata *_metadata, int fd,
+				 struct veil_child *child, int domain)
 {
 	struct sock_io out = { .stream = true, .nr = FRAG_PAGES };
 	struct veil_child sender = { 0 };
 	struct splice_io io;
 	uint64_t left = 0;
-	int err, in, p[2];
+	int err, in, p[2], sv[2];
 	cpu_set_t was;
 	size_t same;
 
 	veil_pattern_new(&pat);
 	ASSERT_EQ(0, run_on_this_cpu(&was)) return 0;
-	ASSERT_EQ(0, veil_tcp_pair(0, &out.fd, &in)) return 0;
+	if (domain == AF_UNIX) {
+		err = socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		out.fd = sv[0];
+		in = sv[1];
+	} else {
+		err = veil_tcp_pair(0, &out.fd, &in);
+	}
+	ASSERT_EQ(0, err) return 0;
 	ASSERT_EQ(0, pipe(p)) return 0;
 	/* room for every buffer's pieces */
 	ASSERT_LT(0, fcntl(p[1], F_SETPIPE_SZ, 4 * FRAG_PAGES * (int)sizeof(left_page)))
@@ -1836,10 +1843,28 @@ static uint64_t spliced_read_leftovers(struct __test_metadata *_metadata, int fd
 	return left;
 }
 
+static uint64_t tcp_splice_leftovers(struct __test_metadata *_metadata, int fd,
+				     struct veil_child *child)
+{
+	return splice_leftovers(_metadata, fd, child, AF_INET);
+}
+
+static uint64_t unix_splice_leftovers(struct __test_metadata *_metadata, int fd,
+				      struct veil_child *child)
+{
+	return splice_leftovers(_metadata, fd, child, AF_UNIX);
+}
+
 TEST_F_TIMEOUT(oracle, tcp_data_spliced_to_a_pipe_read_whole_then_zeroed, CASE_SECONDS)
 {
-	zeroed_when_freed(_metadata, self->fd, &self->child, spliced_read_leftovers,
+	zeroed_when_freed(_metadata, self->fd, &self->child, tcp_splice_leftovers,
 			  "in TCP buffers the excluded child spliced into a pipe");
+}
+
+TEST_F_TIMEOUT(oracle, unix_stream_data_spliced_to_a_pipe_read_whole_then_zeroed, CASE_SECONDS)
+{
+	zeroed_when_freed(_metadata, self->fd, &self->child, unix_splice_leftovers,
+			  "in UNIX stream buffers the excluded child spliced into a pipe");
 }
 
 static int plant_file(void *arg)
