@@ -984,13 +984,11 @@ static int run(int argc, char **argv)
 		return do_dontdump(argc - optind, argv + optind);
 	/* Every usage error before the device is opened. */
 	if (!strcmp(cmd, "exclude") || !strcmp(cmd, "include")) {
-		if (exited) {
-			/* nothing to check */
-		} else if (comm || cgroup) {
+		if (comm || cgroup) {
 			rc = check_name(comm ? comm : cgroup);
 			if (rc)
 				return rc;
-		} else if (!unit) {
+		} else if (!unit && !exited) {
 			rc = check_pids(argc - optind, argv + optind);
 			if (rc)
 				return rc;
