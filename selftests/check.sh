@@ -93,9 +93,12 @@ run_suite() {
 			mv "$f" "$log.hung.${f#"$log".}"
 			echo "# check: ${f#"$top"/} is kept as ${log#"$top"/}.hung.${f#"$log".}"
 		done
-		# And the hung L1's registers (vmrun.sh's dump_hung).
-		f=${log%/*}/l1-hung.txt
-		[ ! -e "$f" ] || mv "$f" "$f.hung"
+		# And what vmrun.sh read of a hung or panicked L1's vCPUs
+		# (dump_hung, dump_panic).
+		for f in l1-hung.txt l1-panic.txt l1-panic-stack.txt; do
+			f=${log%/*}/$f
+			[ ! -e "$f" ] || mv "$f" "$f.hung"
+		done
 		retried+=("suite $s on $k/$k2: run again after L1 hung")
 		rm -f "$res"
 		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "$@"

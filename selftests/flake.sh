@@ -18,7 +18,8 @@
 # variants VEIL_KEEPER=0 and VEIL_KEEPER=1.  The failed runs' consoles are
 # kept beside the suite's console log as console.log.flake-V-N, with
 # vmrun's output (.vmrun) and what it read from L0's monitor of a hung or
-# panicked L1 (l1-hung.txt.flake-V-N, l1-panic.txt.flake-V-N).  Examples:
+# panicked L1 (l1-hung.txt.flake-V-N, l1-panic.txt.flake-V-N,
+# l1-panic-stack.txt.flake-V-N).  Examples:
 #
 #   selftests/flake.sh 6.12 20                  (the old form: keeper off/on)
 #   selftests/flake.sh -s e2e -t veilctl_protected -k 6.12 -l 6.1 \
@@ -91,7 +92,7 @@ for i in $(seq 1 "$rounds"); do
 			# vmrun's own words, and what it read of a hung or
 			# panicked L1 (its next run deletes them)
 			printf '%s\n' "$out" >"$log.$tag.vmrun"
-			for f in l1-hung.txt l1-panic.txt; do
+			for f in l1-hung.txt l1-panic.txt l1-panic-stack.txt; do
 				[ ! -e "${log%/*}/$f" ] || cp "${log%/*}/$f" "${log%/*}/$f.$tag"
 			done
 		fi

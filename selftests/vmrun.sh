@@ -339,13 +339,17 @@ dump_hung() {
 # its 512 words are not zero (a "corrupted stack end" panic found
 # something else there: a bit flipped, a word, or a page cleared whole).
 dump_panic() {
-	local c rsp size base
+	local c rsp rsps size base
+	# (stopped first: the reset panic=30 asks for would end QEMU, under
+	# -no-reboot, before the last of these answers)
+	echo stop 1<>"$work/monitor.in"
 	for c in $(seq 0 $((l1_cpus - 1))); do
 		printf 'cpu %s\ninfo registers\n' "$c"
 	done 1<>"$work/monitor.in"
 	timeout 5 cat "$work/monitor.out" >"$work/l1-panic.txt" 2>/dev/null
+	rsps=$(grep -aoE 'RSP=[0-9a-f]+' "$work/l1-panic.txt" | cut -d= -f2)
 	c=0
-	for rsp in $(grep -aoE 'RSP=[0-9a-f]+' "$work/l1-panic.txt" | cut -d= -f2); do
+	for rsp in $rsps; do
 		printf 'cpu %s\n' "$c"
 		for size in 16384 32768; do
 			[ $size = 16384 ] || [ $(( 0x$rsp & size / 2 )) != 0 ] ||
@@ -367,10 +371,48 @@ dump_panic() {
 				printf "%s000: %s, %d of 512 words not zero; ", order[i],
 				       first[order[i]], nz[order[i]]
 		}')registers and pages in ${work#"$top"/}/l1-panic.txt)"
+	# Each vCPU's whole 16 KiB stack, and the exception frames in it
+	# (the words the CPU pushes: RIP, CS 0x10, RFLAGS, RSP, SS 0x18):
+	# how many, and the RIP and RSP of the outermost, where the first
+	# exception struck (a fault that recurs in its own handler fills the
+	# stack with frames down to its end).
+	c=0
+	for rsp in $rsps; do
+		printf 'cpu %s\nx/2048gx 0x%x\n' $c $(( 0x$rsp & ~16383 ))
+		c=$((c + 1))
+	done 1<>"$work/monitor.in"
+	timeout 30 cat "$work/monitor.out" >"$work/l1-panic-stack.txt" 2>/dev/null
+	echo "# vmrun: exception frames on L1's stacks ($(tr -d '\r' <"$work/l1-panic-stack.txt" | awk '
+		function off(x,    i, v) {	# the low 14 bits of a hex address
+			v = 0
+			for (i = length(x) - 3; i <= length(x); i++)
+				v = v * 16 + index("0123456789abcdef", substr(x, i, 1)) - 1
+			return v % 16384
+		}
+		function frames(    o, n, top) {
+			n = 0
+			for (o = 0; o + 32 < 16384; o += 8)
+				if (w[o + 8] == "0x0000000000000010" &&
+				    w[o + 32] == "0x0000000000000018" &&
+				    substr(w[o + 24], 3, 12) == substr(base, 1, 12) &&
+				    off(w[o + 24]) > o) {
+					n++; top = o
+				}
+			if (base != "")
+				printf "stack %s: %d, outermost RIP %s RSP %s; ", base, n,
+				       n ? w[top] : "-", n ? w[top + 24] : "-"
+		}
+		/^[0-9a-f]+: 0x[0-9a-f]+ 0x[0-9a-f]+/ {
+			a = substr($1, 1, length($1) - 1)
+			if (off(a) == 0) { frames(); base = a; split("", w) }
+			w[off(a)] = $2; w[off(a) + 8] = $3
+		}
+		END { frames() }')in ${work#"$top"/}/l1-panic-stack.txt)"
 }
 while :; do
 	rm -f "$heartbeat" "$work/qemu.pid" "$work/qemu.log" "$work/monitor.in" \
-		"$work/monitor.out" "$work/l1-hung.txt" "$work/l1-panic.txt"
+		"$work/monitor.out" "$work/l1-hung.txt" "$work/l1-panic.txt" \
+		"$work/l1-panic-stack.txt"
 	mkfifo "$work/monitor.in" "$work/monitor.out"
 	start=$(date +%s)
 	set +e

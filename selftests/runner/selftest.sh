@@ -8,7 +8,10 @@
 # A third program asks to be run again after its first attempt (as an e2e
 # program does when the test bed failed under it): that attempt's results
 # must be set aside, its WARN still charged, and the second attempt must
-# find what the first left behind cleaned up.
+# find what the first left behind cleaned up.  A fourth program, in a boot
+# of its own, makes L1 panic from a page fault in kernel mode: the runner
+# must fail the run, say that L1 panicked, and find the fault's exception
+# frame on the stack it reads from L0's monitor.
 # Prints TAP; exits non-zero if the runner missed anything.
 #
 #   selftests/runner/selftest.sh 6.1
@@ -38,7 +41,7 @@ check() {
 }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..16"
 n=1
 if [ $rc = 1 ]; then
 	echo "ok $n runner $k: a run with planted failures exits 1"
@@ -66,6 +69,26 @@ check "its second attempt found what the first left cleaned up" yes \
 check "the suite did not run again" no '^# vmrun: an L2 guest'
 check "the count says five passed, three failed" yes '^5 passed, 3 failed'
 if [ $bad != 0 ]; then
+	echo "# the runner's output ended:"
+	tail -n 40 <<<"$out" | sed 's/^/#   /'
+fi
+
+bad1=$bad
+out=$("$top/selftests/vmrun.sh" --suite runner --kernel "$k" --test planted_panic 2>&1)
+rc=$?
+n=$((n + 1))
+if [ $rc = 1 ]; then
+	echo "ok $n runner $k: a run whose L1 panics exits 1"
+else
+	bad=$((bad + 1))
+	echo "not ok $n runner $k: a run whose L1 panics exits 1 (saw $rc)"
+fi
+check "and does not finish" yes '^not ok L1: did not finish'
+check "the runner says L1 panicked and reads its stacks' ends" yes \
+	'^# vmrun: L1 panicked; its stack ends \([0-9a-f]+000: 0x'
+check "it finds the page fault's exception frame on the stack" yes \
+	"^# vmrun: exception frames on L1's stacks \\(.*stack [0-9a-f]+: [1-9][0-9]*, outermost RIP 0xffffffff"
+if [ $bad != "$bad1" ]; then
 	echo "# the runner's output ended:"
 	tail -n 40 <<<"$out" | sed 's/^/#   /'
 fi
