@@ -24,6 +24,7 @@ set -u
 
 T=0
 SECS=${VEIL_BENCH_SECS:-3}	# seconds per fio run
+ONLY=${VEIL_BENCH_ONLY:-all}	# workloads whose name starts so (write-4k), or all
 MOD=${VEIL_MODDIR:-/lib/veil}
 RAM_MB=320
 PB="--pbkdf-memory 64 --pbkdf-force-iterations 1"
@@ -79,6 +80,7 @@ bench_dev() {	# bench_dev LABEL DEVICE
 			for jobs in 1 2; do
 				for qd in 1 32; do
 					w=$rw-$bs-j$jobs-qd$qd
+					[ "$ONLY" = all ] || case $w in "$ONLY"*) ;; *) continue ;; esac
 					if r=$(run_fio "$2" $rw $bs $jobs $qd); then
 						echo "@@BENCH $1@$lower $w $r"
 						ok "$1 on $lower $w: $r"
