@@ -21,9 +21,12 @@
  *     its encrypted copy completes) the submitter of a write, or the
  *     completion of a read, leaves every chunk to the unbound workqueue
  *     and goes back to its queue at once; a large bio is then cut at
- *     every split_kib, for the workers to share.
+ *     every split_kib, for the workers to share.  A small write is left
+ *     instead to the next CPU's batch (vcrypt_batch_work()).
  *
- * The last chunk to finish completes the read, or sends the write down.
+ * The last chunk to finish completes the read, or sends the write down:
+ * at once when it runs in the write's submitter, else with the other
+ * writes finished meanwhile, sorted, under one plug (vcrypt_submit_work()).
  *
  * Allocations on this path cannot fail the I/O: bounce bios come from a
  * bio_set, bounce pages from a mempool that holds one largest write (when
@@ -32,6 +35,8 @@
  * array cannot be allocated, the bio is converted as one chunk.
  */
 #include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/list_sort.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -78,6 +83,13 @@ static inline bool vcrypt_may_convert_here(void)
 	return !in_hardirq() && !irqs_disabled();
 }
 
+/* The next online CPU after @cpu, round the mask. */
+static int vcrypt_next_cpu(int cpu)
+{
+	cpu = cpumask_next(cpu, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+}
+
 static void vcrypt_free_bounce(struct vcrypt_dev *vd, struct bio *clone)
 {
 	struct bvec_iter_all iter_all;
@@ -101,11 +113,56 @@ static void vcrypt_write_endio(struct bio *clone)
 	bio_endio(bio);
 }
 
-static void vcrypt_submit_work(struct work_struct *work)
+static int vcrypt_submit_cmp(void *priv, const struct list_head *a,
+			     const struct list_head *b)
 {
-	struct vcrypt_io *io = container_of(work, struct vcrypt_io, work);
+	sector_t sa = list_entry(a, struct vcrypt_io, submit)->clone->bi_iter.bi_sector;
+	sector_t sb = list_entry(b, struct vcrypt_io, submit)->clone->bi_iter.bi_sector;
 
-	dm_submit_bio_remap(io->bio, io->clone);
+	return sa > sb ? 1 : sa < sb ? -1 : 0;
+}
+
+/*
+ * Writes converted away from their submitter are sent down here, in
+ * batches: whatever gathered since the last run, in sector order and
+ * under one plug, so that a request-based lower device merges neighbours
+ * (a stream of small writes becomes a few large requests, as the
+ * submitter's own plug would have made them; one by one from the
+ * workers, in the order they finish, it cannot).
+ */
+static void vcrypt_submit_pending(struct vcrypt_dev *vd)
+{
+	struct vcrypt_io *io, *next;
+	struct blk_plug plug;
+	LIST_HEAD(list);
+
+	spin_lock_irq(&vd->submit_lock);
+	list_splice_init(&vd->submit_list, &list);
+	spin_unlock_irq(&vd->submit_lock);
+	list_sort(NULL, &list, vcrypt_submit_cmp);
+	blk_start_plug(&plug);
+	/* A write sent down may complete, and its io go, at once. */
+	list_for_each_entry_safe(io, next, &list, submit)
+		dm_submit_bio_remap(io->bio, io->clone);
+	blk_finish_plug(&plug);
+}
+
+void vcrypt_submit_work(struct work_struct *work)
+{
+	vcrypt_submit_pending(container_of(work, struct vcrypt_dev, submit_work));
+}
+
+/* @kick: nobody is about to send the pending writes down. */
+static void vcrypt_queue_submit(struct vcrypt_io *io, bool kick)
+{
+	struct vcrypt_dev *vd = io->vd;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vd->submit_lock, flags);
+	list_add_tail(&io->submit, &vd->submit_list);
+	spin_unlock_irqrestore(&vd->submit_lock, flags);
+	if (kick)
+		queue_work(vd->wq, &vd->submit_work);
 }
 
 /*
@@ -135,12 +192,14 @@ static void vcrypt_io_end(struct vcrypt_io *io, bool may_sleep)
 		bio_endio(bio);
 		return;
 	}
-	if (may_sleep) {
+	/*
+	 * Its submitter sends it down at once; any other write is batched,
+	 * and the batch worker sends its own when the batch is encrypted.
+	 */
+	if (may_sleep && !io->handed_off)
 		dm_submit_bio_remap(bio, io->clone);
-	} else {
-		INIT_WORK(&io->work, vcrypt_submit_work);
-		queue_work(io->vd->wq, &io->work);
-	}
+	else
+		vcrypt_queue_submit(io, !(may_sleep && io->batched));
 }
 
 static void vcrypt_chunk_done(struct vcrypt_chunk *ch, bool may_sleep)
@@ -160,6 +219,49 @@ static void vcrypt_chunk_queue(struct vcrypt_chunk *ch)
 {
 	INIT_WORK(&ch->work, vcrypt_chunk_work);
 	queue_work(ch->io->vd->wq, &ch->work);
+}
+
+/*
+ * Small writes under a deep queue: their submitter leaves them with the
+ * next CPU and goes back to its queue; there one worker encrypts whatever
+ * has gathered, then sends it all down together (a work item each would
+ * cost a worker's wakeup per write, and send them down one by one).  The
+ * next CPU, not any: one submitter keeps its own CPU and the worker gets
+ * the other; two submitters each feed the other's CPU.
+ */
+void vcrypt_batch_work(struct work_struct *work)
+{
+	struct vcrypt_batch *b = container_of(work, struct vcrypt_batch, work);
+	struct vcrypt_io *io, *next;
+	LIST_HEAD(list);
+
+	for (;;) {
+		spin_lock_irq(&b->lock);
+		list_splice_init(&b->list, &list);
+		spin_unlock_irq(&b->lock);
+		if (list_empty(&list))
+			break;
+		list_for_each_entry_safe(io, next, &list, submit) {
+			list_del(&io->submit);
+			vcrypt_chunk_run(vcrypt_chunk(io, 0), true);
+		}
+		vcrypt_submit_pending(b->vd);
+		/* A steady stream must not keep this CPU from its own tasks. */
+		cond_resched();
+	}
+}
+
+static void vcrypt_queue_batch(struct vcrypt_io *io)
+{
+	int cpu = vcrypt_next_cpu(raw_smp_processor_id());
+	struct vcrypt_batch *b = per_cpu_ptr(io->vd->batch, cpu);
+	unsigned long flags;
+
+	io->batched = true;
+	spin_lock_irqsave(&b->lock, flags);
+	list_add_tail(&io->submit, &b->list);
+	spin_unlock_irqrestore(&b->lock, flags);
+	queue_work_on(cpu, io->vd->cpu_wq, &b->work);
 }
 
 static void vcrypt_chunk_advance(struct vcrypt_chunk *ch)
@@ -290,13 +392,6 @@ static void vcrypt_plan(struct vcrypt_io *io, unsigned int sectors, bool deep,
 		*local = clamp(sectors / pieces, 1U, (unsigned int)VCRYPT_ASYNC_INFLIGHT);
 }
 
-/* The next online CPU after @cpu, round the mask. */
-static int vcrypt_next_cpu(int cpu)
-{
-	cpu = cpumask_next(cpu, cpu_online_mask);
-	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
-}
-
 /*
  * Convert the whole bio: cut it into chunks, send the remote ones to the
  * other CPUs (each its own: the scheduler would not always spread the
@@ -315,6 +410,8 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	/* A deep queue: the submitter has better things to do. */
 	if (deep)
 		here = false;
+	io->handed_off = !here;
+	io->batched = false;
 	vcrypt_plan(io, sectors, deep, &local, &remote);
 	n = local + remote;
 	io->chunks = NULL;
@@ -351,6 +448,8 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	for (i = 0; i < local; i++) {
 		if (here)
 			vcrypt_chunk_run(vcrypt_chunk(io, i), may_sleep);
+		else if (io->write && n == 1)
+			vcrypt_queue_batch(io);
 		else
 			vcrypt_chunk_queue(vcrypt_chunk(io, i));
 	}

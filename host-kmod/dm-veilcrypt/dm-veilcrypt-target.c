@@ -164,7 +164,7 @@ bad:
 static int vcrypt_setup_crypto(struct dm_target *ti, struct vcrypt_dev *vd,
 			       const u8 *key, unsigned int size)
 {
-	int r;
+	int r, cpu;
 
 	vd->cipher = vcrypt_cipher_get(vd->hdr.cipher_id);
 	if (!vd->cipher) {
@@ -202,6 +202,19 @@ static int vcrypt_setup_crypto(struct dm_target *ti, struct vcrypt_dev *vd,
 	if (!vd->wq || !vd->cpu_wq) {
 		ti->error = "Cannot allocate the workqueues";
 		return -ENOMEM;
+	}
+	vd->batch = alloc_percpu(struct vcrypt_batch);
+	if (!vd->batch) {
+		ti->error = "Cannot allocate the write batches";
+		return -ENOMEM;
+	}
+	for_each_possible_cpu(cpu) {
+		struct vcrypt_batch *b = per_cpu_ptr(vd->batch, cpu);
+
+		b->vd = vd;
+		spin_lock_init(&b->lock);
+		INIT_LIST_HEAD(&b->list);
+		INIT_WORK(&b->work, vcrypt_batch_work);
 	}
 	r = bioset_init(&vd->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
 	if (r) {
@@ -265,6 +278,7 @@ static void vcrypt_dtr(struct dm_target *ti)
 		destroy_workqueue(vd->wq);
 	if (vd->cpu_wq)
 		destroy_workqueue(vd->cpu_wq);
+	free_percpu(vd->batch);
 	mempool_exit(&vd->page_pool);
 	bioset_exit(&vd->bs);
 	if (vd->counted)
@@ -316,6 +330,9 @@ static int vcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->private = vd;
 	mutex_init(&vd->key_lock);
 	mutex_init(&vd->bounce_lock);
+	spin_lock_init(&vd->submit_lock);
+	INIT_LIST_HEAD(&vd->submit_list);
+	INIT_WORK(&vd->submit_work, vcrypt_submit_work);
 	atomic_long_set(&vd->bounce_pages, 0);
 	atomic_set(&vd->inflight, 0);
 

@@ -23,6 +23,14 @@
 #define VCRYPT_OPT_READ_WORKQUEUE	BIT(1)
 #define VCRYPT_OPT_WRITE_WORKQUEUE	BIT(2)
 
+/* Small writes of a deep queue, left to one CPU's worker. */
+struct vcrypt_batch {
+	struct vcrypt_dev *vd;
+	spinlock_t lock;		/* list */
+	struct list_head list;
+	struct work_struct work;	/* encrypts them, then sends them down */
+};
+
 struct vcrypt_dev {
 	struct dm_dev *dev;
 	struct vcrypt_hdr hdr;		/* the copy in use, its MAC verified */
@@ -57,7 +65,11 @@ struct vcrypt_dev {
 	atomic_t inflight;		/* encrypted bios mapped, not yet completed */
 
 	struct workqueue_struct *wq;	/* unbound: chunks of a deep queue */
-	struct workqueue_struct *cpu_wq;	/* per CPU: a bio spread over CPUs */
+	struct workqueue_struct *cpu_wq;	/* per CPU: spread bios, batches */
+	struct vcrypt_batch __percpu *batch;	/* small writes of a deep queue */
+	spinlock_t submit_lock;		/* submit_list */
+	struct list_head submit_list;	/* encrypted writes to send down */
+	struct work_struct submit_work;	/* sends them, sorted, under a plug */
 	struct bio_set bs;		/* bounce bios of writes */
 	mempool_t page_pool;		/* bounce pages of writes */
 	atomic_long_t bounce_pages;	/* pages of page_pool out of the allocator */
@@ -94,8 +106,10 @@ struct vcrypt_io {
 	atomic_t pending;		/* chunks not finished */
 	blk_status_t status;
 	bool write;
+	bool handed_off;		/* converted away from its submitter */
+	bool batched;			/* left to a vcrypt_batch */
 	void *chunks;			/* more than one chunk: kmalloc'ed */
-	struct work_struct work;	/* the finished write, submitted */
+	struct list_head submit;	/* on a batch's list, or submit_list */
 	struct llist_node irq_node;	/* a read completed in hard interrupt */
 };
 
@@ -120,6 +134,8 @@ extern unsigned int vcrypt_header_timeout_ms;
 
 /* dm-veilcrypt-io.c */
 int vcrypt_map(struct dm_target *ti, struct bio *bio);
+void vcrypt_submit_work(struct work_struct *work);
+void vcrypt_batch_work(struct work_struct *work);
 void vcrypt_io_init(void);
 void vcrypt_io_exit(void);
 extern unsigned int vcrypt_split_kib;
