@@ -7,10 +7,12 @@
  * bounce pages and the bounce bio goes down.  The conversion is cut into
  * chunks, each a run of sectors converted one skcipher request at a time:
  *
- *   - a bio of at least split_kib is cut into one chunk per CPU (at most
- *     VCRYPT_MAX_CHUNKS); the first runs where the bio is (the submitter
- *     for a write, the completion for a read), each other one on another
- *     CPU through a per-CPU workqueue, so one large bio uses every CPU;
+ *   - a bio of at least split_kib is cut into one chunk for this CPU and
+ *     one for each other CPU that had idle time lately (at most
+ *     VCRYPT_MAX_CHUNKS in all); the first runs where the bio is (the
+ *     submitter for a write, the completion for a read), each other one
+ *     on its CPU through a per-CPU workqueue, so one large bio uses every
+ *     CPU that has room;
  *   - once the cipher has answered asynchronously, the local part is cut
  *     further so that up to VCRYPT_ASYNC_INFLIGHT requests are in flight;
  *     a chunk continues from its completion callback;
@@ -40,6 +42,7 @@
 #include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/tick.h>
 
 #include "compat.h"
 #include "vcrypt.h"
@@ -368,24 +371,96 @@ static void vcrypt_chunk_init(struct vcrypt_io *io, struct vcrypt_chunk *ch,
 	ch->left = nr;
 }
 
+/* Bios of this many bytes or more are cut into chunks; 0: none is. */
+static unsigned long vcrypt_split_bytes(void)
+{
+	if (num_online_cpus() < 2)
+		return 0;
+	return (unsigned long)READ_ONCE(vcrypt_split_kib) << 10;
+}
+
+/*
+ * CPUs that had idle time lately: a large bio converted where it is, not
+ * handed off, is cut only for those.  Cut for a CPU busy with its own
+ * submitter, it would only make the two trade work, each waiting on the
+ * other (two jobs of large writes lost a quarter so).  Sampled at most once
+ * a jiffy, by whoever converts a large bio first then: a CPU counts if
+ * idle (or waiting on I/O) for a quarter of the time since the last
+ * sample.  Without NO_HZ idle accounting every CPU counts.
+ */
+static struct cpumask vcrypt_room_mask = CPU_MASK_ALL;
+static unsigned long vcrypt_room_stamp;		/* jiffies of the last sample */
+static u64 vcrypt_room_time;			/* its ktime, in us */
+static DEFINE_PER_CPU(u64, vcrypt_room_idle);	/* a CPU's idle us then */
+
+static void vcrypt_room_sample(void)
+{
+	unsigned long now = jiffies, last = READ_ONCE(vcrypt_room_stamp);
+	u64 t, dt, idle, iowait;
+	int cpu;
+
+	if (now == last || cmpxchg(&vcrypt_room_stamp, last, now) != last)
+		return;
+	t = ktime_to_us(ktime_get());
+	dt = t - vcrypt_room_time;
+	vcrypt_room_time = t;
+	for_each_online_cpu(cpu) {
+		idle = get_cpu_idle_time_us(cpu, NULL);
+		iowait = get_cpu_iowait_time_us(cpu, NULL);
+		if (idle == (u64)-1 || iowait == (u64)-1) {
+			cpumask_set_cpu(cpu, &vcrypt_room_mask);
+			continue;
+		}
+		idle += iowait;
+		/* The sum may step back a little when iowait ends mid-idle. */
+		if (idle > per_cpu(vcrypt_room_idle, cpu) &&
+		    (idle - per_cpu(vcrypt_room_idle, cpu)) * 4 >= dt)
+			cpumask_set_cpu(cpu, &vcrypt_room_mask);
+		else
+			cpumask_clear_cpu(cpu, &vcrypt_room_mask);
+		per_cpu(vcrypt_room_idle, cpu) = idle;
+	}
+}
+
+/* The next online CPU after @cpu, round the mask, that had idle time. */
+static int vcrypt_next_roomy_cpu(int cpu)
+{
+	int next = cpumask_next_and(cpu, cpu_online_mask, &vcrypt_room_mask);
+
+	if (next >= nr_cpu_ids)
+		next = cpumask_first_and(cpu_online_mask, &vcrypt_room_mask);
+	return next < nr_cpu_ids ? next : vcrypt_next_cpu(cpu);
+}
+
+/* How many CPUs other than this one had idle time. */
+static unsigned int vcrypt_roomy_others(void)
+{
+	unsigned int n = cpumask_weight_and(cpu_online_mask, &vcrypt_room_mask);
+
+	if (cpumask_test_cpu(raw_smp_processor_id(), &vcrypt_room_mask))
+		n--;
+	return n;
+}
+
 /*
  * How many chunks: @remote go to other CPUs, @local run here (more than
  * one only for an asynchronous cipher).  Under a deep queue (@deep) every
  * chunk goes to the workqueue, and a large bio is cut at every split_kib
- * so that the workers share it evenly.
+ * so that the workers share it evenly; otherwise it is cut for this CPU
+ * and the @others that had idle time lately.  @split: vcrypt_split_bytes().
  */
 static void vcrypt_plan(struct vcrypt_io *io, unsigned int sectors, bool deep,
+			unsigned long split, unsigned int others,
 			unsigned int *local, unsigned int *remote)
 {
 	struct vcrypt_dev *vd = io->vd;
 	unsigned long bytes = (unsigned long)sectors << (vd->sector_shift + SECTOR_SHIFT);
-	unsigned long split = (unsigned long)READ_ONCE(vcrypt_split_kib) << 10;
 	unsigned int cpus = num_online_cpus(), pieces = 1;
 
-	if (split && cpus > 1 && bytes >= split)
+	if (split && bytes >= split)
 		pieces = min_t(unsigned long, DIV_ROUND_UP(bytes, split), VCRYPT_MAX_CHUNKS);
 	if (!deep)
-		pieces = min(pieces, cpus);
+		pieces = min(pieces, min(others + 1, cpus));
 	*remote = pieces - 1;
 	*local = 1;
 	if (READ_ONCE(vd->async_seen))
@@ -404,6 +479,8 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	unsigned int sectors = io->iter_in.bi_size >> (vd->sector_shift + SECTOR_SHIFT);
 	unsigned int local, remote, n, i, first, share, part, off;
 	bool deep = atomic_read(&vd->inflight) > num_online_cpus();
+	unsigned long split = vcrypt_split_bytes();
+	unsigned int others = num_online_cpus() - 1;
 	struct vcrypt_chunk *ch;
 	int cpu;
 
@@ -412,7 +489,11 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 		here = false;
 	io->handed_off = !here;
 	io->batched = false;
-	vcrypt_plan(io, sectors, deep, &local, &remote);
+	if (here && split && io->iter_in.bi_size >= split) {
+		vcrypt_room_sample();
+		others = vcrypt_roomy_others();
+	}
+	vcrypt_plan(io, sectors, deep, split, others, &local, &remote);
 	n = local + remote;
 	io->chunks = NULL;
 	if (n > 1) {
@@ -435,7 +516,7 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 		vcrypt_chunk_init(io, ch, first + i * share, share);
 		INIT_WORK(&ch->work, vcrypt_chunk_work);
 		if (here) {
-			cpu = vcrypt_next_cpu(cpu);
+			cpu = vcrypt_next_roomy_cpu(cpu);
 			queue_work_on(cpu, vd->cpu_wq, &ch->work);
 		} else {
 			queue_work(vd->wq, &ch->work);
