@@ -257,11 +257,12 @@ if [ $want_l2 = 1 ]; then
 # Boot L2 under L1's KVM; extra QEMU arguments may follow.  The trace
 # says on stderr why QEMU was asked to end (reason=6: the guest powered
 # off); a QEMU that ends without it was reset (a triple fault, under
-# -no-reboot) or killed.
+# -no-reboot) or killed.  An NMI panics the guest (unknown_nmi_panic):
+# how the e2e suite has a guest that stopped answering print its stack.
 exec qemu-system-x86_64 -accel kvm -machine pc -cpu $l2_cpu -smp 1 -m $l2_mem \\
 	-nodefaults -no-user-config -display none -serial stdio -no-reboot \\
 	-trace qemu_system_shutdown_request \\
-	-kernel /l2/vmlinuz -initrd /l2/initrd -append "$cmdline" "\$@"
+	-kernel /l2/vmlinuz -initrd /l2/initrd -append "$cmdline unknown_nmi_panic" "\$@"
 RUN
 	chmod +x "$work/l1/l2/run"
 	# The same guest for a test that has libvirt define it from domain XML.

@@ -268,10 +268,13 @@ l2_start() {	# l2_start NAME [QEMU ARGS...]
 	local name=$1
 	shift
 	rm -f "/tmp/$name".*
-	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out" ||
+	mkfifo "/tmp/$name.s1.in" "/tmp/$name.s1.out" \
+		"/tmp/$name.mon.in" "/tmp/$name.mon.out" ||
 		echo "# l2_start: no FIFOs for guest $name: $(ls -l "/tmp/$name".* 2>&1)"
+	# (its human monitor on two more FIFOs, for l2_probe)
 	/l2/run -qmp "unix:/tmp/$name.qmp,server=on,wait=off" \
 		-chardev "pipe,id=s1,path=/tmp/$name.s1" -device isa-serial,chardev=s1 \
+		-chardev "pipe,id=mon,path=/tmp/$name.mon" -mon chardev=mon,mode=readline \
 		"$@" >"/tmp/$name.log" 2>&1 &
 	echo $! >"/tmp/$name.pid"
 	echo "# started guest $name (QEMU $!)"
@@ -388,13 +391,62 @@ l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	# Say where it is stuck before ending it.
 	echo "# guest $1 still running 120 s after 'done'; QEMU in L1:"
 	grep -E '^(State|Threads)' "/proc/$pid/status" | sed 's/^/#   /'
-	for i in /proc/"$pid"/task/*; do
-		echo "#   thread ${i##*/} wchan $(cat "$i/wchan" 2>/dev/null)"
-	done
+	l2_probe "$1" "$pid"
 	echo "# last lines of its console:"
-	tail -n 30 "/tmp/$1.log" | sed 's/^/#   /'
+	tail -n 40 "/tmp/$1.log" | sed 's/^/#   /'
 	kill -9 "$pid" 2>/dev/null
 	return 1
+}
+
+# l2_hmp NAME COMMAND: COMMAND's answer from guest NAME's human monitor
+# (its lines until none comes for 2 s, not the monitor's echo of the
+# command); nothing for a guest libvirt started.
+l2_hmp() {
+	local line
+	[ -p "/tmp/$1.mon.in" ] || return 1
+	echo "$2" 1<>"/tmp/$1.mon.in"
+	while IFS= read -r -t 2 line; do
+		echo "$line"
+	done <"/tmp/$1.mon.out" | tr -d '\r' | grep -v -e '^(qemu)' -e "$(printf '\033')"
+}
+
+# l2_probe NAME PID: what a guest that stopped answering is doing, said
+# before it is killed: its VM exits over 5 s (KVM's statistics in L1's
+# debugfs: none while its vCPU thread runs means L1 never gets the CPU
+# back from it), its threads' state, times and wait channels, its
+# registers at both ends, and what its kernel prints of the stack it is
+# on when sent an NMI (the guests boot with unknown_nmi_panic; panic=30
+# then ends it).
+l2_probe() {
+	local d f t round
+	d=$(ls -d "/sys/kernel/debug/kvm/$2"-* 2>/dev/null | head -n 1)
+	for round in 0 1; do
+		[ $round = 0 ] || sleep 5
+		for f in exits irq_exits halt_exits io_exits mmio_exits hypercalls \
+			insn_emulation pf_taken nested_run; do
+			[ -n "$d" ] && [ -r "$d/$f" ] && printf ' %s=%s' "$f" "$(cat "$d/$f")"
+		done >"/tmp/$1.exits.$round"
+		for t in /proc/"$2"/task/*; do
+			# state, utime, stime and guest_time in ticks, wait channel
+			printf ' %s: %s %s;' "${t##*/}" \
+				"$(awk '{ sub(/^.*\) /, ""); print $1, $12, $13, $41 }' "$t/stat")" \
+				"$(cat "$t/wchan")"
+		done 2>/dev/null >"/tmp/$1.threads.$round"
+		l2_hmp "$1" "info registers" | grep -E '^(RAX|RSI|R8 |R12|RIP|CS |CR0|EFER)' \
+			>"/tmp/$1.regs.$round"
+	done
+	echo "# its VM exits (L1 debugfs ${d:-missing}):"
+	echo "#   then:$(cat "/tmp/$1.exits.0")"
+	echo "#   5 s later:$(cat "/tmp/$1.exits.1")"
+	echo "# its threads (TID: state utime stime guest_time wchan):"
+	echo "#   then:$(cat "/tmp/$1.threads.0")"
+	echo "#   5 s later:$(cat "/tmp/$1.threads.1")"
+	echo "# its registers, then and 5 s later:"
+	sed 's/^/#   /' "/tmp/$1.regs.0" "/tmp/$1.regs.1"
+	echo "# its instructions at RIP:"
+	l2_hmp "$1" 'x/6i $pc' | sed 's/^/#   /'
+	l2_hmp "$1" nmi >/dev/null
+	sleep 5
 }
 
 wait_registered() {	# wait_registered VM: the host sees its guest registered (/tmp/st)
