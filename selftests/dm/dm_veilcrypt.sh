@@ -15,7 +15,12 @@
 #   * the backup header, plain images and the downgrade, the table and
 #     status without the key, reload from dmsetup table, key wipe/set while
 #     suspended, discards, a suspended lower device, a plug-in that cannot
-#     be unloaded while in use.
+#     be unloaded while in use;
+#   * a lower device that fails the I/O to part of the image, under small
+#     writes in batches, large writes cut up and reads, both with a
+#     synchronous and an asynchronous cipher: exactly the I/Os on the
+#     failing part fail, everything else holds what was written, and
+#     nothing is left in flight.
 # Prints TAP.
 set -u
 
@@ -362,6 +367,76 @@ dd if=/dev/mapper/lower0 of=/dev/null bs=4096 count=1 2>/dev/null
 dmsetup remove lower0
 losetup -d $loop
 
+# ---- a lower device that fails ---------------------------------------------
+section "a lower device that fails"
+
+# fio_errors NAME FIO-ARGS...: fio on /dev/mapper/vcE going on past I/O
+# errors; prints how many of its I/Os failed (nothing if fio did not run).
+fio_errors() {
+	local name=$1
+	shift
+	fio --name="$name" --filename=/dev/mapper/vcE --direct=1 --ioengine=libaio \
+		--continue_on_error=io --output-format=json "$@" >"fio-$name.json" 2>"fio-$name.err"
+	jq -e '.jobs[0].total_err' "fio-$name.json" 2>/dev/null
+}
+ok_if() {	# ok_if STATUS DESCRIPTION
+	if [ "$1" = 0 ]; then ok "$2"; else nok "$2"; fi
+}
+# same_as CHAR SKIP COUNT: COUNT 4 KiB blocks of vcE from block SKIP on
+# read back as that character, every byte.
+same_as() {
+	[ "$(dd if=/dev/mapper/vcE bs=4096 skip="$2" count="$3" 2>/dev/null | hash)" = \
+		"$(head -c $(($3 * 4096)) /dev/zero | tr '\000' "$1" | hash)" ]
+}
+
+# failing_lower LABEL VOLUME_KEY [FORMAT-ARGS...]: an image whose lower
+# device fails every I/O to 64 KiB of its data area (a dm "error" target
+# in a dm-linear map: blocks 128 to 143 of the data), written and read at
+# depth: small writes in batches, large ones cut up, and reads.  Exactly
+# the I/Os that touch the hole fail, each alone: every other block holds
+# what was written; the device then closes at once (nothing left in
+# flight).
+failing_lower() {
+	local label=$1 key=$2 loop hole end n
+	shift 2
+	if ! vformat rt.img "$key" --sector-size 4096 "$@"; then
+		nok "$label: veil-disk format"
+		return
+	fi
+	loop=$(losetup -f)
+	losetup $loop rt.img
+	hole=$((DATA_OFF / 512 + 1024))
+	end=$(($(stat -c %s rt.img) / 512))
+	if ! printf '%s\n' "0 $hole linear $loop 0" "$hole 128 error" \
+		"$((hole + 128)) $((end - hole - 128)) linear $loop $((hole + 128))" |
+		dm_create lowerE || ! veil-disk open /dev/mapper/lowerE vcE --key-file pw >/dev/null; then
+		nok "$label: veil-disk opens an image over a lower device with a hole"
+		dmsetup remove lowerE 2>/dev/null
+		losetup -d $loop
+		return
+	fi
+	# 256 one-block writes, 32 in flight, submitted 16 at a time: the
+	# batches of the next CPU, each sent down under one plug.
+	n=$(fio_errors small --rw=write --bs=4k --iodepth=32 --iodepth_batch_submit=16 \
+		--iodepth_batch_complete_min=16 --size=1m --buffer_pattern=0x5a)
+	expect_eq "$label: 4 KiB writes at depth 32 over the hole: the 16 on it fail" 16 "${n:-fio did not run}"
+	same_as Z 0 128 && same_as Z 144 112
+	ok_if $? "$label: ... and the 240 others hold what was written"
+	# Four 256 KiB writes, each cut into chunks: the one on the hole fails.
+	n=$(fio_errors large --rw=write --bs=256k --iodepth=4 --size=1m --buffer_pattern=0x65)
+	expect_eq "$label: 256 KiB writes over the hole: the one on it fails" 1 "${n:-fio did not run}"
+	same_as e 0 128 && same_as e 192 64
+	ok_if $? "$label: ... and the three others hold what was written"
+	# Every block read once, 32 in flight: only the 16 in the hole fail.
+	n=$(fio_errors reads --rw=randread --bs=4k --iodepth=32 --size=1m)
+	expect_eq "$label: 4 KiB random reads at depth 32: the 16 on the hole fail" 16 "${n:-fio did not run}"
+	check "$label: the device closes at once: nothing was left in flight" \
+		timeout 60 veil-disk close vcE
+	dmsetup remove lowerE
+	losetup -d $loop
+}
+failing_lower "failing lower device" key.64
+
 # ---- a plug-in cipher ------------------------------------------------------
 section "a plug-in cipher"
 
@@ -390,6 +465,8 @@ if insmod "$MOD/vcrypt_test_plugin.ko"; then
 	else
 		nok "async plug-in: 4 KiB writes at depth 32, verified (format, open)"
 	fi
+	failing_lower "async plug-in, failing lower device" key.64 \
+		--cipher-id 0x8002 --key-size 64
 	vformat rt.img key.32 --cipher-id 0x8001 --key-size 32
 	vopen rt.img vc0
 	check "plug-in unload refused while a table uses it" \
