@@ -16,6 +16,8 @@
 #     status without the key, reload from dmsetup table, key wipe/set while
 #     suspended, discards, a suspended lower device, a plug-in that cannot
 #     be unloaded while in use;
+#   * a large write is shared with the other CPUs when they are idle, and
+#     not when they are busy;
 #   * a lower device that fails the I/O to part of the image, under small
 #     writes in batches, large writes cut up and reads, both with a
 #     synchronous and an asynchronous cipher: exactly the I/Os on the
@@ -366,6 +368,55 @@ check "the lower device resumes, the abandoned read completes" dmsetup resume lo
 dd if=/dev/mapper/lower0 of=/dev/null bs=4096 count=1 2>/dev/null
 dmsetup remove lower0
 losetup -d $loop
+
+# ---- large bios on CPUs with room ------------------------------------------
+section "large bios on CPUs with room"
+
+# A write of at least split_kib is cut into a chunk converted where it is
+# and one for each other CPU nearby that had idle time lately, run there
+# by vcrypt_chunk_work (counted with the function tracer, by CPU).  With
+# the writer on CPU 0 and the others idle, they take a share of every
+# write; with them kept busy, none: it would only make them trade work.
+TR=/sys/kernel/tracing
+# remote_chunks: 8 writes of 1 MiB from CPU 0; how many chunks ran on
+# another CPU meanwhile.
+remote_chunks() {
+	local i
+	taskset -c 0 dd if=/dev/zero of=/dev/mapper/vc0 bs=1M count=1 oflag=direct 2>/dev/null
+	: >$TR/trace
+	for i in 1 2 3 4 5 6 7 8; do
+		taskset -c 0 dd if=/dev/zero of=/dev/mapper/vc0 bs=1M count=1 oflag=direct 2>/dev/null
+	done
+	grep ' vcrypt_chunk_work' $TR/trace | grep -vc '\[000\]'
+}
+if [ "$(nproc)" -lt 2 ] || ! [ -w $TR/set_ftrace_filter ]; then
+	nok "large bios on CPUs with room: two CPUs and the function tracer"
+elif ! vformat rt.img key.64 || ! vopen rt.img vc0; then
+	nok "large bios on CPUs with room: veil-disk format and open"
+elif ! echo vcrypt_chunk_work >$TR/set_ftrace_filter || ! echo function >$TR/current_tracer; then
+	nok "large bios on CPUs with room: the function tracer takes vcrypt_chunk_work"
+	veil-disk close vc0
+else
+	n=$(remote_chunks)
+	check "1 MiB writes from CPU 0, the others idle: they convert a share ($n chunks of 8 writes)" \
+		[ "$n" -ge 8 ]
+	spin=
+	for c in $(seq 1 $(($(nproc) - 1))); do
+		taskset -c "$c" sh -c 'while :; do :; done' &
+		spin="$spin $!"
+	done
+	sleep 1
+	n=$(remote_chunks)
+	check "... the others busy with a spinning process each: they convert none ($n chunks)" \
+		[ "$n" = 0 ]
+	for c in $spin; do
+		kill "$c"
+		wait "$c" 2>/dev/null
+	done
+	echo nop >$TR/current_tracer
+	: >$TR/set_ftrace_filter
+	veil-disk close vc0
+fi
 
 # ---- a lower device that fails ---------------------------------------------
 section "a lower device that fails"
