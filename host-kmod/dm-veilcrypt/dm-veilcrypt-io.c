@@ -8,11 +8,11 @@
  * chunks, each a run of sectors converted one skcipher request at a time:
  *
  *   - a bio of at least split_kib is cut into one chunk for this CPU and
- *     one for each other CPU that had idle time lately (at most
+ *     one for each CPU near it that had idle time lately (at most
  *     VCRYPT_MAX_CHUNKS in all); the first runs where the bio is (the
  *     submitter for a write, the completion for a read), each other one
  *     on its CPU through a per-CPU workqueue, so one large bio uses every
- *     CPU that has room;
+ *     CPU nearby that has room;
  *   - once the cipher has answered asynchronously, the local part is cut
  *     further so that up to VCRYPT_ASYNC_INFLIGHT requests are in flight;
  *     a chunk continues from its completion callback;
@@ -43,6 +43,7 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/tick.h>
+#include <linux/topology.h>
 
 #include "compat.h"
 #include "vcrypt.h"
@@ -383,62 +384,90 @@ static unsigned long vcrypt_split_bytes(void)
  * CPUs that had idle time lately: a large bio converted where it is, not
  * handed off, is cut only for those.  Cut for a CPU busy with its own
  * submitter, it would only make the two trade work, each waiting on the
- * other (two jobs of large writes lost a quarter so).  Sampled at most once
- * a jiffy, by whoever converts a large bio first then: a CPU counts if
- * idle (or waiting on I/O) for a quarter of the time since the last
- * sample.  Without NO_HZ idle accounting every CPU counts.
+ * other (two jobs of large writes lost a quarter so).  Each CPU that
+ * converts a large bio looks, at most once a jiffy, at its neighbours
+ * only: the next online CPUs of its NUMA node, as many as a bio has
+ * remote chunks at most.  A neighbour counts if idle (or waiting on I/O)
+ * for a quarter of the time since the last look.  So a look costs the
+ * same on a host of any size, CPUs far away are never given a share of a
+ * bio, and no two CPUs write one cache line for it.  Without NO_HZ idle
+ * accounting every neighbour counts.
  */
-static struct cpumask vcrypt_room_mask = CPU_MASK_ALL;
-static unsigned long vcrypt_room_stamp;		/* jiffies of the last sample */
-static u64 vcrypt_room_time;			/* its ktime, in us */
-static DEFINE_PER_CPU(u64, vcrypt_room_idle);	/* a CPU's idle us then */
+#define VCRYPT_NEIGHBOURS	(VCRYPT_MAX_CHUNKS - 1)
 
-static void vcrypt_room_sample(void)
+struct vcrypt_room {
+	unsigned long stamp;			/* jiffies of the last look */
+	u64 time;				/* its ktime, in us */
+	unsigned int nr;			/* neighbours looked at */
+	unsigned long roomy;			/* bit i: cpu[i] had idle time */
+	int cpu[VCRYPT_NEIGHBOURS];
+	u64 idle[VCRYPT_NEIGHBOURS];		/* their idle us then */
+};
+
+static DEFINE_PER_CPU(struct vcrypt_room, vcrypt_room);
+
+/* @r's look from CPU @self, once a jiffy (preemption and softirqs off). */
+static void vcrypt_room_look(struct vcrypt_room *r, int self)
 {
-	unsigned long now = jiffies, last = READ_ONCE(vcrypt_room_stamp);
+	const struct cpumask *node = cpumask_of_node(cpu_to_node(self));
+	unsigned long now = jiffies;
 	u64 t, dt, idle, iowait;
+	unsigned int i = 0;
 	int cpu;
 
-	if (now == last || cmpxchg(&vcrypt_room_stamp, last, now) != last)
+	if (r->stamp == now && r->nr)
 		return;
 	t = ktime_to_us(ktime_get());
-	dt = t - vcrypt_room_time;
-	vcrypt_room_time = t;
-	for_each_online_cpu(cpu) {
+	dt = t - r->time;
+	r->stamp = now;
+	r->time = t;
+	for_each_cpu_wrap(cpu, node, self) {
+		if (i == VCRYPT_NEIGHBOURS)
+			break;
+		if (cpu == self || !cpu_online(cpu))
+			continue;
 		idle = get_cpu_idle_time_us(cpu, NULL);
 		iowait = get_cpu_iowait_time_us(cpu, NULL);
 		if (idle == (u64)-1 || iowait == (u64)-1) {
-			cpumask_set_cpu(cpu, &vcrypt_room_mask);
-			continue;
+			__set_bit(i, &r->roomy);
+		} else {
+			idle += iowait;
+			/*
+			 * A CPU new in this slot has no interval to judge: it
+			 * counts, as every CPU does before its first look.
+			 * The sum may step back a little when iowait ends
+			 * mid-idle.
+			 */
+			if (i >= r->nr || r->cpu[i] != cpu ||
+			    (idle > r->idle[i] && (idle - r->idle[i]) * 4 >= dt))
+				__set_bit(i, &r->roomy);
+			else
+				__clear_bit(i, &r->roomy);
 		}
-		idle += iowait;
-		/* The sum may step back a little when iowait ends mid-idle. */
-		if (idle > per_cpu(vcrypt_room_idle, cpu) &&
-		    (idle - per_cpu(vcrypt_room_idle, cpu)) * 4 >= dt)
-			cpumask_set_cpu(cpu, &vcrypt_room_mask);
-		else
-			cpumask_clear_cpu(cpu, &vcrypt_room_mask);
-		per_cpu(vcrypt_room_idle, cpu) = idle;
+		r->cpu[i] = cpu;
+		r->idle[i++] = idle;
 	}
+	r->nr = i;
 }
 
-/* The next online CPU after @cpu, round the mask, that had idle time. */
-static int vcrypt_next_roomy_cpu(int cpu)
+/*
+ * The CPUs near this one that had idle time lately, into @cpus (room for
+ * VCRYPT_NEIGHBOURS); returns how many.  A submitter's look and a read's
+ * in the tasklet must not interleave on one CPU's state.
+ */
+static unsigned int vcrypt_roomy_cpus(int *cpus)
 {
-	int next = cpumask_next_and(cpu, cpu_online_mask, &vcrypt_room_mask);
+	struct vcrypt_room *r;
+	unsigned int i, n = 0;
 
-	if (next >= nr_cpu_ids)
-		next = cpumask_first_and(cpu_online_mask, &vcrypt_room_mask);
-	return next < nr_cpu_ids ? next : vcrypt_next_cpu(cpu);
-}
-
-/* How many CPUs other than this one had idle time. */
-static unsigned int vcrypt_roomy_others(void)
-{
-	unsigned int n = cpumask_weight_and(cpu_online_mask, &vcrypt_room_mask);
-
-	if (cpumask_test_cpu(raw_smp_processor_id(), &vcrypt_room_mask))
-		n--;
+	local_bh_disable();
+	r = get_cpu_ptr(&vcrypt_room);
+	vcrypt_room_look(r, smp_processor_id());
+	for (i = 0; i < r->nr; i++)
+		if (test_bit(i, &r->roomy))
+			cpus[n++] = r->cpu[i];
+	put_cpu_ptr(&vcrypt_room);
+	local_bh_enable();
 	return n;
 }
 
@@ -481,18 +510,16 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	bool deep = atomic_read(&vd->inflight) > num_online_cpus();
 	unsigned long split = vcrypt_split_bytes();
 	unsigned int others = num_online_cpus() - 1;
+	int cpus[VCRYPT_NEIGHBOURS];
 	struct vcrypt_chunk *ch;
-	int cpu;
 
 	/* A deep queue: the submitter has better things to do. */
 	if (deep)
 		here = false;
 	io->handed_off = !here;
 	io->batched = false;
-	if (here && split && io->iter_in.bi_size >= split) {
-		vcrypt_room_sample();
-		others = vcrypt_roomy_others();
-	}
+	if (here && split && io->iter_in.bi_size >= split)
+		others = vcrypt_roomy_cpus(cpus);
 	vcrypt_plan(io, sectors, deep, split, others, &local, &remote);
 	n = local + remote;
 	io->chunks = NULL;
@@ -510,17 +537,15 @@ static void vcrypt_convert(struct vcrypt_io *io, bool here, bool may_sleep)
 	/* The remote chunks take equal shares; the local part the rest. */
 	share = sectors / (remote + 1);
 	first = sectors - share * remote;
-	cpu = raw_smp_processor_id();
 	for (i = 0; i < remote; i++) {
 		ch = vcrypt_chunk(io, local + i);
 		vcrypt_chunk_init(io, ch, first + i * share, share);
 		INIT_WORK(&ch->work, vcrypt_chunk_work);
-		if (here) {
-			cpu = vcrypt_next_roomy_cpu(cpu);
-			queue_work_on(cpu, vd->cpu_wq, &ch->work);
-		} else {
+		/* (a CPU gone offline since: its pool runs the work elsewhere) */
+		if (here)
+			queue_work_on(cpus[i], vd->cpu_wq, &ch->work);
+		else
 			queue_work(vd->wq, &ch->work);
-		}
 	}
 	for (i = 0, off = 0; i < local; i++, off += part) {
 		part = first / local + (i < first % local);
