@@ -388,11 +388,14 @@ static void vcrypt_status(struct dm_target *ti, status_type_t type,
 	mutex_lock(&vd->key_lock);
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%s %u %s %s",
+		/* Then the bounce pages it holds, and how many it may. */
+		DMEMIT("%s %u %s %s %ld %lu",
 		       vd->encrypted ? vd->cipher->name : "plain",
 		       vd->sector_size,
 		       vd->used_backup ? "backup_header" : "primary_header",
-		       !vd->encrypted ? "-" : vd->key_valid ? "key_set" : "key_wiped");
+		       !vd->encrypted ? "-" : vd->key_valid ? "key_set" : "key_wiped",
+		       atomic_long_read(&vd->bounce_pages),
+		       READ_ONCE(vcrypt_pages_per_client));
 		break;
 	case STATUSTYPE_TABLE:
 		/* Never the key itself: a keyring reference, or "-". */
@@ -535,7 +538,7 @@ static void vcrypt_io_hints(struct dm_target *ti, struct queue_limits *limits)
 
 static struct target_type vcrypt_target = {
 	.name		 = "veilcrypt",
-	.version	 = {2, 0, 0},
+	.version	 = {2, 1, 0},
 	.module		 = THIS_MODULE,
 	.ctr		 = vcrypt_ctr,
 	.dtr		 = vcrypt_dtr,
