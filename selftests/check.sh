@@ -105,8 +105,9 @@ run_suite() {
 		rc=$?
 	fi
 	# vmrun.sh's own repeats (L1 dead of int3 before its init; an L2
-	# that triple-faulted before veil touched it, or on its first fetch
-	# after a port I/O or MSR exit; an L2 whose boot stalled before veil
+	# that triple-faulted before veil touched it, on a fetch its own page
+	# tables allowed, or on its first fetch after a port I/O or MSR exit;
+	# an L2 whose boot stalled before veil
 	# touched it) are listed at the end.
 	grep -q '^# vmrun: L1 died of int3' "$out" &&
 		retried+=("suite $s on $k/$k2: L1 booted again after int3")

@@ -476,7 +476,8 @@ while :; do
 	fi
 	# A program of the e2e suite that found an L2 guest dead of a triple
 	# fault before veil did anything to it or asked anything of it, or
-	# on its first instruction fetch after L1 emulated a port I/O or MSR
+	# on an instruction fetch that its own page tables allowed, or on its
+	# first instruction fetch after L1 emulated a port I/O or MSR
 	# instruction for it, or whose boot stalled before its init with veil
 	# not involved (selftests/e2e/lib.sh, guests_gone and boot_stalled:
 	# nested TCG's failures), runs again in the same boot, at most twice
@@ -491,6 +492,8 @@ while :; do
 		*"boot stalled"*) what="'s boot stalled before its init, veil not involved"
 			kept=l2-boot-stalled ;;
 		*"before veil touched it"*) what=" triple-faulted before veil touched it"
+			kept=l2-triple-fault ;;
+		*"page tables allow"*) what=" triple-faulted on a fetch its own page tables allow"
 			kept=l2-triple-fault ;;
 		*) what=" triple-faulted on its first fetch after a port I/O or MSR exit"
 			kept=l2-triple-fault ;;

@@ -14,7 +14,7 @@
 #   * a later guest on the same FIFO (libvirt restarting a domain, or a
 #     new program's guest by the same name) reads its own lines whole
 #     while the earlier guest's watcher is still about;
-#   * the triple-fault classifier on recorded exits, and a check that
+#   * the triple-fault classifiers on recorded exits and page walks, and a check that
 #     finds a guest dead of the test bed's kind of triple fault ends its
 #     program and marks the suite void; so does a wait for a guest whose
 #     boot stalled before its init;
@@ -200,23 +200,98 @@ classify 1 "one of two SHUTDOWN exits elsewhere" \
 $(x shutdown 0xffffffffb22e33f9 0x0 $nx 0x00000010)
 $(x shutdown 0x0000000000410c80 0x0 0x800000ec 0x00000000 "CPU 1/KVM")"
 
+# The walk judge (fault_unexplained) on recorded exits and the lines
+# shutdown_walk logs in L1 (stood in for by dmesg below): a SHUTDOWN exit
+# is the test bed's only when its first event was a page fault on an
+# instruction fetch and the walk logged for the same vCPU thread and RIP
+# found that fetch allowed by the guest's own page tables.
+walks=""
+dmesg() { printf '%s\n' "$walks"; }
+wk() {	# wk TID RIP WORD: a line shutdown_walk logs
+	echo "[  107.7] shutdown_walk: tgid 500 tid $1 rip $2 cr2 $2 cr3 1a2b000: fetch $3, cr2 maps"
+}
+judge() {	# judge WANT(0 the test bed's, 1 not, 2 no walk) DESCRIPTION EXITS WALKS
+	exits=$3 walks=$4
+	shutdown_report >/tmp/shutdowns
+	fault_unexplained
+	local rc=$?
+	check "walk judge: $2 (status $rc)" "$([ $rc = "$1" ]; echo $?)"
+}
+rip=0xffffffffa28a98e0
+judge 0 "a reserved-bit fetch fault away from any resume RIP, the walk allows the fetch" \
+	"$msr
+$(x shutdown $rip 0x0 $nx 0x00000018)" "$(wk 556 ${rip#0x} maps)"
+judge 0 "a not-present fetch fault, the walk allows the fetch" \
+	"$(x shutdown $rip 0x0 $nx 0x00000010)" "$(wk 556 ${rip#0x} maps)"
+judge 1 "the walk finds the page not present in memory" \
+	"$(x shutdown $rip 0x0 $nx 0x00000010)" "$(wk 556 ${rip#0x} absent@1)"
+judge 1 "the walk finds a reserved bit in memory" \
+	"$(x shutdown $rip 0x0 $nx 0x00000018)" "$(wk 556 ${rip#0x} reserved@2)"
+judge 1 "the first event was an invalid opcode" \
+	"$(x shutdown $rip 0x0 0x80000306 0x00000000)" "$(wk 556 ${rip#0x} maps)"
+judge 1 "the first event was a write fault" \
+	"$(x shutdown $rip 0x0 $nx 0x00000002)" "$(wk 556 ${rip#0x} maps)"
+judge 2 "no walk logged" \
+	"$(x shutdown $rip 0x0 $nx 0x00000010)" ""
+judge 2 "the walk logged was another thread's" \
+	"$(x shutdown $rip 0x0 $nx 0x00000010)" "$(wk 557 ${rip#0x} maps)"
+judge 2 "the walk logged was of another RIP" \
+	"$(x shutdown $rip 0x0 $nx 0x00000010)" "$(wk 556 ffffffffa28a98e4 maps)"
+judge 1 "one of two SHUTDOWN exits has its fetch explained" \
+	"$(x shutdown $rip 0x0 $nx 0x00000010)
+$(x shutdown 0x410c80 0x0 $nx 0x00000010 "CPU 1/KVM")" \
+	"$(wk 556 ${rip#0x} maps)
+$(wk 556 410c80 absent@4)"
+exits="" walks=""
+rm -f /tmp/shutdowns /tmp/walks
+
+# dead_guest: a guest whose QEMU has ended, after a command ran in it (so
+# that veil may have touched it)
+dead_guest() {
+	fresh
+	guest 0 0
+	pid=$(l2_pid "$name")
+	while pid_alive "$pid"; do
+		sleep 0.05
+	done
+	: >"/tmp/$name.ran"
+	rm -f /tmp/veil-suite-void
+}
+
 # A guest gone with such a triple fault: the check that notices it ends
 # the program there, and marks the suite void for L1's init.
-fresh
-guest 0 0
-pid=$(l2_pid "$name")
-while pid_alive "$pid"; do
-	sleep 0.05
-done
-: >"/tmp/$name.ran"	# not untouched: the at-resume kind
+dead_guest
 exits="$io
 $(x shutdown 0xffffffffb22e33f9 0x0 $nx 0x00000010)"
-rm -f /tmp/veil-suite-void
 out=$( (ok "a check after the guest died" 1; echo "went on") )
 rc=$?
 check "a check that finds a guest dead of an at-resume triple fault ends the program (status $rc) and voids the suite" \
 	"$(voided "$rc" "$out" L2-TRIPLE-FAULT-AT-RESUME; echo $?)"
-rm -f /tmp/veil-suite-void /tmp/shutdowns "/tmp/$name".*
+rm -f /tmp/veil-suite-void /tmp/shutdowns /tmp/walks "/tmp/$name".*
+
+# ... unless the walk read the guest's tables and found that fetch not
+# allowed: its memory explains the fault, which fails the check alone.
+dead_guest
+exits="$io
+$(x shutdown 0xffffffffb22e33f9 0x0 $nx 0x00000010)"
+walks=$(wk 556 ffffffffb22e33f9 absent@1)
+out=$( (ok "a check after the guest died" 1; echo "went on $?") )
+check "an at-resume triple fault that the guest's page tables explain fails the check, and nothing more" \
+	"$([ ! -e /tmp/veil-suite-void ] && printf '%s\n' "$out" | grep -q '^went on 1$' &&
+		! printf '%s\n' "$out" | grep -q '@@VEIL'; echo $?)"
+rm -f /tmp/veil-suite-void /tmp/shutdowns /tmp/walks "/tmp/$name".*
+
+# A fetch fault elsewhere that the guest's page tables allow: void.
+dead_guest
+exits="$msr
+$(x shutdown $rip 0x0 $nx 0x00000018)"
+walks=$(wk 556 ${rip#0x} maps)
+out=$( (ok "a check after the guest died" 1; echo "went on") )
+rc=$?
+check "a check that finds a guest dead of a fetch fault its page tables allow ends the program (status $rc) and voids the suite" \
+	"$(voided "$rc" "$out" L2-TRIPLE-FAULT-UNEXPLAINED; echo $?)"
+rm -f /tmp/veil-suite-void /tmp/shutdowns /tmp/walks "/tmp/$name".*
+exits="" walks=""
 
 # A guest waited for in vain whose QEMU runs with nothing on its console
 # (its boot stalled, veil not involved): the wait ends the program and
