@@ -296,13 +296,22 @@ echo "# vmrun: L0 $("${l0_qemu[0]}" --version | head -n 1)"
 # the reset that would dump them).
 # L0's monitor on two FIFOs (monitor.in, monitor.out): read only when L1
 # hangs, for the registers of its vCPUs.
+# L1 only: a task blocked for 120 s panics it (hung_task_panic).  A
+# blocked task already fails the run (lib/bad_kernel.ere), and is what an
+# L1 that stalls shows first (khugepaged, in one hang of the e2e suite:
+# both vCPUs idle, the heartbeat silent).  At loglevel=4 the console gets
+# the warning but not the task's stack, and a stalled L1 cannot be asked
+# for it; with hung_task_panic the detector turns the console verbose
+# before it reports, so the stack is there, and the runner reads the
+# panic as any other, 2 minutes before the heartbeat's limit would.
+l1_cmdline="$cmdline hung_task_panic=1"
 qemu=("${l0_qemu[@]}" -machine pc,accel=tcg -cpu max -smp "$l1_cpus" -m "$l1_mem"
       -nodefaults -no-user-config -display none -serial stdio
       -serial "file:$heartbeat" -pidfile "$work/qemu.pid" -no-reboot
       -monitor "pipe:$work/monitor"
       -trace qemu_system_shutdown_request -d cpu_reset -D "$work/qemu.log"
       -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
-      -initrd "$work/l1.cpio" -append "$cmdline")
+      -initrd "$work/l1.cpio" -append "$l1_cmdline")
 # A blank disk (suite.conf's l1_disk_mb): its blocks stay in this
 # process, so what L1 writes to it is in no page of L1's RAM but its cache.
 if [ "$l1_disk_mb" -gt 0 ]; then

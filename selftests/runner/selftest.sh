@@ -11,7 +11,9 @@
 # find what the first left behind cleaned up.  A fourth program, in a boot
 # of its own, makes L1 panic from a page fault in kernel mode: the runner
 # must fail the run, say that L1 panicked, and find the fault's exception
-# frame on the stack it reads from L0's monitor.
+# frame on the stack it reads from L0's monitor.  A fifth, in a third
+# boot, leaves a task blocked past the hung-task limit: L1 must panic
+# (hung_task_panic), and its console show that task's stack.
 # Prints TAP; exits non-zero if the runner missed anything.
 #
 #   selftests/runner/selftest.sh 6.1
@@ -41,7 +43,7 @@ check() {
 }
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..20"
 n=1
 if [ $rc = 1 ]; then
 	echo "ok $n runner $k: a run with planted failures exits 1"
@@ -91,5 +93,29 @@ check "it finds the page fault's exception frame on the stack" yes \
 if [ $bad != "$bad1" ]; then
 	echo "# the runner's output ended:"
 	tail -n 40 <<<"$out" | sed 's/^/#   /'
+fi
+
+bad2=$bad
+out=$("$top/selftests/vmrun.sh" --suite runner --kernel "$k" --test planted_hang 2>&1)
+rc=$?
+n=$((n + 1))
+if [ $rc = 1 ]; then
+	echo "ok $n runner $k: a run whose L1 has a task blocked past the limit exits 1"
+else
+	bad=$((bad + 1))
+	echo "not ok $n runner $k: a run whose L1 has a task blocked past the limit exits 1 (saw $rc)"
+fi
+check "the blocked task fails its program" yes \
+	'^not ok L1 planted_hang: .*INFO: task .* blocked for more than'
+check "and panics L1, which the runner says" yes '^# vmrun: L1 panicked'
+# The stack of the blocked task, which loglevel=4 keeps off the console
+# unless hung_task_panic is set.
+console=$top/build/vm/$k-$k/runner/console.log
+out=$(tr -d '\r' <"$console" 2>/dev/null | grep -av '^@@' | grep -a -A 40 'INFO: task .* blocked for more than')
+check "L1's console has the blocked task's stack, at the planted module's init" yes \
+	'veil_plant_warn_init\+0x'
+if [ $bad != "$bad2" ]; then
+	echo "# L1's console after the blocked task's report:"
+	head -n 40 <<<"$out" | sed 's/^/#   /'
 fi
 [ $bad = 0 ]
