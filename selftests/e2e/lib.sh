@@ -243,8 +243,8 @@ guests_gone() {
 		echo "#   L1 kvm_exit shutdown trace on: $(cat /sys/kernel/tracing/events/kvm/kvm_exit/enable 2>&1)"
 		shutdown_report >/tmp/shutdowns
 		tail -n 7 /tmp/shutdowns | sed 's/^/#   L1 kvm_exit /'
-		dmesg | grep -v 'shutdown_walk: ' | tail -n 5 | sed 's/^/#   L1 dmesg| /'
-		dmesg | grep -a 'shutdown_walk: ' | tail -n 3 | sed 's/^.*shutdown_walk: /#   L1 guest page walk at SHUTDOWN| /'
+		dmesg | grep -v 'shutdown_walk: tgid ' | tail -n 5 | sed 's/^/#   L1 dmesg| /'
+		dmesg | grep -a 'shutdown_walk: tgid ' | tail -n 3 | sed 's/^.*shutdown_walk: /#   L1 guest page walk at SHUTDOWN| /'
 		# Three kinds of triple fault are the test bed's failure, not
 		# veil's, and the program runs again (suite_void): one in a guest
 		# veil did nothing to; one on an instruction fetch that the

@@ -156,9 +156,14 @@ static int shutdown_walk_pre(struct kprobe *p, struct pt_regs *regs)
 	walk_word(fetch, sizeof(fetch), what, level);
 	level = walk_one(&w, cr2, WALK_READ, &what);
 	walk_word(read, sizeof(read), what, level);
-	pr_info("tgid %d tid %d rip %llx cr2 %llx cr3 %llx: fetch %s, cr2 %s\n",
-		task_tgid_nr(current), task_pid_nr(current), rip, cr2, w.cr3,
-		fetch, read);
+	/*
+	 * At error level for L1's console (loglevel=4): an L1 that dies right
+	 * after a guest's triple fault (the stack-end panic, in that guest's
+	 * vCPU thread) leaves only its console.
+	 */
+	pr_err("tgid %d tid %d rip %llx cr2 %llx cr3 %llx: fetch %s, cr2 %s\n",
+	       task_tgid_nr(current), task_pid_nr(current), rip, cr2, w.cr3,
+	       fetch, read);
 	return 0;
 }
 
