@@ -17,6 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "planted.h"
+
 /* Outside /tmp, which the clean-up empties of what an attempt made. */
 #define ATTEMPT	"/run/planted_void.attempt"
 #define LEFT	"/tmp/planted_void.left"
@@ -27,16 +29,6 @@ static void check(const char *what, int cond)
 {
 	printf("%sok %d %s\n", cond ? "" : "not ", ++n, what);
 	bad += !cond;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
 }
 
 /* A process that is gone, or a zombie nobody reaped (it runs nothing). */
@@ -59,7 +51,6 @@ static int first_attempt(void)
 {
 	char pid_text[32];
 	pid_t child;
-	int fd;
 
 	printf("TAP version 13\n1..2\n");
 	child = fork();
@@ -70,13 +61,12 @@ static int first_attempt(void)
 		_exit(0);
 	}
 	snprintf(pid_text, sizeof(pid_text), "%d\n", (int)child);
-	fd = open("/lib/veil/veil_plant_warn.ko", O_RDONLY | O_CLOEXEC);
 	check("first attempt: a process, a file in /tmp and a module left behind",
-	      !write_file(ATTEMPT, pid_text) && !write_file(LEFT, "left\n") &&
-	      fd >= 0 && !syscall(__NR_finit_module, fd, "", 0));
+	      !plant_write(ATTEMPT, pid_text) && !plant_write(LEFT, "left\n") &&
+	      !plant_load(""));
 	check("planted: the test bed failed under this attempt", 0);
 	fflush(stdout);
-	write_file("/tmp/veil-suite-void", "planted: the test bed failed under it\n");
+	plant_write("/tmp/veil-suite-void", "planted: the test bed failed under it\n");
 	return 1;
 }
 

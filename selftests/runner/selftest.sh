@@ -42,15 +42,21 @@ check() {
 	fi
 }
 
+# exits_one DESCRIPTION: the run just made exited 1 ($rc).
+exits_one() {
+	n=$((n + 1))
+	if [ "$rc" = 1 ]; then
+		echo "ok $n runner $k: $1"
+	else
+		bad=$((bad + 1))
+		echo "not ok $n runner $k: $1 (saw $rc)"
+	fi
+}
+
 echo "TAP version 13"
 echo "1..20"
-n=1
-if [ $rc = 1 ]; then
-	echo "ok $n runner $k: a run with planted failures exits 1"
-else
-	bad=$((bad + 1))
-	echo "not ok $n runner $k: a run with planted failures exits 1 (saw $rc)"
-fi
+n=0
+exits_one "a run with planted failures exits 1"
 check "a planted failing test fails the run" yes \
 	'^not ok L1 planted_failure: global.planted_failure_must_fail_the_run'
 check "a test that passes is counted as passed" yes \
@@ -78,13 +84,7 @@ fi
 bad1=$bad
 out=$("$top/selftests/vmrun.sh" --suite runner --kernel "$k" --test planted_panic 2>&1)
 rc=$?
-n=$((n + 1))
-if [ $rc = 1 ]; then
-	echo "ok $n runner $k: a run whose L1 panics exits 1"
-else
-	bad=$((bad + 1))
-	echo "not ok $n runner $k: a run whose L1 panics exits 1 (saw $rc)"
-fi
+exits_one "a run whose L1 panics exits 1"
 check "and does not finish" yes '^not ok L1: did not finish'
 check "the runner says L1 panicked and reads its stacks' ends" yes \
 	'^# vmrun: L1 panicked; its stack ends \([0-9a-f]+000: 0x'
@@ -98,13 +98,7 @@ fi
 bad2=$bad
 out=$("$top/selftests/vmrun.sh" --suite runner --kernel "$k" --test planted_hang 2>&1)
 rc=$?
-n=$((n + 1))
-if [ $rc = 1 ]; then
-	echo "ok $n runner $k: a run whose L1 has a task blocked past the limit exits 1"
-else
-	bad=$((bad + 1))
-	echo "not ok $n runner $k: a run whose L1 has a task blocked past the limit exits 1 (saw $rc)"
-fi
+exits_one "a run whose L1 has a task blocked past the limit exits 1"
 check "the blocked task fails its program" yes \
 	'^not ok L1 planted_hang: .*INFO: task .* blocked for more than'
 check "and panics L1, which the runner says" yes '^# vmrun: L1 panicked'
