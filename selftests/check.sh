@@ -65,6 +65,7 @@ tap_count() {
 # VMs, counted.
 run_suite() {
 	local s=$1 k=$2 k2=$3 res out rc p f sk log line t0=$SECONDS
+	local resume from p1=0 f1=0 s1=0
 	shift 3
 	if [ "$k" = "$k2" ]; then
 		echo "== kernel $k: suite $s"
@@ -77,10 +78,13 @@ run_suite() {
 	rm -f "$res"
 	"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "$@" | tee "$out"
 	rc=${PIPESTATUS[0]}
-	# L1 itself hanging (nested SVM under TCG, seen with veil not even
-	# loaded) voids the whole run: it is run once more, and says so.
+	# L1 itself hanging, panicking or being reset (nested SVM under TCG,
+	# seen with veil not even loaded) voids the program it died in: when
+	# that is an L1 program, the programs before it count and the suite
+	# runs once more from it on (selftests/lib/resume.awk); otherwise the
+	# whole suite runs once more.  Either way it says so.
 	if grep -q '^not ok L1: did not finish' "$out"; then
-		echo "# check: L1 of suite $s on $k/$k2 hung; the suite runs once more"
+		echo "# check: L1 of suite $s on $k/$k2 did not finish (hung, panicked or reset)"
 		# Where it hung: the end of its console, and the whole of it kept.
 		log=$top/build/vm/$k-$k2/$s/console.log
 		cp "$log" "$log.hung" 2>/dev/null &&
@@ -99,9 +103,25 @@ run_suite() {
 			f=${log%/*}/$f
 			[ ! -e "$f" ] || mv "$f" "$f.hung"
 		done
-		retried+=("suite $s on $k/$k2: run again after L1 hung")
-		rm -f "$res"
-		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "$@"
+		resume=$(awk -f "$top/selftests/lib/resume.awk" "$log.hung" 2>/dev/null)
+		from=()
+		if [ -n "$resume" ] &&
+		   head -n "$((${resume#* } - 1))" "$log.hung" |
+		   awk -v partial=1 -v result="$res.first" \
+			-v bad_re_file="$top/selftests/lib/bad_kernel.ere" \
+			-f "$top/selftests/lib/tap.awk" >/dev/null &&
+		   read -r p1 f1 s1 <"$res.first"; then
+			from=(--from "${resume% *}")
+			echo "# check: L1 died inside ${resume% *}; the programs before it count" \
+				"($p1 passed, $f1 failed, $s1 skipped), and the suite runs again from it on"
+			retried+=("suite $s on $k/$k2: run again from ${resume% *} on after L1 hung")
+		else
+			p1=0 f1=0 s1=0
+			echo "# check: it did not die inside an L1 program; the whole suite runs once more"
+			retried+=("suite $s on $k/$k2: run again after L1 hung")
+		fi
+		rm -f "$res" "$res.first"
+		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "${from[@]}" "$@"
 		rc=$?
 	fi
 	# vmrun.sh's own repeats (L1 dead of int3 before its init; an L2
@@ -124,6 +144,7 @@ run_suite() {
 		return
 	fi
 	read -r p f sk <"$res"
+	p=$((p + p1)) f=$((f + f1)) sk=$((sk + s1))
 	echo "# check: suite $s on $k/$k2 took $((SECONDS - t0)) s"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
 	[ "$f" = 0 ] || failures+=("suite $s on $k/$k2: $f failed")
@@ -149,8 +170,8 @@ else
 	count fail "tools build"
 fi
 
-echo "== command lines of the tools and the e2e suite's helpers, on this machine"
-for t in "$top"/selftests/cli/*.sh "$top"/selftests/e2e/lib_test.sh; do
+echo "== command lines of the tools and the test bed's helpers, on this machine"
+for t in "$top"/selftests/cli/*.sh "$top"/selftests/e2e/lib_test.sh "$top"/selftests/lib/*_test.sh; do
 	out=$("$t")
 	rc=$?
 	echo "$out"

@@ -25,6 +25,10 @@ the suite has L2 tests), print their TAP results and a closing line
   -k, --kernel K         L1 kernel: 6.1 or 6.12 (default 6.1)
       --l2-kernel K      L2 kernel (default: the L1 kernel)
   -t, --test NAME        run only this test program (repeatable)
+      --from NAME        run the L1 programs from NAME on, in the suite's
+                         order (and every L2 program): what check.sh runs
+                         again after L1 died inside NAME
+      --list             print the L1 and L2 programs that would run, and exit
       --timeout SECONDS  limit for the whole L1 run (default: suite's)
   -v, --verbose          stream the VM consoles while they run
   -h, --help             this text
@@ -36,13 +40,15 @@ did not finish, 2 bad usage or a build failure.
 USAGE
 }
 
-suite= kernel=6.1 l2kernel= only=() timeout_override= verbose=0
+suite= kernel=6.1 l2kernel= only=() from= list=0 timeout_override= verbose=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-s|--suite) suite=$2; shift ;;
 	-k|--kernel) kernel=$2; shift ;;
 	--l2-kernel) l2kernel=$2; shift ;;
 	-t|--test) only+=("$2"); shift ;;
+	--from) from=$2; shift ;;
+	--list) list=1 ;;
 	--timeout) timeout_override=$2; shift ;;
 	-v|--verbose) verbose=1 ;;
 	-h|--help) usage; exit 0 ;;
@@ -98,10 +104,30 @@ if [ ${#only[@]} -gt 0 ]; then
 	fi
 fi
 
+# --from runs the L1 programs from NAME on; all of them are staged (a
+# later program may use an earlier one: dm_veildisk runs vcrypt_helper),
+# and so are the L2 programs, which the L1 programs from NAME on may boot.
+l1_run=$l1_tests
+if [ -n "$from" ]; then
+	l1_run=" $l1_tests "
+	case $l1_run in
+	*" $from "*) l1_run=" $from ${l1_run#*" $from "}" ;;
+	*)
+		echo "vmrun: suite '$suite' has no L1 test named $from${only[*]:+ among ${only[*]}}" >&2
+		exit 2
+		;;
+	esac
+fi
+if [ $list = 1 ]; then
+	echo "L1:$(printf ' %s' $l1_run)"
+	echo "L2:$(printf ' %s' $l2_tests)"
+	exit 0
+fi
+
 # libvirtd goes into L1 only when a program that needs it is to run.
 need_libvirt=0
 for t in $l1_libvirt; do
-	case " $l1_tests " in *" $t "*) need_libvirt=1 ;; esac
+	case " $l1_run " in *" $t "*) need_libvirt=1 ;; esac
 done
 
 rel1=$("$top/scripts/kernel.sh" release "$kernel")
@@ -181,10 +207,11 @@ esac
 # boot (loglevel=7 shows a hung task's stack, initcall_debug each call).
 [ -z "${VEIL_CMDLINE:-}" ] || cmdline="$cmdline $VEIL_CMDLINE"
 
-# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV DEBS
+# stage_level ROOT LEVEL KERNEL RELEASE MODULES VEIL TESTS BINS TOOLS HELPERS ENV DEBS [RUN]:
+# the TESTS staged, the RUN of them (all by default) run
 stage_level() {
 	local root=$1 level=$2 k=$3 rel=$4 mods=$5 veil=$6 tests=$7 bins=$8 tools=$9
-	local helpers=${10} env=${11} debs=${12}
+	local helpers=${10} env=${11} debs=${12} run=${13:-$7}
 	local m t b names=
 	rm -rf "$root"
 	stage_busybox "$root"
@@ -219,7 +246,7 @@ stage_level() {
 	cat >"$root/etc/veil/vm.conf" <<CONF
 VEIL_LEVEL=$level
 VEIL_SUITE=$suite
-VEIL_TESTS="$tests"
+VEIL_TESTS="$run"
 VEIL_MODULES="${names# }"
 VEIL_TEST_TIMEOUT=$test_timeout
 VEIL_L2_TESTS=
@@ -245,7 +272,7 @@ fi
 l1_mods=$l1_modules
 [ $want_l2 = 0 ] || l1_mods="$l1_mods kvm_amd"
 stage_level "$work/l1" L1 "$kernel" "$rel1" "$l1_mods" "$l1_veil" "$l1_tests" "$l1_bins" \
-	"$l1_tools" "$l1_helpers" "$l1_env" "$l1_debs"
+	"$l1_tools" "$l1_helpers" "$l1_env" "$l1_debs" "$l1_run"
 [ $need_libvirt = 0 ] || stage_libvirt "$work/l1" || exit 2
 if [ $want_l2 = 1 ]; then
 	stage_qemu "$work/l1"
