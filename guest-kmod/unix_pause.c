@@ -16,9 +16,15 @@
  * the empty queue for the end and lose the data, so both are put aside
  * with the buffers and back with them.
  *
- * Left in the queue, and so not paused: a sender's buffers when one of
- * them passes descriptors (SCM_RIGHTS: the garbage collector of in-flight
- * sockets walks the queues), or is out-of-band data.
+ * Buffers that pass descriptors (SCM_RIGHTS) are paused too.  The garbage
+ * collector of in-flight sockets finds what is garbage by the edges each
+ * such buffer adds when it is queued (kept until it is freed), and frees
+ * a dead cycle by purging its sockets' queues: a paused buffer is not
+ * there, so it is not freed, and the descriptors it holds keep their
+ * files, hence what they reach, alive until it goes back (its peer then
+ * freed meanwhile: it is dropped, as a restore drops it, which ends it as
+ * any purge does).  Left in the queue, and so not paused: a sender's
+ * buffers when one of them is out-of-band data (the peer points at it).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -48,20 +54,20 @@ bool veil_guest_unix_paused(void)
 	return atomic_read(&veil_guest_unix_paused_nr);
 }
 
-/* Whether @skb, from @sk, cannot leave @peer's queue (see above). */
+/* Whether @skb cannot leave @peer's queue (see above). */
 static bool veil_guest_unix_skb_stays(struct sock *peer, struct sk_buff *skb)
 {
 #if IS_ENABLED(CONFIG_AF_UNIX_OOB)
-	if (skb == READ_ONCE(unix_sk(peer)->oob_skb))
-		return true;
+	return skb == READ_ONCE(unix_sk(peer)->oob_skb);
+#else
+	return false;
 #endif
-	return UNIXCB(skb).fp;
 }
 
 /*
  * Moves the buffers @sk sent from @peer's receive queue to @into, in their
  * order.  The out-of-band one stays (the peer points at it); with @whole,
- * none moves if one of them cannot (it passes descriptors, or is OOB).
+ * none moves if one of them cannot.
  * The caller holds the peer's reader lock, so that no reader is in the
  * middle of one of them.  Also the purge after a restore (purge.c).
  */
@@ -79,12 +85,8 @@ void veil_guest_unix_take(struct sock *peer, struct sock *sk,
 				goto out;
 	}
 	skb_queue_walk_safe(q, skb, tmp) {
-		if (skb->sk != sk)
+		if (skb->sk != sk || veil_guest_unix_skb_stays(peer, skb))
 			continue;
-#if IS_ENABLED(CONFIG_AF_UNIX_OOB)
-		if (skb == READ_ONCE(unix_sk(peer)->oob_skb))
-			continue;
-#endif
 		__skb_unlink(skb, q);
 		__skb_queue_tail(into, skb);
 	}

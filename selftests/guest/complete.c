@@ -557,14 +557,84 @@ static int write_closed_files(int n)
 	return 0;
 }
 
+enum channel { PIPE, FIFO, UNIX_STREAM, UNIX_RIGHTS };
+
+/* Sends @n bytes of @buf on @sock in one message that passes @fd too. */
+static ssize_t send_with_fd(int sock, const void *buf, size_t n, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = n };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0);
+}
+
 /*
- * A child, excluded, that then writes 1000 bytes of 0x5a to @wr, and
- * writes and closes @files files; PREPARE done, its error @err.  The
- * caller keeps @rd, and @wr unless @close_it: then both close it, the
- * child last.
+ * Writes @n bytes of @buf to @wr.  On UNIX_RIGHTS, in one message that
+ * also passes a socket of a new pair, which holds "q" sent by its other
+ * end; both ends are then closed, so that the passed socket's only
+ * reference is the one in flight, where the garbage collector looks.
+ */
+static ssize_t channel_write(enum channel kind, int wr, const void *buf, size_t n)
+{
+	ssize_t r;
+	int x[2];
+
+	if (kind != UNIX_RIGHTS)
+		return write(wr, buf, n);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, x))
+		return -1;
+	r = write(x[1], "q", 1) == 1 ? send_with_fd(wr, buf, n, x[0]) : -1;
+	close(x[0]);
+	close(x[1]);
+	return r;
+}
+
+/* Reads from @rd like read(); a descriptor passed with it goes to @passed. */
+static ssize_t recv_with_fd(int rd, void *buf, size_t n, int *passed)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+	ssize_t got;
+
+	*passed = -1;
+	got = recvmsg(rd, &msg, MSG_CMSG_CLOEXEC);
+	for (c = CMSG_FIRSTHDR(&msg); got >= 0 && c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(passed, CMSG_DATA(c), sizeof(int));
+	return got;
+}
+
+/*
+ * A child, excluded, that then writes 1000 bytes of 0x5a to @wr (a
+ * channel of @kind), and writes and closes @files files; PREPARE done,
+ * its error @err.  The caller keeps @rd, and @wr unless @close_it: then
+ * both close it, the child last.
  */
 static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_t *pid,
-				 int rd, int wr, bool close_it, int files, int err)
+				 enum channel kind, int rd, int wr, bool close_it,
+				 int files, int err)
 {
 	struct veil_guest_status st;
 	int go[2], ready[2];
@@ -577,7 +647,8 @@ static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_
 	if (!*pid) {
 		memset(buf, 0x5a, sizeof(buf));
 		close(rd);
-		if (read(go[0], &g, 1) != 1 || write(wr, buf, sizeof(buf)) != sizeof(buf) ||
+		if (read(go[0], &g, 1) != 1 ||
+		    channel_write(kind, wr, buf, sizeof(buf)) != sizeof(buf) ||
 		    (close_it && close(wr)) || write_closed_files(files) ||
 		    write(ready[1], "r", 1) != 1)
 			_exit(2);
@@ -597,8 +668,6 @@ static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_
 	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
 	ASSERT_EQ(err, st.last_error) TH_LOG("PREPARE: %s", strerror(st.last_error));
 }
-
-enum channel { PIPE, FIFO, UNIX_STREAM };
 
 /* @pp: a channel of @kind, the reading end first and non-blocking. */
 static void channel_open(struct __test_metadata *_metadata, enum channel kind, int pp[2])
@@ -620,10 +689,84 @@ static void channel_open(struct __test_metadata *_metadata, enum channel kind, i
 		unlink(path);
 		break;
 	case UNIX_STREAM:
+	case UNIX_RIGHTS:
 		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, pp));
 		ASSERT_EQ(0, fcntl(pp[0], F_SETFL, O_NONBLOCK));
 		break;
 	}
+}
+
+/* Whether /proc/net/unix lists a socket of inode @ino. */
+static bool unix_listed(ino_t ino)
+{
+	unsigned long inode;
+	bool found = false;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/net/unix", "r");
+	if (!f)
+		return true;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %*s %*s %*s %*s %lu", &inode) == 1 &&
+			inode == ino;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Makes the in-flight garbage collector run and collect: two sockets that
+ * are each in flight in the other's queue, closed, are garbage; the close
+ * of one more socket starts the collector, which frees them.  Returns
+ * whether it did within 10 s.
+ */
+static bool unix_collect_a_cycle(void)
+{
+	int sv[2], i, other;
+	struct stat st;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || fstat(sv[0], &st) ||
+	    send_with_fd(sv[0], "a", 1, sv[0]) != 1 || send_with_fd(sv[1], "b", 1, sv[1]) != 1)
+		return false;
+	close(sv[0]);
+	close(sv[1]);
+	for (i = 0; i < 100 && unix_listed(st.st_ino); i++) {
+		other = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (other >= 0)
+			close(other);
+		usleep(100 * 1000);
+	}
+	return !unix_listed(st.st_ino);
+}
+
+/*
+ * After THAW, what the excluded writer sent on UNIX_RIGHTS is back whole:
+ * its 1000 bytes with the socket it passed, which the collector, run
+ * during the pause, did not free (the buffer holding its last reference
+ * was out of the queue, not gone): it still holds the "q" its other end
+ * sent, then the end.  @close_it: the writer closed its end, so @rd reads
+ * the end next.
+ */
+static void expect_rights_back(struct __test_metadata *_metadata, int rd, bool close_it)
+{
+	int passed, bad = 0, i;
+	char buf[4096];
+	ssize_t n;
+
+	ASSERT_EQ(0, fcntl(rd, F_SETFL, 0));
+	n = recv_with_fd(rd, buf, sizeof(buf), &passed);
+	EXPECT_EQ(1000, n) TH_LOG("%zd bytes back after THAW", n);
+	for (i = 0; i < n; i++)
+		bad += buf[i] != 0x5a;
+	EXPECT_EQ(0, bad) TH_LOG("%d bytes out of place after THAW", bad);
+	ASSERT_LE(0, passed) TH_LOG("no descriptor came with them");
+	n = read(passed, buf, sizeof(buf));
+	EXPECT_EQ(1, n) TH_LOG("the passed socket: %zd bytes (%s)", n, n < 0 ? strerror(errno) : "");
+	EXPECT_EQ('q', buf[0]);
+	EXPECT_EQ(0, read(passed, buf, sizeof(buf))) TH_LOG("no end of file on the passed socket");
+	close(passed);
+	if (close_it)
+		EXPECT_EQ(0, read(rd, buf, sizeof(buf))) TH_LOG("no end of file after THAW");
 }
 
 /*
@@ -632,25 +775,36 @@ static void channel_open(struct __test_metadata *_metadata, enum channel kind, i
  * pages are zeros in the checkpoint), and a pipe full for a writer; so it
  * stays once the excluded writer has closed its end: the reader waits, it
  * does not take that for the end.  At THAW it has it all again, in order.
+ * So it does when what the writer sent passes a descriptor, and the
+ * in-flight garbage collector runs meanwhile (UNIX_RIGHTS).
  */
 static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
 				     pid_t *pid, enum channel kind, bool close_it)
 {
-	bool outside_writer = !close_it && kind != UNIX_STREAM;
+	bool outside_writer = !close_it && kind != UNIX_STREAM && kind != UNIX_RIGHTS;
 	int pp[2], got = 0, bad = 0, i, want = outside_writer ? 1001 : 1000;
 	struct veil_guest_status st;
 	char buf[4096];
 	ssize_t n;
 
 	channel_open(_metadata, kind, pp);
-	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it, 0, 0);
+	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], close_it, 0, 0);
 	n = read(pp[0], buf, sizeof(buf));
 	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes during the checkpoint%s",
 				n, n ? "" : " (the end)");
 	EXPECT_EQ(EAGAIN, errno);
 	if (outside_writer)
 		EXPECT_EQ(-1, write(pp[1], "B", 1)) TH_LOG("a writer outside the set wrote during it");
+	if (kind == UNIX_RIGHTS)
+		EXPECT_TRUE(unix_collect_a_cycle()) TH_LOG("the garbage collector did not run");
 	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_THAW, &st));
+	if (kind == UNIX_RIGHTS) {
+		expect_rights_back(_metadata, pp[0], close_it);
+		close(pp[0]);
+		if (!close_it)
+			close(pp[1]);
+		return;
+	}
 
 	if (outside_writer)
 		ASSERT_EQ(1, write(pp[1], "B", 1));
@@ -697,6 +851,61 @@ TEST_F(complete, left_unix_peer_paused_from_prepare_to_thaw)
 	expect_paused_until_thaw(_metadata, self->fd, &self->pid, UNIX_STREAM, true);
 }
 
+TEST_F(complete, unix_peer_passing_descriptors_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, UNIX_RIGHTS, false);
+}
+
+TEST_F(complete, left_unix_peer_passing_descriptors_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, UNIX_RIGHTS, true);
+}
+
+/*
+ * A paused buffer that holds the last reference of the socket it was sent
+ * to: the excluded child passes a socket over its own pair and closes it,
+ * so that socket is garbage (a cycle through its own queue) as soon as the
+ * buffer is in the queue again.  The collector, run during the pause,
+ * leaves it alone (the buffer keeps it); after THAW it frees it.
+ */
+TEST_F(complete, unix_cycle_through_a_paused_buffer_is_collected_after_thaw)
+{
+	struct veil_guest_status st;
+	int ready[2], i;
+	char buf[1000];
+	ino_t ino;
+
+	ASSERT_EQ(0, pipe(ready));
+	self->pid = fork();
+	ASSERT_LE(0, self->pid);
+	if (!self->pid) {
+		struct stat sb;
+		int y[2];
+
+		memset(buf, 0x5a, sizeof(buf));
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, y) || fstat(y[0], &sb) ||
+		    send_with_fd(y[1], buf, sizeof(buf), y[0]) != sizeof(buf) || close(y[0]) ||
+		    write(ready[1], &sb.st_ino, sizeof(sb.st_ino)) != sizeof(sb.st_ino))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(sizeof(ino), read(ready[0], &ino, sizeof(ino)));
+	close(ready[0]);
+	close(ready[1]);
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, 0));
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, st.last_error) TH_LOG("PREPARE: %s", strerror(st.last_error));
+	EXPECT_TRUE(unix_collect_a_cycle()) TH_LOG("the garbage collector did not run");
+	EXPECT_TRUE(unix_listed(ino)) TH_LOG("the socket went while its buffer was paused");
+	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_THAW, &st));
+	for (i = 0; i < 100 && unix_listed(ino); i++) {
+		EXPECT_TRUE(unix_collect_a_cycle());
+		usleep(100 * 1000);
+	}
+	EXPECT_FALSE(unix_listed(ino)) TH_LOG("the cycle was not collected after THAW");
+}
+
 /*
  * A PREPARE that fails after it paused a channel gives it back at once,
  * before any THAW: a reader outside the set reads all the excluded
@@ -718,7 +927,7 @@ static void expect_back_after_failed_prepare(struct __test_metadata *_metadata, 
 		size = fcntl(pp[1], F_GETPIPE_SZ);
 	*reload = true;
 	ASSERT_EQ(0, veil_param("recall_max", "1"));
-	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], false, 2, ENOSPC);
+	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], false, 2, ENOSPC);
 	while ((n = read(pp[0], buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n; i++)
 			bad += buf[i] != 0x5a;
@@ -764,7 +973,7 @@ static void expect_empty_until_restored(struct __test_metadata *_metadata, int f
 
 	channel_open(_metadata, kind, pp);
 	ASSERT_EQ(0, veil_param("period_ms", "3000"));
-	excluded_pipe_writer(_metadata, fd, pid, pp[0], pp[1], close_it, 0, 0);
+	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], close_it, 0, 0);
 	if (!close_it)
 		close(pp[1]);
 	ASSERT_EQ(0, veil_status(fd, &st));
@@ -803,6 +1012,16 @@ TEST_F(complete, restore_reader_outside_finds_the_unix_peer_empty_not_zeros)
 TEST_F(complete, restore_reader_outside_finds_a_left_unix_peer_empty_not_zeros)
 {
 	expect_empty_until_restored(_metadata, self->fd, &self->pid, UNIX_STREAM, true);
+}
+
+TEST_F(complete, restore_reader_outside_finds_a_unix_peer_passing_descriptors_empty)
+{
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, UNIX_RIGHTS, false);
+}
+
+TEST_F(complete, restore_reader_outside_finds_a_left_unix_peer_passing_descriptors_empty)
+{
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, UNIX_RIGHTS, true);
 }
 
 /*
