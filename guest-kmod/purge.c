@@ -54,7 +54,7 @@ void veil_guest_purge_unix_from(struct sock *peer, struct sock *sk,
 
 	__skb_queue_head_init(&gone);
 	mutex_lock(&unix_sk(peer)->iolock);
-	veil_guest_unix_take(peer, sk, &gone, false);
+	veil_guest_unix_take(peer, sk, &gone);
 	mutex_unlock(&unix_sk(peer)->iolock);
 	p->unix_bufs += skb_queue_len(&gone);
 	__skb_queue_purge(&gone);

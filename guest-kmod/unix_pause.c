@@ -23,8 +23,14 @@
  * there, so it is not freed, and the descriptors it holds keep their
  * files, hence what they reach, alive until it goes back (its peer then
  * freed meanwhile: it is dropped, as a restore drops it, which ends it as
- * any purge does).  Left in the queue, and so not paused: a sender's
- * buffers when one of them is out-of-band data (the peer points at it).
+ * any purge does).
+ *
+ * So is out-of-band data (MSG_OOB): the peer's pointer to its out-of-band
+ * buffer is cleared while that buffer is away (the reader finds no urgent
+ * data: EINVAL for MSG_OOB, no POLLPRI, not at the mark), and set again
+ * when it goes back, with SIGURG sent again, unless urgent data sent
+ * meanwhile superseded it (it is then in-band data, as the kernel treats
+ * an older urgent byte).  A restore drops it with the others.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -42,6 +48,7 @@ struct veil_guest_unix_pause {
 	struct sock *peer;		/* held: the queue */
 	struct sock *sk;		/* held: the sender */
 	struct sk_buff_head skbs;
+	struct sk_buff *oob;		/* the peer's out-of-band one, in skbs */
 	int err;			/* the peer's pending error, put aside */
 	bool shut;			/* RCV_SHUTDOWN put aside */
 };
@@ -54,44 +61,35 @@ bool veil_guest_unix_paused(void)
 	return atomic_read(&veil_guest_unix_paused_nr);
 }
 
-/* Whether @skb cannot leave @peer's queue (see above). */
-static bool veil_guest_unix_skb_stays(struct sock *peer, struct sk_buff *skb)
-{
-#if IS_ENABLED(CONFIG_AF_UNIX_OOB)
-	return skb == READ_ONCE(unix_sk(peer)->oob_skb);
-#else
-	return false;
-#endif
-}
-
 /*
  * Moves the buffers @sk sent from @peer's receive queue to @into, in their
- * order.  The out-of-band one stays (the peer points at it); with @whole,
- * none moves if one of them cannot.
- * The caller holds the peer's reader lock, so that no reader is in the
- * middle of one of them.  Also the purge after a restore (purge.c).
+ * order.  When one of them is the peer's out-of-band buffer, the peer has
+ * none any more, and that one is returned.  The caller holds the peer's
+ * reader lock, so that no reader is in the middle of one of them (nor
+ * reading the out-of-band one).  Also the purge after a restore (purge.c).
  */
-void veil_guest_unix_take(struct sock *peer, struct sock *sk,
-			  struct sk_buff_head *into, bool whole)
+struct sk_buff *veil_guest_unix_take(struct sock *peer, struct sock *sk,
+				     struct sk_buff_head *into)
 {
 	struct sk_buff_head *q = &peer->sk_receive_queue;
-	struct sk_buff *skb, *tmp;
+	struct sk_buff *skb, *tmp, *oob = NULL;
 
 	lockdep_assert_held(&unix_sk(peer)->iolock);
 	spin_lock(&q->lock);
-	if (whole) {
-		skb_queue_walk(q, skb)
-			if (skb->sk == sk && veil_guest_unix_skb_stays(peer, skb))
-				goto out;
-	}
 	skb_queue_walk_safe(q, skb, tmp) {
-		if (skb->sk != sk || veil_guest_unix_skb_stays(peer, skb))
+		if (skb->sk != sk)
 			continue;
+#if IS_ENABLED(CONFIG_AF_UNIX_OOB)
+		if (skb == unix_sk(peer)->oob_skb) {
+			WRITE_ONCE(unix_sk(peer)->oob_skb, NULL);
+			oob = skb;
+		}
+#endif
 		__skb_unlink(skb, q);
 		__skb_queue_tail(into, skb);
 	}
-out:
 	spin_unlock(&q->lock);
+	return oob;
 }
 
 /*
@@ -108,7 +106,7 @@ int veil_guest_unix_pause(struct veil_guest_holds *h, struct sock *peer, struct 
 	__skb_queue_head_init(&pp->skbs);
 	mutex_lock(&unix_sk(peer)->iolock);
 	unix_state_lock(peer);
-	veil_guest_unix_take(peer, sk, &pp->skbs, true);
+	pp->oob = veil_guest_unix_take(peer, sk, &pp->skbs);
 	if (!skb_queue_empty(&pp->skbs) && peer->sk_type != SOCK_DGRAM &&
 	    (peer->sk_shutdown & RCV_SHUTDOWN)) {
 		pp->shut = true;
@@ -148,7 +146,15 @@ static void veil_guest_unix_unpause(struct veil_guest_unix_pause *pp, bool drop,
 	if (!drop && !sock_flag(peer, SOCK_DEAD)) {
 		spin_lock(&q->lock);
 		skb_queue_splice_init(&pp->skbs, q);
+#if IS_ENABLED(CONFIG_AF_UNIX_OOB)
+		if (pp->oob && !unix_sk(peer)->oob_skb)
+			WRITE_ONCE(unix_sk(peer)->oob_skb, pp->oob);
+		else
+			pp->oob = NULL;
+#endif
 		spin_unlock(&q->lock);
+		if (pp->oob)
+			sk_send_sigurg(peer);
 	}
 	if (pp->shut) {
 		WRITE_ONCE(peer->sk_shutdown, peer->sk_shutdown | RCV_SHUTDOWN);

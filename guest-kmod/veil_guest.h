@@ -466,8 +466,8 @@ void veil_guest_unix_resume(struct veil_guest_holds *h);
 void veil_guest_unix_drop(struct veil_guest_holds *h, struct veil_guest_purged *p);
 bool veil_guest_unix_paused(void);
 struct sk_buff_head;
-void veil_guest_unix_take(struct sock *peer, struct sock *sk,
-			  struct sk_buff_head *into, bool whole);
+struct sk_buff *veil_guest_unix_take(struct sock *peer, struct sock *sk,
+				     struct sk_buff_head *into);
 
 /* What excluded processes left unread in pipes they closed (collect_pipe.c). */
 void veil_guest_pipe_left(struct inode *inode, bool privileged);

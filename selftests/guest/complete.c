@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -557,7 +558,7 @@ static int write_closed_files(int n)
 	return 0;
 }
 
-enum channel { PIPE, FIFO, UNIX_STREAM, UNIX_RIGHTS };
+enum channel { PIPE, FIFO, UNIX_STREAM, UNIX_RIGHTS, UNIX_OOB };
 
 /* Sends @n bytes of @buf on @sock in one message that passes @fd too. */
 static ssize_t send_with_fd(int sock, const void *buf, size_t n, int fd)
@@ -586,13 +587,16 @@ static ssize_t send_with_fd(int sock, const void *buf, size_t n, int fd)
  * Writes @n bytes of @buf to @wr.  On UNIX_RIGHTS, in one message that
  * also passes a socket of a new pair, which holds "q" sent by its other
  * end; both ends are then closed, so that the passed socket's only
- * reference is the one in flight, where the garbage collector looks.
+ * reference is the one in flight, where the garbage collector looks.  On
+ * UNIX_OOB, the last byte is out-of-band data.
  */
 static ssize_t channel_write(enum channel kind, int wr, const void *buf, size_t n)
 {
 	ssize_t r;
 	int x[2];
 
+	if (kind == UNIX_OOB)
+		return send(wr, buf, n, MSG_OOB);
 	if (kind != UNIX_RIGHTS)
 		return write(wr, buf, n);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, x))
@@ -690,6 +694,7 @@ static void channel_open(struct __test_metadata *_metadata, enum channel kind, i
 		break;
 	case UNIX_STREAM:
 	case UNIX_RIGHTS:
+	case UNIX_OOB:
 		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, pp));
 		ASSERT_EQ(0, fcntl(pp[0], F_SETFL, O_NONBLOCK));
 		break;
@@ -769,6 +774,56 @@ static void expect_rights_back(struct __test_metadata *_metadata, int rd, bool c
 		EXPECT_EQ(0, read(rd, buf, sizeof(buf))) TH_LOG("no end of file after THAW");
 }
 
+static volatile sig_atomic_t sigurgs;
+
+static void count_sigurg(int sig)
+{
+	sigurgs += sig == SIGURG;
+}
+
+/* @rd: no urgent data there now, for a reader, poll or SIOCATMARK. */
+static void expect_no_urgent_data(struct __test_metadata *_metadata, int rd)
+{
+	struct pollfd pfd = { .fd = rd, .events = POLLPRI };
+	int mark = -1;
+	char c;
+
+	EXPECT_EQ(-1, recv(rd, &c, 1, MSG_OOB)) TH_LOG("a reader read urgent data (%#x)", c);
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("poll says urgent data (%#x)", pfd.revents);
+	EXPECT_EQ(0, ioctl(rd, SIOCATMARK, &mark));
+	EXPECT_EQ(0, mark) TH_LOG("the reader is at the urgent mark");
+}
+
+/*
+ * After THAW, what the excluded writer sent on UNIX_OOB is back as it
+ * was: its last byte urgent again (SIGURG sent again), the 999 before it
+ * in-band.  @close_it: the writer closed its end, so @rd reads the end
+ * next.
+ */
+static void expect_oob_back(struct __test_metadata *_metadata, int rd, bool close_it,
+			    int urgs)
+{
+	int got = 0, bad = 0, i;
+	char buf[4096], c = 0;
+	ssize_t n;
+
+	EXPECT_LT(urgs, sigurgs) TH_LOG("no SIGURG when the urgent byte came back");
+	EXPECT_EQ(1, recv(rd, &c, 1, MSG_OOB)) TH_LOG("no urgent byte after THAW: %s",
+						     strerror(errno));
+	EXPECT_EQ(0x5a, c);
+	ASSERT_EQ(0, fcntl(rd, F_SETFL, 0));
+	while (got < 999 && (n = read(rd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++)
+			bad += buf[i] != 0x5a;
+		got += n;
+	}
+	EXPECT_EQ(999, got) TH_LOG("%d bytes in-band back after THAW", got);
+	EXPECT_EQ(0, bad) TH_LOG("%d bytes out of place after THAW", bad);
+	if (close_it)
+		EXPECT_EQ(0, read(rd, buf, sizeof(buf))) TH_LOG("no end of file after THAW");
+}
+
 /*
  * From PREPARE to THAW, a pipe, FIFO or UNIX peer holding what an
  * excluded process wrote is empty for a reader outside the set (its
@@ -776,30 +831,43 @@ static void expect_rights_back(struct __test_metadata *_metadata, int rd, bool c
  * stays once the excluded writer has closed its end: the reader waits, it
  * does not take that for the end.  At THAW it has it all again, in order.
  * So it does when what the writer sent passes a descriptor, and the
- * in-flight garbage collector runs meanwhile (UNIX_RIGHTS).
+ * in-flight garbage collector runs meanwhile (UNIX_RIGHTS), and when it
+ * ends in urgent data (UNIX_OOB), which a reader does not find meanwhile.
  */
 static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
 				     pid_t *pid, enum channel kind, bool close_it)
 {
-	bool outside_writer = !close_it && kind != UNIX_STREAM && kind != UNIX_RIGHTS;
-	int pp[2], got = 0, bad = 0, i, want = outside_writer ? 1001 : 1000;
+	bool outside_writer = kind <= FIFO && !close_it;
+	int pp[2], got = 0, bad = 0, i, want = outside_writer ? 1001 : 1000, urgs = 0;
 	struct veil_guest_status st;
 	char buf[4096];
 	ssize_t n;
 
 	channel_open(_metadata, kind, pp);
+	if (kind == UNIX_OOB) {
+		ASSERT_NE(SIG_ERR, signal(SIGURG, count_sigurg));
+		ASSERT_EQ(0, fcntl(pp[0], F_SETOWN, getpid()));
+	}
 	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], close_it, 0, 0);
 	n = read(pp[0], buf, sizeof(buf));
 	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes during the checkpoint%s",
 				n, n ? "" : " (the end)");
 	EXPECT_EQ(EAGAIN, errno);
+	if (kind == UNIX_OOB) {
+		expect_no_urgent_data(_metadata, pp[0]);
+		urgs = sigurgs;
+	}
 	if (outside_writer)
 		EXPECT_EQ(-1, write(pp[1], "B", 1)) TH_LOG("a writer outside the set wrote during it");
 	if (kind == UNIX_RIGHTS)
 		EXPECT_TRUE(unix_collect_a_cycle()) TH_LOG("the garbage collector did not run");
 	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_THAW, &st));
-	if (kind == UNIX_RIGHTS) {
-		expect_rights_back(_metadata, pp[0], close_it);
+	if (kind >= UNIX_RIGHTS) {
+		if (kind == UNIX_RIGHTS)
+			expect_rights_back(_metadata, pp[0], close_it);
+		else
+			expect_oob_back(_metadata, pp[0], close_it, urgs);
+		signal(SIGURG, SIG_DFL);
 		close(pp[0]);
 		if (!close_it)
 			close(pp[1]);
@@ -859,6 +927,16 @@ TEST_F(complete, unix_peer_passing_descriptors_paused_from_prepare_to_thaw)
 TEST_F(complete, left_unix_peer_passing_descriptors_paused_from_prepare_to_thaw)
 {
 	expect_paused_until_thaw(_metadata, self->fd, &self->pid, UNIX_RIGHTS, true);
+}
+
+TEST_F(complete, unix_peer_with_urgent_data_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, UNIX_OOB, false);
+}
+
+TEST_F(complete, left_unix_peer_with_urgent_data_paused_from_prepare_to_thaw)
+{
+	expect_paused_until_thaw(_metadata, self->fd, &self->pid, UNIX_OOB, true);
 }
 
 /*
@@ -984,6 +1062,8 @@ static void expect_empty_until_restored(struct __test_metadata *_metadata, int f
 	ASSERT_EQ(restores, st.restores) TH_LOG("the restore was handled before the reader ran");
 	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes before the restore was handled",
 				n);
+	if (kind == UNIX_OOB)
+		expect_no_urgent_data(_metadata, pp[0]);
 	ASSERT_EQ(0, veil_param("period_ms", "10"));
 	ASSERT_EQ(*pid, waitpid(*pid, NULL, 0));
 	*pid = 0;
@@ -1022,6 +1102,16 @@ TEST_F(complete, restore_reader_outside_finds_a_unix_peer_passing_descriptors_em
 TEST_F(complete, restore_reader_outside_finds_a_left_unix_peer_passing_descriptors_empty)
 {
 	expect_empty_until_restored(_metadata, self->fd, &self->pid, UNIX_RIGHTS, true);
+}
+
+TEST_F(complete, restore_reader_outside_finds_a_unix_peer_with_urgent_data_empty)
+{
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, UNIX_OOB, false);
+}
+
+TEST_F(complete, restore_reader_outside_finds_a_left_unix_peer_with_urgent_data_empty)
+{
+	expect_empty_until_restored(_metadata, self->fd, &self->pid, UNIX_OOB, true);
 }
 
 /*
