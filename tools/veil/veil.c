@@ -472,7 +472,8 @@ static int dontdump_state(void)
  * Compressed swap in RAM: zswap keeps what it swaps out compressed in
  * guest memory, and so does a zram swap device.  A page of an excluded
  * process swapped out there sits in frames the guest does not publish (the
- * swap-in at PREPARE frees the compressed copy, it does not wipe it).
+ * swap-in at PREPARE does not wipe the compressed copy: zswap frees it on
+ * 6.12, and keeps it on 6.1).
  * Bit 0: zswap is enabled; bit 1: swap is on zram; -1 if unknown.
  */
 #define SWAP_ZSWAP	1
