@@ -339,6 +339,7 @@ qemu=("${l0_qemu[@]}" -machine pc,accel=tcg -cpu max -smp "$l1_cpus" -m "$l1_mem
       -trace qemu_system_shutdown_request -d cpu_reset -D "$work/qemu.log"
       -kernel "$("$top/scripts/kernel.sh" vmlinuz "$kernel")"
       -initrd "$work/l1.cpio" -append "$l1_cmdline")
+append_at=$((${#qemu[@]} - 1))
 # A blank disk (suite.conf's l1_disk_mb): its blocks stay in this
 # process, so what L1 writes to it is in no page of L1's RAM but its cache.
 if [ "$l1_disk_mb" -gt 0 ]; then
@@ -353,7 +354,8 @@ fi
 # a death before L1's init has printed its first marker (it happened with
 # nothing of veil loaded) boots L1 again, at most twice, and says so.  Any
 # later int3 fails the run as usual.
-rm -f "$log".int3-* "$log".l2-triple-fault "$log".l2-boot-stalled
+rm -f "$log".int3-* "$log".l2-triple-fault "$log".l2-boot-stalled "$work/first.out" \
+	"$work/result.first"
 boots=1 l2_retry=0
 # The registers of a hung L1's vCPUs and the instructions at each one's
 # RIP, from L0's monitor, into l1-hung.txt; their RIPs on stdout.  (Which
@@ -518,8 +520,10 @@ while :; do
 	# not involved (selftests/e2e/lib.sh, guests_gone and boot_stalled:
 	# nested TCG's failures), runs again in the same boot, at most twice
 	# (selftests/lib/init).  A third such failure ends the suite ("@@VEIL
-	# VOID"), which is run once more here, and says so; a failure of any
-	# kind after that fails the suite.
+	# VOID"), which is run once more here from that program on (veil.from=
+	# on L1's command line; what ran before it counts from this boot, as
+	# selftests/lib/resume.awk and tap.awk -v partial=1 read it), and says
+	# so; a failure of any kind after that fails the suite.
 	void=$(grep -a -m1 -o '@@VEIL VOID .*' "$log" | tr -d '\r' || true)
 	# (VEIL_L2_NO_REPEAT=1: not repeated, for selftests/flake.sh's counts.)
 	if [ $l2_retry = 0 ] && [ -n "$void" ] && [ "${VEIL_L2_NO_REPEAT:-0}" != 1 ]; then
@@ -535,9 +539,22 @@ while :; do
 			kept=l2-triple-fault ;;
 		esac
 		cp "$log" "$log.$kept"
+		name=$(echo "$void" | cut -d' ' -f4)
+		at=$(awk -v void=1 -f "$top/selftests/lib/resume.awk" "$log")
+		again="running the suite again"
+		if [ "${at% *}" = "$name" ] &&
+		   head -n "$((${at#* } - 1))" "$log" |
+		   awk -v partial=1 -v result="$work/result.first" \
+			-v bad_re_file="$top/selftests/lib/bad_kernel.ere" \
+			-f "$top/selftests/lib/tap.awk" >"$work/first.out"; then
+			qemu[append_at]="$l1_cmdline veil.from=$name"
+			again="$again from $name on (what ran before it counts from this boot)"
+		else
+			rm -f "$work/result.first" "$work/first.out"
+		fi
 		echo "# vmrun: an L2 guest$what" \
 			"($why; the third such failure in this boot;" \
-			"console kept as ${log#"$top"/}.$kept); running the suite again"
+			"console kept as ${log#"$top"/}.$kept); $again"
 		l2_retry=1
 		continue
 	fi
@@ -548,7 +565,24 @@ done
 # boots itself (l2_autoboot=no) is that program's to judge.
 expect_l2=$want_l2
 [ "$l2_autoboot" != no ] || expect_l2=0
-awk -v want_l2=$expect_l2 -v result="$work/result" \
-	-v bad_re_file="$top/selftests/lib/bad_kernel.ere" -f "$top/selftests/lib/tap.awk" "$log"
+if [ -f "$work/result.first" ]; then
+	# the programs before the voided one, from the boot before, then this
+	# boot's; one count for both
+	echo "# vmrun: counted from the boot before:"
+	sed '$d' "$work/first.out"
+	echo "# vmrun: this boot:"
+	awk -v want_l2=$expect_l2 -v result="$work/result.last" \
+		-v bad_re_file="$top/selftests/lib/bad_kernel.ere" \
+		-f "$top/selftests/lib/tap.awk" "$log" | sed '$d'
+	read -r p1 f1 s1 <"$work/result.first"
+	read -r p2 f2 s2 <"$work/result.last"
+	echo "$((p1 + p2)) $((f1 + f2)) $((s1 + s2))" >"$work/result"
+	echo "$((p1 + p2)) passed, $((f1 + f2)) failed, $((s1 + s2)) skipped"
+	rm -f "$work/result.first" "$work/result.last" "$work/first.out"
+else
+	awk -v want_l2=$expect_l2 -v result="$work/result" \
+		-v bad_re_file="$top/selftests/lib/bad_kernel.ere" \
+		-f "$top/selftests/lib/tap.awk" "$log"
+fi
 read -r _ failed _ <"$work/result"
 [ "$failed" = 0 ]

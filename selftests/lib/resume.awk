@@ -7,7 +7,9 @@
 # before LINE) and runs the suite again from NAME on (vmrun.sh --from).
 # Prints nothing when L1 died anywhere else (booting, between programs,
 # in the L2 run of the suite, after a void or after its end): then the
-# whole suite runs again.
+# whole suite runs again.  With -v void=1, for vmrun.sh: "NAME LINE" of
+# the L1 program that voided the suite ("@@VEIL VOID"), which the next
+# boot starts from, the programs before it counting from this one.
 
 { sub(/\r+$/, "") }
 
@@ -16,6 +18,7 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 	if (f[3] != "L1")
 		next
 	if (f[2] == "BEGIN") {
+		begun[f[4]] = NR
 		if (f[4] == "l2-boot")
 			inside = ""
 		else {
@@ -24,13 +27,20 @@ match($0, /@@VEIL [A-Z0-9]+ .*/) {
 		}
 	} else if (f[2] == "END") {
 		inside = ""
-	} else if (f[2] == "VOID" || f[2] == "DONE") {
+	} else if (f[2] == "VOID") {
+		voided = f[4]
+		voided_at = begun[f[4]]
+		inside = ""
+		over = 1
+	} else if (f[2] == "DONE") {
 		inside = ""
 		over = 1
 	}
 }
 
 END {
-	if (!over && inside != "")
+	if (void && voided != "" && voided_at)
+		printf "%s %d\n", voided, voided_at
+	else if (!void && !over && inside != "")
 		printf "%s %d\n", inside, line
 }

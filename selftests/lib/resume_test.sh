@@ -4,7 +4,8 @@
 # What check.sh does with an L1 that did not finish, on the build machine
 # against made-up console logs: resume.awk names the L1 program L1 died
 # inside (and nothing when it died booting, between programs, in the L2
-# run or after the end), tap.awk -v partial=1 counts what ran before that
+# run or after the end) and, for vmrun.sh, the program that voided a
+# boot's suite; tap.awk -v partial=1 counts what ran before that
 # program (failures included) and does not ask L1 to finish, and vmrun.sh
 # --from picks the L1 programs from there on with every L2 program.
 # Prints TAP; exits 1 when a check fails.
@@ -52,7 +53,7 @@ prog() {
 }
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..16"
 
 # L1 reset inside the third program, after two programs, one of which
 # failed (the failure must count) and one of which the kernel charged.
@@ -120,6 +121,25 @@ check "an L1 dead while the suite's L2 runs: none" "" "$(resume "$dir/l2.log")"
 	echo "@@VEIL BEGIN L1 two"
 } >"$dir/void.log"
 check "an L1 dead after a void: none" "" "$(resume "$dir/void.log")"
+
+# A void (a third failure of the test bed in one boot): vmrun.sh boots
+# again from the program that voided it, whose last start is wanted.
+{
+	echo "@@VEIL BOOTED L1 6.1.0"
+	prog one
+	echo "@@VEIL BEGIN L1 two"
+	echo "@@VEIL END L1 two 1 10 900"
+	echo "@@VEIL RETRY L1 two guest vm1 triple-faulted"
+	echo "@@VEIL BEGIN L1 two"
+	echo "@@VEIL END L1 two 1 10 900"
+	echo "@@VEIL VOID L1 two guest vm1 triple-faulted"
+	echo "# skipped three: the suite runs again"
+	echo "@@VEIL DONE L1"
+} >"$dir/voided.log"
+check "a void: the program that voided the suite and its last start" \
+	"two 9" "$(awk -v void=1 -f "$top/selftests/lib/resume.awk" "$dir/voided.log")"
+check "a run without a void: none" "" \
+	"$(awk -v void=1 -f "$top/selftests/lib/resume.awk" "$dir/died.log")"
 { echo "@@VEIL BOOTED L1 6.1.0"; prog one; echo "@@VEIL DONE L1"; } >"$dir/done.log"
 check "an L1 that reached its end: none" "" "$(resume "$dir/done.log")"
 
