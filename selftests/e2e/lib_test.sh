@@ -242,6 +242,15 @@ judge 1 "one of two SHUTDOWN exits has its fetch explained" \
 $(x shutdown 0x410c80 0x0 $nx 0x00000010 "CPU 1/KVM")" \
 	"$(wk 556 ${rip#0x} maps)
 $(wk 556 410c80 absent@4)"
+wki() {	# wki TID RIP CR2 WORD: a walk line whose last fault was at CR2
+	echo "[  132.3] shutdown_walk: tgid 500 tid $1 rip $2 cr2 $3 cr3 2980000: fetch maps, cr2 $4"
+}
+judge 0 "an interrupt in flight, the last fault on the IDT, which the walk finds mapped" \
+	"$(x shutdown $rip 0x0 0x800000ec 0x00000000)" "$(wki 556 ${rip#0x} fffffe0000000080 maps)"
+judge 1 "an interrupt in flight, the last fault elsewhere than the IDT" \
+	"$(x shutdown $rip 0x0 0x800000ec 0x00000000)" "$(wki 556 ${rip#0x} ffff888001234080 maps)"
+judge 1 "an interrupt in flight, the IDT not mapped in memory" \
+	"$(x shutdown $rip 0x0 0x800000ec 0x00000000)" "$(wki 556 ${rip#0x} fffffe0000000080 absent@1)"
 exits="" walks=""
 rm -f /tmp/shutdowns /tmp/walks
 
