@@ -53,6 +53,17 @@ threads() {
 	done
 }
 
+# boot_again KEPT: L2 booted once more (its QEMU already ended), the end
+# of the first boot's console shown and that console kept as KEPT.
+boot_again() {
+	tail -n 20 boot1.log >tail.log
+	show tail.log
+	mv boot1.log "$1"
+	/l2/run -drive "$drive" -drive "$drive2" >boot1.log 2>&1 &
+	pid=$!
+	booted=2
+}
+
 /l2/run -drive "$drive" -drive "$drive2" >boot1.log 2>&1 &
 pid=$!
 i=0 booted=1
@@ -71,12 +82,7 @@ while [ $i -lt $((400 * slow)) ] && ! grep -q '@@DMTEST WRITTEN' boot1.log; do
 		   ! grep -q '@@VEIL BEGIN L2' boot1.log &&
 		   [ "$(in_flight | tr -d ' ')" = 00 ]; then
 			echo "# retried: L2 reset after ${i}s, before its program began, nothing in flight on its disk; booted again"
-			tail -n 20 boot1.log >tail.log
-			show tail.log
-			mv boot1.log boot1-reset.log
-			/l2/run -drive "$drive" -drive "$drive2" >boot1.log 2>&1 &
-			pid=$!
-			booted=2
+			boot_again boot1-reset.log
 			continue
 		fi
 		break
@@ -93,12 +99,7 @@ while [ $i -lt $((400 * slow)) ] && ! grep -q '@@DMTEST WRITTEN' boot1.log; do
 		show threads.log
 		kill -9 $pid
 		wait $pid 2>/dev/null
-		tail -n 20 boot1.log >tail.log
-		show tail.log
-		mv boot1.log boot1-stalled.log
-		/l2/run -drive "$drive" -drive "$drive2" >boot1.log 2>&1 &
-		pid=$!
-		booted=2
+		boot_again boot1-stalled.log
 	fi
 	sleep 1
 	i=$((i + 1))
