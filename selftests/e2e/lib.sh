@@ -215,6 +215,16 @@ shutdown_report() {
 # it: L1 and L2 both on a debug kernel boot and run several times slower).
 slow=${VEIL_E2E_SLOW:-1}
 
+# quote PREFIX [FILE...]: the lines of FILEs (or stdin) as TAP comments,
+# "#   PREFIX" before each.  A guest's console carries its own "@@VEIL"
+# markers, which the runner would take for this program's (it finds them
+# anywhere in a line): each "@@" quoted becomes "@ @".
+quote() {
+	local p=$1
+	shift
+	awk -v p="$p" '{ gsub(/@@/, "@ @"); print "#   " p $0 }' "$@"
+}
+
 ok() {	# ok DESCRIPTION CONDITION-EXIT-STATUS; returns that status
 	tap_n=$((tap_n + 1))
 	if [ "$2" = 0 ]; then
@@ -244,18 +254,18 @@ guests_gone() {
 		wait "$pid" 2>/dev/null
 		echo "# guest $name: its QEMU ($pid) has ended (exit status $?; 127: not ours to ask); the end of its console:"
 		grep -av '^[[:space:]]*$' "/tmp/$name.log" 2>/dev/null | tail -n 15 |
-			sed "s/^/#   $name| /"
+			quote "$name| "
 		[ -f "/var/log/libvirt/qemu/$name.log" ] &&
-			tail -n 6 "/var/log/libvirt/qemu/$name.log" | sed "s/^/#   $name qemu log| /"
+			tail -n 6 "/var/log/libvirt/qemu/$name.log" | quote "$name qemu log| "
 		[ -z "$(command -v virsh)" ] ||
 			virsh -c qemu:///system -q domstate --reason "$name" 2>/dev/null |
-			sed "s/^/#   $name libvirt state| /"
+			quote "$name libvirt state| "
 		# SHUTDOWN exits (a triple fault) of this program's guests, with
 		# RIP, and the port I/O or MSR exit of the same vCPU before each
 		echo "#   L1 kvm_exit shutdown trace on: $(cat /sys/kernel/tracing/events/kvm/kvm_exit/enable 2>&1)"
 		shutdown_report >/tmp/shutdowns
-		tail -n 7 /tmp/shutdowns | sed 's/^/#   L1 kvm_exit /'
-		dmesg | grep -v 'shutdown_walk: tgid ' | tail -n 5 | sed 's/^/#   L1 dmesg| /'
+		tail -n 7 /tmp/shutdowns | quote 'L1 kvm_exit '
+		dmesg | grep -v 'shutdown_walk: tgid ' | tail -n 5 | quote 'L1 dmesg| '
 		dmesg | grep -a 'shutdown_walk: tgid ' | tail -n 3 | sed 's/^.*shutdown_walk: /#   L1 guest page walk at SHUTDOWN| /'
 		# Three kinds of triple fault are the test bed's failure, not
 		# veil's, and the program runs again (suite_void): one in a guest
@@ -302,7 +312,7 @@ expect() {	# expect DESCRIPTION WANTED-STATUS COMMAND...
 		ok "$d" 0
 	else
 		ok "$d (expected exit $want, got $rc)" 1
-		sed 's/^/#   /' /tmp/out /tmp/err
+		quote '' /tmp/out /tmp/err
 	fi
 }
 
@@ -476,10 +486,10 @@ l2_stop() {	# l2_stop NAME: let serve_host finish and the guest power off
 	done
 	# Say where it is stuck before ending it.
 	echo "# guest $1 still running 120 s after 'done'; QEMU in L1:"
-	grep -E '^(State|Threads)' "/proc/$pid/status" | sed 's/^/#   /'
+	grep -E '^(State|Threads)' "/proc/$pid/status" | quote ''
 	l2_probe "$1" "$pid"
 	echo "# last lines of its console:"
-	tail -n 40 "/tmp/$1.log" | sed 's/^/#   /'
+	tail -n 40 "/tmp/$1.log" | quote ''
 	kill -9 "$pid" 2>/dev/null
 	return 1
 }
@@ -528,9 +538,9 @@ l2_probe() {
 	echo "#   then:$(cat "/tmp/$1.threads.0")"
 	echo "#   5 s later:$(cat "/tmp/$1.threads.1")"
 	echo "# its registers, then and 5 s later:"
-	sed 's/^/#   /' "/tmp/$1.regs.0" "/tmp/$1.regs.1"
+	quote '' "/tmp/$1.regs.0" "/tmp/$1.regs.1"
 	echo "# its instructions at RIP:"
-	l2_hmp "$1" 'x/6i $pc' | sed 's/^/#   /'
+	l2_hmp "$1" 'x/6i $pc' | quote ''
 	l2_hmp "$1" nmi >/dev/null
 	sleep 5
 }
@@ -601,7 +611,7 @@ finish() {	# finish ORIGINAL [RESTORED]: stop the guests, judge them, end TAP
 		l2_stop "$2"
 		ok "the restored guest shuts down cleanly" $?
 		if bad_klog "/tmp/$2.log" >/tmp/bad; then
-			sed 's/^/#   /' /tmp/bad
+			quote '' /tmp/bad
 			ok "the restored guest's kernel log is clean" 1
 		else
 			ok "the restored guest's kernel log is clean" 0
@@ -631,7 +641,7 @@ lv_start_daemon() {	# lv_start_daemon: libvirtd answers within 120 s
 		virsh -q uri >/dev/null 2>&1 && return 0
 		sleep 0.5
 	done
-	sed 's/^/#   libvirtd| /' /tmp/libvirtd.out
+	quote 'libvirtd| ' /tmp/libvirtd.out
 	return 1
 }
 

@@ -284,10 +284,15 @@ dead_guest
 exits="$io
 $(x shutdown 0xffffffffb22e33f9 0x0 $nx 0x00000010)"
 walks=$(wk 556 ffffffffb22e33f9 absent@1)
+printf '[    9.1] Run /init as init process\n@@VEIL BEGIN L2 serve_host\n' >"/tmp/$name.log"
 out=$( (ok "a check after the guest died" 1; echo "went on $?") )
 check "an at-resume triple fault that the guest's page tables explain fails the check, and nothing more" \
 	"$([ ! -e /tmp/veil-suite-void ] && printf '%s\n' "$out" | grep -q '^went on 1$' &&
 		! printf '%s\n' "$out" | grep -q '@@VEIL'; echo $?)"
+# (the dead guest's console, quoted there, has its own markers: the runner
+# must not take them for the program's)
+check "the dead guest's console is quoted, its markers defused" \
+	"$(printf '%s\n' "$out" | grep -q "^#   $name| @ @VEIL BEGIN L2 serve_host\$"; echo $?)"
 rm -f /tmp/veil-suite-void /tmp/shutdowns /tmp/walks "/tmp/$name".*
 
 # A fetch fault elsewhere that the guest's page tables allow: void.

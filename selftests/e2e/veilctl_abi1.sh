@@ -38,11 +38,11 @@ for i in $(seq 1 300); do
 done
 [ "$abi" = 1 ]
 ok "the guest registered with ABI 1 (host says ${abi:-nothing})" $? ||
-	sed 's/^/#   /' /tmp/st
+	quote '' /tmp/st
 l2_run vm1 "dmesg" >/tmp/dmesg
 grep -q 'control page registered with the host, ABI 1' /tmp/dmesg
 ok "the guest logs the ABI it registered with" $? ||
-	tail -n 20 /tmp/dmesg | sed 's/^/#   dmesg| /'
+	tail -n 20 /tmp/dmesg | quote 'dmesg| '
 
 va=$(l2_run vm1 "vault hold A >/tmp/A.log 2>&1 & echo \$!")
 vc=$(l2_run vm1 "vault app C >/tmp/C.log 2>&1 & echo \$!")

@@ -113,7 +113,7 @@ while [ $killed -lt "$rounds" ] && [ $r -lt $((3 * rounds)) ]; do
 	checks=$((checks + 1))
 	if ! bulk_check $checks; then
 		echo "# $what: the vault's data was damaged or it died:"
-		l2_run vm1 "tail -n 3 /tmp/K.log" | sed 's/^/#   /'
+		l2_run vm1 "tail -n 3 /tmp/K.log" | quote ''
 		bad=$((bad + 1))
 		break
 	fi

@@ -25,7 +25,7 @@ lv_start_daemon
 ok "libvirtd starts and answers" $? || { echo "1..$tap_n"; exit 1; }
 lv_define $vm && lv_start $vm
 ok "libvirt defines the guest from domain XML and starts it" $? ||
-	tail -n 20 /var/log/libvirt/qemu/$vm.log | sed 's/^/#   qemu log| /'
+	tail -n 20 /var/log/libvirt/qemu/$vm.log | quote 'qemu log| '
 l2_wait_ready $vm 120
 ok "the guest boots under KVM" $?
 pid=$(l2_pid $vm)
@@ -34,12 +34,12 @@ ok "veil_guest loads in the guest" $?
 
 wait_registered $vm
 ok "veilctl names the VM by domain: the host sees the guest registered" $? ||
-	sed 's/^/#   /' /tmp/st
+	quote '' /tmp/st
 grep -q "\"domain\":\"$vm\"" /tmp/st && grep -q "\"pid\":$pid," /tmp/st
 ok "status --json gives the domain and its QEMU ($pid)" $?
 veilctl list >/tmp/list
 grep -q "^$pid .* $vm " /tmp/list
-ok "list shows QEMU $pid as domain $vm" $? || sed 's/^/#   /' /tmp/list
+ok "list shows QEMU $pid as domain $vm" $? || quote '' /tmp/list
 
 va=$(l2_run $vm "vault hold A >/tmp/A.log 2>&1 & echo \$!")
 vb=$(l2_run $vm "vault hold B >/tmp/B.log 2>&1 & echo \$!")
@@ -50,17 +50,17 @@ ok "vault ($va) and control ($vb) hold their secrets; the vault is excluded" $?
 expect "naming the domain's QEMU by PID is refused (exit 2)" 2 \
 	veilctl checkpoint "$pid" --to /tmp/bypid.mig
 grep -q "libvirt holds its monitor: name it by domain" /tmp/err
-ok "the refusal says to name the VM by domain" $? || sed 's/^/#   /' /tmp/err
+ok "the refusal says to name the VM by domain" $? || quote '' /tmp/err
 veilctl --json checkpoint "$pid" --to /tmp/bypid.mig >/tmp/j 2>/dev/null
 grep -q '"ok":false' /tmp/j && grep -q '"exit":2' /tmp/j && grep -q '"schema":1' /tmp/j &&
 	grep -q '"error":"VM [0-9]* is libvirt.s domain' /tmp/j
 ok "with --json the refusal is an object too (schema 1, exit 2, the message)" $? ||
-	sed 's/^/#   /' /tmp/j
+	quote '' /tmp/j
 
 expect "restore names libvirt's own commands for a domain (exit 2)" 2 \
 	veilctl restore $vm --from /tmp/none.mig
 grep -q "virsh restore" /tmp/err
-ok "the refusal points at virsh" $? || sed 's/^/#   /' /tmp/err
+ok "the refusal points at virsh" $? || quote '' /tmp/err
 
 running_intact() {	# running_intact WHAT: the VM runs on with its vault
 	[ "$(lv_state $vm)" = running ] && l2_run $vm "kill -0 $va" >/dev/null
@@ -81,7 +81,7 @@ secrets() {	# secrets WHAT FILE: vault's secret gone, the control's there
 expect "veil checkpoint, internal snapshot" 0 \
 	veilctl checkpoint $vm --format snapshot --to vsnap --json
 grep -q '"protected":true' /tmp/out && grep -q "\"domain\":\"$vm\"" /tmp/out
-ok "the snapshot is protected (--json says so)" $? || sed 's/^/#   /' /tmp/out
+ok "the snapshot is protected (--json says so)" $? || quote '' /tmp/out
 secrets "internal snapshot" /tmp/$vm.qcow2
 running_intact "internal snapshot"
 virsh snapshot-list $vm --name | grep -qx vsnap
@@ -122,9 +122,9 @@ wait_guardian
 frozen=$(l2_run $vm "veil status --json" | sed -n 's/.*"frozen": *\([0-9]*\).*/\1/p')
 [ "$(lv_state $vm)" = running ] && l2_run $vm "kill -0 $va" >/dev/null && [ "$frozen" = 0 ]
 ok "veilctl killed while libvirt writes: the VM runs, the vault is intact and thawed (frozen: ${frozen:-?})" $? ||
-	{ virsh domstate $vm --reason; cat /tmp/k.err; } 2>&1 | sed 's/^/#   /'
+	{ virsh domstate $vm --reason; cat /tmp/k.err; } 2>&1 | quote ''
 [ -z "$(ls /tmp/k.mem* 2>/dev/null)" ]
-ok "veilctl killed while libvirt writes: no file left behind" $? || ls -l /tmp/k.mem* | sed 's/^/#   /'
+ok "veilctl killed while libvirt writes: no file left behind" $? || ls -l /tmp/k.mem* | quote ''
 
 before=$(l2_ping $vm)
 expect "veil checkpoint, managed save" 0 veilctl checkpoint $vm --format managedsave
@@ -133,7 +133,7 @@ ok "the domain is shut off with a managed save image" $?
 secrets "managed save" /var/lib/libvirt/qemu/save/$vm.save
 veilctl list >/tmp/list
 grep -q "^- .* $vm .*shut off, managed save" /tmp/list
-ok "list shows the domain shut off with its managed save" $? || sed 's/^/#   /' /tmp/list
+ok "list shows the domain shut off with its managed save" $? || quote '' /tmp/list
 
 restored() {	# restored HOW: the guest resumed by HOW killed the vault only
 	cp "/run/libvirt/qemu/$vm.pid" "/tmp/$vm.pid" && rm -f "/tmp/$vm.told"
@@ -146,7 +146,7 @@ restored() {	# restored HOW: the guest resumed by HOW killed the vault only
 	ok "$1: the control process is alive" $?
 	l2_run $vm "dmesg" | bad_klog - >/tmp/oops
 	[ ! -s /tmp/oops ]
-	ok "$1: no kernel bug or warning in the guest" $? || sed 's/^/#   /' /tmp/oops
+	ok "$1: no kernel bug or warning in the guest" $? || quote '' /tmp/oops
 }
 
 virsh -q start $vm >/dev/null

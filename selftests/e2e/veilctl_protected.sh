@@ -57,7 +57,7 @@ ok "the excluded vault wrote and closed a file, and queued a System V message" $
 l2_run vm1 "cat /tmp/A.log" >/tmp/a.out
 grep -q 'a user key in its keyring; kernel TLS: a connection to itself' /tmp/a.out
 ok "the vault keeps a key in its keyring and a kernel TLS connection" $? ||
-	sed 's/^/#   A.log| /' /tmp/a.out
+	quote 'A.log| ' /tmp/a.out
 # A user without privileges excludes a process of its own that maps and
 # reads the C library.  libc's page cache is every process's: the veil
 # checkpoint must keep it, and dynamically linked programs run in the
@@ -67,7 +67,7 @@ vu=$(l2_run vm1 "vault as 1000 vault lib ${libc:-/none} >/tmp/U.log 2>&1 & echo 
 l2_until vm1 60 "grep -q '^lib: ' /tmp/U.log"
 l2_run vm1 "grep -q '^lib: ' /tmp/U.log && vault as 1000 veil exclude $vu" >/tmp/out
 ok "user 1000 excludes its own process ($vu) that maps ${libc:-the C library}" $? ||
-	sed 's/^/#   /' /tmp/out
+	quote '' /tmp/out
 libsum=$(l2_run vm1 "md5sum ${libc:-/none}")
 
 checkpoint_pair vm1
@@ -109,7 +109,7 @@ l2_until vm1 60 "grep -q '^event end' /tmp/C.log"
 l2_run vm1 "kill -0 $vc && grep -c '^event ' /tmp/C.log && cat /tmp/C.log" >/tmp/c.out
 grep -q '^event begin' /tmp/c.out && grep -q '^event end' /tmp/c.out
 ok "the libveil application saw the checkpoint begin and end, and runs on" $? ||
-	sed 's/^/#   C.log| /' /tmp/c.out
+	quote 'C.log| ' /tmp/c.out
 
 l2_run vm1 "kill -0 $va" >/dev/null
 ok "the running guest's vault still holds its secret (it checks every 100 ms)" $?
@@ -159,7 +159,7 @@ ok "restored guest: the C library user 1000's process mapped is intact" $? ||
 	echo "#   before: $libsum; restored: $sum"
 l2_run vm2 "veil status" >/tmp/out 2>&1
 ok "restored guest: a dynamically linked program (veil status) runs" $? ||
-	sed 's/^/#   /' /tmp/out
+	quote '' /tmp/out
 veilctl status "$(l2_pid vm2)" --json | grep -q '"registered":true'
 ok "restored guest: registered again with the host it now runs on" $?
 l2_run vm2 "kill -USR1 $vs" >/dev/null
@@ -167,29 +167,29 @@ l2_until vm2 60 "grep -q '^sink: ' /tmp/sink.log"
 l2_run vm2 "cat /tmp/sink.log" >/tmp/sink.out
 grep -q '^sink: [0-9]* bytes, 0 zero, end: Connection reset by peer' /tmp/sink.out
 ok "restored guest: the feeder's TCP peer got no zeroed data, and a reset" $? ||
-	sed 's/^/#   sink.log| /' /tmp/sink.out
+	quote 'sink.log| ' /tmp/sink.out
 l2_run vm2 "kill -0 $vb" >/dev/null
 ok "restored guest: the control process is alive" $? ||
-	tail -n 40 /tmp/vm2.log | sed 's/^/#   vm2| /'
+	tail -n 40 /tmp/vm2.log | quote 'vm2| '
 l2_until vm2 60 "grep -q '^restored: ' /tmp/C.log"
 l2_run vm2 "kill -0 $vc && cat /tmp/C.log" >/tmp/c.out
 grep -q '^event restored' /tmp/c.out &&
 	grep -q '^restored: the protected page was zeroed' /tmp/c.out
 ok "restored guest: the libveil application was told, found its page zeroed and runs on" $? ||
-	sed 's/^/#   C.log| /' /tmp/c.out
-l2_run vm2 "dmesg | tail -n 20" | sed 's/^/#   vm2 dmesg| /'
+	quote 'C.log| ' /tmp/c.out
+l2_run vm2 "dmesg | tail -n 20" | quote 'vm2 dmesg| '
 # The vault's socket buffers were zeroed byte by byte inside live kernel
 # objects; its killing freed them.
 l2_run vm2 "dmesg" | grep -E "$bad_kernel_re|corrupt" >/tmp/oops
 [ ! -s /tmp/oops ]
 ok "restored guest: no kernel bug or warning after freeing the zeroed buffers" $? ||
-	sed 's/^/#   vm2 dmesg| /' /tmp/oops
+	quote 'vm2 dmesg| ' /tmp/oops
 l2_run vm2 "kill -0 $vb" >/dev/null
 ok "restored guest: the control process still finds its socket data intact" $?
 l2_run vm1 "kill -0 $va" >/dev/null
 ok "the original guest's vault is untouched by the restore" $? || {
-	l2_run vm1 "cat /tmp/A.log; dmesg | tail -n 30" | sed 's/^/#   vm1| /'
-	tail -n 60 /tmp/vm1.log | sed 's/^/#   vm1 console| /'
+	l2_run vm1 "cat /tmp/A.log; dmesg | tail -n 30" | quote 'vm1| '
+	tail -n 60 /tmp/vm1.log | quote 'vm1 console| '
 }
 
 # The window before the restored guest handles its restore.  The guest's
@@ -224,16 +224,16 @@ l2_until vm3 60 "grep -q '^sink: ' /tmp/wsink.log"
 l2_run vm3 "cat /tmp/wsink.log" >/tmp/wsink.out
 grep -q '^sink: [0-9]* bytes, 0 zero, end: Connection reset by peer' /tmp/wsink.out
 ok "the TCP sink got no zeroed data in that window, and then a reset" $? ||
-	sed 's/^/#   wsink.log| /' /tmp/wsink.out
+	quote 'wsink.log| ' /tmp/wsink.out
 # The FIFO's buffers were taken out of it at PREPARE: its reader waits,
 # and after the restore finds the end (the feeder killed, the zeros gone).
 l2_until vm3 60 "grep -q '^sink: ' /tmp/psink.log"
 l2_run vm3 "cat /tmp/psink.log" >/tmp/psink.out
 grep -q '^sink: 0 bytes, 0 zero, end: eof' /tmp/psink.out
 ok "the FIFO's reader got no zeroed data in that window, then the end" $? ||
-	sed 's/^/#   psink.log| /' /tmp/psink.out
+	quote 'psink.log| ' /tmp/psink.out
 # How many segments the window saw depends on timing: said, not judged.
-l2_run vm3 "dmesg" | grep 'restore: aborted' | sed 's/^/#   vm3 dmesg| /'
+l2_run vm3 "dmesg" | grep 'restore: aborted' | quote 'vm3 dmesg| '
 l2_stop vm3
 ok "the third guest shuts down" $?
 rm -f /tmp/w.mig /tmp/pdisk3.qcow2
@@ -244,7 +244,7 @@ written=$(l2_run vm1 "cat /tmp/pfeed.log" | sed -n 's/^feed [0-9]*: \([0-9]*\) b
 l2_run vm1 "cat /tmp/psink.log" >/tmp/psink.out
 grep -q "^sink: ${written:-?} bytes, 0 zero, end: eof" /tmp/psink.out
 ok "the running guest's FIFO reader gets all ${written:-?} bytes the feeder wrote, intact" $? ||
-	sed 's/^/#   psink.log| /' /tmp/psink.out
+	quote 'psink.log| ' /tmp/psink.out
 
 # veilctl killed after each step of a protected checkpoint: the VM runs
 # on, the vault (which checks its secret every 100 ms) is alive and no
@@ -285,6 +285,6 @@ ok "the guest's vault is intact after the timeout" $?
 # wrote into a stopped VM's memory and had its write undone.
 ! dmesg | grep 'written while the VM was stopped' >/tmp/overwritten
 ok "no RESTORE put a frame back over a write made while the VM was stopped" $?
-sed 's/^/#   L1 dmesg| /' /tmp/overwritten
+quote 'L1 dmesg| ' /tmp/overwritten
 
 finish vm1 vm2

@@ -31,18 +31,18 @@ expect "a checkpoint whose PREPARE the guest failed is refused (exit 1)" 1 \
 [ ! -e /tmp/refused.mig ]
 ok "nothing written" $?
 grep -q 'the guest could not prepare' /tmp/err
-ok "veilctl says the guest could not prepare" $? || sed 's/^/#   /' /tmp/err
+ok "veilctl says the guest could not prepare" $? || quote '' /tmp/err
 grep -q '"result":"refused"' /tmp/out && grep -q '"step":"prepare"' /tmp/out &&
 	grep -q '"guest_error":[1-9]' /tmp/out && grep -q '"written":false' /tmp/out
 ok "--json names the step, the guest's error and that nothing was written" $? ||
-	sed 's/^/#   /' /tmp/out
+	quote '' /tmp/out
 # (whole outputs into files: a reader that stops early leaves lines behind)
 l2_run vm1 "dmesg" >/tmp/dmesg
 grep -q 'PUBLISH of .* refused' /tmp/dmesg
 ok "the guest logged the refused PUBLISH" $?
 veilctl status "$pid" --json >/tmp/st
 grep -q '"run_state":"running"' /tmp/st && grep -q '"state":"running"' /tmp/st
-ok "the VM runs and veil_host holds nothing for it" $? || sed 's/^/#   /' /tmp/st
+ok "the VM runs and veil_host holds nothing for it" $? || quote '' /tmp/st
 frozen=
 for i in $(seq 1 300); do
 	l2_run vm1 "veil status --json" >/tmp/gst
@@ -62,13 +62,13 @@ rm -f /tmp/ok.mig
 
 # The guest unloads veil_guest: it unregisters, and the host forgets it.
 l2_run vm1 "veil include $va; rmmod veil_guest" >/tmp/out
-ok "veil_guest unloads in the guest" $? || sed 's/^/#   /' /tmp/out
+ok "veil_guest unloads in the guest" $? || quote '' /tmp/out
 l2_run vm1 "dmesg" >/tmp/dmesg
 ! grep -q 'control page left allocated' /tmp/dmesg
 ok "it unregistered its control page (no page left allocated)" $?
 veilctl status "$pid" --json >/tmp/st
 grep -q '"registered":false' /tmp/st
-ok "the host no longer counts the guest as registered" $? || sed 's/^/#   /' /tmp/st
+ok "the host no longer counts the guest as registered" $? || quote '' /tmp/st
 expect "a checkpoint of the unregistered guest is refused (exit 4)" 4 \
 	veilctl checkpoint "$pid" --to /tmp/unreg.mig
 [ ! -e /tmp/unreg.mig ]
