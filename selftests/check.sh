@@ -37,7 +37,7 @@ for s in $suites; do
 	}
 done
 
-passed=0 failed=0 skipped=0 failures=() retried=()
+passed=0 failed=0 skipped=0 failures=() retried=() took=()
 
 count() {	# count pass|fail WHAT
 	if [ "$1" = pass ]; then
@@ -146,6 +146,7 @@ run_suite() {
 	read -r p f sk <"$res"
 	p=$((p + p1)) f=$((f + f1)) sk=$((sk + s1))
 	echo "# check: suite $s on $k/$k2 took $((SECONDS - t0)) s"
+	took+=("suite $s on $k/$k2: $((SECONDS - t0)) s, $p passed, $f failed, $sk skipped")
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + sk))
 	[ "$f" = 0 ] || failures+=("suite $s on $k/$k2: $f failed")
 	rm -f "$res"
@@ -277,4 +278,18 @@ if [ ${#failures[@]} -gt 0 ]; then
 fi
 echo "# check: $((SECONDS / 60)) min $((SECONDS % 60)) s in all"
 echo "$passed passed, $failed failed, $skipped skipped"
+
+# One record per run, kept across clones (VEIL_CHECK_HISTORY; nothing if
+# it cannot be written): how long each suite took on this machine and
+# what ran again, for the time budget, whatever became of the clone.
+history=${VEIL_CHECK_HISTORY:-/var/cache/veil/check-history.log}
+if mkdir -p "$(dirname "$history")" 2>/dev/null; then
+	{
+		echo "== $(date -u '+%F %T UTC') $(git -C "$top" describe --always --dirty 2>/dev/null)" \
+			"debug=$debug kernels=$kernels suites=${suites# }"
+		printf '  %s\n' "${took[@]}" "${retried[@]/#/run again: }" "${failures[@]/#/failed: }"
+		echo "  $((SECONDS / 60)) min $((SECONDS % 60)) s in all;" \
+			"$passed passed, $failed failed, $skipped skipped"
+	} >>"$history" 2>/dev/null
+fi
 [ "$failed" = 0 ]
