@@ -103,24 +103,23 @@ run_suite() {
 			f=${log%/*}/$f
 			[ ! -e "$f" ] || mv "$f" "$f.hung"
 		done
-		resume=$(awk -f "$top/selftests/lib/resume.awk" "$log.hung" 2>/dev/null)
+		# (A boot voided before this one, whose programs this one did
+		# not run again, counts too: vmrun.sh kept it as result.earlier.)
 		from=()
-		if [ -n "$resume" ] &&
-		   head -n "$((${resume#* } - 1))" "$log.hung" |
-		   awk -v partial=1 -v result="$res.first" \
-			-v bad_re_file="$top/selftests/lib/bad_kernel.ere" \
-			-f "$top/selftests/lib/tap.awk" >/dev/null &&
-		   read -r p1 f1 s1 <"$res.first"; then
-			from=(--from "${resume% *}")
-			echo "# check: L1 died inside ${resume% *}; the programs before it count" \
-				"($p1 passed, $f1 failed, $s1 skipped), and the suite runs again from it on"
-			retried+=("suite $s on $k/$k2: run again from ${resume% *} on after L1 hung")
+		if "$top/selftests/lib/resume.sh" "$log.hung" "$res.first" "$res.earlier" \
+			>/dev/null 2>&1 &&
+		   read -r p1 f1 s1 resume <"$res.first"; then
+			from=(--from "$resume")
+			echo "# check: L1 died inside $resume; the programs before it count" \
+				"($p1 passed, $f1 failed, $s1 skipped$([ ! -f "$res.earlier" ] ||
+				echo ", with the boot before a void")), and the suite runs again from it on"
+			retried+=("suite $s on $k/$k2: run again from $resume on after L1 hung")
 		else
 			p1=0 f1=0 s1=0
 			echo "# check: it did not die inside an L1 program; the whole suite runs once more"
 			retried+=("suite $s on $k/$k2: run again after L1 hung")
 		fi
-		rm -f "$res" "$res.first"
+		rm -f "$res" "$res.first" "$res.earlier"
 		"$top/selftests/vmrun.sh" --suite "$s" --kernel "$k" --l2-kernel "$k2" "${from[@]}" "$@"
 		rc=$?
 	fi

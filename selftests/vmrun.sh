@@ -355,7 +355,7 @@ fi
 # nothing of veil loaded) boots L1 again, at most twice, and says so.  Any
 # later int3 fails the run as usual.
 rm -f "$log".int3-* "$log".l2-triple-fault "$log".l2-boot-stalled "$work/first.out" \
-	"$work/result.first"
+	"$work/result.first" "$work/result.earlier"
 boots=1 l2_retry=0
 # The registers of a hung L1's vCPUs and the instructions at each one's
 # RIP, from L0's monitor, into l1-hung.txt; their RIPs on stdout.  (Which
@@ -540,13 +540,10 @@ while :; do
 		esac
 		cp "$log" "$log.$kept"
 		name=$(echo "$void" | cut -d' ' -f4)
-		at=$(awk -v void=1 -f "$top/selftests/lib/resume.awk" "$log")
 		again="running the suite again"
-		if [ "${at% *}" = "$name" ] &&
-		   head -n "$((${at#* } - 1))" "$log" |
-		   awk -v partial=1 -v result="$work/result.first" \
-			-v bad_re_file="$top/selftests/lib/bad_kernel.ere" \
-			-f "$top/selftests/lib/tap.awk" >"$work/first.out"; then
+		if "$top/selftests/lib/resume.sh" --void "$log" "$work/result.first" \
+			>"$work/first.out" &&
+		   read -r _ _ _ at <"$work/result.first" && [ "$at" = "$name" ]; then
 			qemu[append_at]="$l1_cmdline veil.from=$name"
 			again="$again from $name on (what ran before it counts from this boot)"
 		else
@@ -574,10 +571,13 @@ if [ -f "$work/result.first" ]; then
 	awk -v want_l2=$expect_l2 -v result="$work/result.last" \
 		-v bad_re_file="$top/selftests/lib/bad_kernel.ere" \
 		-f "$top/selftests/lib/tap.awk" "$log" | sed '$d'
-	read -r p1 f1 s1 <"$work/result.first"
+	read -r p1 f1 s1 _ <"$work/result.first"
 	read -r p2 f2 s2 <"$work/result.last"
 	echo "$((p1 + p2)) $((f1 + f2)) $((s1 + s2))" >"$work/result"
 	echo "$((p1 + p2)) passed, $((f1 + f2)) failed, $((s1 + s2)) skipped"
+	# If this boot's L1 died in turn, check.sh runs the suite again from
+	# where it died, and counts the boot before's programs from here.
+	echo "$p1 $f1 $s1" >"$work/result.earlier"
 	rm -f "$work/result.first" "$work/result.last" "$work/first.out"
 else
 	awk -v want_l2=$expect_l2 -v result="$work/result" \

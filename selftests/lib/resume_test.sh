@@ -5,9 +5,10 @@
 # against made-up console logs: resume.awk names the L1 program L1 died
 # inside (and nothing when it died booting, between programs, in the L2
 # run or after the end) and, for vmrun.sh, the program that voided a
-# boot's suite; tap.awk -v partial=1 counts what ran before that
-# program (failures included) and does not ask L1 to finish, and vmrun.sh
-# --from picks the L1 programs from there on with every L2 program.
+# boot's suite; resume.sh counts with tap.awk -v partial=1 what ran before
+# that program (failures included, and a voided boot's before it) and does
+# not ask L1 to finish, and vmrun.sh --from picks the L1 programs from
+# there on with every L2 program.
 # Prints TAP; exits 1 when a check fails.
 set -u
 
@@ -29,14 +30,12 @@ check() {	# check DESCRIPTION EXPECTED ACTUAL
 
 resume() { awk -f "$top/selftests/lib/resume.awk" "$1"; }
 
-# partial LOG: tap.awk's count of LOG up to the program L1 died inside
+# partial LOG [EARLIER]: what resume.sh counts of LOG (and EARLIER) up to
+# the program L1 died inside, and that program: "P F S NAME", or its exit
+# status when it found none
 partial() {
-	local at
-	at=$(resume "$1")
-	head -n "$((${at#* } - 1))" "$1" |
-		awk -v partial=1 -v result="$dir/result" \
-			-v bad_re_file="$top/selftests/lib/bad_kernel.ere" \
-			-f "$top/selftests/lib/tap.awk" >"$dir/partial.out"
+	"$top/selftests/lib/resume.sh" "$1" "$dir/result" ${2:+"$2"} >"$dir/partial.out" ||
+		{ echo "exit $? $([ -e "$dir/result" ] && echo "with" || echo "without") a result"; return; }
 	cat "$dir/result"
 }
 
@@ -53,7 +52,7 @@ prog() {
 }
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..20"
 
 # L1 reset inside the third program, after two programs, one of which
 # failed (the failure must count) and one of which the kernel charged.
@@ -70,7 +69,7 @@ echo "1..16"
 check "an L1 dead inside a program: that program and the line it began on" \
 	"three 12" "$(resume "$dir/died.log")"
 check "the programs before it count, their failures included" \
-	"1 2 0" "$(partial "$dir/died.log")"
+	"1 2 0 three" "$(partial "$dir/died.log")"
 check "and L1 is not asked to have finished" \
 	no "$(grep -q 'did not finish' "$dir/partial.out" && echo yes || echo no)"
 check "a whole read of the same log still fails it for not finishing" \
@@ -95,7 +94,7 @@ check "a whole read of the same log still fails it for not finishing" \
 check "an L1 dead in a program's second attempt: its last start" \
 	"two 11" "$(resume "$dir/retry.log")"
 check "the first attempt is set aside, its kernel report kept" \
-	"1 1 0" "$(partial "$dir/retry.log")"
+	"1 1 0 two" "$(partial "$dir/retry.log")"
 
 # Nowhere to resume from: L1 dead before its first program, between two
 # programs, in the L2 run of the suite, after a void or after its end.
@@ -105,6 +104,9 @@ check "the first attempt is set aside, its kernel report kept" \
 } >"$dir/boot.log"
 check "an L1 dead before its first program: no program to resume from" \
 	"" "$(resume "$dir/boot.log")"
+echo "7 7 7 stale" >"$dir/result"
+check "... so nothing counts: resume.sh fails and leaves no result" \
+	"exit 1 without a result" "$(partial "$dir/boot.log" "$dir/earlier.none")"
 { echo "@@VEIL BOOTED L1 6.1.0"; prog one; prog two; } >"$dir/between.log"
 check "an L1 dead between two programs: none" "" "$(resume "$dir/between.log")"
 {
@@ -142,6 +144,19 @@ check "a run without a void: none" "" \
 	"$(awk -v void=1 -f "$top/selftests/lib/resume.awk" "$dir/died.log")"
 { echo "@@VEIL BOOTED L1 6.1.0"; prog one; echo "@@VEIL DONE L1"; } >"$dir/done.log"
 check "an L1 that reached its end: none" "" "$(resume "$dir/done.log")"
+
+# An L1 dead in a boot that began after a void: the programs of the boot
+# before, which vmrun.sh counted but this boot's console does not show,
+# count too (vmrun.sh kept them), as do the programs of this boot before
+# the one it died in.
+echo "5 1 2" >"$dir/earlier"
+check "an L1 dead after a void's new boot: the boot before's programs count too" \
+	"6 3 2 three" "$(partial "$dir/died.log" "$dir/earlier")"
+check "... but not where the whole suite runs again" \
+	"exit 1 without a result" "$(partial "$dir/between.log" "$dir/earlier")"
+check "a void's count, as vmrun.sh takes it: that boot's programs before it" \
+	"1 0 0 two" "$("$top/selftests/lib/resume.sh" --void "$dir/voided.log" "$dir/result" >/dev/null &&
+		cat "$dir/result")"
 
 # vmrun.sh --from, as check.sh calls it (--list: no VM boots).
 list() { "$top/selftests/vmrun.sh" --suite "$1" --from "$2" --list 2>&1 | tr '\n' ' '; }
