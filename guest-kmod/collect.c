@@ -10,6 +10,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "veil_guest.h"
 
@@ -26,6 +27,11 @@ static void veil_guest_collect_release(struct veil_guest_collect *c)
 	veil_guest_shared_release(c);
 	veil_guest_files_put(&c->files);
 	veil_guest_holds_release(&c->holds);
+	if (c->held) {
+		xa_destroy(c->held);
+		kfree(c->held);
+		c->held = NULL;
+	}
 	kfree(c->seen);
 	c->seen = NULL;
 	c->nr_seen = 0;
@@ -65,6 +71,21 @@ void veil_guest_collect_start(struct veil_guest_collect *c, bool count_only,
 	c->prepare = prepare;
 	c->privilege = -1;
 	c->release = veil_guest_collect_release;
+}
+
+/*
+ * The references on @page that the last PUBLISH's holds keep (indexed at
+ * the start of a collection that runs while they are kept): not someone
+ * else's.  Any context.
+ */
+unsigned int veil_guest_collect_held_refs(const struct veil_guest_collect *c, struct page *page)
+{
+	void *refs;
+
+	if (!c->held)
+		return 0;
+	refs = xa_load(c->held, page_to_pfn(page));
+	return refs ? xa_to_value(refs) : 0;
 }
 
 /* The sets a page-table walk adds to under RCU grow without sleeping. */
@@ -301,6 +322,9 @@ int veil_guest_collect_all(struct task_struct **tasks, int nr,
 		err = veil_guest_collect_file_pass(c);
 	if (err)
 		return err;
+	/* A dry run: what a checkpoint under way paused (PREPARE resumes it). */
+	if (!c->prepare && !c->count_only)
+		veil_guest_control_collect_paused(c);
 	return veil_guest_collect_finish(c);
 }
 

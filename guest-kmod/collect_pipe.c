@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -25,12 +26,13 @@
 /*
  * A page the pipe allocated for data written to it: no file's, no
  * process's, not part of a larger allocation, and referenced by the pipe
- * alone.
+ * alone, but for @known references of veil's (the holds of a checkpoint
+ * under way, which published it).
  */
-static bool veil_guest_pipe_own_page(struct page *page)
+static bool veil_guest_pipe_own_page(struct page *page, unsigned int known)
 {
 	return !PageAnon(page) && !page->mapping && !PageCompound(page) &&
-	       !PageSlab(page) && page_count(page) == 1 && !page_mapped(page);
+	       !PageSlab(page) && !page_mapped(page) && page_count(page) == 1 + known;
 }
 
 static bool veil_guest_pipe_left_has(struct page *page);
@@ -41,7 +43,7 @@ static bool veil_guest_collect_pipe_page(struct veil_guest_collect *c, struct pa
 	/* Left by an excluded writer: veil_guest_collect_pipe_left() takes it. */
 	if (veil_guest_pipe_left_has(page))
 		return true;
-	if (!veil_guest_pipe_own_page(page)) {
+	if (!veil_guest_pipe_own_page(page, veil_guest_collect_held_refs(c, page))) {
 		c->shared_out++;
 		return false;
 	}
@@ -57,20 +59,42 @@ static bool veil_guest_collect_pipe_page(struct veil_guest_collect *c, struct pa
  * made fails the collection.
  */
 static void veil_guest_pipe_pause_for(struct veil_guest_collect *c, struct inode *inode,
-				      struct pipe_inode_info *pipe, gfp_t gfp)
+				      struct pipe_inode_info *pipe, const unsigned long *published)
 {
 	int err;
 
 	if (!c->prepare || c->holds.error)
 		return;
-	err = veil_guest_pipe_pause(&c->holds, inode, pipe, gfp);
+	err = veil_guest_pipe_pause(&c->holds, inode, pipe, published, GFP_KERNEL);
 	if (err)
 		c->holds.error = err;
+}
+
+/*
+ * A dry run during a checkpoint: of the buffers a pause keeps out of their
+ * pipe (pipe_pause.c), the pages PREPARE published (the bits of
+ * @published), as the collection takes them in a pipe; those an excluded
+ * writer left are veil_guest_collect_pipe_left()'s, paused or not.
+ */
+void veil_guest_collect_paused_bufs(struct veil_guest_collect *c, const struct pipe_buffer *bufs,
+				    const unsigned long *published, unsigned int nr)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, published, nr) {
+		struct page *page = bufs[i].page;
+
+		if (!page || veil_guest_pipe_left_has(page))
+			continue;
+		veil_guest_add(c, VEIL_GUEST_CAT_PIPE, page_to_pfn(page), 1);
+		veil_guest_hold_page(&c->holds, page);
+	}
 }
 
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c)
 {
 	struct pipe_inode_info *pipe = file->private_data;
+	unsigned long *bits = NULL;
 	bool published = false;
 	unsigned int i;
 
@@ -80,17 +104,27 @@ void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c)
 	/* Perhaps had before the exclusion: watched for its close from now on. */
 	veil_guest_recall_file(file, c->privileged);
 	pipe_lock(pipe);
+	/*
+	 * PREPARE: which buffers are published, for a dry run while the pause
+	 * keeps them (without it, a dry run only misses them).
+	 */
+	if (c->prepare)
+		bits = bitmap_zalloc(pipe->head - pipe->tail, GFP_KERNEL | __GFP_NOWARN);
 	for (i = pipe->tail; i != pipe->head; i++) {
 		struct pipe_buffer *buf = &pipe->bufs[i & (pipe->ring_size - 1)];
 
-		if (buf->page && veil_guest_collect_pipe_page(c, buf->page))
+		if (buf->page && veil_guest_collect_pipe_page(c, buf->page)) {
 			published = true;
+			if (bits)
+				__set_bit(i - pipe->tail, bits);
+		}
 	}
 	if (pipe->tmp_page)
 		veil_guest_collect_pipe_page(c, pipe->tmp_page);
 	if (published)
-		veil_guest_pipe_pause_for(c, file_inode(file), pipe, GFP_KERNEL);
+		veil_guest_pipe_pause_for(c, file_inode(file), pipe, bits);
 	pipe_unlock(pipe);
+	bitmap_free(bits);
 }
 
 /*
@@ -171,7 +205,7 @@ static void veil_guest_left_hold(struct inode *inode, struct page *page, bool pr
 
 	if (xa_load(&veil_guest_lefts, pfn))
 		return;
-	if (!veil_guest_pipe_own_page(page))
+	if (!veil_guest_pipe_own_page(page, 0))
 		return;		/* spliced in: somebody else's page */
 	if (!veil_guest_lefts_room(privileged))
 		veil_guest_lefts_sweep();

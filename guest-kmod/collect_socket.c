@@ -116,6 +116,18 @@ unsigned int veil_guest_collect_queue(struct sk_buff_head *q, const struct sock 
 	return taken;
 }
 
+/*
+ * Buffers a pause keeps out of any queue (unix_pause.c), which nothing
+ * else reaches meanwhile; for a dry run.  May sleep.
+ */
+void veil_guest_collect_skbs(struct sk_buff_head *list, struct veil_guest_collect *c)
+{
+	struct sk_buff *skb;
+
+	skb_queue_walk(list, skb)
+		veil_guest_take_skb(skb, true, c, 0);
+}
+
 /* Under the socket's lock, which sleeps: the runs may grow as usual. */
 static void veil_guest_collect_rbtree(struct rb_root *root, bool slab_head,
 				      struct veil_guest_collect *c)

@@ -23,6 +23,7 @@
 #include <linux/reboot.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 #include <linux/kvm_para.h>
 #include <asm/kvm_para.h>
 
@@ -114,6 +115,50 @@ unsigned int veil_guest_held_key_refs(const struct key *key)
 		if (veil_guest_held.key[i] == key)
 			n++;
 	return n;
+}
+
+/*
+ * Indexes, for @c, the references the holds of the last PUBLISH keep on
+ * each frame: a collection that runs while they are kept (a PREPARE that
+ * follows another without a THAW, a dry run during a checkpoint) must not
+ * take them for someone else's where it judges a page by its reference
+ * count (a pipe's own page).  0, or -ENOMEM: then nothing can be judged.
+ */
+static int veil_guest_index_held_locked(struct veil_guest_collect *c)
+{
+	struct xarray *xa;
+	unsigned long pfn;
+	size_t i;
+	void *old;
+	int err = 0;
+
+	lockdep_assert_held(&veil_guest_ctl_lock);
+	if (!veil_guest_held.nr)
+		return 0;
+	xa = kmalloc(sizeof(*xa), GFP_KERNEL);
+	if (!xa)
+		return -ENOMEM;
+	xa_init(xa);
+	c->held = xa;
+	for (i = 0; i < veil_guest_held.nr && !err; i++) {
+		pfn = folio_pfn(veil_guest_held.folio[i]);
+		old = xa_load(xa, pfn);
+		err = xa_err(xa_store(xa, pfn, xa_mk_value((old ? xa_to_value(old) : 0) + 1),
+				      GFP_KERNEL));
+		if (!(i & 1023))
+			cond_resched();
+	}
+	return err;
+}
+
+int veil_guest_control_index_held(struct veil_guest_collect *c)
+{
+	int err;
+
+	mutex_lock(&veil_guest_ctl_lock);
+	err = veil_guest_index_held_locked(c);
+	mutex_unlock(&veil_guest_ctl_lock);
+	return err;
 }
 
 /* References on @file among the same holds (a POSIX message queue's). */
@@ -404,7 +449,9 @@ static int veil_guest_prepare(u64 seq)
 		goto out;
 	}
 	veil_guest_collect_start(c, false, true);
-	err = veil_guest_collect_all(tasks, nr, c);
+	err = veil_guest_index_held_locked(c);
+	if (!err)
+		err = veil_guest_collect_all(tasks, nr, c);
 	if (!err)
 		err = veil_guest_publish(c);
 	if (!err) {
@@ -687,6 +734,19 @@ int veil_guest_control_published(struct veil_guest_extents *req,
 	}
 	mutex_unlock(&veil_guest_ctl_lock);
 	return err;
+}
+
+/*
+ * A dry run (test hook): what the checkpoint under way paused is out of
+ * its pipes and peer queues, where the collection does not find it, and
+ * still the set's; so it is taken from the pauses.
+ */
+void veil_guest_control_collect_paused(struct veil_guest_collect *c)
+{
+	mutex_lock(&veil_guest_ctl_lock);
+	veil_guest_pipes_paused_collect(&veil_guest_held, c);
+	veil_guest_unix_paused_collect(&veil_guest_held, c);
+	mutex_unlock(&veil_guest_ctl_lock);
 }
 
 int veil_guest_control_host_write(struct veil_guest_host_write *hw)

@@ -30,11 +30,13 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/pipe_fs_i.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
@@ -49,7 +51,8 @@ struct veil_guest_pipe_pause {
 	unsigned int nr;
 	bool writer;			/* one writer added */
 	bool drop;			/* restored: the buffers hold zeros */
-	struct pipe_buffer bufs[];
+	unsigned long *published;	/* which of bufs PREPARE published */
+	struct pipe_buffer bufs[];	/* then the bitmap */
 };
 
 /* Pauses that could not be undone at once; under veil_guest_ctl_lock. */
@@ -83,13 +86,16 @@ static bool veil_guest_pipe_is_ours(const struct veil_guest_pipe_pause *pp,
  * Pauses @pipe, whose mutex the caller holds and which the caller keeps
  * from being freed (@inode's lock, or a file of it), and keeps its buffers
  * with @h.  Watch-queue pipes (kernel notifications) and empty ones are
- * left alone.  @gfp: GFP_KERNEL, or GFP_ATOMIC under a spinlock.
+ * left alone.  @published: which of the buffers, from the ring's tail on,
+ * the collection published (NULL: none), which a dry run takes again
+ * while they are away.  @gfp: GFP_KERNEL, or GFP_ATOMIC under a spinlock.
  */
 int veil_guest_pipe_pause(struct veil_guest_holds *h, struct inode *inode,
-			  struct pipe_inode_info *pipe, gfp_t gfp)
+			  struct pipe_inode_info *pipe, const unsigned long *published, gfp_t gfp)
 {
 	unsigned int mask = pipe->ring_size - 1, n = pipe->head - pipe->tail, i;
 	struct veil_guest_pipe_pause *pp;
+	size_t size;
 
 #ifdef CONFIG_WATCH_QUEUE
 	if (pipe->watch_queue)
@@ -97,9 +103,15 @@ int veil_guest_pipe_pause(struct veil_guest_holds *h, struct inode *inode,
 #endif
 	if (!n || !pipe->max_usage)
 		return 0;
-	pp = kmalloc(struct_size(pp, bufs, n), gfp | __GFP_NOWARN);
+	size = size_add(struct_size(pp, bufs, n), BITS_TO_LONGS(n) * sizeof(long));
+	pp = kmalloc(size, gfp | __GFP_NOWARN);
 	if (!pp)
 		return -ENOMEM;
+	pp->published = (unsigned long *)&pp->bufs[n];
+	if (published)
+		bitmap_copy(pp->published, published, n);
+	else
+		bitmap_zero(pp->published, n);
 	for (i = 0; i < n; i++) {
 		struct pipe_buffer *buf = &pipe->bufs[(pipe->tail + i) & mask];
 
@@ -153,7 +165,7 @@ int veil_guest_pipe_pause_inode(struct veil_guest_holds *h, struct inode *inode)
 		}
 		usleep_range(5000, 10000);
 	}
-	err = veil_guest_pipe_pause(h, inode, pipe, GFP_ATOMIC);
+	err = veil_guest_pipe_pause(h, inode, pipe, NULL, GFP_ATOMIC);
 	mutex_unlock(&pipe->mutex);
 	spin_unlock(&inode->i_lock);
 	return err;
@@ -297,6 +309,24 @@ void veil_guest_pipes_drop(struct veil_guest_holds *h, struct veil_guest_purged 
 	for (pp = veil_guest_pipes_busy; pp; pp = pp->next)
 		pp->drop = true;
 	veil_guest_pipes_unpause_list(list, 150);
+}
+
+/*
+ * A dry run during a checkpoint: the pages PREPARE published of the pipes
+ * @h paused, and of those still waiting to go back, which their rings do
+ * not show meanwhile; not those a restore made zeros of.  Under
+ * veil_guest_ctl_lock, which every change of a pause is made under.
+ */
+void veil_guest_pipes_paused_collect(struct veil_guest_holds *h, struct veil_guest_collect *c)
+{
+	struct veil_guest_pipe_pause *pp;
+
+	for (pp = h->paused; pp; pp = pp->next)
+		if (!pp->drop)
+			veil_guest_collect_paused_bufs(c, pp->bufs, pp->published, pp->nr);
+	for (pp = veil_guest_pipes_busy; pp; pp = pp->next)
+		if (!pp->drop)
+			veil_guest_collect_paused_bufs(c, pp->bufs, pp->published, pp->nr);
 }
 
 /* Every poll: pauses whose pipe was locked before. */

@@ -174,6 +174,19 @@ static void veil_guest_unix_unpause(struct veil_guest_unix_pause *pp, bool drop,
 	atomic_dec(&veil_guest_unix_paused_nr);
 }
 
+/*
+ * A dry run during a checkpoint: the buffers @h paused (all of them
+ * published), which their peers' queues do not show meanwhile.  Under
+ * veil_guest_ctl_lock, which every change of a pause is made under.
+ */
+void veil_guest_unix_paused_collect(struct veil_guest_holds *h, struct veil_guest_collect *c)
+{
+	struct veil_guest_unix_pause *pp;
+
+	for (pp = h->unix_paused; pp; pp = pp->next)
+		veil_guest_collect_skbs(&pp->skbs, c);
+}
+
 static void veil_guest_unix_unpause_all(struct veil_guest_holds *h, bool drop,
 					struct veil_guest_purged *p)
 {

@@ -136,6 +136,11 @@ struct veil_guest_collect {
 	bool prepare;		/* PREPARE: published page cache leaves the cache */
 	/* what the set names, held until released */
 	struct veil_guest_holds holds;
+	/*
+	 * References the last PUBLISH's holds keep on frames, by PFN, while
+	 * they are kept (control.c): NULL when there are none.
+	 */
+	struct xarray *held;
 	/* mappings of what others may map too (collect_shared.c) */
 	struct veil_guest_shared *shared;
 	int shared_error;
@@ -173,6 +178,7 @@ bool veil_guest_collect_once(struct veil_guest_collect *c, const void *obj);
 /* collect.c: collect_init() for the kernel's collections, with holds. */
 void veil_guest_collect_start(struct veil_guest_collect *c, bool count_only,
 			      bool prepare);
+unsigned int veil_guest_collect_held_refs(const struct veil_guest_collect *c, struct page *page);
 
 static inline void veil_guest_add(struct veil_guest_collect *c, int cat,
 				  u64 pfn, u64 npages)
@@ -314,9 +320,13 @@ bool veil_guest_memory_only(struct inode *inode);
 bool veil_guest_file_counts(struct file *file, bool privileged, kuid_t fsuid);
 bool veil_guest_file_only_here(struct file *file, struct veil_guest_collect *c);
 void veil_guest_collect_pipe(struct file *file, struct veil_guest_collect *c);
+struct pipe_buffer;
+void veil_guest_collect_paused_bufs(struct veil_guest_collect *c, const struct pipe_buffer *bufs,
+				    const unsigned long *published, unsigned int nr);
 void veil_guest_collect_socket(struct file *file, struct veil_guest_collect *c);
 unsigned int veil_guest_collect_queue(struct sk_buff_head *q, const struct sock *from,
 				      bool slab_head, struct veil_guest_collect *c);
+void veil_guest_collect_skbs(struct sk_buff_head *list, struct veil_guest_collect *c);
 void veil_guest_collect_tls(struct sock *sk, struct file *file, struct veil_guest_collect *c);
 void veil_guest_tls_arm(void);
 int veil_guest_tls_init(void);
@@ -454,17 +464,19 @@ void veil_guest_pipe_empty(struct pipe_inode_info *pipe, struct veil_guest_purge
 
 /* Pipes paused from PREPARE to THAW (pipe_pause.c). */
 int veil_guest_pipe_pause(struct veil_guest_holds *h, struct inode *inode,
-			  struct pipe_inode_info *pipe, gfp_t gfp);
+			  struct pipe_inode_info *pipe, const unsigned long *published, gfp_t gfp);
 int veil_guest_pipe_pause_inode(struct veil_guest_holds *h, struct inode *inode);
 void veil_guest_pipes_resume(struct veil_guest_holds *h);
 void veil_guest_pipes_drop(struct veil_guest_holds *h, struct veil_guest_purged *p);
 void veil_guest_pipes_retry(void);
+void veil_guest_pipes_paused_collect(struct veil_guest_holds *h, struct veil_guest_collect *c);
 void veil_guest_pipes_exit(void);
 /* ... and what excluded sockets sent to UNIX peers (unix_pause.c). */
 int veil_guest_unix_pause(struct veil_guest_holds *h, struct sock *peer, struct sock *sk);
 void veil_guest_unix_resume(struct veil_guest_holds *h);
 void veil_guest_unix_drop(struct veil_guest_holds *h, struct veil_guest_purged *p);
 bool veil_guest_unix_paused(void);
+void veil_guest_unix_paused_collect(struct veil_guest_holds *h, struct veil_guest_collect *c);
 struct sk_buff_head;
 struct sk_buff *veil_guest_unix_take(struct sock *peer, struct sock *sk,
 				     struct sk_buff_head *into);
@@ -512,6 +524,8 @@ void veil_guest_control_status(struct veil_guest_status *st);
 int veil_guest_control_host_write(struct veil_guest_host_write *hw);
 int veil_guest_control_published(struct veil_guest_extents *req,
 				 struct veil_extent __user *uext);
+void veil_guest_control_collect_paused(struct veil_guest_collect *c);
+int veil_guest_control_index_held(struct veil_guest_collect *c);
 
 /* Copies a size-prefixed ioctl argument in (veil_guest_main.c). */
 int veil_guest_arg_in(void *arg, size_t len, const void __user *uarg);

@@ -121,7 +121,9 @@ static long veil_guest_ioc_extents(void __user *uarg)
 		return -ENOMEM;
 	/* A dry run holds what it finds, and lets go of it when done. */
 	veil_guest_collect_start(c, false, false);
-	ret = veil_guest_collect_selected(c);
+	ret = veil_guest_control_index_held(c);
+	if (!ret)
+		ret = veil_guest_collect_selected(c);
 	if (ret)
 		goto out;
 	req.total = c->all.nr;

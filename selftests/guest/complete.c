@@ -631,14 +631,35 @@ static ssize_t recv_with_fd(int rd, void *buf, size_t n, int *passed)
 }
 
 /*
+ * The frames a dry run finds now in the category of @kind's buffers (the
+ * excluded writer's channel and nothing else of the category: its other
+ * pipes are empty).
+ */
+static uint64_t channel_dry_pages(struct __test_metadata *_metadata, int fd, enum channel kind)
+{
+	struct veil_extents e;
+	uint64_t n;
+	int err;
+
+	err = veil_get_extents(fd, &e);
+	EXPECT_EQ(0, err) TH_LOG("dry run: %s", strerror(-err));
+	if (err)
+		return 0;
+	n = veil_cat_pages(&e, kind <= FIFO ? VEIL_GUEST_CAT_PIPE : VEIL_GUEST_CAT_SOCKET);
+	free(e.ext);
+	return n;
+}
+
+/*
  * A child, excluded, that then writes 1000 bytes of 0x5a to @wr (a
  * channel of @kind), and writes and closes @files files; PREPARE done,
  * its error @err.  The caller keeps @rd, and @wr unless @close_it: then
- * both close it, the child last.
+ * both close it, the child last.  @dry, if not NULL: what a dry run found
+ * of the channel's category just before PREPARE.
  */
 static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_t *pid,
 				 enum channel kind, int rd, int wr, bool close_it,
-				 int files, int err)
+				 int files, int err, uint64_t *dry)
 {
 	struct veil_guest_status st;
 	int go[2], ready[2];
@@ -669,6 +690,8 @@ static void excluded_pipe_writer(struct __test_metadata *_metadata, int fd, pid_
 	close(go[1]);
 	close(ready[0]);
 	close(ready[1]);
+	if (dry)
+		*dry = channel_dry_pages(_metadata, fd, kind);
 	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
 	ASSERT_EQ(err, st.last_error) TH_LOG("PREPARE: %s", strerror(st.last_error));
 }
@@ -833,6 +856,8 @@ static void expect_oob_back(struct __test_metadata *_metadata, int rd, bool clos
  * So it does when what the writer sent passes a descriptor, and the
  * in-flight garbage collector runs meanwhile (UNIX_RIGHTS), and when it
  * ends in urgent data (UNIX_OOB), which a reader does not find meanwhile.
+ * A dry run meanwhile still lists what was paused, as it did before, and a
+ * PREPARE again before THAW publishes no less and pauses it again.
  */
 static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
 				     pid_t *pid, enum channel kind, bool close_it)
@@ -840,6 +865,7 @@ static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
 	bool outside_writer = kind <= FIFO && !close_it;
 	int pp[2], got = 0, bad = 0, i, want = outside_writer ? 1001 : 1000, urgs = 0;
 	struct veil_guest_status st;
+	uint64_t dry = 0, during, first;
 	char buf[4096];
 	ssize_t n;
 
@@ -848,11 +874,31 @@ static void expect_paused_until_thaw(struct __test_metadata *_metadata, int fd,
 		ASSERT_NE(SIG_ERR, signal(SIGURG, count_sigurg));
 		ASSERT_EQ(0, fcntl(pp[0], F_SETOWN, getpid()));
 	}
-	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], close_it, 0, 0);
+	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], close_it, 0, 0, &dry);
 	n = read(pp[0], buf, sizeof(buf));
 	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes during the checkpoint%s",
 				n, n ? "" : " (the end)");
 	EXPECT_EQ(EAGAIN, errno);
+	/* Out of the reader's reach, and still in what a dry run finds. */
+	during = channel_dry_pages(_metadata, fd, kind);
+	EXPECT_NE(0, dry) TH_LOG("a dry run before PREPARE found nothing of the channel");
+	EXPECT_EQ(dry, during) TH_LOG("a dry run during the checkpoint found %llu frames of the channel's kind, %llu before it",
+				      (unsigned long long)during, (unsigned long long)dry);
+	/*
+	 * A PREPARE again before THAW: nothing less than the first published
+	 * (more, when this process wrote meanwhile to a page it shared
+	 * copy-on-write with the child: that page is the child's alone now),
+	 * and the channel paused again.
+	 */
+	ASSERT_EQ(0, veil_status(fd, &st));
+	first = st.published_pages;
+	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
+	EXPECT_EQ(0, st.last_error) TH_LOG("PREPARE again: %s", strerror(st.last_error));
+	EXPECT_LE(first, st.published_pages) TH_LOG("a PREPARE again before THAW published %llu frames, the first %llu",
+						    (unsigned long long)st.published_pages,
+						    (unsigned long long)first);
+	n = read(pp[0], buf, sizeof(buf));
+	EXPECT_EQ(-1, n) TH_LOG("a reader outside the set read %zd bytes after PREPARE again", n);
 	if (kind == UNIX_OOB) {
 		expect_no_urgent_data(_metadata, pp[0]);
 		urgs = sigurgs;
@@ -1005,7 +1051,7 @@ static void expect_back_after_failed_prepare(struct __test_metadata *_metadata, 
 		size = fcntl(pp[1], F_GETPIPE_SZ);
 	*reload = true;
 	ASSERT_EQ(0, veil_param("recall_max", "1"));
-	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], false, 2, ENOSPC);
+	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], false, 2, ENOSPC, NULL);
 	while ((n = read(pp[0], buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n; i++)
 			bad += buf[i] != 0x5a;
@@ -1051,7 +1097,7 @@ static void expect_empty_until_restored(struct __test_metadata *_metadata, int f
 
 	channel_open(_metadata, kind, pp);
 	ASSERT_EQ(0, veil_param("period_ms", "3000"));
-	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], close_it, 0, 0);
+	excluded_pipe_writer(_metadata, fd, pid, kind, pp[0], pp[1], close_it, 0, 0, NULL);
 	if (!close_it)
 		close(pp[1]);
 	ASSERT_EQ(0, veil_status(fd, &st));
