@@ -74,6 +74,19 @@ static size_t veil_guest_chain_nr;	/* extents in it */
 /* What the last PUBLISH names, held until THAW or RESTORE (hold.c). */
 static struct veil_guest_holds veil_guest_held;
 /*
+ * The processes the last PUBLISH collected, as the selection named them
+ * then: their data is zeros in its checkpoint, so a restore purges and
+ * kills them whatever the selection says by then (one included again
+ * meanwhile, too).  Until THAW or RESTORE.
+ */
+struct veil_guest_prepared {
+	struct pid *tgid;
+	bool privileged;	/* as its exclusion was */
+};
+
+static struct veil_guest_prepared *veil_guest_prepared;
+static int veil_guest_nr_prepared;
+/*
  * Something the last PUBLISH names went before THAW (a message received):
  * the set is withdrawn.  Under veil_guest_withdraw_lock, taken in atomic
  * context, with the control page's guest_generation it zeroes.
@@ -100,6 +113,88 @@ static void veil_guest_free_chain(void)
 }
 
 /* Lets go of what the last published set held, once it is no longer needed. */
+static void veil_guest_prepared_free(struct veil_guest_prepared *p, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		put_pid(p[i].tgid);
+	kvfree(p);
+}
+
+static void veil_guest_prepared_forget(void)
+{
+	lockdep_assert_held(&veil_guest_ctl_lock);
+	veil_guest_prepared_free(veil_guest_prepared, veil_guest_nr_prepared);
+	veil_guest_prepared = NULL;
+	veil_guest_nr_prepared = 0;
+}
+
+/* The @nr processes of @tasks as a PREPARE collects them; NULL: no memory. */
+static struct veil_guest_prepared *veil_guest_prepared_make(struct task_struct **tasks, int nr)
+{
+	struct veil_guest_prepared *p;
+	int i;
+
+	p = kvmalloc_array(max(nr, 1), sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return NULL;
+	for (i = 0; i < nr; i++) {
+		p[i].tgid = get_pid(task_tgid(tasks[i]));
+		p[i].privileged = veil_guest_sel_privileged(tasks[i]);
+	}
+	return p;
+}
+
+/*
+ * Restore: appends to the @nr processes of *@tasks those the last PUBLISH
+ * collected that are not among them (and still exist); returns the new
+ * count, or -ENOMEM with every reference of *@tasks dropped.
+ */
+static int veil_guest_prepared_add(struct task_struct ***tasks, int nr)
+{
+	struct task_struct **all, *t;
+	int i, j, n = nr;
+
+	lockdep_assert_held(&veil_guest_ctl_lock);
+	if (!veil_guest_nr_prepared)
+		return nr;
+	all = kvmalloc_array(nr + veil_guest_nr_prepared, sizeof(*all), GFP_KERNEL);
+	if (!all) {
+		veil_guest_put_tasks(*tasks, nr);
+		return -ENOMEM;
+	}
+	memcpy(all, *tasks, nr * sizeof(*all));
+	rcu_read_lock();
+	for (i = 0; i < veil_guest_nr_prepared; i++) {
+		t = pid_task(veil_guest_prepared[i].tgid, PIDTYPE_TGID);
+		if (!t)
+			continue;
+		for (j = 0; j < n && all[j] != t; j++)
+			;
+		if (j < n)
+			continue;
+		get_task_struct(t);
+		all[n++] = t;
+	}
+	rcu_read_unlock();
+	kvfree(*tasks);
+	*tasks = all;
+	return n;
+}
+
+/* Whether @tsk's exclusion was privileged at the last PUBLISH, or is now. */
+static bool veil_guest_purge_privileged(struct task_struct *tsk)
+{
+	int i;
+
+	for (i = 0; i < veil_guest_nr_prepared; i++)
+		if (veil_guest_prepared[i].tgid == task_tgid(tsk) &&
+		    veil_guest_prepared[i].privileged)
+			return true;
+	return veil_guest_sel_privileged(tsk);
+}
+
 /*
  * References on @key among the holds of the last PUBLISH, which stay until
  * THAW: a PREPARE that follows another without a THAW must not take them
@@ -427,6 +522,7 @@ static int veil_guest_prepare_freeze(struct task_struct ***tasks, int *nr)
 
 static int veil_guest_prepare(u64 seq)
 {
+	struct veil_guest_prepared *prepared;
 	struct task_struct **tasks;
 	struct veil_guest_collect *c;
 	int nr, err;
@@ -443,8 +539,11 @@ static int veil_guest_prepare(u64 seq)
 	/* An earlier PREPARE's pauses: the buffers back, to be collected again. */
 	veil_guest_pipes_resume(&veil_guest_held);
 	veil_guest_unix_resume(&veil_guest_held);
+	prepared = veil_guest_prepared_make(tasks, nr);
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
-	if (!c) {
+	if (!c || !prepared) {
+		veil_guest_prepared_free(prepared, prepared ? nr : 0);
+		kfree(c);
 		err = -ENOMEM;
 		goto out;
 	}
@@ -459,6 +558,11 @@ static int veil_guest_prepare(u64 seq)
 		veil_guest_release_held();
 		veil_guest_held = c->holds;
 		veil_guest_holds_init(&c->holds);
+		veil_guest_prepared_forget();
+		veil_guest_prepared = prepared;
+		veil_guest_nr_prepared = nr;
+	} else {
+		veil_guest_prepared_free(prepared, nr);
 	}
 	veil_guest_collect_free(c);
 	kfree(c);
@@ -472,6 +576,7 @@ out:
 static void veil_guest_do_thaw(const char *why, u64 seq)
 {
 	veil_guest_release_held();
+	veil_guest_prepared_forget();
 	veil_guest_msgs_unpublish();
 	veil_guest_withdraw_clear();
 	if (!veil_guest_is_freezing())
@@ -541,6 +646,8 @@ static void veil_guest_restore(void)
 	veil_guest_unix_drop(&veil_guest_held, &purged);
 	ttys = kzalloc(sizeof(*ttys), GFP_KERNEL);
 	nr = veil_guest_sel_tasks(NULL, &sel);
+	if (nr >= 0)
+		nr = veil_guest_prepared_add(&sel, nr);
 	if (nr >= 0) {
 		i = nr;
 		nr = veil_guest_client_add_owners(sel, i, &tasks);
@@ -551,7 +658,11 @@ static void veil_guest_restore(void)
 	if (nr >= 0)
 		nr = veil_guest_add_frozen_too(&tasks, nr);
 	if (nr < 0) {
-		pr_err("restore: cannot list excluded tasks: %d\n", nr);
+		/* Still frozen: those whose data is zeros die without running. */
+		pr_err("restore: cannot list excluded tasks: %d; killing the %d the checkpoint's PREPARE collected\n",
+		       nr, veil_guest_nr_prepared);
+		for (i = 0; i < veil_guest_nr_prepared; i++)
+			kill_pid(veil_guest_prepared[i].tgid, SIGKILL, 1);
 		kfree(ttys);
 		return;
 	}
@@ -563,7 +674,8 @@ static void veil_guest_restore(void)
 			continue;
 		}
 		if (i < nr_sel) {
-			veil_guest_purge_task(tasks[i], &purged);
+			veil_guest_purge_task(tasks[i], veil_guest_purge_privileged(tasks[i]),
+					      &purged);
 			if (ttys) {
 				veil_guest_visit_files(tasks[i], &vt);
 				veil_guest_tty_gather_ctty(tasks[i], ttys);
@@ -888,6 +1000,7 @@ void veil_guest_control_stop(void)
 	veil_guest_freeze_drain();
 	mutex_lock(&veil_guest_ctl_lock);
 	veil_guest_release_held();
+	veil_guest_prepared_forget();
 	veil_guest_pipes_exit();
 	mutex_unlock(&veil_guest_ctl_lock);
 	veil_guest_free_chain();

@@ -114,10 +114,13 @@ static void veil_guest_purge_file(struct file *file, void *arg)
 		veil_guest_purge_socket(file, ctx->p);
 }
 
-/* Purges what the frozen process @tsk queued for others; counts into @p. */
-void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p)
+/*
+ * Purges what the frozen process @tsk queued for others, by the rule of
+ * a @privileged exclusion or of its user's; counts into @p.
+ */
+void veil_guest_purge_task(struct task_struct *tsk, bool privileged, struct veil_guest_purged *p)
 {
-	struct veil_guest_purge_ctx ctx = { .p = p, .privileged = veil_guest_sel_privileged(tsk) };
+	struct veil_guest_purge_ctx ctx = { .p = p, .privileged = privileged };
 	struct veil_guest_file_visitor v = { .fn = veil_guest_purge_file, .arg = &ctx };
 	struct task_struct *live = veil_guest_live_thread(tsk);
 

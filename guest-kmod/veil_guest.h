@@ -455,7 +455,7 @@ struct veil_guest_purged {
 	unsigned int unix_bufs;	/* buffers taken back from UNIX peers */
 };
 
-void veil_guest_purge_task(struct task_struct *tsk, struct veil_guest_purged *p);
+void veil_guest_purge_task(struct task_struct *tsk, bool privileged, struct veil_guest_purged *p);
 bool veil_guest_channel_counts(struct file *file, bool privileged, kuid_t fsuid);
 bool veil_guest_is_anon_pipe(const struct inode *inode);
 

@@ -399,12 +399,33 @@ static int recv_all(int fd, int *err)
 }
 
 /* Restore: what the killed process queued for others is gone, not zeroed. */
-TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
+/* Whether @pid ended within about @ms milliseconds (and is reaped), its status in @status. */
+static bool ended_within(pid_t pid, int ms, int *status)
+{
+	int waited;
+
+	for (waited = 0; waited <= ms; waited += 20) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+/*
+ * Restore: the excluded process is killed, its TCP connection reset, its
+ * pipe emptied and its datagrams taken back from the server.  @include:
+ * it is included again between PREPARE and the restore; the checkpoint
+ * holds its zeros all the same, so the restore treats it as it was at
+ * PREPARE.
+ */
+static void expect_restore_purges(struct __test_metadata *_metadata, int fd, pid_t *pid,
+				  bool include)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	socklen_t len = sizeof(sin);
-	int lsn, conn, pp[2], ready[2], dg, other, inq, got, err;
+	int lsn, conn, pp[2], ready[2], dg, other, inq, got, err, status = 0;
 	struct veil_guest_status st;
 	char buf[65536];
 
@@ -422,9 +443,9 @@ TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
 	ASSERT_EQ(0, pipe(pp));
 	ASSERT_EQ(0, pipe(ready));
 
-	self->pid = fork();
-	ASSERT_LE(0, self->pid);
-	if (!self->pid) {
+	*pid = fork();
+	ASSERT_LE(0, *pid);
+	if (!*pid) {
 		int s = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_UNIX, SOCK_DGRAM, 0);
 
 		memset(buf, 0x5a, sizeof(buf));
@@ -450,15 +471,20 @@ TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
 	memset(buf, 0x33, 100);
 	ASSERT_EQ(100, send(other, buf, 100, 0));
 
-	ASSERT_EQ(0, veil_exclude_pid(self->fd, self->pid, 0));
-	ASSERT_EQ(0, veil_request(self->fd, VEIL_REQ_PREPARE, &st));
+	ASSERT_EQ(0, veil_exclude_pid(fd, *pid, 0));
+	ASSERT_EQ(0, veil_request(fd, VEIL_REQ_PREPARE, &st));
 	ASSERT_EQ(0, st.last_error);
 	usleep(100 * 1000);
 	ASSERT_EQ(0, ioctl(conn, SIOCINQ, &inq));
 	ASSERT_LT(0, inq);
-	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
-	ASSERT_EQ(self->pid, waitpid(self->pid, NULL, 0));
-	self->pid = 0;
+	if (include)
+		ASSERT_EQ(0, veil_include_pid(fd, *pid));
+	ASSERT_EQ(0, veil_host_write(fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
+	ASSERT_TRUE(ended_within(*pid, 10000, &status))
+		TH_LOG("the process was not killed at the restore%s",
+		       include ? " (included again after PREPARE)" : "");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	*pid = 0;
 
 	/* The TCP peer: what it had queued, then a reset, nothing after. */
 	got = recv_all(conn, &err);
@@ -474,7 +500,7 @@ TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
 	EXPECT_EQ(0x33, (uint8_t)buf[0]) TH_LOG("a datagram of the killed process was left");
 	EXPECT_EQ(-1, recv(dg, buf, sizeof(buf), 0)) TH_LOG("more than the other client's datagram");
 
-	ASSERT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
+	ASSERT_EQ(0, veil_host_write(fd, VEIL_GUEST_HW_STATE, VEIL_STATE_RUNNING, 0, NULL));
 	close(conn);
 	close(lsn);
 	close(dg);
@@ -482,6 +508,16 @@ TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
 	close(pp[0]);
 	close(ready[0]);
 	close(ready[1]);
+}
+
+TEST_F(complete, restore_resets_tcp_and_purges_pipes_and_unix_peers)
+{
+	expect_restore_purges(_metadata, self->fd, &self->pid, false);
+}
+
+TEST_F(complete, restore_kills_and_purges_a_process_included_after_prepare)
+{
+	expect_restore_purges(_metadata, self->fd, &self->pid, true);
 }
 
 /*
