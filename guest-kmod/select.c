@@ -399,11 +399,14 @@ int veil_guest_sel_include(const struct veil_guest_select *req)
 	mutex_lock(&veil_guest_sel_change_lock);
 	mutex_lock(&veil_guest_sel_lock);
 	sel = veil_guest_sel_find(&key);
-	if (sel) {
+	if (!sel) {
+		err = -ENOENT;
+	} else if (sel->privileged && !key.privileged) {
+		/* An administrator's exclusion is not its process owner's to lift. */
+		err = -EPERM;
+	} else {
 		veil_guest_sel_del(sel);
 		empty = list_empty(&veil_guest_sels);
-	} else {
-		err = -ENOENT;
 	}
 	mutex_unlock(&veil_guest_sel_lock);
 	if (empty)

@@ -452,4 +452,46 @@ TEST_F(sel, unprivileged_user_only_own_processes)
 	reap(root_pid);
 }
 
+/*
+ * An entry root made is root's to remove: the user whose process it names
+ * may not include that process again (its secrets would go back into
+ * checkpoints against root's word), and the entry stays.
+ */
+TEST_F(sel, unprivileged_user_cannot_include_what_root_excluded)
+{
+	int ready[2], status;
+	pid_t victim, pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(ready));
+	victim = fork();
+	ASSERT_LE(0, victim);
+	if (!victim) {
+		/* (dumpable again, as after an exec: its user may select it) */
+		if (setgid(65534) || setuid(65534) || prctl(PR_SET_DUMPABLE, 1) ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, veil_exclude_pid(self->fd, victim, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		prctl(PR_SET_DUMPABLE, 1);
+		_exit(-veil_include_pid(self->fd, victim));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(EPERM, WEXITSTATUS(status))
+		TH_LOG("its user's include answered %d, not EPERM", WEXITSTATUS(status));
+	EXPECT_EQ(0, veil_include_pid(self->fd, victim)) TH_LOG("root's entry did not stay");
+	reap(victim);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 TEST_HARNESS_MAIN

@@ -296,7 +296,12 @@ static int do_select(int fd, unsigned long cmd, int argc, char **argv,
 		long pid = strtol(argv[i], NULL, 10);
 
 		e = select_pid(fd, cmd, pid, children);
-		if (e) {
+		if (e == EPERM && cmd == VEIL_GUEST_IOC_INCLUDE) {
+			err("include %ld: %s (not your process, or an administrator excluded it)",
+			    pid, strerror(e));
+			if (!rc)
+				rc = exit_for(e);
+		} else if (e) {
 			err("%s %ld: %s", verb, pid, strerror(e));
 			if (!rc)
 				rc = exit_for(e);
