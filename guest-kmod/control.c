@@ -653,10 +653,15 @@ static void veil_guest_restore(void)
 		nr = veil_guest_client_add_owners(sel, i, &tasks);
 		veil_guest_put_tasks(sel, i);
 	}
-	/* Owners of dontdump areas come last: only killed (or told). */
+	/*
+	 * Owners of dontdump areas come last: only killed (or told); so do
+	 * the processes this checkpoint froze that nothing names now.
+	 */
 	nr_sel = nr;
 	if (nr >= 0)
 		nr = veil_guest_add_frozen_too(&tasks, nr);
+	if (nr >= 0)
+		nr = veil_guest_frozen_add(&tasks, nr);
 	if (nr < 0) {
 		/* Still frozen: those whose data is zeros die without running. */
 		pr_err("restore: cannot list excluded tasks: %d; killing the %d the checkpoint's PREPARE collected\n",
@@ -693,7 +698,7 @@ static void veil_guest_restore(void)
 		flags |= VEIL_RESTORED_KILLED;
 	if (veil_guest_clients_event(VEIL_GUEST_EV_RESTORED, 0))
 		flags |= VEIL_RESTORED_NOTIFIED;
-	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint (%d for their dontdump areas), notified %d\n",
+	pr_info("restore: killed %d excluded processes resumed from a sanitized checkpoint (%d frozen with them: dontdump areas, a shared address space), notified %d\n",
 		killed, dd_killed, notified);
 	pr_info("restore: aborted %u TCP connections, emptied %u pipes, took back %u buffers from UNIX peers, held back %u TCP segments sent before\n",
 		purged.tcp, purged.pipes, purged.unix_bufs, veil_guest_netguard_take());

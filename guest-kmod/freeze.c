@@ -320,6 +320,44 @@ int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_m
 	return veil_guest_report_busy() ? -EBUSY : 0;
 }
 
+/*
+ * Appends to the @nr processes of *@tasks each other process that a
+ * thread of this freeze belongs to: what a checkpoint froze has zeros in
+ * it, and a restore must kill it (or tell it) rather than thaw it, even
+ * if nothing names it any more (an owner of a dontdump area with the
+ * switch turned off meanwhile).  Returns the new count, or -ENOMEM with
+ * every reference of *@tasks dropped.  Under veil_guest_ctl_lock.
+ */
+int veil_guest_frozen_add(struct task_struct ***tasks, int nr)
+{
+	struct task_struct **all, *p;
+	unsigned int i;
+	int j, n = nr;
+
+	if (!READ_ONCE(veil_guest_freezing) || !veil_guest_nr_fthreads)
+		return nr;
+	all = kvmalloc_array(nr + veil_guest_nr_fthreads, sizeof(*all), GFP_KERNEL);
+	if (!all) {
+		veil_guest_put_tasks(*tasks, nr);
+		return -ENOMEM;
+	}
+	memcpy(all, *tasks, nr * sizeof(*all));
+	rcu_read_lock();
+	for (i = 0; i < veil_guest_nr_fthreads; i++) {
+		p = READ_ONCE(veil_guest_fthreads[i].t->group_leader);
+		for (j = 0; j < n && all[j] != p; j++)
+			;
+		if (j < n)
+			continue;
+		get_task_struct(p);
+		all[n++] = p;
+	}
+	rcu_read_unlock();
+	kvfree(*tasks);
+	*tasks = all;
+	return n;
+}
+
 unsigned int veil_guest_frozen(void)
 {
 	return atomic_read(&veil_guest_parked);

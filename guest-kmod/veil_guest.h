@@ -513,6 +513,7 @@ void veil_guest_collect_task_frags(struct page **pages, int nr, struct veil_gues
 int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_ms);
 void veil_guest_thaw(void);
 unsigned int veil_guest_frozen(void);
+int veil_guest_frozen_add(struct task_struct ***tasks, int nr);
 bool veil_guest_is_freezing(void);
 void veil_guest_freeze_drain(void);
 

@@ -180,9 +180,12 @@ TEST_F(freeze, restore_from_sanitized_kills_excluded_task)
 /*
  * With dontdump=1, a process that owns a MADV_DONTDUMP area is frozen at
  * PREPARE with the excluded ones and, after a restore, killed with them
- * instead of running on with that area zeroed.  Others run on.
+ * instead of running on with that area zeroed.  Others run on.  @off: the
+ * switch is turned off between PREPARE and the restore; the area is zeros
+ * in that checkpoint all the same.
  */
-TEST_F(freeze, dontdump_owner_frozen_and_killed_at_restore)
+static void dontdump_owner_killed(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(freeze) *self, bool off)
 {
 	struct veil_guest_status st;
 	int i, status_ = 0;
@@ -206,6 +209,8 @@ TEST_F(freeze, dontdump_owner_frozen_and_killed_at_restore)
 	EXPECT_LE(2, st.frozen);
 	EXPECT_EQ(0, moved(2, 300)) TH_LOG("the owner of a dontdump area ran while frozen");
 	EXPECT_LT(0, moved(1, 300)) TH_LOG("a task that is not excluded stopped");
+	if (off)
+		ASSERT_EQ(0, veil_param("dontdump", "N"));
 	EXPECT_EQ(0, veil_host_write(self->fd, VEIL_GUEST_HW_STATE, VEIL_STATE_SANITIZED, 0, NULL));
 	for (i = 0; i < 500 && !got; i++) {
 		got = waitpid(owner, &status_, WNOHANG);
@@ -222,6 +227,16 @@ TEST_F(freeze, dontdump_owner_frozen_and_killed_at_restore)
 	}
 	waitpid(self->excluded, NULL, 0);
 	self->excluded = counter_child(0);	/* for the teardown */
+}
+
+TEST_F(freeze, dontdump_owner_frozen_and_killed_at_restore)
+{
+	dontdump_owner_killed(_metadata, self, false);
+}
+
+TEST_F(freeze, dontdump_owner_killed_at_restore_with_the_switch_off_meanwhile)
+{
+	dontdump_owner_killed(_metadata, self, true);
 }
 
 /* A pty whose master is held here and whose slave an excluded child wrote to. */
