@@ -154,32 +154,22 @@ static struct veil_guest_prepared *veil_guest_prepared_make(struct task_struct *
 static int veil_guest_prepared_add(struct task_struct ***tasks, int nr)
 {
 	struct task_struct **all, *t;
-	int i, j, n = nr;
+	int i, n = nr;
 
 	lockdep_assert_held(&veil_guest_ctl_lock);
 	if (!veil_guest_nr_prepared)
 		return nr;
-	all = kvmalloc_array(nr + veil_guest_nr_prepared, sizeof(*all), GFP_KERNEL);
-	if (!all) {
-		veil_guest_put_tasks(*tasks, nr);
+	all = veil_guest_tasks_grow(*tasks, nr, veil_guest_nr_prepared);
+	*tasks = all;
+	if (!all)
 		return -ENOMEM;
-	}
-	memcpy(all, *tasks, nr * sizeof(*all));
 	rcu_read_lock();
 	for (i = 0; i < veil_guest_nr_prepared; i++) {
 		t = pid_task(veil_guest_prepared[i].tgid, PIDTYPE_TGID);
-		if (!t)
-			continue;
-		for (j = 0; j < n && all[j] != t; j++)
-			;
-		if (j < n)
-			continue;
-		get_task_struct(t);
-		all[n++] = t;
+		if (t)
+			veil_guest_tasks_add_once(all, &n, t);
 	}
 	rcu_read_unlock();
-	kvfree(*tasks);
-	*tasks = all;
 	return n;
 }
 

@@ -330,31 +330,21 @@ int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_m
  */
 int veil_guest_frozen_add(struct task_struct ***tasks, int nr)
 {
-	struct task_struct **all, *p;
+	struct task_struct **all;
 	unsigned int i;
-	int j, n = nr;
+	int n = nr;
 
 	if (!READ_ONCE(veil_guest_freezing) || !veil_guest_nr_fthreads)
 		return nr;
-	all = kvmalloc_array(nr + veil_guest_nr_fthreads, sizeof(*all), GFP_KERNEL);
-	if (!all) {
-		veil_guest_put_tasks(*tasks, nr);
-		return -ENOMEM;
-	}
-	memcpy(all, *tasks, nr * sizeof(*all));
-	rcu_read_lock();
-	for (i = 0; i < veil_guest_nr_fthreads; i++) {
-		p = READ_ONCE(veil_guest_fthreads[i].t->group_leader);
-		for (j = 0; j < n && all[j] != p; j++)
-			;
-		if (j < n)
-			continue;
-		get_task_struct(p);
-		all[n++] = p;
-	}
-	rcu_read_unlock();
-	kvfree(*tasks);
+	all = veil_guest_tasks_grow(*tasks, nr, veil_guest_nr_fthreads);
 	*tasks = all;
+	if (!all)
+		return -ENOMEM;
+	rcu_read_lock();
+	for (i = 0; i < veil_guest_nr_fthreads; i++)
+		veil_guest_tasks_add_once(all, &n,
+					  READ_ONCE(veil_guest_fthreads[i].t->group_leader));
+	rcu_read_unlock();
 	return n;
 }
 

@@ -637,6 +637,37 @@ int veil_guest_add_mm_sharers(struct task_struct ***tasks, int nr)
 	return n;
 }
 
+/*
+ * The @nr tasks of @tasks (their references moved, the array freed) in an
+ * array with room for @more; NULL, with every reference dropped, when
+ * there is no memory.
+ */
+struct task_struct **veil_guest_tasks_grow(struct task_struct **tasks, int nr, int more)
+{
+	struct task_struct **all = kvmalloc_array(nr + more, sizeof(*all), GFP_KERNEL);
+
+	if (!all) {
+		veil_guest_put_tasks(tasks, nr);
+		return NULL;
+	}
+	memcpy(all, tasks, nr * sizeof(*all));
+	kvfree(tasks);
+	return all;
+}
+
+/* Appends @t, referenced, to the *@n tasks of @all, unless it is there. */
+void veil_guest_tasks_add_once(struct task_struct **all, int *n, struct task_struct *t)
+{
+	int i;
+
+	for (i = 0; i < *n && all[i] != t; i++)
+		;
+	if (i < *n)
+		return;
+	get_task_struct(t);
+	all[(*n)++] = t;
+}
+
 void veil_guest_put_tasks(struct task_struct **tasks, int nr)
 {
 	int i;

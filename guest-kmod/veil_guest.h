@@ -230,6 +230,8 @@ void veil_guest_sel_clear(void);
  */
 int veil_guest_sel_tasks(struct veil_guest_sel *sel, struct task_struct ***tasks);
 void veil_guest_put_tasks(struct task_struct **tasks, int nr);
+struct task_struct **veil_guest_tasks_grow(struct task_struct **tasks, int nr, int more);
+void veil_guest_tasks_add_once(struct task_struct **all, int *n, struct task_struct *t);
 bool veil_guest_sel_privileged(struct task_struct *p);
 bool veil_guest_sel_privileged_rcu(struct task_struct *tsk);
 bool veil_guest_sel_current(bool *privileged);
