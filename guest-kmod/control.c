@@ -112,7 +112,7 @@ static void veil_guest_free_chain(void)
 	veil_guest_chain_nr = 0;
 }
 
-/* Lets go of what the last published set held, once it is no longer needed. */
+/* Drops the @nr processes of @p (and @p itself). */
 static void veil_guest_prepared_free(struct veil_guest_prepared *p, int nr)
 {
 	int i;
@@ -653,11 +653,10 @@ static void veil_guest_restore(void)
 	if (nr >= 0)
 		nr = veil_guest_frozen_add(&tasks, nr);
 	if (nr < 0) {
-		/* Still frozen: those whose data is zeros die without running. */
-		pr_err("restore: cannot list excluded tasks: %d; killing the %d the checkpoint's PREPARE collected\n",
-		       nr, veil_guest_nr_prepared);
-		for (i = 0; i < veil_guest_nr_prepared; i++)
-			kill_pid(veil_guest_prepared[i].tgid, SIGKILL, 1);
+		/* Still frozen: what has zeros in the checkpoint dies unrun. */
+		pr_err("restore: cannot list excluded tasks: %d; killing every process the checkpoint froze\n",
+		       nr);
+		veil_guest_frozen_kill();
 		kfree(ttys);
 		return;
 	}

@@ -348,6 +348,20 @@ int veil_guest_frozen_add(struct task_struct ***tasks, int nr)
 	return n;
 }
 
+/*
+ * Kills every process a thread of this freeze belongs to; needs no
+ * memory, for a restore that cannot list them.  Under veil_guest_ctl_lock.
+ */
+void veil_guest_frozen_kill(void)
+{
+	unsigned int i;
+
+	if (!READ_ONCE(veil_guest_freezing))
+		return;
+	for (i = 0; i < veil_guest_nr_fthreads; i++)
+		kill_pid(task_tgid(veil_guest_fthreads[i].t), SIGKILL, 1);
+}
+
 unsigned int veil_guest_frozen(void)
 {
 	return atomic_read(&veil_guest_parked);

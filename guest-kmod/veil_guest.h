@@ -516,6 +516,7 @@ int veil_guest_freeze(struct task_struct **tasks, int nr, unsigned int timeout_m
 void veil_guest_thaw(void);
 unsigned int veil_guest_frozen(void);
 int veil_guest_frozen_add(struct task_struct ***tasks, int nr);
+void veil_guest_frozen_kill(void);
 bool veil_guest_is_freezing(void);
 void veil_guest_freeze_drain(void);
 
